@@ -1,0 +1,263 @@
+//! Signal names, the signal mask podinit runs with, and the signalfd it reads.
+//!
+//! podinit never installs a signal handler. At start-up it blocks every signal
+//! except the synchronous faults and reads them from a signalfd in the event
+//! loop. Blocking *before* the first fork means a signal that arrives at any
+//! moment is queued, never lost (the race handlers + fork create: dumb-init #102).
+//! A blocked signal is also never discarded for a PID-namespace init, which the
+//! kernel otherwise does for signals whose disposition is SIG_DFL (see
+//! `sig_ignored()` in kernel/signal.c).
+
+use std::fmt;
+use std::os::fd::{AsRawFd, RawFd};
+
+use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+/// A signal number. Plain `i32` because real-time signals have no `nix::Signal` variant.
+pub type SigNum = i32;
+
+/// Faults raised synchronously by a bug in podinit itself. They stay unblocked so
+/// a crash kills podinit instead of spinning on the faulting instruction.
+const FAULTS: [SigNum; 7] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGABRT,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+];
+
+/// Names of the standard signals, index = number.
+const NAMES: [&str; 32] = [
+    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU",
+    "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+/// A signal name or number that is not a signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalError(pub String);
+
+impl fmt::Display for SignalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown signal '{}' (expected a name like SIGTERM or TERM, RTMIN+N, or a number 1-{})",
+            self.0,
+            sigrtmax()
+        )
+    }
+}
+
+impl std::error::Error for SignalError {}
+
+/// Lowest real-time signal the libc leaves to applications (glibc/musl reserve a few).
+pub fn sigrtmin() -> SigNum {
+    libc::SIGRTMIN()
+}
+
+/// Highest real-time signal.
+pub fn sigrtmax() -> SigNum {
+    libc::SIGRTMAX()
+}
+
+/// Parses `SIGTERM`, `term`, `15`, `SIGRTMIN+2`, `RTMAX-1` into a signal number.
+pub fn parse(s: &str) -> Result<SigNum, SignalError> {
+    let err = || SignalError(s.to_string());
+    let t = s.trim();
+    if let Ok(n) = t.parse::<SigNum>() {
+        return if (1..=sigrtmax()).contains(&n) { Ok(n) } else { Err(err()) };
+    }
+    let up = t.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    if let Some(i) = NAMES.iter().skip(1).position(|n| *n == name) {
+        return Ok(i as SigNum + 1);
+    }
+    let rt = |base: SigNum, rest: &str, sign: SigNum| -> Result<SigNum, SignalError> {
+        let off: SigNum = if rest.is_empty() { 0 } else { rest.parse().map_err(|_| err())? };
+        let n = base + sign * off;
+        if (sigrtmin()..=sigrtmax()).contains(&n) { Ok(n) } else { Err(err()) }
+    };
+    if let Some(rest) = name.strip_prefix("RTMIN") {
+        return match rest.strip_prefix('+') {
+            Some(r) => rt(sigrtmin(), r, 1),
+            None if rest.is_empty() => Ok(sigrtmin()),
+            None => Err(err()),
+        };
+    }
+    if let Some(rest) = name.strip_prefix("RTMAX") {
+        return match rest.strip_prefix('-') {
+            Some(r) => rt(sigrtmax(), r, -1),
+            None if rest.is_empty() => Ok(sigrtmax()),
+            None => Err(err()),
+        };
+    }
+    Err(err())
+}
+
+/// `SIGTERM`, `SIGRTMIN+3`, or the number for anything else.
+pub fn name(sig: SigNum) -> String {
+    match sig {
+        1..=31 => format!("SIG{}", NAMES[sig as usize]),
+        n if n == sigrtmin() => "SIGRTMIN".to_string(),
+        n if n > sigrtmin() && n <= sigrtmax() => format!("SIGRTMIN+{}", n - sigrtmin()),
+        n => n.to_string(),
+    }
+}
+
+/// True for the signals podinit relays to a child: every catchable signal except
+/// SIGCHLD (podinit's own business) and the real-time ones the libc keeps for itself.
+pub fn is_forwardable(sig: SigNum) -> bool {
+    match sig {
+        libc::SIGCHLD | libc::SIGKILL | libc::SIGSTOP => false,
+        1..=31 => true,
+        n => n >= sigrtmin() && n <= sigrtmax(),
+    }
+}
+
+/// The set podinit blocks and reads from its signalfd: everything but the faults.
+fn podinit_set() -> SigSet {
+    let mut set = SigSet::all();
+    for f in FAULTS {
+        if let Ok(s) = Signal::try_from(f) {
+            set.remove(s);
+        }
+    }
+    set
+}
+
+/// Blocks every signal podinit handles (all but the synchronous faults) and opens
+/// a non-blocking, close-on-exec signalfd for them. Call before the first fork.
+pub fn block_and_open() -> nix::Result<SignalFd> {
+    let set = podinit_set();
+    // sigprocmask() through libc: nix's SigSet::all() + pthread_sigmask also blocks
+    // the libc-internal real-time signals, which is what we want for a
+    // single-threaded process, and the same mask is what signalfd listens to.
+    signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&set), None)?;
+    // Real-time signals have no nix::Signal, so SigSet::all() (sigfillset) is the
+    // only way to name them; it covers SIGRTMIN..SIGRTMAX as well.
+    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+}
+
+/// One signal read from the signalfd: its number and the pid that sent it (0 for the kernel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Signal number.
+    pub sig: SigNum,
+    /// Sender's pid as seen from podinit's namespace; 0 when sent by the kernel.
+    pub from: i32,
+}
+
+/// Reads every pending signal from `sfd` into `f`. Never blocks (the fd is non-blocking).
+pub fn drain(sfd: &mut SignalFd, mut f: impl FnMut(Received)) {
+    loop {
+        match sfd.read_signal() {
+            Ok(Some(info)) => f(Received { sig: info.ssi_signo as SigNum, from: info.ssi_pid as i32 }),
+            Ok(None) => return,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                log::error!("reading signalfd: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Raw fd of the signalfd, for poll().
+pub fn fd(sfd: &SignalFd) -> RawFd {
+    sfd.as_raw_fd()
+}
+
+/// Restores what a freshly exec'd program expects: default dispositions for every
+/// signal (Rust sets SIGPIPE to SIG_IGN, and an ignored disposition survives exec)
+/// and an empty signal mask.
+///
+/// Runs in the forked child between fork and exec, so it only makes
+/// async-signal-safe calls (sigaction, sigprocmask).
+pub fn reset_for_exec() {
+    for sig in 1..=sigrtmax() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL is a valid disposition for every catchable signal; the
+        // call fails harmlessly (EINVAL) for the few numbers the libc reserves.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    let empty = SigSet::empty();
+    let _ = signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&empty), None);
+}
+
+/// Sets podinit's own dispositions to default, so a signal its parent left ignored
+/// is still queued to the signalfd rather than dropped. The faults keep their
+/// default (fatal) action.
+pub fn reset_own_dispositions() {
+    for sig in 1..=31 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: as in reset_for_exec; podinit installs no handlers of its own.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+}
+
+/// Sends `sig` to `pid` (negative: a process group). ESRCH is not an error: the
+/// target has exited and is waiting to be reaped, or is gone.
+pub fn send(pid: i32, sig: SigNum) -> nix::Result<()> {
+    // SAFETY: kill(2) takes plain integers; nix's kill() cannot express real-time signals.
+    let r = unsafe { libc::kill(pid, sig) };
+    match nix::errno::Errno::result(r) {
+        Ok(_) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_numbers_and_realtime() {
+        assert_eq!(parse("SIGTERM"), Ok(libc::SIGTERM));
+        assert_eq!(parse("term"), Ok(libc::SIGTERM));
+        assert_eq!(parse("Hup"), Ok(libc::SIGHUP));
+        assert_eq!(parse("9"), Ok(libc::SIGKILL));
+        assert_eq!(parse("SIGRTMIN"), Ok(sigrtmin()));
+        assert_eq!(parse("RTMIN+2"), Ok(sigrtmin() + 2));
+        assert_eq!(parse("SIGRTMAX-1"), Ok(sigrtmax() - 1));
+        assert_eq!(parse("SIGSYS"), Ok(libc::SIGSYS));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "SIGFOO", "0", "-1", "65", "RTMIN+99", "RTMAX-99", "RTMIN2", "SIG"] {
+            assert!(parse(bad).is_err(), "{bad:?} parsed");
+        }
+        assert!(parse("SIGFOO").unwrap_err().to_string().contains("SIGFOO"));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for sig in 1..=sigrtmax() {
+            if (32..sigrtmin()).contains(&sig) {
+                continue;
+            }
+            assert_eq!(parse(&name(sig)), Ok(sig), "{}", name(sig));
+        }
+    }
+
+    #[test]
+    fn forwardable_set() {
+        assert!(is_forwardable(libc::SIGTERM));
+        assert!(is_forwardable(libc::SIGTSTP));
+        assert!(is_forwardable(sigrtmin()));
+        assert!(!is_forwardable(libc::SIGCHLD));
+        assert!(!is_forwardable(libc::SIGKILL));
+        assert!(!is_forwardable(libc::SIGSTOP));
+    }
+}
