@@ -1,3 +1,101 @@
+//! podinit: PID 1 for containers. This file only picks the mode; see the
+//! module list below for where each behaviour lives.
+
+mod cli;
+mod config;
+mod event_loop;
+mod expand;
+mod init_mode;
+mod init_steps;
+mod logging;
+mod marker;
+mod pause;
+mod pod;
+mod reaper;
+mod shutdown;
+mod signals;
+mod spawn;
+mod status;
+mod supervisor;
+mod user;
+
+use cli::Mode;
+use supervisor::Pod;
+
+/// `podinit version X.Y.Z - git.HASH`.
+fn version(tini: bool) -> String {
+    // docker info parses its init's version line with tini's spelling (catatonit does the same).
+    let prog = if tini { "tini" } else { "podinit" };
+    format!("{prog} version {} - git.{}", env!("CARGO_PKG_VERSION"), env!("PODINIT_GIT_HASH"))
+}
+
 fn main() {
-    println!("Hello, world!");
+    let mode = match cli::parse_env() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("podinit: {e}");
+            std::process::exit(2);
+        }
+    };
+    let code = match mode {
+        Mode::Help => {
+            print!("{}", cli::USAGE);
+            0
+        }
+        Mode::Version { tini } => {
+            println!("{}", version(tini));
+            0
+        }
+        Mode::Init(o) => {
+            logging::init(logging::level_for_verbosity(o.verbosity));
+            supervise(&o, |o| {
+                if let Some(sig) = o.pdeathsig {
+                    // SAFETY: prctl with integer arguments.
+                    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+                }
+                Some(init_mode::pod(o))
+            }, o.subreaper)
+        }
+        Mode::Pause => {
+            logging::init(log::LevelFilter::Warn);
+            supervise(&(), |_| Some(pause::pod()), false)
+        }
+        Mode::Run { config } => {
+            logging::init(log::LevelFilter::Info);
+            supervise(&config, |c| pod::load(c), false)
+        }
+        Mode::Check { config } => pod::check(&config),
+        Mode::Status { config, json } => pod::status(&config, json),
+        Mode::Health { config } => pod::health(&config),
+        Mode::Reset { config, steps } => pod::reset(&config, &steps),
+        Mode::Control { .. } => {
+            eprintln!("podinit: the control socket is not available in this build");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The shared start of the supervising modes: block signals before anything is
+/// forked, build the pod, become a subreaper unless PID 1, run the loop.
+fn supervise<T: ?Sized>(arg: &T, build: impl FnOnce(&T) -> Option<Pod>, subreaper: bool) -> i32 {
+    if let Err(e) = signals::block() {
+        log::error!("cannot block signals: {e}");
+        return 1;
+    }
+    signals::reset_own_dispositions();
+    let Some(mut pod) = build(arg) else { return 1 };
+    if subreaper || !shutdown::is_pid1() {
+        if let Err(e) = reaper::become_subreaper() {
+            log::warn!("cannot become a child subreaper: {e}; orphans go to the real PID 1");
+        }
+    }
+    let mut sfd = match signals::open() {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("cannot open a signalfd: {e}");
+            return 1;
+        }
+    };
+    event_loop::run(&mut pod, &mut sfd)
 }

@@ -128,17 +128,17 @@ fn podinit_set() -> SigSet {
     set
 }
 
-/// Blocks every signal podinit handles (all but the synchronous faults) and opens
-/// a non-blocking, close-on-exec signalfd for them. Call before the first fork.
-pub fn block_and_open() -> nix::Result<SignalFd> {
-    let set = podinit_set();
-    // sigprocmask() through libc: nix's SigSet::all() + pthread_sigmask also blocks
-    // the libc-internal real-time signals, which is what we want for a
-    // single-threaded process, and the same mask is what signalfd listens to.
-    signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&set), None)?;
-    // Real-time signals have no nix::Signal, so SigSet::all() (sigfillset) is the
-    // only way to name them; it covers SIGRTMIN..SIGRTMAX as well.
-    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+/// Blocks every signal podinit handles (all but the synchronous faults). Call
+/// before anything else that can take time, and before the first fork.
+pub fn block() -> nix::Result<()> {
+    // SigSet::all() is sigfillset(): it also covers SIGRTMIN..SIGRTMAX, which have
+    // no nix::Signal variant, and leaves out the few the libc keeps for itself.
+    signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&podinit_set()), None)
+}
+
+/// Opens a non-blocking, close-on-exec signalfd for the signals `block` blocked.
+pub fn open() -> nix::Result<SignalFd> {
+    SignalFd::with_flags(&podinit_set(), SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
 }
 
 /// One signal read from the signalfd: its number and the pid that sent it (0 for the kernel).

@@ -1,0 +1,102 @@
+//! The one event loop every mode runs: poll(2) over the signalfd and whatever
+//! fds the mode adds (log pipes, sockets, probes), with a timeout taken from the
+//! mode's next real deadline. No deadline means an infinite wait, so an idle
+//! podinit never wakes up (tini polls every second; catatonit never does).
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use nix::sys::signalfd::SignalFd;
+
+use crate::reaper::{self, ExitStatus};
+use crate::signals::{self, Received};
+
+/// What a mode does with events. All callbacks run on the loop's one thread.
+pub trait Handler {
+    /// A signal other than SIGCHLD arrived.
+    fn signal(&mut self, rx: Received);
+    /// A child was reaped.
+    fn exited(&mut self, pid: i32, status: ExitStatus);
+    /// Runs after every batch of events: start what is due, expire timers.
+    fn tick(&mut self, now: Instant);
+    /// The next instant `tick` has work to do, if any.
+    fn deadline(&self) -> Option<Instant>;
+    /// Adds the fds to watch besides the signalfd.
+    fn fds(&self, _out: &mut Vec<libc::pollfd>) {}
+    /// One of those fds is ready.
+    fn ready(&mut self, _fd: RawFd, _revents: i16) {}
+    /// Some(code) once podinit should exit with it.
+    fn exit_code(&self) -> Option<i32>;
+}
+
+/// Runs `h` until it reports an exit code. Buffers are reused, so an idle
+/// iteration does not allocate.
+pub fn run(h: &mut impl Handler, sfd: &mut SignalFd) -> i32 {
+    let sig_fd = signals::fd(sfd);
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(16);
+    let mut pending: Vec<Received> = Vec::with_capacity(16);
+    loop {
+        h.tick(Instant::now());
+        if let Some(code) = h.exit_code() {
+            return code;
+        }
+        fds.clear();
+        fds.push(libc::pollfd { fd: sig_fd, events: libc::POLLIN, revents: 0 });
+        h.fds(&mut fds);
+        let timeout = h.deadline().map_or(-1, |d| timeout_ms(d.saturating_duration_since(Instant::now())));
+        // SAFETY: fds is a valid array of fds.len() pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n < 0 {
+            let e = nix::errno::Errno::last();
+            if e != nix::errno::Errno::EINTR {
+                log::error!("poll: {e}");
+            }
+            continue;
+        }
+        if n == 0 {
+            continue;
+        }
+        if fds[0].revents != 0 {
+            let mut chld = false;
+            signals::drain(sfd, |rx| {
+                if rx.sig == libc::SIGCHLD {
+                    chld = true;
+                } else {
+                    pending.push(rx);
+                }
+            });
+            // Reap first: a mode deciding what a signal means should already
+            // know which of its children are gone.
+            if chld {
+                reaper::reap(|pid, st| h.exited(pid, st));
+            }
+            for rx in pending.drain(..) {
+                h.signal(rx);
+            }
+        }
+        for p in &fds[1..] {
+            if p.revents != 0 {
+                h.ready(p.fd, p.revents);
+            }
+        }
+    }
+}
+
+/// Milliseconds for poll(), rounded up so we never wake a hair early and spin.
+fn timeout_ms(d: Duration) -> i32 {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    ms.min(i32::MAX as u128) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up() {
+        assert_eq!(timeout_ms(Duration::ZERO), 0);
+        assert_eq!(timeout_ms(Duration::from_nanos(1)), 1);
+        assert_eq!(timeout_ms(Duration::from_millis(1500)), 1500);
+        assert_eq!(timeout_ms(Duration::from_secs(u64::MAX / 2)), i32::MAX);
+    }
+}

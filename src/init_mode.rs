@@ -1,0 +1,49 @@
+//! Init mode (tini, dumb-init, catatonit, `docker run --init`): the pod with one
+//! app, restart policy Never, every signal forwarded to it.
+
+use crate::cli::InitOptions;
+use crate::config::{Entry, Kind, RestartPolicy};
+use crate::spawn::Command;
+use crate::supervisor::{Flavor, Pod, Settings, Unit};
+
+/// Builds the one-app pod for `o`. The child keeps podinit's environment, cwd
+/// and stdio, and gets the terminal's foreground when stdin is one.
+pub fn pod(o: &InitOptions) -> Pod {
+    let name = std::path::Path::new(&o.command[0])
+        .file_name()
+        .map_or_else(|| o.command[0].clone(), |n| n.to_string_lossy().into_owned());
+    let entry = Entry {
+        name,
+        kind: Kind::App,
+        command: o.command.clone(),
+        env: Vec::new(),
+        working_dir: None,
+        user: None,
+        stop_signal: libc::SIGTERM,
+        essential: false,
+        timeout: None,
+        once: false,
+        wait_for: None,
+        startup_probe: None,
+        readiness_probe: None,
+        liveness_probe: None,
+        post_start: None,
+        pre_stop: None,
+    };
+    let cmd = Command { argv: o.command.clone(), foreground_tty: true, ..Command::default() };
+    let settings = Settings {
+        name: "podinit".into(),
+        namespace: String::new(),
+        restart_policy: RestartPolicy::Never,
+        grace: o.grace,
+        active_deadline: None,
+        markers: None,
+        state_dir: None,
+    };
+    let flavor = Flavor::Init {
+        kill_group: o.kill_group,
+        remap_to_zero: o.remap_to_zero.clone(),
+        warn_reaped: o.warn_reaped,
+    };
+    Pod::new(flavor, settings, vec![Unit::new(entry, cmd, String::new())])
+}

@@ -1,0 +1,39 @@
+//! Pause mode: the Kubernetes pause container (build/pause/linux/pause.c).
+//!
+//! PID 1 of a sandbox whose namespaces other containers join. It holds them,
+//! reaps every orphan, exits 0 on SIGTERM/SIGINT and ignores everything else.
+//! It is the pod state machine with no entries; after start-up its loop blocks
+//! in poll(2) with no timeout and allocates nothing.
+
+use std::time::Duration;
+
+use crate::config::RestartPolicy;
+use crate::supervisor::{Flavor, Pod, Settings};
+
+/// The pause pod: no entries, no status file, no markers.
+pub fn pod() -> Pod {
+    // Pin no mount the runtime may want to unmount: cwd to / and no inherited fds.
+    if let Err(e) = nix::unistd::chdir("/") {
+        log::warn!("chdir /: {e}");
+    }
+    close_fds_above_stderr();
+    let settings = Settings {
+        name: "pause".into(),
+        namespace: String::new(),
+        restart_policy: RestartPolicy::Never,
+        grace: Duration::ZERO,
+        active_deadline: None,
+        markers: None,
+        state_dir: None,
+    };
+    Pod::new(Flavor::Pause, settings, Vec::new())
+}
+
+/// Closes every fd above 2 that podinit inherited. Called before the signalfd exists.
+fn close_fds_above_stderr() {
+    // SAFETY: close_range(2) on a range of fds podinit owns and does not use;
+    // falls back to nothing on kernels before 5.9 (ENOSYS), which is harmless.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+    }
+}

@@ -1,0 +1,188 @@
+//! Pod mode: turn a pod file into the state machine's units, and the small
+//! commands around a pod (`check`, `status`, `health`, `reset`).
+
+use std::path::Path;
+
+use crate::config::{self, Kind};
+use crate::expand;
+use crate::init_steps;
+use crate::marker::MarkerStore;
+use crate::spawn::Command;
+use crate::status;
+use crate::supervisor::{Flavor, Pod, Settings, Unit};
+use crate::user;
+
+/// Everything that can stop a pod from starting, each a one-line message.
+pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
+    let mut errors = Vec::new();
+    let inherited: Vec<(String, String)> = std::env::vars().collect();
+    let mut units = Vec::new();
+    for e in pod.init.iter().chain(&pod.apps) {
+        // Environment: podinit's own, then the downward-API names, then the pod's
+        // [env], then the entry's; each value may refer to the ones before it.
+        let mut env = inherited.clone();
+        expand::set(&mut env, "POD_NAME", pod.name.clone());
+        expand::set(&mut env, "POD_NAMESPACE", pod.namespace.clone());
+        expand::set(&mut env, "CONTAINER_NAME", e.name.clone());
+        expand::extend_env(&mut env, &pod.env);
+        expand::extend_env(&mut env, &e.env);
+        let argv = e.command.iter().map(|a| expand::expand(a, |n| expand::lookup(&env, n))).collect();
+        let creds = match e.user.as_deref().map(user::resolve).transpose() {
+            Ok(c) => c,
+            Err(err) => {
+                errors.push(format!("{}: entry '{}': {err}", pod.path.display(), e.name));
+                continue;
+            }
+        };
+        if let Some(dir) = &e.working_dir {
+            if !dir.is_dir() {
+                log::debug!("{}: working_dir {} does not exist yet", e.name, dir.display());
+            }
+        }
+        let hash = if e.kind == Kind::Init { init_steps::definition_hash(e, &pod.env) } else { String::new() };
+        let cmd = Command {
+            argv,
+            env: Some(env),
+            cwd: e.working_dir.as_ref().map(|p| p.display().to_string()),
+            creds,
+            ..Command::default()
+        };
+        units.push(Unit::new(e.clone(), cmd, hash));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let settings = Settings {
+        name: pod.name.clone(),
+        namespace: pod.namespace.clone(),
+        restart_policy: pod.restart_policy,
+        grace: pod.termination_grace_period,
+        active_deadline: pod.active_deadline,
+        markers: Some(MarkerStore::new(&pod.marker_dir)),
+        state_dir: Some(pod.state_dir.clone()),
+    };
+    Ok(Pod::new(Flavor::Pod, settings, units))
+}
+
+/// Loads and prepares the pod file, printing every error. None: exit 1.
+pub fn load(path: &Path) -> Option<Pod> {
+    let pod = match config::load(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podinit: {e}");
+            }
+            return None;
+        }
+    };
+    match prepare(&pod) {
+        Ok(p) => Some(p),
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podinit: {e}");
+            }
+            None
+        }
+    }
+}
+
+/// `podinit check`: 0 when the file is valid, 1 with every error otherwise.
+pub fn check(path: &Path) -> i32 {
+    match config::load(path) {
+        Ok(p) => {
+            println!(
+                "{}: ok: pod '{}' with {} init entries and {} apps",
+                path.display(),
+                p.name,
+                p.init.len(),
+                p.apps.len()
+            );
+            0
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            1
+        }
+    }
+}
+
+/// state_dir of the pod file, or the default when the file cannot be read
+/// (status must work even where the pod file is not visible).
+fn state_dir(path: &Path) -> std::path::PathBuf {
+    match config::load(path) {
+        Ok(p) => p.state_dir,
+        Err(_) => std::path::PathBuf::from("/run/podinit"),
+    }
+}
+
+/// `podinit status [--json]`.
+pub fn status(path: &Path, json: bool) -> i32 {
+    let dir = state_dir(path);
+    match status::read(&dir) {
+        Ok(st) if json => match serde_json::to_string_pretty(&st) {
+            Ok(s) => {
+                println!("{s}");
+                0
+            }
+            Err(e) => {
+                eprintln!("podinit: status: {e}");
+                1
+            }
+        },
+        Ok(st) => {
+            print!("{}", status::render_table(&st, crate::supervisor::now_unix()));
+            0
+        }
+        Err(e) => {
+            eprintln!("podinit: {e}");
+            1
+        }
+    }
+}
+
+/// `podinit health`: 0 iff the pod is Ready.
+pub fn health(path: &Path) -> i32 {
+    match status::read(&state_dir(path)).map_err(|e| e.to_string()).and_then(|st| status::health(&st)) {
+        Ok(()) => 0,
+        Err(reason) => {
+            eprintln!("podinit: {reason}");
+            1
+        }
+    }
+}
+
+/// `podinit reset [STEP...]`: forget markers so those steps run again.
+pub fn reset(path: &Path, steps: &[String]) -> i32 {
+    let pod = match config::load(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podinit: {e}");
+            }
+            return 1;
+        }
+    };
+    for s in steps {
+        if !pod.init.iter().any(|e| &e.name == s) {
+            eprintln!("podinit: reset: no init step named '{s}' in {}", path.display());
+            return 1;
+        }
+    }
+    match MarkerStore::new(&pod.marker_dir).reset(steps) {
+        Ok(removed) => {
+            for r in &removed {
+                println!("reset {r}");
+            }
+            if removed.is_empty() {
+                println!("no markers to reset in {}", pod.marker_dir.display());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("podinit: reset: {e}");
+            1
+        }
+    }
+}
