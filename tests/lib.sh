@@ -101,3 +101,68 @@ t_summary() {
     [ -n "$T_FAILED" ] && echo "failed:$T_FAILED"
     [ "$T_FAIL" = 0 ]
 }
+
+# --- Process inspection from the host (used by test_init.sh / test_pause.sh) ---
+
+# pidns_of PID: inode number of PID's PID namespace; empty when PID is gone.
+pidns_of() { stat -L -c %i "/proc/$1/ns/pid" 2>/dev/null; }
+
+# ns_procs NS: "PID STATE PPID COMM" (host pids) of every process in the PID
+# namespace whose inode is NS (from pidns_of), zombies included.
+ns_procs() {
+    ps -e -o pid=,pidns=,stat=,ppid=,comm= 2>/dev/null |
+        awk -v ns="$1" '$2 == ns { print $1, substr($3, 1, 1), $4, $5 }'
+}
+
+# ns_zombies NS: host pids of the zombies in PID namespace NS, one a line.
+ns_zombies() { ns_procs "$1" | awk '$2 == "Z" { print $1 }'; }
+
+# proc_state PID: PID's state letter (R, S, T, Z, ...); empty when it is gone.
+proc_state() {
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    echo "${s%% *}"
+}
+
+# proc_ppid PID: PID's parent (host pid); empty when it is gone.
+proc_ppid() {
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    set -- $s
+    echo "$2"
+}
+
+# zombie_children PID: pids of PID's children that are zombies, one a line.
+zombie_children() { ps -e -o pid=,stat=,ppid= 2>/dev/null | awk -v p="$1" '$3 == p && $2 ~ /^Z/ { print $1 }'; }
+
+# now_ms: a monotonic-enough wall clock in milliseconds, for elapsed-time checks.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# --- helpers for the pod-mode tests ------------------------------------------
+
+# now_ms: wall clock in milliseconds.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# assert_between LOW HIGH VALUE [WHAT]: LOW <= VALUE <= HIGH (integers).
+assert_between() {
+    if ! [ "$3" -ge "$1" ] 2>/dev/null || ! [ "$3" -le "$2" ] 2>/dev/null; then
+        t_fail "${4:-value}: expected $1..$2, got '$3'"
+    fi
+}
+
+# assert_match TEXT ERE [WHAT]: some line of TEXT matches the extended regex ERE.
+assert_match() { printf '%s\n' "$1" | grep -Eq -- "$2" || t_fail "${3:-output} has no line matching /$2/: $(printf %s "$1" | head -c 600)"; }
+
+# assert_no_match TEXT ERE [WHAT]: no line of TEXT matches the extended regex ERE.
+assert_no_match() { ! printf '%s\n' "$1" | grep -Eq -- "$2" || t_fail "${3:-output} has a line matching /$2/: $(printf %s "$1" | grep -E -- "$2" | head -c 600)"; }
+
+# can_unshare_pid: true when this user may create a PID namespace (as_pid1 needs it).
+can_unshare_pid() { unshare --pid --fork --mount-proc true >/dev/null 2>&1; }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
+        || echo $(( 20000 + RANDOM % 20000 ))
+}
