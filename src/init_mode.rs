@@ -39,6 +39,7 @@ pub fn pod(o: &InitOptions) -> Pod {
         active_deadline: None,
         markers: None,
         state_dir: None,
+        log_prefix: false,
     };
     let flavor = Flavor::Init {
         kill_group: o.kill_group,

@@ -5,7 +5,7 @@
 //! again. Only what the pod file says goes in: the inherited environment
 //! (HOSTNAME differs per container) must not make a finished step run again.
 
-use crate::config::{Entry, WaitTarget};
+use crate::config::{Entry, WaitFor, WaitTarget};
 use crate::marker;
 
 /// Hash of `step`'s command, environment (pod `[env]` then the step's own),
@@ -13,12 +13,7 @@ use crate::marker;
 pub fn definition_hash(step: &Entry, pod_env: &[(String, String)]) -> String {
     let mut env: Vec<String> = pod_env.iter().chain(&step.env).map(|(k, v)| format!("{k}={v}")).collect();
     env.sort();
-    let wait = step.wait_for.as_ref().map(|w| match &w.target {
-        WaitTarget::Tcp(t) => format!("tcp {t}"),
-        WaitTarget::Http(u) => format!("http {u}"),
-        WaitTarget::File(p) => format!("file {}", p.display()),
-        WaitTarget::Unix(p) => format!("unix {}", p.display()),
-    });
+    let wait = step.wait_for.as_ref().map(describe);
     let mut parts: Vec<&str> = vec!["command"];
     parts.extend(step.command.iter().map(String::as_str));
     parts.push("env");
@@ -31,4 +26,14 @@ pub fn definition_hash(step: &Entry, pod_env: &[(String, String)]) -> String {
     parts.push("wait_for");
     parts.push(wait.as_deref().unwrap_or(""));
     marker::definition_hash(&parts)
+}
+
+/// "tcp 127.0.0.1:5432" — a waiter's target for log lines and the marker hash.
+pub fn describe(w: &WaitFor) -> String {
+    match &w.target {
+        WaitTarget::Tcp(t) => format!("tcp {t}"),
+        WaitTarget::Http(u) => format!("http {u}"),
+        WaitTarget::File(p) => format!("file {}", p.display()),
+        WaitTarget::Unix(p) => format!("unix {}", p.display()),
+    }
 }

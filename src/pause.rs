@@ -25,6 +25,7 @@ pub fn pod() -> Pod {
         active_deadline: None,
         markers: None,
         state_dir: None,
+        log_prefix: false,
     };
     Pod::new(Flavor::Pause, settings, Vec::new())
 }

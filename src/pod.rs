@@ -60,6 +60,7 @@ pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
         active_deadline: pod.active_deadline,
         markers: Some(MarkerStore::new(&pod.marker_dir)),
         state_dir: Some(pod.state_dir.clone()),
+        log_prefix: pod.log_prefix,
     };
     Ok(Pod::new(Flavor::Pod, settings, units))
 }

@@ -10,9 +10,13 @@
 
 use std::time::{Duration, Instant};
 
+use std::os::fd::RawFd;
+
 use crate::config::{Entry, Kind, RestartPolicy};
 use crate::event_loop::Handler;
+use crate::log_prefix::{self, LogPipe};
 use crate::marker::MarkerStore;
+use crate::probe::{Prober, Verdict};
 use crate::reaper::{self, ExitStatus};
 use crate::shutdown;
 use crate::signals::{self, Received};
@@ -66,6 +70,8 @@ pub struct Settings {
     pub markers: Option<MarkerStore>,
     /// Where status.json goes (None: no status file).
     pub state_dir: Option<std::path::PathBuf>,
+    /// Prefix entries' output lines with `[name] `.
+    pub log_prefix: bool,
 }
 
 /// Why an entry's process ended, as shown after its exit code in status.
@@ -79,6 +85,12 @@ pub enum Reason {
     Timeout,
     /// Could not be started at all.
     StartFailed,
+    /// Its post_start hook failed.
+    PostStart,
+    /// Its liveness probe failed.
+    Liveness,
+    /// Its startup probe failed.
+    Startup,
     /// Stopped by podinit (pod stop).
     Stopped,
 }
@@ -90,6 +102,9 @@ impl Reason {
             Reason::Error => "Error",
             Reason::Timeout => "timeout",
             Reason::StartFailed => "start failed",
+            Reason::PostStart => "post_start",
+            Reason::Liveness => "liveness",
+            Reason::Startup => "startup",
             Reason::Stopped => "stopped",
         }
     }
@@ -109,6 +124,13 @@ pub enum State {
         /// For init steps with a `timeout`: when to kill it.
         kill_at: Option<Instant>,
     },
+    /// A `wait_for` init step polling its target; fails at `until`.
+    Polling {
+        /// When it started.
+        since: Instant,
+        /// When it gives up.
+        until: Option<Instant>,
+    },
     /// Crashed; starts again at `until` (CrashLoopBackOff).
     BackOff {
         /// When to restart.
@@ -123,6 +145,44 @@ pub enum State {
         /// Why.
         reason: Reason,
     },
+}
+
+/// A graceful stop of one entry in progress: pre_stop, then stop_signal, then
+/// SIGKILL at `deadline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stop {
+    deadline: Instant,
+    /// The stop signal has gone out (after pre_stop, if any).
+    signalled: bool,
+    /// SIGKILL has gone out.
+    killed: bool,
+}
+
+/// A lifecycle hook's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    PostStart(i32),
+    PreStop(i32),
+}
+
+/// The probes of one running entry, created afresh at every start.
+#[derive(Debug, Default)]
+struct Probes {
+    startup: Option<Prober>,
+    readiness: Option<Prober>,
+    liveness: Option<Prober>,
+    /// `wait_for` of an init step.
+    waiter: Option<Prober>,
+}
+
+impl Probes {
+    fn all_mut(&mut self) -> impl Iterator<Item = &mut Prober> {
+        [&mut self.startup, &mut self.readiness, &mut self.liveness, &mut self.waiter].into_iter().flatten()
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Prober> {
+        [&self.startup, &self.readiness, &self.liveness, &self.waiter].into_iter().flatten()
+    }
 }
 
 /// One init step, sidecar or app and its runtime state.
@@ -144,8 +204,15 @@ pub struct Unit {
     last_exit: Option<(ExitStatus, Reason)>,
     /// Wall-clock time of the last state change (unix seconds).
     changed: u64,
-    /// A stop signal was sent during pod termination.
-    stop_sent: bool,
+    /// Why podinit is ending the current process, if it is.
+    ending: Option<Reason>,
+    /// A graceful stop in progress.
+    stop: Option<Stop>,
+    /// A hook process in progress.
+    hook: Option<Hook>,
+    /// post_start has finished and the startup probe (if any) has passed.
+    started: bool,
+    probes: Probes,
 }
 
 impl Unit {
@@ -160,7 +227,11 @@ impl Unit {
             delay: BACKOFF_START,
             last_exit: None,
             changed: now_unix(),
-            stop_sent: false,
+            ending: None,
+            stop: None,
+            hook: None,
+            started: false,
+            probes: Probes::default(),
         }
     }
 
@@ -169,6 +240,11 @@ impl Unit {
             State::Running { pid, .. } => Some(pid),
             _ => None,
         }
+    }
+
+    /// Its process is alive or its waiter is polling.
+    fn active(&self) -> bool {
+        matches!(self.state, State::Running { .. } | State::Polling { .. })
     }
 
     fn name(&self) -> &str {
@@ -180,11 +256,33 @@ impl Unit {
         self.changed = now_unix();
     }
 
+    /// Ready as Kubernetes means it: running, started, readiness probe passing.
+    fn ready(&self) -> bool {
+        self.pid().is_some()
+            && self.started
+            && self.stop.is_none()
+            && self.probes.readiness.as_ref().map_or(true, |p| p.verdict() == Verdict::Passing)
+    }
+
     /// Done for good, in a way that lets the next init step start.
     fn init_done(&self) -> bool {
         match self.spec.kind {
-            Kind::Sidecar => self.pid().is_some(),
+            Kind::Sidecar => self.pid().is_some() && self.started,
             _ => matches!(self.state, State::Skipped | State::Terminated { reason: Reason::Completed, .. }),
+        }
+    }
+
+    /// Whether an exit with `status` (ended for `reason`) calls for a restart.
+    fn wants_restart(&self, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
+        let failed = !status.success() || matches!(reason, Reason::Liveness | Reason::Startup | Reason::PostStart);
+        match self.spec.kind {
+            Kind::Sidecar => true,
+            Kind::Init => failed && policy != RestartPolicy::Never,
+            Kind::App => match policy {
+                RestartPolicy::Always => true,
+                RestartPolicy::OnFailure => failed,
+                RestartPolicy::Never => false,
+            },
         }
     }
 }
@@ -223,9 +321,11 @@ pub struct Pod {
     started_unix: u64,
     /// Exit code of the first app that failed for good.
     first_failure: Option<i32>,
+    /// Prefixed output streams still open.
+    logs: Vec<LogPipe>,
     /// Status file needs rewriting.
     dirty: bool,
-    /// Warned once that a marker could not be saved / the status file cannot be written.
+    /// Warned once that a marker could not be saved.
     marker_warned: bool,
 }
 
@@ -240,6 +340,7 @@ impl Pod {
             started: Instant::now(),
             started_unix: now_unix(),
             first_failure: None,
+            logs: Vec::new(),
             dirty: true,
             marker_warned: false,
         }
@@ -249,15 +350,62 @@ impl Pod {
         self.units[i].spec.kind == Kind::App
     }
 
+    fn terminating(&self) -> bool {
+        matches!(self.phase, Phase::Terminating { .. } | Phase::Done(_))
+    }
+
     /// Starts unit `i` now; a start failure counts as an exit with 127/126.
     fn start(&mut self, i: usize, now: Instant) {
-        let u = &mut self.units[i];
         self.dirty = true;
-        match spawn::spawn(&u.cmd) {
+        let grace = self.settings.grace;
+        let u = &mut self.units[i];
+        u.ending = None;
+        u.stop = None;
+        u.hook = None;
+        u.probes = Probes::default();
+        if let Some(w) = &u.spec.wait_for {
+            log::info!("{}: waiting for {}", u.name(), crate::init_steps::describe(w));
+            u.probes.waiter = Some(Prober::from_wait(w, now));
+            let until = w.timeout.map(|t| now + t);
+            u.set(State::Polling { since: now, until });
+            return;
+        }
+        let mut cmd = u.cmd.clone();
+        let mut ends = Vec::new();
+        if self.settings.log_prefix {
+            for dest in [1, 2] {
+                match log_prefix::pipe(u.name(), dest) {
+                    Ok((reader, writer)) => {
+                        if dest == 1 { cmd.stdout = Some(writer_fd(&writer)) } else { cmd.stderr = Some(writer_fd(&writer)) }
+                        self.logs.push(reader);
+                        ends.push(writer);
+                    }
+                    Err(e) => log::warn!("{}: no log pipe ({e}); output goes straight through", u.name()),
+                }
+            }
+        }
+        let result = spawn::spawn(&cmd);
+        // Our copies of the write ends close here, so EOF comes when the child's do.
+        drop(ends);
+        match result {
             Ok(pid) => {
                 log::info!("{}: started pid {pid}", u.name());
                 let kill_at = if u.spec.kind == Kind::Init { u.spec.timeout.map(|t| now + t) } else { None };
                 u.set(State::Running { pid, since: now, kill_at });
+                u.started = u.spec.startup_probe.is_none() && u.spec.post_start.is_none();
+                let s = &u.spec;
+                u.probes.startup = s.startup_probe.as_ref().map(|p| Prober::from_probe("startup", p, now));
+                u.probes.readiness = s.readiness_probe.as_ref().map(|p| Prober::from_probe("readiness", p, now));
+                u.probes.liveness = s.liveness_probe.as_ref().map(|p| Prober::from_probe("liveness", p, now));
+                if let Some(hook) = u.spec.post_start.clone() {
+                    match spawn::spawn(&Command { argv: hook, null_stdin: true, ..u.cmd.clone() }) {
+                        Ok(hpid) => u.hook = Some(Hook::PostStart(hpid)),
+                        Err(e) => {
+                            log::warn!("{}: post_start hook: {e}", u.name());
+                            self.end_unit(i, Reason::PostStart, now + grace, now);
+                        }
+                    }
+                }
             }
             Err(e) => {
                 log::error!("{}: {e}", u.name());
@@ -270,33 +418,38 @@ impl Pod {
     /// Unit `i`'s process ended (or could not start): record it and decide what comes next.
     fn finished(&mut self, i: usize, status: ExitStatus, reason: Reason, now: Instant) {
         self.dirty = true;
-        let terminating = matches!(self.phase, Phase::Terminating { .. });
+        let terminating = self.terminating();
         let policy = self.settings.restart_policy;
+        let quiet_flavor = matches!(self.flavor, Flavor::Init { .. });
         let u = &mut self.units[i];
         let ran = match u.state {
-            State::Running { since, .. } => now.saturating_duration_since(since),
+            State::Running { since, .. } | State::Polling { since, .. } => now.saturating_duration_since(since),
             _ => Duration::ZERO,
         };
-        let reason = if reason == Reason::Error && status.success() { Reason::Completed } else { reason };
+        let reason = match (u.ending.take(), reason) {
+            (Some(why), _) => why,
+            (None, Reason::Error) if status.success() => Reason::Completed,
+            (None, r) => r,
+        };
+        for p in u.probes.all_mut() {
+            p.cancel();
+        }
+        u.stop = None;
+        u.started = false;
         u.last_exit = Some((status, reason));
         // In init mode the child's exit is podinit's exit status, not news.
-        let quiet = status.success() || terminating || matches!(self.flavor, Flavor::Init { .. });
+        let quiet = status.success() || terminating || quiet_flavor;
         let level = if quiet { log::Level::Info } else { log::Level::Warn };
-        log::log!(level, "{}: {status} after {}", u.name(), fmt_secs(ran));
+        let why = if matches!(reason, Reason::Completed | Reason::Error | Reason::Stopped) {
+            String::new()
+        } else {
+            format!(" ({})", reason.label())
+        };
+        log::log!(level, "{}: {status}{why} after {}", u.name(), fmt_secs(ran));
         if ran >= BACKOFF_RESET {
             u.delay = BACKOFF_START;
         }
-        let restart = !terminating
-            && match u.spec.kind {
-                Kind::Sidecar => true,
-                Kind::Init => !status.success() && policy != RestartPolicy::Never,
-                Kind::App => match policy {
-                    RestartPolicy::Always => true,
-                    RestartPolicy::OnFailure => !status.success(),
-                    RestartPolicy::Never => false,
-                },
-            };
-        if restart {
+        if !terminating && u.wants_restart(status, reason, policy) {
             let delay = u.delay;
             u.delay = (u.delay * 2).min(BACKOFF_CAP);
             log::info!("{}: restarting in {}", u.name(), fmt_secs(delay));
@@ -305,24 +458,25 @@ impl Pod {
         }
         u.set(State::Terminated { status, reason });
         let (kind, once, essential) = (u.spec.kind, u.spec.once, u.spec.essential);
-        if kind == Kind::Init && status.success() && once {
+        if kind == Kind::Init && reason == Reason::Completed && once {
             self.save_marker(i);
         }
         if terminating {
             return;
         }
         let name = self.units[i].name();
+        let failed = reason != Reason::Completed;
         match kind {
-            Kind::Init if !status.success() => {
+            Kind::Init if failed => {
                 log::error!("{name}: init step failed and restart_policy is Never; the pod failed");
-                self.begin_stop(Cause::Finished(status.code()), now);
+                self.begin_stop(Cause::Finished(status.code().max(1)), now);
             }
             Kind::App if essential => {
                 log::warn!("{name}: essential app ended; stopping the pod");
                 self.begin_stop(Cause::Finished(status.code()), now);
             }
-            Kind::App if !status.success() && self.first_failure.is_none() => {
-                self.first_failure = Some(status.code());
+            Kind::App if failed && self.first_failure.is_none() => {
+                self.first_failure = Some(status.code().max(1));
             }
             _ => {}
         }
@@ -358,7 +512,7 @@ impl Pod {
                     continue;
                 }
                 self.start(step, now);
-                if matches!(self.phase, Phase::Terminating { .. }) {
+                if self.terminating() {
                     return;
                 }
                 continue;
@@ -381,10 +535,57 @@ impl Pod {
         self.settings.markers.as_ref().is_some_and(|m| m.matches(u.name(), &u.hash))
     }
 
-    /// Starts the graceful stop: every app and running init step gets its stop
-    /// signal now; sidecars follow in reverse order once the apps are gone.
+    /// Starts a graceful stop of unit `i`: pre_stop (if any), then its stop
+    /// signal; SIGKILL at `deadline`. `why` is shown as the exit's reason.
+    fn end_unit(&mut self, i: usize, why: Reason, deadline: Instant, now: Instant) {
+        let u = &mut self.units[i];
+        if u.stop.is_some() {
+            return;
+        }
+        self.dirty = true;
+        if let State::Polling { .. } = u.state {
+            u.ending = Some(why);
+            return self.finished(i, ExitStatus::Code(1), why, now);
+        }
+        let Some(pid) = u.pid() else { return };
+        u.ending = Some(why);
+        u.stop = Some(Stop { deadline, signalled: false, killed: false });
+        for p in u.probes.all_mut() {
+            p.cancel();
+        }
+        if let Some(Hook::PostStart(h)) = u.hook.take() {
+            let _ = signals::send(-h, libc::SIGKILL);
+        }
+        if let (Some(hook), Kind::App | Kind::Sidecar) = (u.spec.pre_stop.clone(), u.spec.kind) {
+            log::info!("{}: running pre_stop", u.name());
+            match spawn::spawn(&Command { argv: hook, null_stdin: true, ..u.cmd.clone() }) {
+                Ok(h) => {
+                    u.hook = Some(Hook::PreStop(h));
+                    return;
+                }
+                Err(e) => log::warn!("{}: pre_stop hook: {e}", u.name()),
+            }
+        }
+        let _ = pid;
+        self.signal_stop(i);
+    }
+
+    /// Sends unit `i` its stop signal (the step after pre_stop).
+    fn signal_stop(&mut self, i: usize) {
+        let u = &mut self.units[i];
+        let (Some(pid), Some(stop)) = (u.pid(), u.stop.as_mut()) else { return };
+        stop.signalled = true;
+        let sig = u.spec.stop_signal;
+        log::info!("{}: sending {}", u.spec.name, signals::name(sig));
+        if let Err(e) = signals::send(pid, sig) {
+            log::warn!("{}: cannot send {}: {e}", u.spec.name, signals::name(sig));
+        }
+    }
+
+    /// Starts the graceful stop of the pod: apps and running init steps now,
+    /// sidecars in reverse order once the apps are gone.
     fn begin_stop(&mut self, cause: Cause, now: Instant) {
-        if matches!(self.phase, Phase::Terminating { .. } | Phase::Done(_)) {
+        if self.terminating() {
             return;
         }
         self.dirty = true;
@@ -395,56 +596,50 @@ impl Pod {
         if cause == Cause::Signal || cause == Cause::Deadline {
             log::info!("stopping the pod (grace period {})", fmt_secs(self.settings.grace));
         }
-        self.phase = Phase::Terminating { cause, deadline: now + self.settings.grace, swept: false, killed_at: None };
-        for u in &mut self.units {
+        let deadline = now + self.settings.grace;
+        self.phase = Phase::Terminating { cause, deadline, swept: false, killed_at: None };
+        for i in 0..self.units.len() {
+            let u = &mut self.units[i];
             match u.state {
                 State::Waiting | State::BackOff { .. } => {
                     let status = u.last_exit.map_or(ExitStatus::Code(0), |(s, _)| s);
                     u.set(State::Terminated { status, reason: Reason::Stopped });
                 }
-                State::Running { pid, .. } if u.spec.kind != Kind::Sidecar => {
-                    let sig = if u.spec.kind == Kind::App { u.spec.stop_signal } else { libc::SIGTERM };
-                    log::info!("{}: sending {}", u.spec.name, signals::name(sig));
-                    let _ = signals::send(pid, sig);
-                    u.stop_sent = true;
+                State::Running { .. } | State::Polling { .. } if u.spec.kind != Kind::Sidecar => {
+                    self.end_unit(i, Reason::Stopped, deadline, now);
                 }
                 _ => {}
             }
         }
     }
 
-    /// Progress of a stop in progress; called on every tick while Terminating.
+    /// Progress of the pod's stop; called on every tick while Terminating.
     fn advance_stop(&mut self, now: Instant) {
         let Phase::Terminating { cause, deadline, swept, killed_at } = self.phase else { return };
         if killed_at.is_none() && now >= deadline {
             log::warn!("grace period over; sending SIGKILL to everything left");
-            for u in &self.units {
+            for u in &mut self.units {
                 if let Some(pid) = u.pid() {
                     let _ = signals::send(-pid, libc::SIGKILL);
+                }
+                if let Some(Hook::PreStop(h) | Hook::PostStart(h)) = u.hook {
+                    let _ = signals::send(-h, libc::SIGKILL);
                 }
             }
             shutdown::signal_rest(libc::SIGKILL);
             self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at: Some(now) };
             return self.advance_stop(now);
         }
-        let alive = |u: &Unit| u.pid().is_some();
-        if self.units.iter().any(|u| u.spec.kind != Kind::Sidecar && alive(u)) {
+        if self.units.iter().any(|u| u.spec.kind != Kind::Sidecar && u.active()) {
             return;
         }
         // Apps are gone: stop sidecars one at a time, last declared first.
-        if let Some(u) = self.units.iter_mut().rev().find(|u| u.spec.kind == Kind::Sidecar && alive(u)) {
-            if !u.stop_sent {
-                u.stop_sent = true;
-                log::info!("{}: sending {}", u.spec.name, signals::name(u.spec.stop_signal));
-                if let Some(pid) = u.pid() {
-                    let _ = signals::send(pid, u.spec.stop_signal);
-                }
-            }
+        if let Some(i) = self.units.iter().rposition(|u| u.spec.kind == Kind::Sidecar && u.active()) {
+            self.end_unit(i, Reason::Stopped, deadline, now);
             return;
         }
         if !swept {
-            let n = shutdown::signal_rest(libc::SIGTERM);
-            if n > 0 {
+            if shutdown::signal_rest(libc::SIGTERM) > 0 {
                 log::info!("sent SIGTERM to the remaining processes");
             }
             self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at };
@@ -453,6 +648,10 @@ impl Pod {
         if !reaper::has_children() || gave_up {
             if gave_up {
                 log::warn!("processes survived SIGKILL for {}; exiting anyway", fmt_secs(KILL_WAIT));
+            }
+            // Whatever the entries wrote last is still in the pipes.
+            for p in &mut self.logs {
+                p.pump();
             }
             self.phase = Phase::Done(self.exit_code_for(cause, killed_at.is_some()));
             self.dirty = true;
@@ -479,23 +678,20 @@ impl Pod {
         if self.phase != Phase::Running || self.flavor == Flavor::Pause {
             return;
         }
-        let apps_done = self
-            .units
-            .iter()
-            .filter(|u| u.spec.kind == Kind::App)
-            .all(|u| matches!(u.state, State::Terminated { .. }));
-        if apps_done {
-            let code = self.first_failure.unwrap_or(0);
-            if self.flavor == Flavor::Pod {
-                log::info!("all apps have ended; the pod is {}", if code == 0 { "Completed" } else { "Failed" });
-            }
-            // Init mode: the one app's own status (it may be 0 while another failed).
-            let code = match self.flavor {
-                Flavor::Init { .. } => self.units.iter().rev().find_map(|u| u.last_exit).map_or(0, |(s, _)| s.code()),
-                _ => code,
-            };
-            self.begin_stop(Cause::Finished(code), now);
+        let mut apps = self.units.iter().filter(|u| u.spec.kind == Kind::App);
+        if !apps.all(|u| matches!(u.state, State::Terminated { .. })) {
+            return;
         }
+        let code = match self.flavor {
+            // Init mode: the one app's own status.
+            Flavor::Init { .. } => self.units.iter().rev().find_map(|u| u.last_exit).map_or(0, |(s, _)| s.code()),
+            _ => {
+                let code = self.first_failure.unwrap_or(0);
+                log::info!("all apps have ended; the pod {}", if code == 0 { "completed" } else { "failed" });
+                code
+            }
+        };
+        self.begin_stop(Cause::Finished(code), now);
     }
 
     /// Forwards a signal to the process(es) it is meant for.
@@ -514,6 +710,111 @@ impl Pod {
         }
     }
 
+    /// Timers of unit `i`: probes, waiters, step timeouts, stop deadlines, back-off.
+    fn tick_unit(&mut self, i: usize, now: Instant) {
+        let grace = self.settings.grace;
+        let terminating = self.terminating();
+        let u = &mut self.units[i];
+        match u.state {
+            State::BackOff { until } if now >= until && !terminating => {
+                u.restarts += 1;
+                self.start(i, now);
+                return;
+            }
+            State::Running { pid, kill_at: Some(k), .. } if now >= k && u.ending.is_none() => {
+                log::warn!("{}: timed out; sending SIGKILL", u.name());
+                u.ending = Some(Reason::Timeout);
+                let _ = signals::send(-pid, libc::SIGKILL);
+            }
+            State::Polling { until: Some(t), .. } if now >= t => {
+                log::warn!("{}: gave up waiting", u.name());
+                return self.finished(i, ExitStatus::Code(1), Reason::Timeout, now);
+            }
+            _ => {}
+        }
+        if let Some(stop) = &mut u.stop {
+            if now >= stop.deadline && !stop.killed {
+                stop.killed = true;
+                log::warn!("{}: still running at the end of its grace period; sending SIGKILL", u.spec.name);
+                if let Some(pid) = u.pid() {
+                    let _ = signals::send(-pid, libc::SIGKILL);
+                }
+                if let Some(Hook::PreStop(h)) = u.hook.take() {
+                    let _ = signals::send(-h, libc::SIGKILL);
+                }
+            }
+            return;
+        }
+        let name = u.spec.name.clone();
+        let base = &u.cmd;
+        if let Some(w) = &mut u.probes.waiter {
+            if w.tick(now, base, &name) == Some(Verdict::Passing) {
+                return self.finished(i, ExitStatus::Code(0), Reason::Completed, now);
+            }
+            return;
+        }
+        let mut verdicts = Vec::new();
+        if !u.started {
+            if let Some(p) = &mut u.probes.startup {
+                verdicts.extend(p.tick(now, base, &name).map(|v| ("startup", v)));
+            }
+        } else {
+            for p in [&mut u.probes.readiness, &mut u.probes.liveness].into_iter().flatten() {
+                verdicts.extend(p.tick(now, base, &name).map(|v| (p.kind, v)));
+            }
+        }
+        for (kind, v) in verdicts {
+            self.probe_changed(i, kind, v, now, grace);
+        }
+    }
+
+    /// A probe of unit `i` changed its verdict.
+    fn probe_changed(&mut self, i: usize, kind: &str, v: Verdict, now: Instant, grace: Duration) {
+        self.dirty = true;
+        let u = &mut self.units[i];
+        match (kind, v) {
+            ("startup", Verdict::Passing) => {
+                log::info!("{}: startup probe passed", u.name());
+                u.started = u.hook.is_none();
+            }
+            ("readiness", Verdict::Passing) => log::info!("{}: ready", u.name()),
+            ("readiness", Verdict::Failing) => log::warn!("{}: not ready", u.name()),
+            ("liveness", Verdict::Failing) => {
+                log::warn!("{}: liveness probe failed; restarting it", u.name());
+                self.end_unit(i, Reason::Liveness, now + grace, now);
+            }
+            ("startup", Verdict::Failing) => {
+                log::warn!("{}: startup probe failed; restarting it", u.name());
+                self.end_unit(i, Reason::Startup, now + grace, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// A hook process of unit `i` exited.
+    fn hook_done(&mut self, i: usize, status: ExitStatus, now: Instant) {
+        let grace = self.settings.grace;
+        let u = &mut self.units[i];
+        match u.hook.take() {
+            Some(Hook::PostStart(_)) if status.success() => {
+                u.started = u.probes.startup.is_none();
+                self.dirty = true;
+            }
+            Some(Hook::PostStart(_)) => {
+                log::warn!("{}: post_start hook {status}; killing the app", u.name());
+                self.end_unit(i, Reason::PostStart, now + grace, now);
+                if let Some(pid) = self.units[i].pid() {
+                    let _ = signals::send(-pid, libc::SIGKILL);
+                }
+            }
+            Some(Hook::PreStop(_)) => {
+                log::info!("{}: pre_stop hook {status}", u.name());
+                self.signal_stop(i);
+            }
+            None => {}
+        }
+    }
+
     /// The pod's state as status.json shows it.
     pub fn status(&self) -> PodStatus {
         let kind = |k: Kind| match k {
@@ -527,8 +828,8 @@ impl Pod {
             .map(|u| {
                 let state = match u.state {
                     State::Waiting => "Waiting",
-                    State::Running { .. } if u.stop_sent => "Terminating",
-                    State::Running { .. } => "Running",
+                    State::Running { .. } if u.stop.is_some() => "Terminating",
+                    State::Running { .. } | State::Polling { .. } => "Running",
                     State::BackOff { .. } => "CrashLoopBackOff",
                     State::Skipped => "Skipped",
                     State::Terminated { reason: Reason::Completed, .. } => "Completed",
@@ -539,7 +840,7 @@ impl Pod {
                     name: u.spec.name.clone(),
                     kind: kind(u.spec.kind).to_string(),
                     state: state.to_string(),
-                    ready: if u.spec.kind == Kind::Init { None } else { Some(u.pid().is_some()) },
+                    ready: if u.spec.kind == Kind::Init { None } else { Some(u.ready()) },
                     restarts: u.restarts,
                     last_exit: u.last_exit.map(|(s, r)| match (s, r) {
                         (ExitStatus::Code(c), Reason::Completed | Reason::Error) => c.to_string(),
@@ -577,7 +878,7 @@ impl Pod {
                 let apps = self.units.iter().filter(|u| u.spec.kind == Kind::App);
                 if apps.clone().any(|u| matches!(u.state, State::BackOff { .. })) {
                     "CrashLoopBackOff".into()
-                } else if apps.clone().all(|u| u.pid().is_some()) {
+                } else if apps.clone().all(|u| u.ready()) {
                     "Running".into()
                 } else {
                     "NotReady".into()
@@ -603,6 +904,10 @@ impl Pod {
     }
 }
 
+fn writer_fd(w: &std::os::fd::OwnedFd) -> RawFd {
+    std::os::fd::AsRawFd::as_raw_fd(w)
+}
+
 impl Handler for Pod {
     fn signal(&mut self, rx: Received) {
         let now = Instant::now();
@@ -610,9 +915,8 @@ impl Handler for Pod {
         log::debug!("received {} from pid {}", signals::name(rx.sig), rx.from);
         match (&self.flavor, self.phase) {
             (_, Phase::Done(_)) => {}
-            (_, Phase::Terminating { cause, deadline, killed_at: None, .. }) if stop => {
+            (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
                 log::warn!("second {}: skipping the grace period", signals::name(rx.sig));
-                let _ = deadline;
                 self.phase = Phase::Terminating { cause, deadline: now, swept: false, killed_at: None };
             }
             (Flavor::Pause, _) if stop => self.begin_stop(Cause::Signal, now),
@@ -625,40 +929,48 @@ impl Handler for Pod {
 
     fn exited(&mut self, pid: i32, status: ExitStatus) {
         let now = Instant::now();
-        let Some(i) = self.units.iter().position(|u| u.pid() == Some(pid)) else {
-            match self.flavor {
-                Flavor::Init { warn_reaped: true, .. } => log::warn!("reaped zombie pid {pid} ({status})"),
-                _ => log::debug!("reaped pid {pid} ({status})"),
+        for i in 0..self.units.len() {
+            let u = &mut self.units[i];
+            if u.pid() == Some(pid) {
+                return self.finished(i, status, Reason::Error, now);
             }
-            return;
-        };
-        let timed_out = matches!(self.units[i].state, State::Running { kill_at: Some(k), .. } if now >= k);
-        let reason = if timed_out { Reason::Timeout } else { Reason::Error };
-        self.finished(i, status, reason, now);
+            if matches!(u.hook, Some(Hook::PostStart(h) | Hook::PreStop(h)) if h == pid) {
+                return self.hook_done(i, status, now);
+            }
+            let name = u.spec.name.clone();
+            let mut changed = None;
+            for p in u.probes.all_mut() {
+                if p.owns(pid) {
+                    changed = p.exited(pid, status, now, &name).map(|v| (p.kind, v));
+                    break;
+                }
+            }
+            if let Some((kind, v)) = changed {
+                if kind == "wait" {
+                    return self.finished(i, ExitStatus::Code(0), Reason::Completed, now);
+                }
+                let grace = self.settings.grace;
+                return self.probe_changed(i, kind, v, now, grace);
+            }
+            if u.probes.all().any(|p| p.owns(pid)) {
+                return;
+            }
+        }
+        match self.flavor {
+            Flavor::Init { warn_reaped: true, .. } => log::warn!("reaped zombie pid {pid} ({status})"),
+            _ => log::debug!("reaped pid {pid} ({status})"),
+        }
     }
 
     fn tick(&mut self, now: Instant) {
         if let Some(limit) = self.settings.active_deadline {
-            if now >= self.started + limit && !matches!(self.phase, Phase::Terminating { .. } | Phase::Done(_)) {
+            if now >= self.started + limit && !self.terminating() {
                 log::warn!("active_deadline of {} exceeded; stopping the pod", fmt_secs(limit));
                 self.begin_stop(Cause::Deadline, now);
             }
         }
-        // Timers of individual entries.
         for i in 0..self.units.len() {
-            match self.units[i].state {
-                State::Running { pid, kill_at: Some(k), .. } if now >= k && !self.units[i].stop_sent => {
-                    log::warn!("{}: timed out; sending SIGKILL", self.units[i].name());
-                    self.units[i].stop_sent = true;
-                    let _ = signals::send(-pid, libc::SIGKILL);
-                }
-                State::BackOff { until } if now >= until && !matches!(self.phase, Phase::Terminating { .. }) => {
-                    self.units[i].restarts += 1;
-                    self.units[i].stop_sent = false;
-                    self.start(i, now);
-                }
-                _ => {}
-            }
+            self.tick_unit(i, now);
         }
         // One step may lead to the next (init done → apps start → an app fails at
         // once → pod finished), so each check sees the phase the previous one left.
@@ -678,13 +990,21 @@ impl Handler for Pod {
         let mut d: Option<Instant> = None;
         let mut at = |t: Instant| d = Some(d.map_or(t, |x| x.min(t)));
         if let Some(limit) = self.settings.active_deadline {
-            at(self.started + limit);
+            if !self.terminating() {
+                at(self.started + limit);
+            }
         }
         for u in &self.units {
             match u.state {
-                State::Running { kill_at: Some(k), .. } if !u.stop_sent => at(k),
+                State::Running { kill_at: Some(k), .. } if u.ending.is_none() => at(k),
+                State::Polling { until: Some(t), .. } => at(t),
                 State::BackOff { until } => at(until),
                 _ => {}
+            }
+            match u.stop {
+                Some(s) if !s.killed => at(s.deadline),
+                Some(_) => {}
+                None => u.probes.all().for_each(|p| at(p.deadline())),
             }
         }
         if let Phase::Terminating { deadline, killed_at, .. } = self.phase {
@@ -694,6 +1014,44 @@ impl Handler for Pod {
             }
         }
         d
+    }
+
+    fn fds(&self, out: &mut Vec<libc::pollfd>) {
+        for p in &self.logs {
+            out.push(libc::pollfd { fd: p.fd(), events: libc::POLLIN, revents: 0 });
+        }
+        for u in &self.units {
+            u.probes.all().for_each(|p| p.fds(out));
+        }
+    }
+
+    fn ready(&mut self, fd: RawFd, _revents: i16) {
+        if let Some(i) = self.logs.iter().position(|p| p.fd() == fd) {
+            if !self.logs[i].pump() {
+                self.logs.swap_remove(i);
+            }
+            return;
+        }
+        let now = Instant::now();
+        let grace = self.settings.grace;
+        for i in 0..self.units.len() {
+            let u = &mut self.units[i];
+            let name = u.spec.name.clone();
+            let mut changed = None;
+            for p in u.probes.all_mut() {
+                if let Some(v) = p.ready(fd, now, &name) {
+                    changed = Some((p.kind, v));
+                    break;
+                }
+            }
+            match changed {
+                Some(("wait", Verdict::Passing)) => {
+                    return self.finished(i, ExitStatus::Code(0), Reason::Completed, now);
+                }
+                Some((kind, v)) => return self.probe_changed(i, kind, v, now, grace),
+                None => {}
+            }
+        }
     }
 
     fn exit_code(&self) -> Option<i32> {
@@ -709,14 +1067,29 @@ pub fn now_unix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// "1.2s", "20s", "5m" — durations in log lines.
+/// "0.2s", "20s", "5m" — durations in log lines (integer arithmetic: no float
+/// formatting code in the binary).
 pub fn fmt_secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 10.0 && d.subsec_millis() != 0 {
-        format!("{s:.1}s")
-    } else if d.as_secs() < 120 || d.as_secs() % 60 != 0 {
-        format!("{}s", d.as_secs())
+    let secs = d.as_secs();
+    if secs < 10 && d.subsec_millis() != 0 {
+        format!("{secs}.{}s", d.subsec_millis() / 100)
+    } else if secs < 120 || secs % 60 != 0 {
+        format!("{secs}s")
     } else {
-        format!("{}m", d.as_secs() / 60)
+        format!("{}m", secs / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_log_lines() {
+        assert_eq!(fmt_secs(Duration::from_millis(1234)), "1.2s");
+        assert_eq!(fmt_secs(Duration::from_millis(50)), "0.0s");
+        assert_eq!(fmt_secs(Duration::from_secs(20)), "20s");
+        assert_eq!(fmt_secs(Duration::from_secs(300)), "5m");
+        assert_eq!(fmt_secs(Duration::from_secs(130)), "130s");
     }
 }
