@@ -3,14 +3,18 @@ TARGET   := x86_64-unknown-linux-musl
 STATIC   := target/$(TARGET)/release/podinit
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
-.PHONY: build static test unit integration e2e demo bench release clean fuzz
+.PHONY: setup build static test unit integration e2e demo bench release clean fuzz
+
+# Installs missing packages and the musl target (no-op when present).
+setup:
+	bash scripts/setup.sh
 
 build:
 	cargo build
 
 static:
 	cargo build --release --target $(TARGET)
-	@ls -l $(STATIC) | awk '{ printf "static binary: %s bytes (target <= 716800)\n", $$5 }'
+	@ls -l $(STATIC) | awk '{ printf "static binary: %s bytes (target <= 700000)\n", $$5 }'
 
 unit:
 	cargo test
@@ -22,9 +26,10 @@ e2e: static
 	PODINIT=$(CURDIR)/$(STATIC) bash scripts/e2e.sh
 
 # Everything CI checks: unit tests, shell integration tests as PID 1, runc end to end.
-test: unit integration e2e
+test: setup
+	$(MAKE) unit integration e2e
 
-demo: build
+demo: setup build
 	bash examples/demo.sh
 
 bench: static

@@ -1,19 +1,18 @@
 //! The pod file (SPEC §4): its data model, the TOML reader and the validator.
 //!
-//! Reading happens in two steps. The TOML text is first parsed into a small tree
-//! that remembers where every key and value came from ([`Val`], [`Key`]); the
-//! tree is then checked by hand against the schema. Checking by hand, rather
-//! than deriving serde structs, is what lets podinit report *every* problem in a
-//! file, each as `FILE:LINE:COL: message`, instead of stopping at the first.
+//! Reading happens in two steps. The TOML text is first parsed by
+//! [`crate::tomlparse`] into a small tree that remembers where every key and
+//! value came from ([`Val`], [`Key`]); the tree is then checked by hand against
+//! the schema. Checking by hand, rather than deriving serde structs, is what
+//! lets podinit report *every* problem in a file, each as `FILE:LINE:COL:
+//! message`, instead of stopping at the first.
 
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-
 use crate::signals::{self, SigNum};
+use crate::tomlparse::{self, Key, Node, Span, Val};
 
 /// Restart policy, Kubernetes meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,26 +228,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
         errors: Vec::new(),
         names: Vec::new(),
     };
-    let root = match toml::from_str::<Val>(text) {
-        Ok(root) => root,
+    let rows = match tomlparse::parse(text) {
+        Ok(rows) => rows,
         Err(e) => {
             // A syntax error leaves no tree to check, so it is the only error.
-            let detail = match e.message().trim() {
-                "" if e.span().is_some_and(|s| s.start >= text.len()) => {
-                    "unexpected end of file".to_string()
-                }
-                "" => "syntax error".to_string(),
-                message => message.replace('\n', "; "),
-            };
-            ck.error(&e.span(), format!("invalid TOML: {detail}"));
+            ck.error(&Some(e.at..e.at), format!("invalid TOML: {}", e.message));
             return Err(ck.errors);
         }
     };
-    let rows: &[(Key, Val)] = match &root.node {
-        Node::Table(rows) => rows,
-        _ => &[],
-    };
-    let pod = ck.pod(rows);
+    let pod = ck.pod(&rows);
     if ck.errors.is_empty() {
         Ok(pod)
     } else {
@@ -312,179 +300,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 // ---------------------------------------------------------------------------
-// The TOML tree with positions.
-//
-// `toml::Spanned<T>` cannot be used for this directly: it fails on tables that
-// have no position (the implicit ones `a.b = 1` and `[a.b]` create) and on the
-// map toml uses to hand over a date-time. So `Val` and `Key` speak the same
-// protocol as `toml::Spanned` (ask for a struct with these private names, get a
-// map of start, end and value back) but also accept a plain value without one.
-
-const SPANNED: &str = "$__serde_spanned_private_Spanned";
-const SPAN_START: &str = "$__serde_spanned_private_start";
-const SPAN_END: &str = "$__serde_spanned_private_end";
-const SPAN_VALUE: &str = "$__serde_spanned_private_value";
-const SPANNED_FIELDS: &[&str] = &[SPAN_START, SPAN_END, SPAN_VALUE];
-/// The one key of the map toml hands a date-time over as.
-const DATETIME_KEY: &str = "$__toml_private_datetime";
-
-/// Byte range in the pod file; `None` for what has no place in the text.
-type Span = Option<Range<usize>>;
-
-/// A table key and where it was written.
-#[derive(Debug)]
-struct Key {
-    name: String,
-    span: Span,
-}
-
-/// A TOML value and where it was written.
-#[derive(Debug)]
-struct Val {
-    node: Node,
-    span: Span,
-}
-
-/// A TOML value; tables keep their keys in file order.
-#[derive(Debug)]
-enum Node {
-    Str(String),
-    Int(i64),
-    Float,
-    Bool(bool),
-    Datetime,
-    Array(Vec<Val>),
-    Table(Vec<(Key, Val)>),
-}
-
-impl Val {
-    fn unplaced(node: Node) -> Val {
-        Val { node, span: None }
-    }
-}
-
-impl<'de> Deserialize<'de> for Val {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_struct(SPANNED, SPANNED_FIELDS, ValVisitor)
-    }
-}
-
-/// The value inside a span wrapper: asked for without a span, or it would be
-/// wrapped again, forever.
-struct Inner(Node);
-
-impl<'de> Deserialize<'de> for Inner {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValVisitor).map(|v| Inner(v.node))
-    }
-}
-
-struct ValVisitor;
-
-impl<'de> Visitor<'de> for ValVisitor {
-    type Value = Val;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a TOML value")
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Val, E> {
-        Ok(Val::unplaced(Node::Bool(b)))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Val, E> {
-        Ok(Val::unplaced(Node::Int(n)))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Val, E> {
-        Ok(Val::unplaced(Node::Float))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Val, E> {
-        Ok(Val::unplaced(Node::Str(s.to_owned())))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Val::unplaced(Node::Array(items)))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
-        let Some(first) = map.next_key::<Key>()? else {
-            return Ok(Val::unplaced(Node::Table(Vec::new())));
-        };
-        match first.name.as_str() {
-            SPAN_START => {
-                let start: usize = map.next_value()?;
-                expect_key(&mut map, SPAN_END)?;
-                let end: usize = map.next_value()?;
-                expect_key(&mut map, SPAN_VALUE)?;
-                let Inner(node) = map.next_value()?;
-                Ok(Val {
-                    node,
-                    span: Some(start..end),
-                })
-            }
-            DATETIME_KEY => {
-                map.next_value::<de::IgnoredAny>()?;
-                Ok(Val::unplaced(Node::Datetime))
-            }
-            _ => {
-                let mut rows = vec![(first, map.next_value()?)];
-                while let Some(key) = map.next_key()? {
-                    rows.push((key, map.next_value()?));
-                }
-                Ok(Val::unplaced(Node::Table(rows)))
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_struct(SPANNED, SPANNED_FIELDS, KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a TOML key")
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Key, E> {
-        Ok(Key {
-            name: s.to_owned(),
-            span: None,
-        })
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key, A::Error> {
-        expect_key(&mut map, SPAN_START)?;
-        let start: usize = map.next_value()?;
-        expect_key(&mut map, SPAN_END)?;
-        let end: usize = map.next_value()?;
-        expect_key(&mut map, SPAN_VALUE)?;
-        let name: String = map.next_value()?;
-        Ok(Key {
-            name,
-            span: Some(start..end),
-        })
-    }
-}
-
-fn expect_key<'de, A: MapAccess<'de>>(map: &mut A, want: &str) -> Result<(), A::Error> {
-    match map.next_key::<String>()? {
-        Some(key) if key == want => Ok(()),
-        _ => Err(de::Error::custom("malformed spanned value")),
-    }
-}
+// The TOML tree with positions (built by crate::tomlparse).
 
 /// "a string", "an array", … for "found …" in messages.
 fn describe(node: &Node) -> &'static str {

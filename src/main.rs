@@ -3,6 +3,8 @@
 
 mod cli;
 mod config;
+mod control;
+mod tomlparse;
 mod event_loop;
 mod expand;
 mod init_mode;
@@ -39,6 +41,12 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if !matches!(mode, Mode::Init(_) | Mode::Pause | Mode::Run { .. }) {
+        // A one-shot command piped into `head` should die quietly of SIGPIPE, as
+        // any CLI tool does, not panic on EPIPE (Rust ignores SIGPIPE by default).
+        // SAFETY: restoring a default disposition; no handler involved.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let code = match mode {
         Mode::Help => {
             print!("{}", cli::USAGE);
@@ -70,10 +78,7 @@ fn main() {
         Mode::Status { config, json } => pod::status(&config, json),
         Mode::Health { config } => pod::health(&config),
         Mode::Reset { config, steps } => pod::reset(&config, &steps),
-        Mode::Control { .. } => {
-            eprintln!("podinit: the control socket is not available in this build");
-            1
-        }
+        Mode::Control { config, cmd } => pod::control(&config, &cmd),
     };
     std::process::exit(code);
 }

@@ -3,7 +3,11 @@
 
 use std::path::Path;
 
+use std::time::Duration;
+
+use crate::cli::ControlCmd;
 use crate::config::{self, Kind};
+use crate::control::{self, ControlError, Request};
 use crate::expand;
 use crate::init_steps;
 use crate::marker::MarkerStore;
@@ -76,12 +80,29 @@ pub fn load(path: &Path) -> Option<Pod> {
             return None;
         }
     };
-    match prepare(&pod) {
-        Ok(p) => Some(p),
+    let prepared = match prepare(&pod) {
+        Ok(p) => p,
         Err(errors) => {
             for e in errors {
                 eprintln!("podinit: {e}");
             }
+            return None;
+        }
+    };
+    // The control socket doubles as the lock that keeps a second podinit off
+    // this state_dir; an unwritable state_dir only costs the runtime extras.
+    if let Err(e) = std::fs::create_dir_all(&pod.state_dir) {
+        log::warn!("state_dir {}: {e}; running without status file and control socket", pod.state_dir.display());
+        return Some(prepared);
+    }
+    match control::Server::bind(&pod.state_dir) {
+        Ok(server) => Some(prepared.with_control(server)),
+        Err(e @ ControlError::Io { .. }) => {
+            log::warn!("{e}; running without a control socket");
+            Some(prepared)
+        }
+        Err(e) => {
+            eprintln!("podinit: {e}");
             None
         }
     }
@@ -118,10 +139,23 @@ fn state_dir(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// `podinit status [--json]`.
+/// `podinit status [--json]`: the live state from the control socket, else the
+/// last status.json (saying which on stderr).
 pub fn status(path: &Path, json: bool) -> i32 {
     let dir = state_dir(path);
-    match status::read(&dir) {
+    let live = match control::request(&dir, &Request::Status, Duration::from_secs(5)) {
+        Ok(reply) => reply.status,
+        Err(e) => {
+            log::debug!("{e}");
+            None
+        }
+    };
+    let from_socket = live.is_some();
+    let st = live.ok_or(()).or_else(|()| status::read(&dir));
+    if st.is_ok() && !from_socket {
+        eprintln!("podinit: the pod is not running; last state from {}", dir.join(status::FILE_NAME).display());
+    }
+    match st {
         Ok(st) if json => match serde_json::to_string_pretty(&st) {
             Ok(s) => {
                 println!("{s}");
@@ -149,6 +183,30 @@ pub fn health(path: &Path) -> i32 {
         Ok(()) => 0,
         Err(reason) => {
             eprintln!("podinit: {reason}");
+            1
+        }
+    }
+}
+
+/// `podinit restart|stop|start NAME`, `podinit kill NAME SIG`: one request to the
+/// running pod's control socket.
+pub fn control(path: &Path, cmd: &ControlCmd) -> i32 {
+    let (dir, grace) = match config::load(path) {
+        Ok(p) => (p.state_dir, p.termination_grace_period),
+        Err(_) => (std::path::PathBuf::from("/run/podinit"), Duration::from_secs(30)),
+    };
+    let req = control::from_cli(cmd);
+    match control::request(&dir, &req, control::timeout_for(&req, grace)) {
+        Ok(reply) if reply.ok => {
+            println!("{}", reply.message);
+            0
+        }
+        Ok(reply) => {
+            eprintln!("podinit: {}", reply.message);
+            1
+        }
+        Err(e) => {
+            eprintln!("podinit: {e}");
             1
         }
     }

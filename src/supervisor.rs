@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use std::os::fd::RawFd;
 
 use crate::config::{Entry, Kind, RestartPolicy};
+use crate::control::{self, ConnId, Reply, Request};
 use crate::event_loop::Handler;
 use crate::log_prefix::{self, LogPipe};
 use crate::marker::MarkerStore;
@@ -91,6 +92,8 @@ pub enum Reason {
     Liveness,
     /// Its startup probe failed.
     Startup,
+    /// Stopped or restarted through the control socket.
+    User,
     /// Stopped by podinit (pod stop).
     Stopped,
 }
@@ -105,6 +108,7 @@ impl Reason {
             Reason::PostStart => "post_start",
             Reason::Liveness => "liveness",
             Reason::Startup => "startup",
+            Reason::User => "by user",
             Reason::Stopped => "stopped",
         }
     }
@@ -213,6 +217,8 @@ pub struct Unit {
     /// post_start has finished and the startup probe (if any) has passed.
     started: bool,
     probes: Probes,
+    /// Stopped through the control socket: not restarted until started again.
+    held: bool,
 }
 
 impl Unit {
@@ -232,6 +238,7 @@ impl Unit {
             hook: None,
             started: false,
             probes: Probes::default(),
+            held: false,
         }
     }
 
@@ -327,6 +334,19 @@ pub struct Pod {
     dirty: bool,
     /// Warned once that a marker could not be saved.
     marker_warned: bool,
+    /// The control socket (pod mode only).
+    control: Option<control::Server>,
+    /// Control requests waiting for an entry to finish stopping.
+    pending: Vec<Pending>,
+}
+
+/// A control request that completes when unit `unit` has exited.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    unit: usize,
+    conn: ConnId,
+    /// Start it again at once (restart) or keep it stopped (stop).
+    restart: bool,
 }
 
 impl Pod {
@@ -343,7 +363,15 @@ impl Pod {
             logs: Vec::new(),
             dirty: true,
             marker_warned: false,
+            control: None,
+            pending: Vec::new(),
         }
+    }
+
+    /// Serves runtime control requests on `server` (pod mode).
+    pub fn with_control(mut self, server: control::Server) -> Pod {
+        self.control = Some(server);
+        self
     }
 
     fn is_app(&self, i: usize) -> bool {
@@ -449,6 +477,14 @@ impl Pod {
         if ran >= BACKOFF_RESET {
             u.delay = BACKOFF_START;
         }
+        if let Some(k) = self.pending.iter().position(|p| p.unit == i) {
+            let p = self.pending.swap_remove(k);
+            if !terminating {
+                return self.complete(p, status, now);
+            }
+            self.reply(p.conn, Reply::err("the pod is stopping"));
+        }
+        let u = &mut self.units[i];
         if !terminating && u.wants_restart(status, reason, policy) {
             let delay = u.delay;
             u.delay = (u.delay * 2).min(BACKOFF_CAP);
@@ -458,7 +494,7 @@ impl Pod {
         }
         u.set(State::Terminated { status, reason });
         let (kind, once, essential) = (u.spec.kind, u.spec.once, u.spec.essential);
-        if kind == Kind::Init && reason == Reason::Completed && once {
+        if kind == Kind::Init && reason == Reason::Completed && once && u.spec.wait_for.is_none() {
             self.save_marker(i);
         }
         if terminating {
@@ -505,7 +541,8 @@ impl Pod {
                 continue;
             }
             if u.state == State::Waiting {
-                if u.spec.kind == Kind::Init && u.spec.once && self.marker_matches(step) {
+                // Waiters keep no marker: the service may be gone after a restart.
+                if u.spec.kind == Kind::Init && u.spec.once && u.spec.wait_for.is_none() && self.marker_matches(step) {
                     log::info!("{}: skipped (marker)", u.name());
                     self.units[step].set(State::Skipped);
                     self.dirty = true;
@@ -679,7 +716,8 @@ impl Pod {
             return;
         }
         let mut apps = self.units.iter().filter(|u| u.spec.kind == Kind::App);
-        if !apps.all(|u| matches!(u.state, State::Terminated { .. })) {
+        // An app stopped by the user will be started again by the user.
+        if !apps.all(|u| matches!(u.state, State::Terminated { .. }) && !u.held) {
             return;
         }
         let code = match self.flavor {
@@ -832,6 +870,7 @@ impl Pod {
                     State::Running { .. } | State::Polling { .. } => "Running",
                     State::BackOff { .. } => "CrashLoopBackOff",
                     State::Skipped => "Skipped",
+                    State::Terminated { .. } if u.held => "Stopped",
                     State::Terminated { reason: Reason::Completed, .. } => "Completed",
                     State::Terminated { reason: Reason::Stopped, .. } => "Terminated",
                     State::Terminated { .. } => "Error",
@@ -901,6 +940,103 @@ impl Pod {
             log::warn!("status file disabled: {e}");
             self.settings.state_dir = None;
         }
+    }
+}
+
+/// Runtime control: `podinit restart|stop|start|kill NAME` and live status.
+impl Pod {
+    fn reply(&mut self, conn: ConnId, r: Reply) {
+        if let Some(c) = &mut self.control {
+            c.reply(conn, r);
+        }
+    }
+
+    /// Acts on one request; replies now, or once the entry has stopped.
+    fn handle(&mut self, conn: ConnId, req: Request, now: Instant) {
+        let name = match &req {
+            Request::Status => {
+                let st = self.status();
+                return self.reply(conn, Reply { ok: true, message: "live".into(), status: Some(st) });
+            }
+            Request::Restart(n) | Request::Stop(n) | Request::Start(n) | Request::Kill(n, _) => n.clone(),
+        };
+        let Some(i) = self.units.iter().position(|u| u.spec.name == name) else {
+            let names: Vec<&str> = self.units.iter().filter(|u| u.spec.kind != Kind::Init).map(|u| u.name()).collect();
+            return self.reply(conn, Reply::err(format!("no app or sidecar named '{name}' (have: {})", names.join(", "))));
+        };
+        if self.units[i].spec.kind == Kind::Init {
+            return self.reply(conn, Reply::err(format!("'{name}' is an init step; only apps and sidecars can be controlled")));
+        }
+        if self.terminating() {
+            return self.reply(conn, Reply::err("the pod is stopping"));
+        }
+        if self.pending.iter().any(|p| p.unit == i) {
+            return self.reply(conn, Reply::err(format!("'{name}' is already being stopped; try again when it is done")));
+        }
+        self.dirty = true;
+        let grace = self.settings.grace;
+        let u = &mut self.units[i];
+        match req {
+            Request::Kill(_, sig) => match u.pid() {
+                Some(pid) => {
+                    let r = match signals::send(pid, sig) {
+                        Ok(()) => Reply::ok(format!("sent {} to {name} (pid {pid})", signals::name(sig))),
+                        Err(e) => Reply::err(format!("cannot signal {name}: {e}")),
+                    };
+                    self.reply(conn, r);
+                }
+                None => self.reply(conn, Reply::err(format!("'{name}' is not running"))),
+            },
+            Request::Restart(_) | Request::Stop(_) if u.pid().is_some() => {
+                let restart = matches!(req, Request::Restart(_));
+                log::info!("{name}: {} requested", if restart { "restart" } else { "stop" });
+                self.pending.push(Pending { unit: i, conn, restart });
+                self.end_unit(i, Reason::User, now + grace, now);
+            }
+            Request::Stop(_) => {
+                u.held = true;
+                let status = u.last_exit.map_or(ExitStatus::Code(0), |(s, _)| s);
+                u.set(State::Terminated { status, reason: Reason::User });
+                self.reply(conn, Reply::ok(format!("{name} stopped (it was not running)")));
+            }
+            Request::Start(_) if u.pid().is_some() => {
+                let pid = u.pid().unwrap_or_default();
+                self.reply(conn, Reply::ok(format!("{name} is already running (pid {pid})")));
+            }
+            Request::Restart(_) | Request::Start(_) => {
+                u.held = false;
+                self.start_now(i, conn, now);
+            }
+            Request::Status => {}
+        }
+    }
+
+    /// Starts unit `i` at once (no back-off) and tells `conn` the outcome.
+    fn start_now(&mut self, i: usize, conn: ConnId, now: Instant) {
+        let u = &mut self.units[i];
+        if u.last_exit.is_some() {
+            u.restarts += 1;
+        }
+        u.delay = BACKOFF_START;
+        self.start(i, now);
+        let u = &self.units[i];
+        let r = match u.pid() {
+            Some(pid) => Reply::ok(format!("{} started (pid {pid})", u.name())),
+            None => Reply::err(format!("{} failed to start", u.name())),
+        };
+        self.reply(conn, r);
+    }
+
+    /// A restart or stop request's entry has exited.
+    fn complete(&mut self, p: Pending, status: ExitStatus, now: Instant) {
+        if p.restart {
+            return self.start_now(p.unit, p.conn, now);
+        }
+        let u = &mut self.units[p.unit];
+        u.held = true;
+        u.set(State::Terminated { status, reason: Reason::User });
+        let msg = format!("{} stopped ({status})", u.name());
+        self.reply(p.conn, Reply::ok(msg));
     }
 }
 
@@ -983,6 +1119,18 @@ impl Handler for Pod {
         if matches!(self.phase, Phase::Terminating { .. }) {
             self.advance_stop(now);
         }
+        if let Some(c) = &mut self.control {
+            c.expire(now);
+        }
+        if let Phase::Done(_) = self.phase {
+            // Pending requests learn the pod is gone; the socket goes with it.
+            for p in std::mem::take(&mut self.pending) {
+                self.reply(p.conn, Reply::err("the pod stopped"));
+            }
+            if let Some(c) = self.control.take() {
+                c.remove();
+            }
+        }
         self.write_status();
     }
 
@@ -1013,10 +1161,16 @@ impl Handler for Pod {
                 Some(k) => at(k + KILL_WAIT),
             }
         }
+        if let Some(t) = self.control.as_ref().and_then(|c| c.deadline()) {
+            at(t);
+        }
         d
     }
 
     fn fds(&self, out: &mut Vec<libc::pollfd>) {
+        if let Some(c) = &self.control {
+            c.fds(out);
+        }
         for p in &self.logs {
             out.push(libc::pollfd { fd: p.fd(), events: libc::POLLIN, revents: 0 });
         }
@@ -1026,13 +1180,19 @@ impl Handler for Pod {
     }
 
     fn ready(&mut self, fd: RawFd, _revents: i16) {
+        let now = Instant::now();
+        if let Some(c) = self.control.as_mut().filter(|c| c.owns(fd)) {
+            for (conn, req) in c.ready(fd, now) {
+                self.handle(conn, req, now);
+            }
+            return;
+        }
         if let Some(i) = self.logs.iter().position(|p| p.fd() == fd) {
             if !self.logs[i].pump() {
                 self.logs.swap_remove(i);
             }
             return;
         }
-        let now = Instant::now();
         let grace = self.settings.grace;
         for i in 0..self.units.len() {
             let u = &mut self.units[i];

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what podinit's build, demo and tests need on a fresh Debian machine,
+# and nothing when it is all there already. Run as root (CI is root).
+set -euo pipefail
+
+rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl \
+    || rustup target add x86_64-unknown-linux-musl
+
+# busybox must be the static build: the runc end-to-end tests copy it into bare rootfs.
+need=""
+static_busybox() { [ -x /bin/busybox ] && ! readelf -l /bin/busybox 2>/dev/null | grep -q interpreter; }
+command -v readelf >/dev/null || need="$need binutils"
+static_busybox || need="$need busybox-static"
+command -v runc >/dev/null || need="$need runc"
+command -v script >/dev/null || need="$need bsdutils"
+command -v unshare >/dev/null || need="$need util-linux"
+command -v python3 >/dev/null || need="$need python3"
+command -v cc >/dev/null || need="$need gcc libc6-dev"
+if [ -n "$need" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "setup: missing:$need (run as root to install them)" >&2
+        exit 1
+    fi
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need
+fi
