@@ -130,9 +130,9 @@ pub struct Entry {
 pub struct Pod {
     /// The file it was read from.
     pub path: PathBuf,
-    /// `POD_NAME` (default "pod").
+    /// `POD_NAME` (default: `$POD_NAME` from the downward API, else "pod").
     pub name: String,
-    /// `POD_NAMESPACE` (default "default").
+    /// `POD_NAMESPACE` (default: `$POD_NAMESPACE`, else "default").
     pub namespace: String,
     /// How apps are restarted (default Always).
     pub restart_policy: RestartPolicy,
@@ -244,6 +244,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
         errors.sort_by_key(|e| (e.line, e.col));
         Err(errors)
     }
+}
+
+/// `$var` when set and not empty, else `default`.
+fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
 }
 
 /// Parses a duration: a sequence of whole numbers each followed by a unit
@@ -553,8 +558,10 @@ impl Checker<'_> {
     fn pod(&mut self, rows: &[(Key, Val)]) -> Pod {
         let mut pod = Pod {
             path: self.path.to_path_buf(),
-            name: "pod".to_string(),
-            namespace: "default".to_string(),
+            // Under Kubernetes the downward API already names the pod; a pod
+            // file that does not say otherwise keeps those names.
+            name: env_or("POD_NAME", "pod"),
+            namespace: env_or("POD_NAMESPACE", "default"),
             restart_policy: RestartPolicy::Always,
             termination_grace_period: Duration::from_secs(30),
             active_deadline: None,

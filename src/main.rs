@@ -1,30 +1,9 @@
-//! podinit: PID 1 for containers. This file only picks the mode; see the
-//! module list below for where each behaviour lives.
+//! podinit: PID 1 for containers. This file only picks the mode; `lib.rs`
+//! lists the modules and where each behaviour lives.
 
-mod cli;
-mod config;
-mod control;
-mod tomlparse;
-mod event_loop;
-mod expand;
-mod init_mode;
-mod init_steps;
-mod log_prefix;
-mod logging;
-mod marker;
-mod pause;
-mod pod;
-mod probe;
-mod reaper;
-mod shutdown;
-mod signals;
-mod spawn;
-mod status;
-mod supervisor;
-mod user;
-
-use cli::Mode;
-use supervisor::Pod;
+use podinit::cli::{self, Mode};
+use podinit::supervisor::Pod;
+use podinit::{init_mode, logging, pause, pod, reaper, shutdown, signals};
 
 /// `podinit version X.Y.Z - git.HASH`.
 fn version(tini: bool) -> String {
@@ -104,5 +83,5 @@ fn supervise<T: ?Sized>(arg: &T, build: impl FnOnce(&T) -> Option<Pod>, subreape
             return 1;
         }
     };
-    event_loop::run(&mut pod, &mut sfd)
+    podinit::event_loop::run(&mut pod, &mut sfd)
 }

@@ -38,11 +38,6 @@ pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
                 continue;
             }
         };
-        if let Some(dir) = &e.working_dir {
-            if !dir.is_dir() {
-                log::debug!("{}: working_dir {} does not exist yet", e.name, dir.display());
-            }
-        }
         let hash = if e.kind == Kind::Init { init_steps::definition_hash(e, &pod.env) } else { String::new() };
         let cmd = Command {
             argv,
