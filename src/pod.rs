@@ -66,6 +66,7 @@ pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
 
 /// Loads and prepares the pod file, printing every error. None: exit 1.
 pub fn load(path: &Path) -> Option<Pod> {
+    warn_if_world_writable(path);
     let pod = match config::load(path) {
         Ok(p) => p,
         Err(errors) => {
@@ -99,6 +100,17 @@ pub fn load(path: &Path) -> Option<Pod> {
         Err(e) => {
             eprintln!("podinit: {e}");
             None
+        }
+    }
+}
+
+/// Anyone who can write the pod file can run commands as podinit's user (root,
+/// usually): say so, as sshd and sudo do for their files, but do not refuse.
+fn warn_if_world_writable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o002 != 0 {
+            log::warn!("{} is writable by every user: anyone can change what podinit runs", path.display());
         }
     }
 }
