@@ -141,8 +141,7 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
         match first {
             "pause" => return parse_pause(rest),
             "run" | "check" | "health" => {
-                let (config, json, pos) = parse_sub(first, rest, default_config(), false, 0)?;
-                let _ = (json, pos);
+                let (config, ..) = parse_sub(first, rest, default_config(), false, 0)?;
                 return Ok(match first {
                     "run" => Mode::Run { config },
                     "check" => Mode::Check { config },

@@ -385,7 +385,6 @@ impl Pod {
     /// Starts unit `i` now; a start failure counts as an exit with 127/126.
     fn start(&mut self, i: usize, now: Instant) {
         self.dirty = true;
-        let grace = self.settings.grace;
         let u = &mut self.units[i];
         u.ending = None;
         u.stop = None;
@@ -429,8 +428,8 @@ impl Pod {
                     match spawn::spawn(&Command { argv: hook, null_stdin: true, ..u.cmd.clone() }) {
                         Ok(hpid) => u.hook = Some(Hook::PostStart(hpid)),
                         Err(e) => {
-                            log::warn!("{}: post_start hook: {e}", u.name());
-                            self.end_unit(i, Reason::PostStart, now + grace, now);
+                            log::warn!("{}: post_start hook: {e}; killing the app", u.name());
+                            self.kill_unit(i, Reason::PostStart);
                         }
                     }
                 }
@@ -465,6 +464,10 @@ impl Pod {
         u.stop = None;
         u.started = false;
         u.last_exit = Some((status, reason));
+        // A hook outliving its entry has nothing left to act on.
+        if let Some(Hook::PostStart(h) | Hook::PreStop(h)) = u.hook.take() {
+            let _ = signals::send(-h, libc::SIGKILL);
+        }
         // In init mode the child's exit is podinit's exit status, not news.
         let quiet = status.success() || terminating || quiet_flavor;
         let level = if quiet { log::Level::Info } else { log::Level::Warn };
@@ -584,7 +587,9 @@ impl Pod {
             u.ending = Some(why);
             return self.finished(i, ExitStatus::Code(1), why, now);
         }
-        let Some(pid) = u.pid() else { return };
+        if u.pid().is_none() {
+            return;
+        }
         u.ending = Some(why);
         u.stop = Some(Stop { deadline, signalled: false, killed: false });
         for p in u.probes.all_mut() {
@@ -603,8 +608,18 @@ impl Pod {
                 Err(e) => log::warn!("{}: pre_stop hook: {e}", u.name()),
             }
         }
-        let _ = pid;
         self.signal_stop(i);
+    }
+
+    /// Kills unit `i` at once, without pre_stop (Kubernetes does the same when
+    /// postStart fails): its whole process group gets SIGKILL.
+    fn kill_unit(&mut self, i: usize, why: Reason) {
+        let u = &mut self.units[i];
+        let Some(pid) = u.pid() else { return };
+        u.ending = Some(why);
+        u.stop = Some(Stop { deadline: Instant::now(), signalled: true, killed: true });
+        let _ = signals::send(-pid, libc::SIGKILL);
+        self.dirty = true;
     }
 
     /// Sends unit `i` its stop signal (the step after pre_stop).
@@ -830,8 +845,7 @@ impl Pod {
     }
 
     /// A hook process of unit `i` exited.
-    fn hook_done(&mut self, i: usize, status: ExitStatus, now: Instant) {
-        let grace = self.settings.grace;
+    fn hook_done(&mut self, i: usize, status: ExitStatus) {
         let u = &mut self.units[i];
         match u.hook.take() {
             Some(Hook::PostStart(_)) if status.success() => {
@@ -840,10 +854,7 @@ impl Pod {
             }
             Some(Hook::PostStart(_)) => {
                 log::warn!("{}: post_start hook {status}; killing the app", u.name());
-                self.end_unit(i, Reason::PostStart, now + grace, now);
-                if let Some(pid) = self.units[i].pid() {
-                    let _ = signals::send(-pid, libc::SIGKILL);
-                }
+                self.kill_unit(i, Reason::PostStart);
             }
             Some(Hook::PreStop(_)) => {
                 log::info!("{}: pre_stop hook {status}", u.name());
@@ -1071,7 +1082,7 @@ impl Handler for Pod {
                 return self.finished(i, status, Reason::Error, now);
             }
             if matches!(u.hook, Some(Hook::PostStart(h) | Hook::PreStop(h)) if h == pid) {
-                return self.hook_done(i, status, now);
+                return self.hook_done(i, status);
             }
             let name = u.spec.name.clone();
             let mut changed = None;
