@@ -12,8 +12,22 @@ setup:
 build:
 	cargo build
 
+# The release binary rebuilds std without its `backtrace` feature: the default
+# panic hook otherwise links a DWARF symbolizer (gimli, addr2line, miniz,
+# libunwind) of ~300 KB into a binary that aborts on panic anyway. Panic
+# messages stay. -Z build-std needs rust-src and, on a stable toolchain,
+# RUSTC_BOOTSTRAP=1 for this one cargo call; without rust-src the plain stable
+# build is used (same code, bigger binary).
+BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=
+
 static:
-	cargo build --release --target $(TARGET)
+	@if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then \
+		echo "RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD)"; \
+		RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD); \
+	else \
+		echo "rust-src missing (rustup component add rust-src): plain build"; \
+		cargo build --release --target $(TARGET); \
+	fi
 	@ls -l $(STATIC) | awk '{ printf "static binary: %s bytes (target <= 700000)\n", $$5 }'
 
 unit:

@@ -5,6 +5,9 @@ set -euo pipefail
 
 rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl \
     || rustup target add x86_64-unknown-linux-musl
+# std's source, to build the release binary without std's backtrace code (Makefile: static).
+rustup component list --installed 2>/dev/null | grep -q '^rust-src' \
+    || rustup component add rust-src || echo "setup: no rust-src; make static falls back to a plain build" >&2
 
 # busybox must be the static build: the runc end-to-end tests copy it into bare rootfs.
 need=""
