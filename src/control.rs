@@ -135,8 +135,14 @@ impl Wire {
     }
 }
 
+/// One request as the client sends it, without the newline (for tests and fuzzing).
+pub fn encode_request(req: &Request) -> Vec<u8> {
+    serde_json::to_vec(&Wire::from_request(req)).unwrap_or_default()
+}
+
 /// Parses one request line; the error is the message for the error reply.
-fn parse_request(line: &[u8]) -> Result<Request, String> {
+/// Public for the fuzz targets (`fuzz/`); no input makes it panic.
+pub fn parse_request(line: &[u8]) -> Result<Request, String> {
     let wire: Wire = serde_json::from_slice(line).map_err(|e| {
         format!("bad request: {e} (expected one JSON object on one line, e.g. {{\"cmd\":\"restart\",\"name\":\"web\"}})")
     })?;

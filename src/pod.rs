@@ -89,7 +89,7 @@ pub fn load(path: &Path) -> Option<Pod> {
     // this state_dir; an unwritable state_dir only costs the runtime extras.
     if let Err(e) = std::fs::create_dir_all(&pod.state_dir) {
         log::warn!("state_dir {}: {e}; running without status file and control socket", pod.state_dir.display());
-        return Some(prepared);
+        return Some(prepared.without_status());
     }
     match control::Server::bind(&pod.state_dir) {
         Ok(server) => Some(prepared.with_control(server)),

@@ -301,8 +301,10 @@ enum Cause {
     Signal,
     /// active_deadline ran out.
     Deadline,
-    /// Nothing will run again (or an init step failed for good); the pod's own result.
+    /// Nothing will run again; the pod's own result.
     Finished(i32),
+    /// An init step failed for good (restart_policy Never); its exit code.
+    InitFailed(i32),
 }
 
 /// Where the pod is in its life.
@@ -314,8 +316,8 @@ enum Phase {
     Running,
     /// Stopping; `deadline` is the end of the grace period.
     Terminating { cause: Cause, deadline: Instant, swept: bool, killed_at: Option<Instant> },
-    /// Exit with this code.
-    Done(i32),
+    /// Exit with `code`; `cause` says why, for the final status.
+    Done { code: i32, cause: Cause },
 }
 
 /// The state machine, driven by the event loop.
@@ -368,6 +370,12 @@ impl Pod {
         }
     }
 
+    /// Runs without status file (its state_dir is unusable; already reported).
+    pub fn without_status(mut self) -> Pod {
+        self.settings.state_dir = None;
+        self
+    }
+
     /// Serves runtime control requests on `server` (pod mode).
     pub fn with_control(mut self, server: control::Server) -> Pod {
         self.control = Some(server);
@@ -379,7 +387,7 @@ impl Pod {
     }
 
     fn terminating(&self) -> bool {
-        matches!(self.phase, Phase::Terminating { .. } | Phase::Done(_))
+        matches!(self.phase, Phase::Terminating { .. } | Phase::Done { .. })
     }
 
     /// Starts unit `i` now; a start failure counts as an exit with 127/126.
@@ -508,7 +516,7 @@ impl Pod {
         match kind {
             Kind::Init if failed => {
                 log::error!("{name}: init step failed and restart_policy is Never; the pod failed");
-                self.begin_stop(Cause::Finished(status.code().max(1)), now);
+                self.begin_stop(Cause::InitFailed(status.code().max(1)), now);
             }
             Kind::App if essential => {
                 log::warn!("{name}: essential app ended; stopping the pod");
@@ -642,7 +650,7 @@ impl Pod {
         }
         self.dirty = true;
         if self.flavor == Flavor::Pause {
-            self.phase = Phase::Done(0);
+            self.phase = Phase::Done { code: 0, cause };
             return;
         }
         if cause == Cause::Signal || cause == Cause::Deadline {
@@ -705,7 +713,7 @@ impl Pod {
             for p in &mut self.logs {
                 p.pump();
             }
-            self.phase = Phase::Done(self.exit_code_for(cause, killed_at.is_some()));
+            self.phase = Phase::Done { code: self.exit_code_for(cause, killed_at.is_some()), cause };
             self.dirty = true;
         }
     }
@@ -714,7 +722,7 @@ impl Pod {
         let base = match cause {
             Cause::Signal => 0,
             Cause::Deadline => DEADLINE_EXIT,
-            Cause::Finished(code) => code,
+            Cause::Finished(code) | Cause::InitFailed(code) => code,
         };
         match &self.flavor {
             Flavor::Init { remap_to_zero, .. } if remap_to_zero.contains(&base) => 0,
@@ -935,9 +943,12 @@ impl Pod {
                 }
             }
             Phase::Terminating { cause: Cause::Deadline, .. } => "DeadlineExceeded".into(),
+            Phase::Terminating { cause: Cause::InitFailed(_), .. } => "Init:Error".into(),
             Phase::Terminating { .. } => "Terminating".into(),
-            Phase::Done(0) => "Completed".into(),
-            Phase::Done(_) => "Error".into(),
+            Phase::Done { cause: Cause::Deadline, .. } => "DeadlineExceeded".into(),
+            Phase::Done { cause: Cause::InitFailed(_), .. } => "Init:Error".into(),
+            Phase::Done { code: 0, .. } => "Completed".into(),
+            Phase::Done { .. } => "Error".into(),
         }
     }
 
@@ -1061,7 +1072,7 @@ impl Handler for Pod {
         let stop = rx.sig == libc::SIGTERM || rx.sig == libc::SIGINT;
         log::debug!("received {} from pid {}", signals::name(rx.sig), rx.from);
         match (&self.flavor, self.phase) {
-            (_, Phase::Done(_)) => {}
+            (_, Phase::Done { .. }) => {}
             (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
                 log::warn!("second {}: skipping the grace period", signals::name(rx.sig));
                 self.phase = Phase::Terminating { cause, deadline: now, swept: false, killed_at: None };
@@ -1133,7 +1144,7 @@ impl Handler for Pod {
         if let Some(c) = &mut self.control {
             c.expire(now);
         }
-        if let Phase::Done(_) = self.phase {
+        if let Phase::Done { .. } = self.phase {
             // Pending requests learn the pod is gone; the socket goes with it.
             for p in std::mem::take(&mut self.pending) {
                 self.reply(p.conn, Reply::err("the pod stopped"));
@@ -1227,7 +1238,7 @@ impl Handler for Pod {
 
     fn exit_code(&self) -> Option<i32> {
         match self.phase {
-            Phase::Done(code) => Some(code),
+            Phase::Done { code, .. } => Some(code),
             _ => None,
         }
     }
