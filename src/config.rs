@@ -450,7 +450,7 @@ fn kind_label(kind: Kind) -> &'static str {
 
 impl Entry {
     /// An entry of `kind` with every optional key at its default.
-    fn defaults(kind: Kind) -> Entry {
+    pub fn defaults(kind: Kind) -> Entry {
         Entry {
             name: String::new(),
             kind,

@@ -12,24 +12,7 @@ pub fn pod(o: &InitOptions) -> Pod {
     let name = std::path::Path::new(&o.command[0])
         .file_name()
         .map_or_else(|| o.command[0].clone(), |n| n.to_string_lossy().into_owned());
-    let entry = Entry {
-        name,
-        kind: Kind::App,
-        command: o.command.clone(),
-        env: Vec::new(),
-        working_dir: None,
-        user: None,
-        stop_signal: libc::SIGTERM,
-        essential: false,
-        timeout: None,
-        once: false,
-        wait_for: None,
-        startup_probe: None,
-        readiness_probe: None,
-        liveness_probe: None,
-        post_start: None,
-        pre_stop: None,
-    };
+    let entry = Entry { name, command: o.command.clone(), once: false, ..Entry::defaults(Kind::App) };
     let cmd = Command { argv: o.command.clone(), foreground_tty: true, ..Command::default() };
     let settings = Settings {
         name: "podinit".into(),

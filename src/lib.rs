@@ -37,3 +37,12 @@ pub mod logging;
 pub mod status;
 pub mod tomlparse;
 pub mod user;
+
+#[cfg(test)]
+mod testutil;
+
+/// Seconds since the epoch: wall-clock time for status files and markers (the
+/// state machine itself runs on the monotonic clock).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

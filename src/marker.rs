@@ -20,7 +20,6 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
@@ -270,7 +269,7 @@ impl MarkerStore {
         let file = create_exclusive(dfd, &tmp_name, &tmp_path)?;
 
         let result = (|| {
-            let content = format!("{MAGIC}\nhash {hash}\nstep {name}\ndone {}\n", unix_now());
+            let content = format!("{MAGIC}\nhash {hash}\nstep {name}\ndone {}\n", crate::now_unix());
             let mut file = file;
             file.write_all(content.as_bytes())
                 .map_err(|e| io_err("write marker", &tmp_path, e))?;
@@ -456,48 +455,11 @@ fn io_err(op: &'static str, path: &Path, source: io::Error) -> MarkerError {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "podinit-marker-test-{}-{}-{tag}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).expect("create temp dir");
-            TempDir(p)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .expect("read_dir")
-            .map(|e| e.expect("entry").file_name().into_string().expect("utf8"))
-            .collect();
-        v.sort();
-        v
-    }
+    use crate::testutil::{names_in, TempDir};
 
     #[test]
     fn write_then_match_and_mismatch() {

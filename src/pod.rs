@@ -174,7 +174,7 @@ pub fn status(path: &Path, json: bool) -> i32 {
             }
         },
         Ok(st) => {
-            print!("{}", status::render_table(&st, crate::supervisor::now_unix()));
+            print!("{}", status::render_table(&st, crate::now_unix()));
             0
         }
         Err(e) => {

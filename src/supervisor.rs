@@ -232,7 +232,7 @@ impl Unit {
             restarts: 0,
             delay: BACKOFF_START,
             last_exit: None,
-            changed: now_unix(),
+            changed: crate::now_unix(),
             ending: None,
             stop: None,
             hook: None,
@@ -260,7 +260,7 @@ impl Unit {
 
     fn set(&mut self, s: State) {
         self.state = s;
-        self.changed = now_unix();
+        self.changed = crate::now_unix();
     }
 
     /// Ready as Kubernetes means it: running, started, readiness probe passing.
@@ -360,7 +360,7 @@ impl Pod {
             units,
             phase: Phase::Initializing { step: 0 },
             started: Instant::now(),
-            started_unix: now_unix(),
+            started_unix: crate::now_unix(),
             first_failure: None,
             logs: Vec::new(),
             dirty: true,
@@ -918,7 +918,7 @@ impl Pod {
             ready,
             pid: std::process::id(),
             started_at: self.started_unix,
-            updated_at: now_unix(),
+            updated_at: crate::now_unix(),
             entries,
         }
     }
@@ -1242,11 +1242,6 @@ impl Handler for Pod {
             _ => None,
         }
     }
-}
-
-/// Seconds since the epoch (wall clock, for display only).
-pub fn now_unix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// "0.2s", "20s", "5m" — durations in log lines (integer arithmetic: no float
