@@ -111,7 +111,8 @@ init options:
   -p SIGNAL     signal to receive when podinit's parent dies
   -v            more verbose (repeatable)
   -w            warn when reaping a zombie that is not the main child
-  -t DURATION   grace for other processes once the main child exited (default 5s)
+  -t, --grace DURATION
+                grace for other processes once the main child exited (default 5s)
   -V, --version print the version
   -h, --help    print this help
 
@@ -247,7 +248,7 @@ fn parse_init(tini: bool, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsSt
             }
             Short('t') | Long("grace") => {
                 let v = p.value()?.string()?;
-                o.grace = config::parse_duration(&v).map_err(|e| CliError(format!("-t: {e}")))?;
+                o.grace = config::parse_duration(&v).map_err(|e| CliError(format!("-t: bad duration '{v}': {e}")))?;
             }
             Short('V') | Long("version") => return Ok(Mode::Version { tini }),
             Short('h') | Long("help") => return Ok(Mode::Help),

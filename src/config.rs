@@ -194,16 +194,22 @@ fn default_path_from(var: Option<std::ffi::OsString>) -> PathBuf {
     }
 }
 
+/// A pod file is a few kB. Reading stops past this, so a pod file that is
+/// `/dev/zero`, or a runaway generated one, cannot exhaust PID 1's memory.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// Reads and validates a pod file; returns every error found (at least one on `Err`).
+/// Regular files and pipes (`-c <(...)`) are read; devices and sockets are refused.
 pub fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let unreadable = |message: String| {
         vec![ConfigError {
             path: path.to_path_buf(),
             line: None,
             col: None,
-            message: format!("cannot read: {}", io_reason(&e)),
+            message,
         }]
-    })?;
+    };
+    let bytes = read_limited(path).map_err(|e| unreadable(format!("cannot read: {e}")))?;
     match String::from_utf8(bytes) {
         Ok(text) => parse(path, &text),
         Err(e) => {
@@ -244,6 +250,35 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
         errors.sort_by_key(|e| (e.line, e.col));
         Err(errors)
     }
+}
+
+/// The bytes of the pod file at `path`, at most [`MAX_FILE_BYTES`]; the error is
+/// the reason, without Rust's " (os error N)".
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
+    let ft = file.metadata().map_err(|e| io_reason(&e))?.file_type();
+    let kind = if ft.is_char_device() {
+        Some("a character device")
+    } else if ft.is_block_device() {
+        Some("a block device")
+    } else if ft.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    };
+    if let Some(kind) = kind {
+        return Err(format!("it is {kind}, not a file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {} MiB; a pod file is a few kB", MAX_FILE_BYTES >> 20));
+    }
+    Ok(bytes)
 }
 
 /// `$var` when set and not empty, else `default`.
@@ -1585,6 +1620,30 @@ wait_for = { http = "http://localhost/health?x=1" }
         assert_eq!((errors[0].line, errors[0].col), (Some(2), Some(14)));
         assert!(errors[0].message.contains("UTF-8"));
         assert_eq!(loaded.map(|p| p.path), Ok(path));
+    }
+
+    #[test]
+    fn load_refuses_devices_and_huge_files() {
+        // Found by the hardening suite: `-c /dev/zero` used to read until memory ran out.
+        let errors = load(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(errors[0].to_string(), "/dev/zero: cannot read: it is a character device, not a file");
+        let path = std::env::temp_dir().join(format!("podinit-config-big-{}.toml", std::process::id()));
+        let mut big = b"# ".to_vec();
+        big.resize(MAX_FILE_BYTES as usize + 1, b'x');
+        std::fs::write(&path, &big).unwrap();
+        let too_big = load(&path);
+        big.truncate(MAX_FILE_BYTES as usize);
+        std::fs::write(&path, &big).unwrap();
+        let just_fits = load(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            too_big.unwrap_err()[0].message,
+            "cannot read: larger than 1 MiB; a pod file is a few kB"
+        );
+        assert!(just_fits.is_ok(), "{just_fits:?}");
+        // A directory still says so.
+        let dir = load(Path::new("/")).unwrap_err();
+        assert_eq!(dir[0].to_string(), "/: cannot read: Is a directory");
     }
 
     #[test]

@@ -142,13 +142,32 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
 
 /// Parses one request line; the error is the message for the error reply.
 /// Public for the fuzz targets (`fuzz/`); no input makes it panic.
+/// The error is always one line: it is logged, and a name or `cmd` quoted in it
+/// may hold a newline (`{"cmd":"x\ny"}`) that must not forge a log line.
 pub fn parse_request(line: &[u8]) -> Result<Request, String> {
+    parse_request_inner(line).map_err(|msg| {
+        let mut one_line = String::with_capacity(msg.len());
+        for c in msg.chars() {
+            if c.is_control() {
+                one_line.extend(c.escape_debug());
+            } else {
+                one_line.push(c);
+            }
+        }
+        one_line
+    })
+}
+
+fn parse_request_inner(line: &[u8]) -> Result<Request, String> {
     let wire: Wire = serde_json::from_slice(line).map_err(|e| {
         format!("bad request: {e} (expected one JSON object on one line, e.g. {{\"cmd\":\"restart\",\"name\":\"web\"}})")
     })?;
     fn named(name: String, f: impl FnOnce(String) -> Request) -> Result<Request, String> {
         if name.is_empty() {
             Err("bad request: empty name".to_string())
+        } else if name.chars().any(char::is_control) {
+            // No entry can have such a name; refusing it here keeps it out of log lines.
+            Err(format!("bad request: name {name:?} has control characters"))
         } else {
             Ok(f(name))
         }
@@ -1444,6 +1463,19 @@ mod tests {
         for r in [Request::Stop("a".into()), Request::Start("b".into()), Request::Status] {
             assert_eq!(parse_request(line(&r).as_bytes()), Ok(r));
         }
+    }
+
+    #[test]
+    fn request_errors_are_one_line() {
+        // Found by fuzzing (tests/fuzz-corpus/control_request): serde quotes an
+        // unknown variant raw, so a "\n" in it used to forge a second log line.
+        for line in [&br#"{"cmd":"s\ntus"}"#[..], br#"{"cmd":"kill","name":"a","signal":"X\nY"}"#] {
+            let e = parse_request(line).unwrap_err();
+            assert!(!e.contains('\n'), "{e:?}");
+            assert!(e.starts_with("bad request") || e.starts_with("unknown signal"), "{e:?}");
+        }
+        let e = parse_request(br#"{"cmd":"restart","name":"a\nb"}"#).unwrap_err();
+        assert_eq!(e, r#"bad request: name "a\nb" has control characters"#);
     }
 
     #[test]

@@ -6,10 +6,8 @@
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use nix::sys::signalfd::SignalFd;
-
 use crate::reaper::{self, ExitStatus};
-use crate::signals::{self, Received};
+use crate::signals::{Received, Signals};
 
 /// What a mode does with events. All callbacks run on the loop's one thread.
 pub trait Handler {
@@ -31,8 +29,8 @@ pub trait Handler {
 
 /// Runs `h` until it reports an exit code. Buffers are reused, so an idle
 /// iteration does not allocate.
-pub fn run(h: &mut impl Handler, sfd: &mut SignalFd) -> i32 {
-    let sig_fd = signals::fd(sfd);
+pub fn run(h: &mut impl Handler, sigs: &mut Signals) -> i32 {
+    let sig_fds = sigs.fds();
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(16);
     let mut pending: Vec<Received> = Vec::with_capacity(16);
     loop {
@@ -41,7 +39,9 @@ pub fn run(h: &mut impl Handler, sfd: &mut SignalFd) -> i32 {
             return code;
         }
         fds.clear();
-        fds.push(libc::pollfd { fd: sig_fd, events: libc::POLLIN, revents: 0 });
+        for fd in sig_fds {
+            fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
+        }
         h.fds(&mut fds);
         let timeout = h.deadline().map_or(-1, |d| timeout_ms(d.saturating_duration_since(Instant::now())));
         // SAFETY: fds is a valid array of fds.len() pollfd structs.
@@ -56,9 +56,9 @@ pub fn run(h: &mut impl Handler, sfd: &mut SignalFd) -> i32 {
         if n == 0 {
             continue;
         }
-        if fds[0].revents != 0 {
+        if fds[0].revents != 0 || fds[1].revents != 0 {
             let mut chld = false;
-            signals::drain(sfd, |rx| {
+            sigs.drain(|rx| {
                 if rx.sig == libc::SIGCHLD {
                     chld = true;
                 } else {
@@ -74,7 +74,7 @@ pub fn run(h: &mut impl Handler, sfd: &mut SignalFd) -> i32 {
                 h.signal(rx);
             }
         }
-        for p in &fds[1..] {
+        for p in &fds[2..] {
             if p.revents != 0 {
                 h.ready(p.fd, p.revents);
             }

@@ -47,6 +47,8 @@ fn main() {
         }
         Mode::Pause => {
             logging::init(log::LevelFilter::Warn);
+            // Before any fd of podinit's own exists: pause closes every inherited one.
+            pause::release_mounts();
             supervise(&(), |_| Some(pause::pod()), false)
         }
         Mode::Run { config } => {
@@ -62,26 +64,21 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The shared start of the supervising modes: block signals before anything is
-/// forked, build the pod, become a subreaper unless PID 1, run the loop.
+/// The shared start of the supervising modes: take over signals before anything
+/// is forked, build the pod, become a subreaper unless PID 1, run the loop.
 fn supervise<T: ?Sized>(arg: &T, build: impl FnOnce(&T) -> Option<Pod>, subreaper: bool) -> i32 {
-    if let Err(e) = signals::block() {
-        log::error!("cannot block signals: {e}");
-        return 1;
-    }
-    signals::reset_own_dispositions();
+    let mut sigs = match signals::setup() {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("cannot set up signal handling: {e}");
+            return 1;
+        }
+    };
     let Some(mut pod) = build(arg) else { return 1 };
     if subreaper || !shutdown::is_pid1() {
         if let Err(e) = reaper::become_subreaper() {
             log::warn!("cannot become a child subreaper: {e}; orphans go to the real PID 1");
         }
     }
-    let mut sfd = match signals::open() {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("cannot open a signalfd: {e}");
-            return 1;
-        }
-    };
-    podinit::event_loop::run(&mut pod, &mut sfd)
+    podinit::event_loop::run(&mut pod, &mut sigs)
 }

@@ -10,13 +10,17 @@ use std::time::Duration;
 use crate::config::RestartPolicy;
 use crate::supervisor::{Flavor, Pod, Settings};
 
-/// The pause pod: no entries, no status file, no markers.
-pub fn pod() -> Pod {
-    // Pin no mount the runtime may want to unmount: cwd to / and no inherited fds.
+/// Pins no mount the runtime may want to unmount: cwd to `/`, every inherited
+/// fd above 2 closed. Call before podinit opens fds of its own.
+pub fn release_mounts() {
     if let Err(e) = nix::unistd::chdir("/") {
         log::warn!("chdir /: {e}");
     }
     close_fds_above_stderr();
+}
+
+/// The pause pod: no entries, no status file, no markers.
+pub fn pod() -> Pod {
     let settings = Settings {
         name: "pause".into(),
         namespace: String::new(),
@@ -30,7 +34,7 @@ pub fn pod() -> Pod {
     Pod::new(Flavor::Pause, settings, Vec::new())
 }
 
-/// Closes every fd above 2 that podinit inherited. Called before the signalfd exists.
+/// Closes every fd above 2 that podinit inherited.
 fn close_fds_above_stderr() {
     // SAFETY: close_range(2) on a range of fds podinit owns and does not use;
     // falls back to nothing on kernels before 5.9 (ENOSYS), which is harmless.

@@ -1,15 +1,18 @@
 //! Signal names, the signal mask podinit runs with, and the signalfd it reads.
 //!
-//! podinit never installs a signal handler. At start-up it blocks every signal
-//! except the synchronous faults and reads them from a signalfd in the event
-//! loop. Blocking *before* the first fork means a signal that arrives at any
+//! At start-up podinit blocks every signal except the synchronous faults and
+//! reads them from a signalfd in the event loop; the faults get a small handler
+//! that tells a real crash from a forwarded `kill`. Blocking *before* the first fork means a signal that arrives at any
 //! moment is queued, never lost (the race handlers + fork create: dumb-init #102).
 //! A blocked signal is also never discarded for a PID-namespace init, which the
 //! kernel otherwise does for signals whose disposition is SIG_DFL (see
 //! `sig_ignored()` in kernel/signal.c).
 
 use std::fmt;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use nix::fcntl::OFlag;
 
 use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -128,20 +131,73 @@ fn podinit_set() -> SigSet {
     set
 }
 
-/// Blocks every signal podinit handles (all but the synchronous faults). Call
-/// before anything else that can take time, and before the first fork.
-pub fn block() -> nix::Result<()> {
+/// Write end of the pipe the fault handler reports forwarded faults on (-1: none yet).
+static FAULT_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+/// Handler for the fault signals, which stay unblocked.
+///
+/// A real fault (si_code > 0: SEGV_MAPERR, ILL_ILLOPN, ...) or one podinit
+/// raised itself (abort) restores the default action, so the faulting
+/// instruction runs again and kills podinit instead of spinning. A fault signal
+/// *sent* by another process (`kill -SEGV 1`) is a signal to forward like any
+/// other: its number goes down the pipe to the event loop.
+extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler; only
+    // async-signal-safe calls follow (getpid, signal, raise, write).
+    unsafe {
+        let code = (*info).si_code;
+        if code > 0 || (*info).si_pid() == libc::getpid() {
+            libc::signal(sig, libc::SIG_DFL);
+            if code <= 0 {
+                libc::raise(sig);
+            }
+            return;
+        }
+        let fd = FAULT_PIPE.load(Ordering::Relaxed);
+        if fd >= 0 {
+            let b = sig as u8;
+            libc::write(fd, (&b as *const u8).cast(), 1);
+        }
+    }
+}
+
+/// Where podinit's signals arrive: a signalfd for everything blocked, and a pipe
+/// fed by the fault handler. Both are non-blocking and close-on-exec.
+#[derive(Debug)]
+pub struct Signals {
+    sfd: SignalFd,
+    faults: OwnedFd,
+    _faults_wr: OwnedFd,
+}
+
+/// Blocks every signal podinit handles (all but the synchronous faults), opens
+/// the signalfd and installs the fault handler. Call first thing, before
+/// anything is forked: a signal that arrives from now on is never lost.
+pub fn setup() -> nix::Result<Signals> {
     // SigSet::all() is sigfillset(): it also covers SIGRTMIN..SIGRTMAX, which have
     // no nix::Signal variant, and leaves out the few the libc keeps for itself.
-    signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&podinit_set()), None)
+    let set = podinit_set();
+    signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&set), None)?;
+    reset_own_dispositions();
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    let (rd, wr) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
+    FAULT_PIPE.store(wr.as_raw_fd(), Ordering::Relaxed);
+    for f in FAULTS {
+        // SAFETY: a zeroed sigaction with a valid SA_SIGINFO handler; the
+        // handler only makes async-signal-safe calls.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as *const () as libc::sighandler_t;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(f, &sa, std::ptr::null_mut());
+        }
+    }
+    Ok(Signals { sfd, faults: rd, _faults_wr: wr })
 }
 
-/// Opens a non-blocking, close-on-exec signalfd for the signals `block` blocked.
-pub fn open() -> nix::Result<SignalFd> {
-    SignalFd::with_flags(&podinit_set(), SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-}
-
-/// One signal read from the signalfd: its number and the pid that sent it (0 for the kernel).
+/// One signal received: its number and the pid that sent it (0 for the kernel
+/// or when unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
     /// Signal number.
@@ -150,24 +206,30 @@ pub struct Received {
     pub from: i32,
 }
 
-/// Reads every pending signal from `sfd` into `f`. Never blocks (the fd is non-blocking).
-pub fn drain(sfd: &mut SignalFd, mut f: impl FnMut(Received)) {
-    loop {
-        match sfd.read_signal() {
-            Ok(Some(info)) => f(Received { sig: info.ssi_signo as SigNum, from: info.ssi_pid as i32 }),
-            Ok(None) => return,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => {
-                log::error!("reading signalfd: {e}");
-                return;
+impl Signals {
+    /// The two fds to poll.
+    pub fn fds(&self) -> [RawFd; 2] {
+        [self.sfd.as_raw_fd(), self.faults.as_raw_fd()]
+    }
+
+    /// Reads every pending signal into `f`. Never blocks.
+    pub fn drain(&mut self, mut f: impl FnMut(Received)) {
+        loop {
+            match self.sfd.read_signal() {
+                Ok(Some(info)) => f(Received { sig: info.ssi_signo as SigNum, from: info.ssi_pid as i32 }),
+                Ok(None) => break,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    log::error!("reading signalfd: {e}");
+                    break;
+                }
             }
         }
+        let mut buf = [0u8; 64];
+        while let Ok(n @ 1..) = nix::unistd::read(self.faults.as_raw_fd(), &mut buf) {
+            buf[..n].iter().for_each(|&b| f(Received { sig: b as SigNum, from: 0 }));
+        }
     }
-}
-
-/// Raw fd of the signalfd, for poll().
-pub fn fd(sfd: &SignalFd) -> RawFd {
-    sfd.as_raw_fd()
 }
 
 /// Restores what a freshly exec'd program expects: default dispositions for every
@@ -192,9 +254,8 @@ pub fn reset_for_exec() {
 }
 
 /// Sets podinit's own dispositions to default, so a signal its parent left ignored
-/// is still queued to the signalfd rather than dropped. The faults keep their
-/// default (fatal) action.
-pub fn reset_own_dispositions() {
+/// is still queued to the signalfd rather than dropped.
+fn reset_own_dispositions() {
     for sig in 1..=31 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;

@@ -199,7 +199,7 @@ else
 fi
 kill -KILL "$(child_of "$P")" 2>/dev/null
 RC=0
-timeout 10 tail --pid="$P" -f /dev/null || t_fail "podinit did not exit after its child was killed"
+timeout 10 tail --pid="$P" -f /dev/null || { t_fail "podinit did not exit after its child was killed"; kill -KILL "$P"; }
 wait "$P" || RC=$?
 assert_eq 137 "$RC" "exit status"
 t_end
@@ -497,10 +497,12 @@ t_end
 # ============================================================================
 
 # subreaper_case [PODINIT_ARGS...]: plain podinit; its child leaves an orphan
-# `sleep 0.5`, which must be re-parented to podinit and reaped.
+# `sleep 0.5`, which must be re-parented to podinit and reaped. The child then
+# blocks opening a FIFO (so it has no `sleep` of its own) until the test writes.
 subreaper_case() {
     rm -f "$W/sr.go"
-    "$PODINIT" "$@" -- sh -c "(sleep 0.5 &); while [ ! -e '$W/sr.go' ]; do sleep 0.05; done" >"$W/sr.out" 2>"$W/sr.err" &
+    mkfifo "$W/sr.go"
+    "$PODINIT" "$@" -- sh -c "(sleep 0.5 &); read x <'$W/sr.go'" >"$W/sr.out" 2>"$W/sr.err" &
     local p=$! o=""
     CLEANUP="$CLEANUP $p"
     wait_for 3 has_child_named "$p" sleep && o=$(pgrep -P "$p" -x sleep | head -n1)
@@ -512,7 +514,7 @@ subreaper_case() {
         sleep 1
         assert_eq "" "$(zombie_children "$p" | tr '\n' ' ')" "zombie children of podinit 1 s after the orphan exited"
     fi
-    touch "$W/sr.go"
+    timeout -s KILL 5 sh -c "echo go >'$W/sr.go'"
     RC=0
     timeout 10 tail --pid="$p" -f /dev/null || t_fail "podinit did not exit"
     kill -KILL "$p" 2>/dev/null
