@@ -47,13 +47,20 @@ demo: setup build
 	bash examples/demo.sh
 
 bench: static
-	bash scripts/bench.sh
+	PODINIT=$(CURDIR)/$(STATIC) bash scripts/bench.sh
 
 release: static
 	mkdir -p dist
 	cp $(STATIC) dist/podinit-$(VERSION)-x86_64-linux-musl
 	cd dist && sha256sum podinit-$(VERSION)-x86_64-linux-musl > podinit-$(VERSION)-x86_64-linux-musl.sha256
 	@cat dist/podinit-$(VERSION)-x86_64-linux-musl.sha256
+
+# Fuzz smoke run, not part of `make test`: every target in fuzz/ for
+# FUZZ_SECONDS (30) each; installs cargo-fuzz if missing; works on the stable
+# toolchain (RUSTC_BOOTSTRAP=1). See fuzz/run.sh and docs/reliability.md.
+FUZZ_SECONDS ?= 30
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	cargo clean

@@ -60,9 +60,9 @@ DUMB_INIT=$(command -v dumb-init)
 BUSYBOX=$(command -v busybox)
 
 if [ -z "${PODINIT:-}" ]; then
-    log "building the static binary (cargo build --release --target $TARGET)"
+    log "building the static binary (make static)"
     build_log=$(mktemp /tmp/podinit-bench-build.XXXXXX)
-    if ! (cd "$ROOT" && cargo build --quiet --release --target "$TARGET") >"$build_log" 2>&1; then
+    if ! make -C "$ROOT" static >"$build_log" 2>&1; then
         cat "$build_log" >&2; rm -f "$build_log"; die "build failed"
     fi
     rm -f "$build_log"

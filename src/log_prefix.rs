@@ -1,8 +1,9 @@
 //! `log_prefix = true`: an entry's stdout and stderr go through pipes and come
 //! out on podinit's own stdout/stderr as `[name] line`.
 //!
-//! Each line is written with one write(2), so lines of different processes never
-//! interleave mid-line, and a process's own lines keep their order. A line longer
+//! Complete lines only are written, each batch of them with one write(2), so
+//! lines of different processes never interleave mid-line, and a process's own
+//! lines keep their order. A line longer
 //! than [`MAX_LINE`] is flushed in pieces so an endless line cannot grow memory.
 //! A pipe is read until EOF, which comes only when every process holding its
 //! write end (the entry and anything it forked) is gone: nothing is lost at exit.
@@ -47,32 +48,36 @@ impl LogPipe {
     /// at EOF (the pipe is done; any partial line has been flushed).
     pub fn pump(&mut self) -> bool {
         let mut buf = [0u8; 8192];
-        loop {
+        let mut out = Vec::new();
+        let open = loop {
             match nix::unistd::read(self.fd.as_raw_fd(), &mut buf) {
                 Ok(0) => {
                     if !self.partial.is_empty() {
                         let rest = std::mem::take(&mut self.partial);
-                        self.emit(&rest);
+                        self.line(&mut out, &rest);
                     }
-                    return false;
+                    break false;
                 }
-                Ok(n) => self.feed(&buf[..n]),
+                Ok(n) => self.feed(&mut out, &buf[..n]),
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return true,
-                Err(_) => return false,
+                Err(Errno::EAGAIN) => break true,
+                Err(_) => break false,
             }
-        }
+        };
+        write_all(self.dest, &out);
+        open
     }
 
-    fn feed(&mut self, mut data: &[u8]) {
+    /// Appends every complete line of `data` to `out`, keeps the rest.
+    fn feed(&mut self, out: &mut Vec<u8>, mut data: &[u8]) {
         while let Some(i) = data.iter().position(|&b| b == b'\n') {
             let (line, rest) = data.split_at(i + 1);
             if self.partial.is_empty() {
-                self.emit(&line[..i]);
+                self.line(out, &line[..i]);
             } else {
                 let mut whole = std::mem::take(&mut self.partial);
                 whole.extend_from_slice(&line[..i]);
-                self.emit(&whole);
+                self.line(out, &whole);
             }
             data = rest;
         }
@@ -80,17 +85,21 @@ impl LogPipe {
         while self.partial.len() >= MAX_LINE {
             let rest = self.partial.split_off(MAX_LINE);
             let chunk = std::mem::replace(&mut self.partial, rest);
-            self.emit(&chunk);
+            self.line(out, &chunk);
         }
     }
 
-    /// Writes `[name] line\n` with a single write(2).
-    fn emit(&self, line: &[u8]) {
-        let mut out = Vec::with_capacity(self.prefix.len() + line.len() + 1);
+    /// Appends `[name] line\n` to `out`, first writing out what `out` holds if
+    /// the batch would grow past PIPE_BUF: a write that size to a pipe is
+    /// atomic, so even output podinit does not own (hooks) cannot split a line.
+    fn line(&self, out: &mut Vec<u8>, line: &[u8]) {
+        if !out.is_empty() && out.len() + self.prefix.len() + line.len() + 1 > libc::PIPE_BUF {
+            write_all(self.dest, out);
+            out.clear();
+        }
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(line);
         out.push(b'\n');
-        write_all(self.dest, &out);
     }
 }
 

@@ -66,7 +66,7 @@ pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
 
 /// Loads and prepares the pod file, printing every error. None: exit 1.
 pub fn load(path: &Path) -> Option<Pod> {
-    warn_if_world_writable(path);
+    warn_if_writable_by_others(path);
     let pod = match config::load(path) {
         Ok(p) => p,
         Err(errors) => {
@@ -87,7 +87,7 @@ pub fn load(path: &Path) -> Option<Pod> {
     };
     // The control socket doubles as the lock that keeps a second podinit off
     // this state_dir; an unwritable state_dir only costs the runtime extras.
-    if let Err(e) = std::fs::create_dir_all(&pod.state_dir) {
+    if let Err(e) = make_state_dir(&pod.state_dir) {
         log::warn!("state_dir {}: {e}; running without status file and control socket", pod.state_dir.display());
         return Some(prepared.without_status());
     }
@@ -104,13 +104,29 @@ pub fn load(path: &Path) -> Option<Pod> {
     }
 }
 
+/// Creates state_dir (0755 whatever the umask) and refuses one that is a
+/// symlink: podinit must not write its socket or status through a link someone
+/// else controls.
+fn make_state_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Ok(meta) = std::fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() {
+            return Err(std::io::Error::other("state directory is a symlink; refusing to write through it"));
+        }
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)?;
+    // mode() is filtered by the umask; a umask of 000 must not make it 0777.
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+}
+
 /// Anyone who can write the pod file can run commands as podinit's user (root,
 /// usually): say so, as sshd and sudo do for their files, but do not refuse.
-fn warn_if_world_writable(path: &Path) {
+fn warn_if_writable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o002 != 0 {
-            log::warn!("{} is writable by every user: anyone can change what podinit runs", path.display());
+        if meta.permissions().mode() & 0o022 != 0 {
+            log::warn!("{} is writable by users other than its owner: they can change what podinit runs", path.display());
         }
     }
 }

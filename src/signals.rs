@@ -79,8 +79,12 @@ pub fn parse(s: &str) -> Result<SigNum, SignalError> {
         return Ok(i as SigNum + 1);
     }
     let rt = |base: SigNum, rest: &str, sign: SigNum| -> Result<SigNum, SignalError> {
+        // Digits only: "RTMAX--5" or "RTMIN+-1" are not offsets.
+        if !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
         let off: SigNum = if rest.is_empty() { 0 } else { rest.parse().map_err(|_| err())? };
-        let n = base + sign * off;
+        let n = off.checked_mul(sign).and_then(|o| base.checked_add(o)).ok_or_else(err)?;
         if (sigrtmin()..=sigrtmax()).contains(&n) { Ok(n) } else { Err(err()) }
     };
     if let Some(rest) = name.strip_prefix("RTMIN") {
@@ -296,7 +300,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "SIGFOO", "0", "-1", "65", "RTMIN+99", "RTMAX-99", "RTMIN2", "SIG"] {
+        for bad in ["", "SIGFOO", "0", "-1", "65", "RTMIN+99", "RTMAX-99", "RTMIN2", "SIG", "RTMAX--2147483648", "RTMIN+-1", "RTMIN+2147483647"] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
         assert!(parse("SIGFOO").unwrap_err().to_string().contains("SIGFOO"));

@@ -33,6 +33,9 @@ const BACKOFF_RESET: Duration = Duration::from_secs(600);
 /// How long to wait for SIGKILLed processes to be reaped before exiting anyway
 /// (a process in uninterruptible sleep must not keep the container alive).
 const KILL_WAIT: Duration = Duration::from_secs(2);
+/// status.json is rewritten on every change, but at most this often: a pod of
+/// a hundred quick init steps changes state hundreds of times a second.
+const STATUS_INTERVAL: Duration = Duration::from_millis(20);
 /// Exit code of a pod stopped by `active_deadline` (as timeout(1)).
 pub const DEADLINE_EXIT: i32 = 124;
 
@@ -334,6 +337,8 @@ pub struct Pod {
     logs: Vec<LogPipe>,
     /// Status file needs rewriting.
     dirty: bool,
+    /// When status.json was last written.
+    status_written: Option<Instant>,
     /// Warned once that a marker could not be saved.
     marker_warned: bool,
     /// The control socket (pod mode only).
@@ -364,6 +369,7 @@ impl Pod {
             first_failure: None,
             logs: Vec::new(),
             dirty: true,
+            status_written: None,
             marker_warned: false,
             control: None,
             pending: Vec::new(),
@@ -461,6 +467,7 @@ impl Pod {
             State::Running { since, .. } | State::Polling { since, .. } => now.saturating_duration_since(since),
             _ => Duration::ZERO,
         };
+        let requested = matches!(u.ending, Some(Reason::User | Reason::Stopped));
         let reason = match (u.ending.take(), reason) {
             (Some(why), _) => why,
             (None, Reason::Error) if status.success() => Reason::Completed,
@@ -476,8 +483,9 @@ impl Pod {
         if let Some(Hook::PostStart(h) | Hook::PreStop(h)) = u.hook.take() {
             let _ = signals::send(-h, libc::SIGKILL);
         }
-        // In init mode the child's exit is podinit's exit status, not news.
-        let quiet = status.success() || terminating || quiet_flavor;
+        // In init mode the child's exit is podinit's exit status, not news; an
+        // exit podinit asked for (stop, restart) is not news either.
+        let quiet = status.success() || terminating || quiet_flavor || requested;
         let level = if quiet { log::Level::Info } else { log::Level::Warn };
         let why = if matches!(reason, Reason::Completed | Reason::Error | Reason::Stopped) {
             String::new()
@@ -952,11 +960,23 @@ impl Pod {
         }
     }
 
-    fn write_status(&mut self) {
-        if !self.dirty {
-            return;
+    /// When the next status write is due, if one is pending.
+    fn status_due(&self) -> Option<Instant> {
+        match (self.dirty, &self.settings.state_dir, self.status_written) {
+            (true, Some(_), Some(t)) => Some(t + STATUS_INTERVAL),
+            (true, Some(_), None) => Some(self.started),
+            _ => None,
+        }
+    }
+
+    fn write_status(&mut self, now: Instant) {
+        let final_state = matches!(self.phase, Phase::Done { .. });
+        match self.status_due() {
+            Some(due) if now >= due || final_state => {}
+            _ => return,
         }
         self.dirty = false;
+        self.status_written = Some(now);
         let Some(dir) = &self.settings.state_dir else { return };
         if let Err(e) = status::write(dir, &self.status()) {
             log::warn!("status file disabled: {e}");
@@ -1153,7 +1173,7 @@ impl Handler for Pod {
                 c.remove();
             }
         }
-        self.write_status();
+        self.write_status(now);
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -1184,6 +1204,9 @@ impl Handler for Pod {
             }
         }
         if let Some(t) = self.control.as_ref().and_then(|c| c.deadline()) {
+            at(t);
+        }
+        if let Some(t) = self.status_due() {
             at(t);
         }
         d
