@@ -12,7 +12,20 @@ T_FAIL=0
 T_NAME=""
 T_FAILED=""
 T_TMP=$(mktemp -d /tmp/podinit-test.XXXXXX)
-trap 'rm -rf "$T_TMP"' EXIT
+
+# On exit: the suite's own suite_cleanup (if it defines one), then SIGKILL to the
+# pids listed in CLEANUP, then T_TMP goes. A forked bash child killed before it
+# execs runs EXIT traps too, so this acts only in the main shell.
+CLEANUP=""
+T_MAIN_PID=$BASHPID
+t_cleanup() {
+    [ "$BASHPID" = "$T_MAIN_PID" ] || return 0
+    declare -F suite_cleanup >/dev/null && suite_cleanup
+    local p
+    for p in $CLEANUP; do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
 
 # t_begin NAME: start a test case.
 t_begin() { T_NAME=$1; T_CASE_OK=1; }

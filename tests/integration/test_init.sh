@@ -13,18 +13,7 @@ SIGCATCH=$ROOT/tests/helpers/sigcatch.py
 PY=$(python3 -c 'import sys; print(sys.executable)')
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n1)
 
-# Kill whatever a failed case left behind (pids listed in CLEANUP), then remove T_TMP.
-# A forked bash child killed before it exec's would run the EXIT trap too, so
-# the trap acts only in the main shell.
-CLEANUP=""
-MAIN_PID=$BASHPID
-cleanup() {
-    [ "$BASHPID" = "$MAIN_PID" ] || return 0
-    local p
-    for p in $CLEANUP; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$T_TMP"
-}
-trap cleanup EXIT
+# A failed case lists what it left running in CLEANUP (lib.sh kills it on exit).
 
 # bg_kill: stop the background podinit of a failed case.
 bg_kill() { kill -KILL "$P1" "$BG" 2>/dev/null; wait "$BG" 2>/dev/null; }
@@ -63,7 +52,6 @@ stat_field() {
 
 # Predicates for wait_for (which re-runs a command, so no $(...) in its arguments).
 has_child() { [ -n "$(child_of "$1")" ]; }
-has_child_named() { pgrep -P "$1" -x "$2" >/dev/null; }
 child_comm_is() { local c; c=$(child_of "$1"); [ -n "$c" ] && [ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$2" ]; }
 gone() { [ ! -e "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]; }
 ns_empty() { [ -z "$(ns_procs "$1")" ]; }
@@ -299,20 +287,28 @@ codes=$(sed -n 's/.* codes=//p' <<<"$res" | tr ',' '\n' | sort | uniq -c | awk '
 assert_eq "143×200 " "$codes" "exit codes"
 t_end
 
+# many_true N LAUNCHER...: run `LAUNCHER... podinit -- true` N times (bounded);
+# prints the non-zero exit codes as "run:code" (nothing when all exited 0).
+many_true() {
+    local n=$1; shift
+    timeout -s KILL 120 bash -c '
+        n=$1; shift
+        for i in $(seq 1 "$n"); do
+            "$@" -- true 2>>"$ERRF" || echo "$i:$?"
+        done
+        echo done' _ "$n" "$@" "$PODINIT"
+}
+
 t_begin "1000 runs of 'podinit -- true' all exit 0"
-bad=$(timeout -s KILL 120 bash -c '
-    bad=0
-    for i in $(seq 1 1000); do "$1" -- true || bad=$((bad + 1)); done
-    echo "$bad"' _ "$PODINIT" 2>"$W/err")
-assert_eq 0 "${bad:-timeout}" "runs not exiting 0"
+: >"$W/true.err"
+res=$(ERRF=$W/true.err many_true 1000 | tr '\n' ' ')
+assert_eq "done " "$res" "runs not exiting 0 (run:code) [stderr: $(sort "$W/true.err" | uniq -c | head -n3 | tr '\n' ' ')]"
 t_end
 
 t_begin "100 runs of 'podinit -- true' as PID 1 all exit 0"
-bad=$(timeout -s KILL 120 bash -c '
-    bad=0
-    for i in $(seq 1 100); do unshare --pid --fork --mount-proc "$1" -- true || bad=$((bad + 1)); done
-    echo "$bad"' _ "$PODINIT" 2>"$W/err")
-assert_eq 0 "${bad:-timeout}" "runs not exiting 0"
+: >"$W/true.err"
+res=$(ERRF=$W/true.err many_true 100 unshare --pid --fork --mount-proc | tr '\n' ' ')
+assert_eq "done " "$res" "runs not exiting 0 (run:code) [stderr: $(sort "$W/true.err" | uniq -c | head -n3 | tr '\n' ' ')]"
 t_end
 
 # ============================================================================
@@ -496,19 +492,23 @@ t_end
 # Not PID 1: subreaper
 # ============================================================================
 
+# orphan_parent_is PID PARENT
+orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
+
 # subreaper_case [PODINIT_ARGS...]: plain podinit; its child leaves an orphan
 # `sleep 0.5`, which must be re-parented to podinit and reaped. The child then
 # blocks opening a FIFO (so it has no `sleep` of its own) until the test writes.
 subreaper_case() {
-    rm -f "$W/sr.go"
+    rm -f "$W/sr.go" "$W/sr.pid"
     mkfifo "$W/sr.go"
-    "$PODINIT" "$@" -- sh -c "(sleep 0.5 &); read x <'$W/sr.go'" >"$W/sr.out" 2>"$W/sr.err" &
+    "$PODINIT" "$@" -- sh -c "(sleep 0.5 & echo \$! >'$W/sr.pid'); read x <'$W/sr.go'" >"$W/sr.out" 2>"$W/sr.err" &
     local p=$! o=""
     CLEANUP="$CLEANUP $p"
-    wait_for 3 has_child_named "$p" sleep && o=$(pgrep -P "$p" -x sleep | head -n1)
+    wait_for 3 test -s "$W/sr.pid" && o=$(cat "$W/sr.pid")
     if [ -z "$o" ]; then
-        t_fail "the orphaned sleep was not re-parented to podinit (pid $p): $(pgrep -a sleep | head -n5 | tr '\n' ';')"
+        t_fail "the child did not make its orphan: $(head -c 200 "$W/sr.err")"
     else
+        wait_for 1 orphan_parent_is "$o" "$p"   # settles once the subshell is gone
         assert_eq "$p" "$(proc_ppid "$o")" "orphan's parent"
         wait_for 3 gone "$o"
         sleep 1

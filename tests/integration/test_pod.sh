@@ -120,16 +120,14 @@ kill_pod() {
 }
 
 # On exit (also when interrupted): no pod of ours outlives the script.
-cleanup() {
+suite_cleanup() {
     local f
     [ -n "${BG:-}" ] && kill -0 "$BG" 2>/dev/null && kill_pod "$BG"
     for f in "$T_TMP"/*/bgpid; do
         [ -e "$f" ] && kill_pod "$(cat "$f")"
     done
     wait
-    rm -rf "$T_TMP"
 }
-trap cleanup EXIT
 
 # slow_start: run $P in the background as PID 1; slow_collect NAME waits for it.
 slow_start() {
