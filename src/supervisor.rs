@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use crate::config::{Entry, Kind, RestartPolicy};
 use crate::control::{self, ConnId, Reply, Request};
@@ -417,7 +417,8 @@ impl Pod {
             for dest in [1, 2] {
                 match log_prefix::pipe(u.name(), dest) {
                     Ok((reader, writer)) => {
-                        if dest == 1 { cmd.stdout = Some(writer_fd(&writer)) } else { cmd.stderr = Some(writer_fd(&writer)) }
+                        let slot = if dest == 1 { &mut cmd.stdout } else { &mut cmd.stderr };
+                        *slot = Some(writer.as_raw_fd());
                         self.logs.push(reader);
                         ends.push(writer);
                     }
@@ -865,7 +866,7 @@ impl Pod {
         let u = &mut self.units[i];
         match u.hook.take() {
             Some(Hook::PostStart(_)) if status.success() => {
-                u.started = u.probes.startup.is_none();
+                u.started = u.probes.startup.as_ref().map_or(true, |p| p.verdict() == Verdict::Passing);
                 self.dirty = true;
             }
             Some(Hook::PostStart(_)) => {
@@ -1080,10 +1081,6 @@ impl Pod {
         let msg = format!("{} stopped ({status})", u.name());
         self.reply(p.conn, Reply::ok(msg));
     }
-}
-
-fn writer_fd(w: &std::os::fd::OwnedFd) -> RawFd {
-    std::os::fd::AsRawFd::as_raw_fd(w)
 }
 
 impl Handler for Pod {
