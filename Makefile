@@ -49,18 +49,21 @@ demo: setup build
 bench: static
 	PODINIT=$(CURDIR)/$(STATIC) bash scripts/bench.sh
 
+# dist/podinit-VERSION-ARCH-linux-musl and its .sha256: x86_64 always, aarch64
+# when its toolchain is there (rustup target add aarch64-unknown-linux-musl;
+# apt-get install gcc-aarch64-linux-gnu).
 release: static
 	mkdir -p dist
 	cp $(STATIC) dist/podinit-$(VERSION)-x86_64-linux-musl
-	cd dist && sha256sum podinit-$(VERSION)-x86_64-linux-musl > podinit-$(VERSION)-x86_64-linux-musl.sha256
-	@cat dist/podinit-$(VERSION)-x86_64-linux-musl.sha256
-
-# Fuzz smoke run, not part of `make test`: every target in fuzz/ for
-# FUZZ_SECONDS (30) each; installs cargo-fuzz if missing; works on the stable
-# toolchain (RUSTC_BOOTSTRAP=1). See fuzz/run.sh and docs/reliability.md.
-FUZZ_SECONDS ?= 30
-fuzz:
-	bash fuzz/run.sh $(FUZZ_SECONDS)
+	@if command -v aarch64-linux-gnu-gcc >/dev/null && \
+	    rustup target list --installed | grep -qx aarch64-unknown-linux-musl; then \
+		RUSTC_BOOTSTRAP=1 cargo build --release --target aarch64-unknown-linux-musl $(BUILD_STD) && \
+		cp target/aarch64-unknown-linux-musl/release/podinit dist/podinit-$(VERSION)-aarch64-linux-musl; \
+	else \
+		echo "aarch64: skipped (no aarch64-unknown-linux-musl target or aarch64-linux-gnu-gcc)"; \
+	fi
+	cd dist && for f in podinit-$(VERSION)-*-linux-musl; do sha256sum $$f > $$f.sha256; done
+	@ls -l dist
 
 clean:
 	cargo clean
