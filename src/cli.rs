@@ -206,7 +206,9 @@ fn parse_sub(
             Long("json") if allow_json => json = true,
             Short('h') | Long("help") => return Err(CliError(format!("usage: see 'podinit --help' ({sub})"))),
             Value(v) if pos.len() < max_pos => pos.push(v.string()?),
-            Value(v) => return Err(CliError(format!("'podinit {sub}': unexpected argument '{}'", v.to_string_lossy()))),
+            Value(v) => {
+                return Err(CliError(format!("'podinit {sub}': unexpected argument '{}'", v.to_string_lossy())))
+            }
             other => return Err(CliError(format!("'podinit {sub}': {}", other.unexpected()))),
         }
     }
@@ -290,7 +292,9 @@ mod tests {
 
     #[test]
     fn tini_flags() {
-        let o = init(&["-s", "-g", "-e", "3", "-e", "143", "-p", "SIGKILL", "-vv", "-w", "-t", "2s", "--", "sh", "-c", "x"]);
+        let o = init(&[
+            "-s", "-g", "-e", "3", "-e", "143", "-p", "SIGKILL", "-vv", "-w", "-t", "2s", "--", "sh", "-c", "x",
+        ]);
         assert!(o.subreaper && o.kill_group && o.warn_reaped);
         assert_eq!(o.remap_to_zero, vec![3, 143]);
         assert_eq!(o.pdeathsig, Some(libc::SIGKILL));
@@ -325,7 +329,10 @@ mod tests {
 
     #[test]
     fn env_equivalents() {
-        let o = match p_env(&["true"], &[("TINI_SUBREAPER", "1"), ("PODINIT_KILL_PROCESS_GROUP", "1"), ("TINI_VERBOSITY", "2")]) {
+        let o = match p_env(
+            &["true"],
+            &[("TINI_SUBREAPER", "1"), ("PODINIT_KILL_PROCESS_GROUP", "1"), ("TINI_VERBOSITY", "2")],
+        ) {
             Ok(Mode::Init(o)) => o,
             other => panic!("{other:?}"),
         };

@@ -201,14 +201,7 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Reads and validates a pod file; returns every error found (at least one on `Err`).
 /// Regular files and pipes (`-c <(...)`) are read; devices and sockets are refused.
 pub fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
-    let unreadable = |message: String| {
-        vec![ConfigError {
-            path: path.to_path_buf(),
-            line: None,
-            col: None,
-            message,
-        }]
-    };
+    let unreadable = |message: String| vec![ConfigError { path: path.to_path_buf(), line: None, col: None, message }];
     let bytes = read_limited(path).map_err(|e| unreadable(format!("cannot read: {e}")))?;
     match String::from_utf8(bytes) {
         Ok(text) => parse(path, &text),
@@ -228,12 +221,7 @@ pub fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
 /// and as [`Pod::path`]. Returns every error found (at least one on `Err`), sorted
 /// by position.
 pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
-    let mut ck = Checker {
-        path,
-        text,
-        errors: Vec::new(),
-        names: Vec::new(),
-    };
+    let mut ck = Checker { path, text, errors: Vec::new(), names: Vec::new() };
     let rows = match tomlparse::parse(text) {
         Ok(rows) => rows,
         Err(e) => {
@@ -272,9 +260,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
         return Err(format!("it is {kind}, not a file"));
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_reason(&e))?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| io_reason(&e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!("larger than {} MiB; a pod file is a few kB", MAX_FILE_BYTES >> 20));
     }
@@ -304,13 +290,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut rest = s;
     while !rest.is_empty() {
         // Every split below is at an ASCII digit boundary, so none can panic.
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let (number, tail) = rest.split_at(digits);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
+        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
         let millis_per_unit: u64 = match unit {
             "ms" => 1,
@@ -323,14 +305,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             return Err(EXPECTED.to_string());
         }
         // Only digits are left, so parsing fails only on overflow.
-        let millis = number
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(millis_per_unit))
-            .ok_or(TOO_LARGE)?;
-        total = total
-            .checked_add(Duration::from_millis(millis))
-            .ok_or(TOO_LARGE)?;
+        let millis = number.parse::<u64>().ok().and_then(|n| n.checked_mul(millis_per_unit)).ok_or(TOO_LARGE)?;
+        total = total.checked_add(Duration::from_millis(millis)).ok_or(TOO_LARGE)?;
         rest = next;
     }
     if total > MAX {
@@ -359,18 +335,10 @@ fn describe(node: &Node) -> &'static str {
 /// Works on bytes so that no offset, however odd, can make it panic.
 fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     // Count characters, not bytes: skip UTF-8 continuation bytes.
-    let col = before
-        .iter()
-        .skip(line_start)
-        .filter(|&&b| b & 0xC0 != 0x80)
-        .count()
-        + 1;
+    let col = before.iter().skip(line_start).filter(|&&b| b & 0xC0 != 0x80).count() + 1;
     (line, col)
 }
 
@@ -431,16 +399,8 @@ const ENTRY_KEYS: &[(&str, &[Kind], &str)] = &[
     ("pre_stop", SUPERVISED, NO_HOOKS),
 ];
 
-const PROBE_KEYS: &[&str] = &[
-    "exec",
-    "tcp",
-    "http",
-    "initial_delay",
-    "period",
-    "timeout",
-    "success_threshold",
-    "failure_threshold",
-];
+const PROBE_KEYS: &[&str] =
+    &["exec", "tcp", "http", "initial_delay", "period", "timeout", "success_threshold", "failure_threshold"];
 const WAIT_KEYS: &[&str] = &["tcp", "http", "file", "unix", "timeout", "period"];
 
 /// Entry names become file names (`<name>.done`), so they are kept short and tame.
@@ -561,32 +521,17 @@ impl Checker<'_> {
                 one_line.push(c);
             }
         }
-        self.errors.push(ConfigError {
-            path: self.path.to_path_buf(),
-            line,
-            col,
-            message: one_line,
-        });
+        self.errors.push(ConfigError { path: self.path.to_path_buf(), line, col, message: one_line });
     }
 
     fn type_error(&mut self, f: Field, expected: &str) {
-        let message = format!(
-            "'{}' must be {expected}, found {}",
-            f.name(),
-            describe(&f.val.node)
-        );
+        let message = format!("'{}' must be {expected}, found {}", f.name(), describe(&f.val.node));
         self.error(&f.span(), message);
     }
 
     fn unknown_key(&mut self, key: &Key, section: &str, valid: &[&str]) {
-        let hint = closest(&key.name, valid)
-            .map(|k| format!(", did you mean '{k}'?"))
-            .unwrap_or_default();
-        let message = format!(
-            "unknown key '{}' in {section}{hint} (valid keys: {})",
-            key.name,
-            valid.join(", ")
-        );
+        let hint = closest(&key.name, valid).map(|k| format!(", did you mean '{k}'?")).unwrap_or_default();
+        let message = format!("unknown key '{}' in {section}{hint} (valid keys: {})", key.name, valid.join(", "));
         self.error(&key.span, message);
     }
 
@@ -611,12 +556,9 @@ impl Checker<'_> {
             match f.name() {
                 "name" => pod.name = self.nonempty(f).unwrap_or(pod.name),
                 "namespace" => pod.namespace = self.nonempty(f).unwrap_or(pod.namespace),
-                "restart_policy" => {
-                    pod.restart_policy = self.restart_policy(f).unwrap_or(pod.restart_policy)
-                }
+                "restart_policy" => pod.restart_policy = self.restart_policy(f).unwrap_or(pod.restart_policy),
                 "termination_grace_period" => {
-                    pod.termination_grace_period =
-                        self.duration(f).unwrap_or(pod.termination_grace_period)
+                    pod.termination_grace_period = self.duration(f).unwrap_or(pod.termination_grace_period)
                 }
                 "active_deadline" => pod.active_deadline = self.period(f),
                 "marker_dir" => pod.marker_dir = self.path(f).unwrap_or(pod.marker_dir),
@@ -645,8 +587,7 @@ impl Checker<'_> {
             "OnFailure" => Some(RestartPolicy::OnFailure),
             "Never" => Some(RestartPolicy::Never),
             other => {
-                let message =
-                    format!("bad restart_policy '{other}' (expected Always, OnFailure or Never)");
+                let message = format!("bad restart_policy '{other}' (expected Always, OnFailure or Never)");
                 self.error(&f.span(), message);
                 None
             }
@@ -659,8 +600,7 @@ impl Checker<'_> {
             Node::Array(items) => items,
             Node::Table(_) => {
                 let name = f.name();
-                let message =
-                    format!("'{name}' must be an array of tables: write [[{name}]], not [{name}]");
+                let message = format!("'{name}' must be an array of tables: write [[{name}]], not [{name}]");
                 self.error(&f.span(), message);
                 return Vec::new();
             }
@@ -675,11 +615,7 @@ impl Checker<'_> {
             match &item.node {
                 Node::Table(rows) => tables.push((rows.as_slice(), span)),
                 other => {
-                    let message = format!(
-                        "each '{}' entry must be a table, found {}",
-                        f.name(),
-                        describe(other)
-                    );
+                    let message = format!("each '{}' entry must be a table, found {}", f.name(), describe(other));
                     self.error(&span, message);
                 }
             }
@@ -701,16 +637,12 @@ impl Checker<'_> {
         let mut entry = Entry::defaults(kind);
         let (mut has_name, mut has_command, mut wait_for_key) = (false, false, None);
         for f in fields(rows) {
-            let Some((_, valid_on, why)) = ENTRY_KEYS.iter().find(|(key, ..)| *key == f.name())
-            else {
+            let Some((_, valid_on, why)) = ENTRY_KEYS.iter().find(|(key, ..)| *key == f.name()) else {
                 self.unknown_key(f.key, section.header(), &section.keys());
                 continue;
             };
             if !valid_on.contains(&kind) {
-                self.error(
-                    &f.key.span,
-                    format!("'{}' is not valid on {label}: {why}", f.name()),
-                );
+                self.error(&f.key.span, format!("'{}' is not valid on {label}: {why}", f.name()));
                 continue;
             }
             match f.name() {
@@ -747,17 +679,11 @@ impl Checker<'_> {
         }
         match (kind, has_command, wait_for_key) {
             (Kind::Init, true, Some(key)) => {
-                let message = format!(
-                    "{label} has both 'command' and 'wait_for' (a waiter step runs no command)"
-                );
+                let message = format!("{label} has both 'command' and 'wait_for' (a waiter step runs no command)");
                 self.error(&key, message);
             }
-            (Kind::Init, false, None) => {
-                self.error(&span, format!("{label} has no 'command' or 'wait_for'"))
-            }
-            (Kind::Sidecar | Kind::App, false, _) => {
-                self.error(&span, format!("{label} has no 'command'"))
-            }
+            (Kind::Init, false, None) => self.error(&span, format!("{label} has no 'command' or 'wait_for'")),
+            (Kind::Sidecar | Kind::App, false, _) => self.error(&span, format!("{label} has no 'command'")),
             _ => {}
         }
         entry
@@ -786,14 +712,11 @@ impl Checker<'_> {
 
     fn entry_name(&mut self, f: Field) -> Option<String> {
         let name = self.nonempty(f)?;
-        let tame = name
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
+        let tame =
+            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
         let len = name.chars().count();
         if len > MAX_NAME_LEN {
-            let message =
-                format!("name '{name}' is too long ({len} characters, at most {MAX_NAME_LEN})");
+            let message = format!("name '{name}' is too long ({len} characters, at most {MAX_NAME_LEN})");
             self.error(&f.span(), message);
             return None;
         }
@@ -807,9 +730,7 @@ impl Checker<'_> {
         }
         let (line, _) = self.position(&f.span());
         if let Some((_, first)) = self.names.iter().find(|(seen, _)| *seen == name) {
-            let first = first
-                .map(|l| format!(" (first used on line {l})"))
-                .unwrap_or_default();
+            let first = first.map(|l| format!(" (first used on line {l})")).unwrap_or_default();
             self.error(&f.span(), format!("duplicate name '{name}'{first}"));
             return None;
         }
@@ -821,10 +742,7 @@ impl Checker<'_> {
         match &f.val.node {
             // Every string ends up in a C string (argv, env, paths), which cannot hold NUL.
             Node::Str(s) if s.contains('\0') => {
-                self.error(
-                    &f.span(),
-                    format!("'{}' contains a NUL character", f.name()),
-                );
+                self.error(&f.span(), format!("'{}' contains a NUL character", f.name()));
                 None
             }
             Node::Str(s) => Some(s.clone()),
@@ -851,10 +769,7 @@ impl Checker<'_> {
     fn user(&mut self, f: Field) -> Option<String> {
         let user = self.nonempty(f)?;
         if user.split(':').count() > 2 || user.split(':').any(str::is_empty) {
-            self.error(
-                &f.span(),
-                format!("bad user '{user}' (expected a user name, or uid[:gid])"),
-            );
+            self.error(&f.span(), format!("bad user '{user}' (expected a user name, or uid[:gid])"));
             return None;
         }
         Some(user)
@@ -877,10 +792,7 @@ impl Checker<'_> {
                 Err(why) => format!("bad duration '{s}' for '{}' ({why})", f.name()),
             },
             Node::Int(n) => {
-                format!(
-                    "bad duration {n} for '{}' (write it as a string with a unit, like \"{n}s\")",
-                    f.name()
-                )
+                format!("bad duration {n} for '{}' (write it as a string with a unit, like \"{n}s\")", f.name())
             }
             _ => {
                 self.type_error(f, "a duration like \"30s\"");
@@ -909,11 +821,7 @@ impl Checker<'_> {
         if let Some(n) = u32::try_from(n).ok().filter(|&n| n >= 1) {
             return Some(n);
         }
-        let why = if n < 1 {
-            format!("must be at least 1, found {n}")
-        } else {
-            format!("is too large: {n}")
-        };
+        let why = if n < 1 { format!("must be at least 1, found {n}") } else { format!("is too large: {n}") };
         self.error(&f.span(), format!("'{}' {why}", f.name()));
         None
     }
@@ -951,11 +859,8 @@ impl Checker<'_> {
                 }
                 Node::Str(s) => argv.push(s.clone()),
                 other => {
-                    let message = format!(
-                        "'{}' must be an array of strings, found {} in it",
-                        f.name(),
-                        describe(other)
-                    );
+                    let message =
+                        format!("'{}' must be an array of strings, found {} in it", f.name(), describe(other));
                     self.error(&span, message);
                 }
             }
@@ -965,18 +870,12 @@ impl Checker<'_> {
         }
         match argv.first() {
             None => {
-                let message = format!(
-                    "empty command: '{}' needs at least the program to run",
-                    f.name()
-                );
+                let message = format!("empty command: '{}' needs at least the program to run", f.name());
                 self.error(&f.span(), message);
                 None
             }
             Some(program) if program.is_empty() => {
-                let span = items
-                    .first()
-                    .and_then(|i| i.span.clone())
-                    .or_else(|| f.span());
+                let span = items.first().and_then(|i| i.span.clone()).or_else(|| f.span());
                 self.error(&span, format!("'{}' has an empty program name", f.name()));
                 None
             }
@@ -993,9 +892,7 @@ impl Checker<'_> {
             let name = var.name();
             if name.is_empty() || name.contains(['=', '\0']) {
                 let span = var.key.span.clone().or_else(|| f.span());
-                let message = format!(
-                    "bad environment variable name '{name}' (it must be non-empty, without '=')"
-                );
+                let message = format!("bad environment variable name '{name}' (it must be non-empty, without '=')");
                 self.error(&span, message);
                 continue;
             }
@@ -1065,10 +962,7 @@ impl Checker<'_> {
                     success_threshold = self.threshold(g).unwrap_or(1);
                     // Kubernetes' rule: liveness and startup probes pass on the first success.
                     if success_threshold != 1 && f.name() != "readiness_probe" {
-                        self.error(
-                            &g.span(),
-                            format!("'success_threshold' must be 1 for a {}", f.name()),
-                        );
+                        self.error(&g.span(), format!("'success_threshold' must be 1 for a {}", f.name()));
                     }
                     continue;
                 }
@@ -1093,19 +987,9 @@ impl Checker<'_> {
             }
         }
         if action_key.is_none() {
-            self.error(
-                &f.span(),
-                format!("'{}' needs one of exec, tcp or http", f.name()),
-            );
+            self.error(&f.span(), format!("'{}' needs one of exec, tcp or http", f.name()));
         }
-        Some(Probe {
-            action: action?,
-            initial_delay,
-            period,
-            timeout,
-            success_threshold,
-            failure_threshold,
-        })
+        Some(Probe { action: action?, initial_delay, period, timeout, success_threshold, failure_threshold })
     }
 
     fn wait_for(&mut self, f: Field) -> Option<WaitFor> {
@@ -1144,11 +1028,7 @@ impl Checker<'_> {
         if target_key.is_none() {
             self.error(&f.span(), "'wait_for' needs one of tcp, http, file or unix");
         }
-        Some(WaitFor {
-            target: target?,
-            timeout,
-            period,
-        })
+        Some(WaitFor { target: target?, timeout, period })
     }
 }
 
@@ -1165,20 +1045,14 @@ fn check_host_port(s: &str) -> Result<(), String> {
 }
 
 fn check_host(host: &str) -> Result<(), String> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if bare.is_empty() {
         return Err("the host is missing".to_string());
     }
     if bare.len() == host.len() && host.contains(':') {
         return Err("an IPv6 host needs brackets, like [::1]:80".to_string());
     }
-    if host
-        .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#'))
-    {
+    if host.chars().any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#')) {
         return Err(format!("'{host}' is not a host name or address"));
     }
     Ok(())
@@ -1186,22 +1060,15 @@ fn check_host(host: &str) -> Result<(), String> {
 
 /// Checks `http://host[:port][/path]`: the probe speaks plain HTTP only.
 fn check_http_url(url: &str) -> Result<(), String> {
-    if url
-        .get(..8)
-        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-    {
-        return Err(
-            "https is not supported: use http://, or an exec probe that runs curl".to_string(),
-        );
+    if url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
+        return Err("https is not supported: use http://, or an exec probe that runs curl".to_string());
     }
     let Some(rest) = url.strip_prefix("http://") else {
         return Err("expected a URL like http://127.0.0.1:8080/healthz".to_string());
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     // A port is present when a ':' follows the (possibly bracketed) host.
-    let has_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(host, _)| !host.starts_with('[') || host.ends_with(']'));
+    let has_port = authority.rsplit_once(':').is_some_and(|(host, _)| !host.starts_with('[') || host.ends_with(']'));
     if has_port {
         check_host_port(authority)
     } else {
@@ -1333,11 +1200,7 @@ pre_stop = ["nginx", "-s", "quit"]
         let shipper = Entry {
             name: "log-shipper".into(),
             command: strings(&["/bin/shipper"]),
-            startup_probe: Some(probe(ProbeAction::Exec(strings(&[
-                "test",
-                "-S",
-                "/run/shipper.sock",
-            ])))),
+            startup_probe: Some(probe(ProbeAction::Exec(strings(&["test", "-S", "/run/shipper.sock"])))),
             ..Entry::defaults(Kind::Sidecar)
         };
         let nginx = Entry {
@@ -1386,14 +1249,8 @@ pre_stop = ["nginx", "-s", "quit"]
         assert!(!p.log_prefix);
         assert!(p.env.is_empty() && p.init.is_empty());
         let app = &p.apps[0];
-        assert_eq!(
-            (app.kind, app.stop_signal, app.essential, app.once),
-            (Kind::App, libc::SIGTERM, false, false)
-        );
-        assert_eq!(
-            (app.timeout, app.user.clone(), app.working_dir.clone()),
-            (None, None, None)
-        );
+        assert_eq!((app.kind, app.stop_signal, app.essential, app.once), (Kind::App, libc::SIGTERM, false, false));
+        assert_eq!((app.timeout, app.user.clone(), app.working_dir.clone()), (None, None, None));
         // An empty file is a valid pod with nothing in it.
         assert_eq!(pod("").apps, vec![]);
     }
@@ -1414,23 +1271,9 @@ name = "again"
 command = ["true"]
 once = false
 "#);
-        let kinds: Vec<_> = p
-            .init
-            .iter()
-            .map(|e| (e.name.as_str(), e.kind, e.once))
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                ("step", Kind::Init, true),
-                ("side", Kind::Sidecar, false),
-                ("again", Kind::Init, false)
-            ]
-        );
-        assert_eq!(
-            p.init[1].readiness_probe.as_ref().map(|p| &p.action),
-            Some(&ProbeAction::Tcp("[::1]:8080".into()))
-        );
+        let kinds: Vec<_> = p.init.iter().map(|e| (e.name.as_str(), e.kind, e.once)).collect();
+        assert_eq!(kinds, [("step", Kind::Init, true), ("side", Kind::Sidecar, false), ("again", Kind::Init, false)]);
+        assert_eq!(p.init[1].readiness_probe.as_ref().map(|p| &p.action), Some(&ProbeAction::Tcp("[::1]:8080".into())));
     }
 
     #[test]
@@ -1458,18 +1301,10 @@ wait_for = { http = "http://localhost/health?x=1" }
         assert_eq!(p.restart_policy, RestartPolicy::OnFailure);
         assert_eq!(p.termination_grace_period, Duration::ZERO);
         assert!(p.log_prefix);
-        assert_eq!(
-            (p.marker_dir, p.state_dir),
-            (PathBuf::from("/tmp/m"), PathBuf::from("/tmp/s"))
-        );
+        assert_eq!((p.marker_dir, p.state_dir), (PathBuf::from("/tmp/m"), PathBuf::from("/tmp/s")));
         let names: Vec<_> = p.env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["ZED", "ALPHA", "MID"]);
-        let targets: Vec<_> = p
-            .init
-            .iter()
-            .filter_map(|e| e.wait_for.clone())
-            .map(|w| w.target)
-            .collect();
+        let targets: Vec<_> = p.init.iter().filter_map(|e| e.wait_for.clone()).map(|w| w.target).collect();
         assert_eq!(
             targets,
             [
@@ -1478,10 +1313,7 @@ wait_for = { http = "http://localhost/health?x=1" }
                 WaitTarget::Http("http://localhost/health?x=1".into())
             ]
         );
-        assert_eq!(
-            p.init[0].wait_for.as_ref().map(|w| w.period),
-            Some(Duration::from_millis(250))
-        );
+        assert_eq!(p.init[0].wait_for.as_ref().map(|w| w.period), Some(Duration::from_millis(250)));
         assert!(p.init.iter().all(|e| e.command.is_empty()));
     }
 
@@ -1541,7 +1373,8 @@ wait_for = { http = "http://localhost/health?x=1" }
     ];
     const APP_WITH_PROBE_HTTPS: &str =
         "[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { http = \"https://h/\" }\n";
-    const APP_WITH_LONG_NAME: &str = "[[app]]\nname = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\ncommand = [\"x\"]\n";
+    const APP_WITH_LONG_NAME: &str =
+        "[[app]]\nname = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\ncommand = [\"x\"]\n";
 
     #[test]
     fn bad_inputs_name_line_column_and_problem() {
@@ -1549,13 +1382,8 @@ wait_for = { http = "http://localhost/health?x=1" }
         for (text, at, phrase) in BAD {
             let errors = errors(text);
             let prefix = format!("pod.toml:{at}: ");
-            if !errors
-                .iter()
-                .any(|e| e.starts_with(&prefix) && e.contains(phrase))
-            {
-                misses.push(format!(
-                    "want {prefix}…{phrase}… for\n{text}got {errors:#?}"
-                ));
+            if !errors.iter().any(|e| e.starts_with(&prefix) && e.contains(phrase)) {
+                misses.push(format!("want {prefix}…{phrase}… for\n{text}got {errors:#?}"));
             }
         }
         assert!(misses.is_empty(), "{}", misses.join("\n\n"));
@@ -1568,10 +1396,7 @@ wait_for = { http = "http://localhost/health?x=1" }
              [[app]]\nname = \"a\"\ncommand = [\"x\"]\nstop_signal = \"NOPE\"\nfoo = 1\n\
              [[app]]\nname = \"a\"\ncommand = []\n",
         );
-        let positions: Vec<_> = errors
-            .iter()
-            .map(|e| e.split(": ").next().unwrap_or_default())
-            .collect();
+        let positions: Vec<_> = errors.iter().map(|e| e.split(": ").next().unwrap_or_default()).collect();
         assert_eq!(
             positions,
             [
@@ -1589,12 +1414,7 @@ wait_for = { http = "http://localhost/health?x=1" }
 
     #[test]
     fn error_display() {
-        let mut e = ConfigError {
-            path: "p.toml".into(),
-            line: Some(3),
-            col: Some(7),
-            message: "bad".into(),
-        };
+        let mut e = ConfigError { path: "p.toml".into(), line: Some(3), col: Some(7), message: "bad".into() };
         assert_eq!(e.to_string(), "p.toml:3:7: bad");
         (e.line, e.col) = (None, None);
         assert_eq!(e.to_string(), "p.toml: bad");
@@ -1605,13 +1425,9 @@ wait_for = { http = "http://localhost/health?x=1" }
         let missing = Path::new("/nonexistent/podinit/pod.toml");
         let errors = load(missing).unwrap_err();
         assert_eq!(errors.len(), 1);
-        assert_eq!(
-            errors[0].to_string(),
-            "/nonexistent/podinit/pod.toml: cannot read: No such file or directory"
-        );
+        assert_eq!(errors[0].to_string(), "/nonexistent/podinit/pod.toml: cannot read: No such file or directory");
 
-        let path =
-            std::env::temp_dir().join(format!("podinit-config-test-{}.toml", std::process::id()));
+        let path = std::env::temp_dir().join(format!("podinit-config-test-{}.toml", std::process::id()));
         std::fs::write(&path, b"name = \"ok\"\nnamespace = \"\xff\"\n").unwrap();
         let errors = load(&path).unwrap_err();
         std::fs::write(&path, APP).unwrap();
@@ -1636,10 +1452,7 @@ wait_for = { http = "http://localhost/health?x=1" }
         std::fs::write(&path, &big).unwrap();
         let just_fits = load(&path);
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(
-            too_big.unwrap_err()[0].message,
-            "cannot read: larger than 1 MiB; a pod file is a few kB"
-        );
+        assert_eq!(too_big.unwrap_err()[0].message, "cannot read: larger than 1 MiB; a pod file is a few kB");
         assert!(just_fits.is_ok(), "{just_fits:?}");
         // A directory still says so.
         let dir = load(Path::new("/")).unwrap_err();
@@ -1648,18 +1461,9 @@ wait_for = { http = "http://localhost/health?x=1" }
 
     #[test]
     fn default_path_prefers_a_non_empty_variable() {
-        assert_eq!(
-            default_path_from(None),
-            PathBuf::from("/etc/podinit/pod.toml")
-        );
-        assert_eq!(
-            default_path_from(Some("".into())),
-            PathBuf::from("/etc/podinit/pod.toml")
-        );
-        assert_eq!(
-            default_path_from(Some("/x.toml".into())),
-            PathBuf::from("/x.toml")
-        );
+        assert_eq!(default_path_from(None), PathBuf::from("/etc/podinit/pod.toml"));
+        assert_eq!(default_path_from(Some("".into())), PathBuf::from("/etc/podinit/pod.toml"));
+        assert_eq!(default_path_from(Some("/x.toml".into())), PathBuf::from("/x.toml"));
     }
 
     #[test]
@@ -1677,27 +1481,12 @@ wait_for = { http = "http://localhost/health?x=1" }
         ] {
             assert_eq!(parse_duration(text), Ok(want), "{text}");
         }
-        for text in [
-            "", "10", "10x", "s", "1.5s", " 1s", "1s ", "1 s", "1S", "ms", "1sm", "1µs", "10m-5s",
-        ] {
-            assert!(
-                parse_duration(text)
-                    .unwrap_err()
-                    .contains("expected a number with a unit"),
-                "{text:?}"
-            );
+        for text in ["", "10", "10x", "s", "1.5s", " 1s", "1s ", "1 s", "1S", "ms", "1sm", "1µs", "10m-5s"] {
+            assert!(parse_duration(text).unwrap_err().contains("expected a number with a unit"), "{text:?}");
         }
         assert!(parse_duration("-5s").unwrap_err().contains("negative"));
-        for text in [
-            "99999999999999999999s",
-            "18446744073709551615h",
-            "876001h",
-            "876000h1ms",
-        ] {
-            assert!(
-                parse_duration(text).unwrap_err().contains("too large"),
-                "{text}"
-            );
+        for text in ["99999999999999999999s", "18446744073709551615h", "876001h", "876000h1ms"] {
+            assert!(parse_duration(text).unwrap_err().contains("too large"), "{text}");
         }
         assert!(parse_duration("876000h").is_ok());
     }
@@ -1707,30 +1496,15 @@ wait_for = { http = "http://localhost/health?x=1" }
         for ok in ["127.0.0.1:80", "db:5432", "[::1]:65535", "a.b-c:1"] {
             assert_eq!(check_host_port(ok), Ok(()), "{ok}");
         }
-        for bad in [
-            "db", ":80", "db:", "db:x", "db:65536", "::1:80", "[]:80", "a b:1",
-        ] {
+        for bad in ["db", ":80", "db:", "db:x", "db:65536", "::1:80", "[]:80", "a b:1"] {
             assert!(check_host_port(bad).is_err(), "{bad}");
         }
-        for ok in [
-            "http://h",
-            "http://h/",
-            "http://h:8080/x?y#z",
-            "http://[::1]/",
-            "http://[::1]:81",
-        ] {
+        for ok in ["http://h", "http://h/", "http://h:8080/x?y#z", "http://[::1]/", "http://[::1]:81"] {
             assert_eq!(check_http_url(ok), Ok(()), "{ok}");
         }
-        for bad in [
-            "https://h/",
-            "HTTPS://h",
-            "ftp://h",
-            "h:80",
-            "http://",
-            "http://:80/",
-            "http://h:0/",
-            "http://u@h/",
-        ] {
+        for bad in
+            ["https://h/", "HTTPS://h", "ftp://h", "h:80", "http://", "http://:80/", "http://h:0/", "http://u@h/"]
+        {
             assert!(check_http_url(bad).is_err(), "{bad}");
         }
     }
@@ -1784,10 +1558,7 @@ http = "http://h/"
             check(&text[..i]);
             for c in ['"', '[', ']', '{', '=', '\n', '1', 'é'] {
                 let mut t = text.to_string();
-                t.replace_range(
-                    i..i + text[i..].chars().next().map_or(0, char::len_utf8),
-                    &c.to_string(),
-                );
+                t.replace_range(i..i + text[i..].chars().next().map_or(0, char::len_utf8), &c.to_string());
                 check(&t);
             }
         }
@@ -1805,21 +1576,9 @@ http = "http://h/"
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            let expect = text
-                .lines()
-                .next()
-                .and_then(|l| l.strip_prefix("# expect: "))
-                .unwrap();
-            let errors: Vec<String> = load(&path)
-                .unwrap_err()
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            assert!(
-                errors.iter().any(|e| e.contains(expect)),
-                "{}: want {expect:?}, got {errors:#?}",
-                path.display()
-            );
+            let expect = text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap();
+            let errors: Vec<String> = load(&path).unwrap_err().iter().map(ToString::to_string).collect();
+            assert!(errors.iter().any(|e| e.contains(expect)), "{}: want {expect:?}, got {errors:#?}", path.display());
             seen += 1;
         }
         assert!(seen >= 15, "only {seen} sample files");

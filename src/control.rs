@@ -160,7 +160,9 @@ pub fn parse_request(line: &[u8]) -> Result<Request, String> {
 
 fn parse_request_inner(line: &[u8]) -> Result<Request, String> {
     let wire: Wire = serde_json::from_slice(line).map_err(|e| {
-        format!("bad request: {e} (expected one JSON object on one line, e.g. {{\"cmd\":\"restart\",\"name\":\"web\"}})")
+        format!(
+            "bad request: {e} (expected one JSON object on one line, e.g. {{\"cmd\":\"restart\",\"name\":\"web\"}})"
+        )
     })?;
     fn named(name: String, f: impl FnOnce(String) -> Request) -> Result<Request, String> {
         if name.is_empty() {
@@ -216,8 +218,9 @@ impl Reply {
     fn to_line(&self) -> Vec<u8> {
         // Cannot fail for these types (no maps with non-string keys); keep a
         // fixed fallback anyway so a reply is never silently lost.
-        let mut v = serde_json::to_vec(self)
-            .unwrap_or_else(|_| br#"{"ok":false,"message":"internal error: reply not serialisable","status":null}"#.to_vec());
+        let mut v = serde_json::to_vec(self).unwrap_or_else(|_| {
+            br#"{"ok":false,"message":"internal error: reply not serialisable","status":null}"#.to_vec()
+        });
         v.push(b'\n');
         v
     }
@@ -419,8 +422,9 @@ enum Probe {
 /// backlog cannot hang the new one (EAGAIN counts as alive: someone is there).
 fn probe(path: &Path) -> Result<Probe, ControlError> {
     let io_err = |e: Errno| ControlError::Io { op: "probe", path: path.to_path_buf(), source: e.into() };
-    let fd = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None)
-        .map_err(io_err)?;
+    let fd =
+        socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None)
+            .map_err(io_err)?;
     let addr = UnixAddr::new(path).map_err(io_err)?;
     match socket::connect(fd.as_raw_fd(), &addr) {
         // The peer credentials of a connecting socket are those of the process
@@ -681,7 +685,11 @@ impl Server {
         self.conns.retain(|c| match c.deadline {
             Some(d) if d <= now => {
                 let what = if c.phase == Phase::Reading { "send a request" } else { "read its reply" };
-                log::warn!("control: closed connection from pid {}: it did not {what} within {}s", c.pid, IDLE.as_secs());
+                log::warn!(
+                    "control: closed connection from pid {}: it did not {what} within {}s",
+                    c.pid,
+                    IDLE.as_secs()
+                );
                 false
             }
             _ => true,
@@ -710,7 +718,11 @@ impl Server {
                 Err(e) => {
                     // EMFILE and friends leave the connection queued, so the
                     // listener stays readable: pause instead of spinning.
-                    log::warn!("control: accept on {}: {e}; not accepting for {}s", self.path.display(), ACCEPT_PAUSE.as_secs());
+                    log::warn!(
+                        "control: accept on {}: {e}; not accepting for {}s",
+                        self.path.display(),
+                        ACCEPT_PAUSE.as_secs()
+                    );
                     self.paused_until = Some(now + ACCEPT_PAUSE);
                     return;
                 }
@@ -847,10 +859,8 @@ pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Rep
     let stream = connect(&path, timeout)?;
     let timed_out = |path: &Path| ControlError::Timeout { path: path.to_path_buf(), after: timeout };
 
-    let mut line = serde_json::to_vec(&Wire::from_request(req)).map_err(|e| ControlError::Protocol {
-        path: path.clone(),
-        message: format!("cannot encode request: {e}"),
-    })?;
+    let mut line = serde_json::to_vec(&Wire::from_request(req))
+        .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("cannot encode request: {e}") })?;
     line.push(b'\n');
     let mut sent = 0;
     while sent < line.len() {
@@ -870,9 +880,11 @@ pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Rep
         if left.is_zero() {
             return Err(timed_out(&path));
         }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| ControlError::Io { op: "read from", path: path.clone(), source: e })?;
+        stream.set_read_timeout(Some(left)).map_err(|e| ControlError::Io {
+            op: "read from",
+            path: path.clone(),
+            source: e,
+        })?;
         match (&stream).read(&mut chunk) {
             Ok(0) => {
                 return Err(ControlError::Protocol {
@@ -887,7 +899,10 @@ pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Rep
                     break start + p;
                 }
                 if buf.len() > MAX_REPLY {
-                    return Err(ControlError::Protocol { path, message: format!("reply longer than {MAX_REPLY} bytes") });
+                    return Err(ControlError::Protocol {
+                        path,
+                        message: format!("reply longer than {MAX_REPLY} bytes"),
+                    });
                 }
             }
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
@@ -905,8 +920,8 @@ pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Rep
 /// on a Unix socket whose listener's backlog is full, e.g. a stopped podinit).
 fn connect(path: &Path, timeout: Duration) -> Result<UnixStream, ControlError> {
     let io_err = |op, e: Errno| ControlError::Io { op, path: path.to_path_buf(), source: e.into() };
-    let fd: OwnedFd =
-        socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).map_err(|e| io_err("open", e))?;
+    let fd: OwnedFd = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| io_err("open", e))?;
     // A zero timeval means "forever"; never pass one by accident.
     let ms = (timeout.as_millis().min(i64::MAX as u128) as i64).max(1);
     socket::setsockopt(&fd, sockopt::SendTimeout, &TimeVal::milliseconds(ms)).map_err(|e| io_err("configure", e))?;
@@ -1197,7 +1212,8 @@ mod tests {
     fn unknown_signal_in_kill_is_an_error_reply() {
         let dir = tmpdir("sig");
         let mut s = Server::bind(&dir).unwrap();
-        let (text, got) = exchange(&mut s, &dir, b"{\"cmd\":\"kill\",\"name\":\"web\",\"signal\":\"SIGNOPE\"}\n".to_vec());
+        let (text, got) =
+            exchange(&mut s, &dir, b"{\"cmd\":\"kill\",\"name\":\"web\",\"signal\":\"SIGNOPE\"}\n".to_vec());
         assert!(got.is_empty());
         let r = reply_of(&text);
         assert!(!r.ok && r.message.contains("unknown signal 'SIGNOPE'"), "{}", r.message);
@@ -1451,7 +1467,10 @@ mod tests {
     fn wire_format_is_the_documented_one() {
         let line = |r: &Request| serde_json::to_string(&Wire::from_request(r)).unwrap();
         assert_eq!(line(&Request::Restart("web".into())), r#"{"cmd":"restart","name":"web"}"#);
-        assert_eq!(line(&Request::Kill("web".into(), libc::SIGHUP)), r#"{"cmd":"kill","name":"web","signal":"SIGHUP"}"#);
+        assert_eq!(
+            line(&Request::Kill("web".into(), libc::SIGHUP)),
+            r#"{"cmd":"kill","name":"web","signal":"SIGHUP"}"#
+        );
         assert_eq!(line(&Request::Status), r#"{"cmd":"status"}"#);
         assert_eq!(
             String::from_utf8(Reply::ok("done").to_line()).unwrap(),

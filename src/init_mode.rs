@@ -24,10 +24,7 @@ pub fn pod(o: &InitOptions) -> Pod {
         state_dir: None,
         log_prefix: false,
     };
-    let flavor = Flavor::Init {
-        kill_group: o.kill_group,
-        remap_to_zero: o.remap_to_zero.clone(),
-        warn_reaped: o.warn_reaped,
-    };
+    let flavor =
+        Flavor::Init { kill_group: o.kill_group, remap_to_zero: o.remap_to_zero.clone(), warn_reaped: o.warn_reaped };
     Pod::new(flavor, settings, vec![Unit::new(entry, cmd, String::new())])
 }

@@ -37,13 +37,17 @@ fn main() {
         }
         Mode::Init(o) => {
             logging::init(logging::level_for_verbosity(o.verbosity));
-            supervise(&o, |o| {
-                if let Some(sig) = o.pdeathsig {
-                    // SAFETY: prctl with integer arguments.
-                    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
-                }
-                Some(init_mode::pod(o))
-            }, o.subreaper)
+            supervise(
+                &o,
+                |o| {
+                    if let Some(sig) = o.pdeathsig {
+                        // SAFETY: prctl with integer arguments.
+                        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+                    }
+                    Some(init_mode::pod(o))
+                },
+                o.subreaper,
+            )
         }
         Mode::Pause => {
             logging::init(log::LevelFilter::Warn);

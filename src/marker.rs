@@ -85,11 +85,9 @@ impl fmt::Display for MarkerError {
                 "marker directory {} is a symlink; refusing to follow it (set marker_dir to the real directory)",
                 dir.display()
             ),
-            MarkerError::NotADirectory { dir } => write!(
-                f,
-                "marker directory {} exists but is not a directory",
-                dir.display()
-            ),
+            MarkerError::NotADirectory { dir } => {
+                write!(f, "marker directory {} exists but is not a directory", dir.display())
+            }
             MarkerError::NotRegularFile { path } => write!(
                 f,
                 "marker {} is a symlink or not a regular file; refusing to touch it (remove it by hand)",
@@ -158,9 +156,7 @@ pub struct MarkerStore {
 impl MarkerStore {
     /// A store over `dir`; touches nothing until a method is called.
     pub fn new(dir: &Path) -> MarkerStore {
-        MarkerStore {
-            dir: dir.to_path_buf(),
-        }
+        MarkerStore { dir: dir.to_path_buf() }
     }
 
     /// The marker directory.
@@ -194,28 +190,13 @@ impl MarkerStore {
         let file_name = format!("{name}{DONE}");
         // O_NOFOLLOW: a symlink fails with ELOOP; O_NONBLOCK: a FIFO planted
         // under the marker's name must not hang the supervisor.
-        let flags = OFlag::O_RDONLY
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOCTTY;
-        let file = match openat(
-            Some(dir.as_raw_fd()),
-            file_name.as_str(),
-            flags,
-            Mode::empty(),
-        ) {
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+        let file = match openat(Some(dir.as_raw_fd()), file_name.as_str(), flags, Mode::empty()) {
             // SAFETY: openat just returned this fd and nothing else owns it.
             Ok(fd) => unsafe { File::from_raw_fd(fd) },
             Err(Errno::ENOENT) => return MarkerState::Missing,
-            Err(Errno::ELOOP) => {
-                return MarkerState::Refused(MarkerError::NotRegularFile { path }.to_string())
-            }
-            Err(e) => {
-                return MarkerState::Refused(
-                    io_err("read marker", &path, io::Error::from(e)).to_string(),
-                )
-            }
+            Err(Errno::ELOOP) => return MarkerState::Refused(MarkerError::NotRegularFile { path }.to_string()),
+            Err(e) => return MarkerState::Refused(io_err("read marker", &path, io::Error::from(e)).to_string()),
         };
         match file.metadata() {
             Ok(m) if m.is_file() => {}
@@ -271,10 +252,8 @@ impl MarkerStore {
         let result = (|| {
             let content = format!("{MAGIC}\nhash {hash}\nstep {name}\ndone {}\n", crate::now_unix());
             let mut file = file;
-            file.write_all(content.as_bytes())
-                .map_err(|e| io_err("write marker", &tmp_path, e))?;
-            file.sync_all()
-                .map_err(|e| io_err("fsync marker", &tmp_path, e))?;
+            file.write_all(content.as_bytes()).map_err(|e| io_err("write marker", &tmp_path, e))?;
+            file.sync_all().map_err(|e| io_err("fsync marker", &tmp_path, e))?;
             drop(file);
             renameat(Some(dfd), tmp_name.as_str(), Some(dfd), final_name.as_str())
                 .map_err(|e| io_err("rename marker into place at", &final_path, e.into()))
@@ -289,9 +268,7 @@ impl MarkerStore {
         // EINVAL means the filesystem cannot sync directories (some FUSE / network
         // filesystems): nothing more we can do, and the marker itself is complete.
         match dir.sync_all() {
-            Err(e) if e.raw_os_error() != Some(libc::EINVAL) => {
-                Err(io_err("fsync marker directory", &self.dir, e))
-            }
+            Err(e) if e.raw_os_error() != Some(libc::EINVAL) => Err(io_err("fsync marker directory", &self.dir, e)),
             _ => Ok(()),
         }
     }
@@ -309,9 +286,7 @@ impl MarkerStore {
         }
         let dir = match open_dir(&self.dir) {
             Ok(d) => d,
-            Err(MarkerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                return Ok(Vec::new())
-            }
+            Err(MarkerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
         let dfd = dir.as_raw_fd();
@@ -321,8 +296,7 @@ impl MarkerStore {
         if names.is_empty() {
             // Listing goes through the path, but every unlink is relative to the
             // verified directory fd, so a swapped directory cannot redirect it.
-            let entries = std::fs::read_dir(&self.dir)
-                .map_err(|e| io_err("list marker directory", &self.dir, e))?;
+            let entries = std::fs::read_dir(&self.dir).map_err(|e| io_err("list marker directory", &self.dir, e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| io_err("list marker directory", &self.dir, e))?;
                 let Ok(file_name) = entry.file_name().into_string() else {
@@ -352,13 +326,7 @@ impl MarkerStore {
                     }
                 }
                 Err(Errno::ENOENT) => {}
-                Err(e) => {
-                    return Err(io_err(
-                        "remove marker",
-                        &self.dir.join(&file_name),
-                        e.into(),
-                    ))
-                }
+                Err(e) => return Err(io_err("remove marker", &self.dir.join(&file_name), e.into())),
             }
         }
         removed.sort();
@@ -385,24 +353,15 @@ impl MarkerStore {
 
 /// Opens `dir` as a directory fd, refusing a symlink in the last component.
 fn open_dir(dir: &Path) -> Result<File, MarkerError> {
-    let res = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(dir);
+    let res = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW).open(dir);
     match res {
         Ok(f) => Ok(f),
         Err(e) => match e.raw_os_error() {
-            Some(libc::ELOOP) => Err(MarkerError::DirIsSymlink {
-                dir: dir.to_path_buf(),
-            }),
+            Some(libc::ELOOP) => Err(MarkerError::DirIsSymlink { dir: dir.to_path_buf() }),
             Some(libc::ENOTDIR) => match std::fs::symlink_metadata(dir) {
                 // Linux reports ENOTDIR, not ELOOP, for O_DIRECTORY|O_NOFOLLOW on a symlink.
-                Ok(m) if m.file_type().is_symlink() => Err(MarkerError::DirIsSymlink {
-                    dir: dir.to_path_buf(),
-                }),
-                _ => Err(MarkerError::NotADirectory {
-                    dir: dir.to_path_buf(),
-                }),
+                Ok(m) if m.file_type().is_symlink() => Err(MarkerError::DirIsSymlink { dir: dir.to_path_buf() }),
+                _ => Err(MarkerError::NotADirectory { dir: dir.to_path_buf() }),
             },
             _ => Err(io_err("open marker directory", dir, e)),
         },
@@ -413,8 +372,7 @@ fn open_dir(dir: &Path) -> Result<File, MarkerError> {
 /// removed and the create retried once: as PID 1 our pid is always 1, so a
 /// crash mid-write would otherwise block this marker forever.
 fn create_exclusive(dfd: i32, name: &str, path: &Path) -> Result<File, MarkerError> {
-    let flags =
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mode = Mode::from_bits_truncate(0o644);
     let mut retried = false;
     loop {
@@ -440,26 +398,20 @@ fn validate_name(name: &str) -> Result<(), MarkerError> {
         || name.contains('/')
         || name.contains('\0')
     {
-        return Err(MarkerError::InvalidName {
-            name: name.to_string(),
-        });
+        return Err(MarkerError::InvalidName { name: name.to_string() });
     }
     Ok(())
 }
 
 fn io_err(op: &'static str, path: &Path, source: io::Error) -> MarkerError {
-    MarkerError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    MarkerError::Io { op, path: path.to_path_buf(), source }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
     use crate::testutil::{names_in, TempDir};
+    use std::os::unix::fs::symlink;
 
     #[test]
     fn write_then_match_and_mismatch() {
@@ -509,18 +461,9 @@ mod tests {
         assert!(matches!(err, MarkerError::NotRegularFile { .. }), "{err}");
         assert!(err.to_string().contains("a.done"), "{err}");
         // Target untouched, link still a link, no temp file left behind.
-        assert_eq!(
-            std::fs::read_to_string(&target).expect("read"),
-            "podinit-marker v1\nhash abc\nstep a\ndone 1\n"
-        );
-        assert!(std::fs::symlink_metadata(s.path("a"))
-            .expect("lstat")
-            .file_type()
-            .is_symlink());
-        assert_eq!(
-            names_in(&t.0),
-            vec!["a.done".to_string(), "target".to_string()]
-        );
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "podinit-marker v1\nhash abc\nstep a\ndone 1\n");
+        assert!(std::fs::symlink_metadata(s.path("a")).expect("lstat").file_type().is_symlink());
+        assert_eq!(names_in(&t.0), vec!["a.done".to_string(), "target".to_string()]);
     }
 
     #[test]
@@ -536,14 +479,9 @@ mod tests {
         assert!(err.to_string().contains("link"), "{err}");
         assert!(names_in(&real).is_empty());
         // A marker placed in the real dir is not trusted through the link either.
-        MarkerStore::new(&real)
-            .write("a", "abc")
-            .expect("write real");
+        MarkerStore::new(&real).write("a", "abc").expect("write real");
         assert!(!s.matches("a", "abc"));
-        assert!(matches!(
-            s.reset(&[]),
-            Err(MarkerError::DirIsSymlink { .. })
-        ));
+        assert!(matches!(s.reset(&[]), Err(MarkerError::DirIsSymlink { .. })));
     }
 
     #[test]
@@ -556,9 +494,7 @@ mod tests {
         std::fs::write(t.0.join("b.done.tmp.1"), "half").expect("stale tmp");
         std::fs::write(t.0.join("unrelated"), "keep").expect("other file");
 
-        let removed = s
-            .reset(&["a".to_string(), "zzz".to_string()])
-            .expect("reset a");
+        let removed = s.reset(&["a".to_string(), "zzz".to_string()]).expect("reset a");
         assert_eq!(removed, vec!["a".to_string()]);
         assert!(!s.matches("a", "h"));
         assert!(s.matches("b", "h"));
@@ -570,10 +506,7 @@ mod tests {
         // Missing directory: nothing to reset, not an error.
         let gone = MarkerStore::new(&t.0.join("nope"));
         assert_eq!(gone.reset(&[]).expect("missing dir"), Vec::<String>::new());
-        assert_eq!(
-            gone.reset(&["a".to_string()]).expect("missing dir"),
-            Vec::<String>::new()
-        );
+        assert_eq!(gone.reset(&["a".to_string()]).expect("missing dir"), Vec::<String>::new());
     }
 
     #[test]
@@ -582,15 +515,7 @@ mod tests {
         // field would be invalidated by an upgrade.
         assert_eq!(definition_hash(&[]), "cbf29ce484222325");
         assert_eq!(
-            definition_hash(&[
-                "wget",
-                "-O",
-                "/data/index.html",
-                "SOURCE_URL=http://example.org/",
-                "",
-                "",
-                ""
-            ]),
+            definition_hash(&["wget", "-O", "/data/index.html", "SOURCE_URL=http://example.org/", "", "", ""]),
             "80096dd32c159246"
         );
         assert_ne!(definition_hash(&["ab", "c"]), definition_hash(&["a", "bc"]));
@@ -615,10 +540,7 @@ mod tests {
         std::fs::create_dir(s.path("d")).expect("mkdir");
         let err = s.write("d", "h").expect_err("must fail");
         assert!(matches!(err, MarkerError::NotRegularFile { .. }), "{err}");
-        assert_eq!(
-            names_in(&t.0),
-            vec!["d.done".to_string(), "notadir".to_string()]
-        );
+        assert_eq!(names_in(&t.0), vec!["d.done".to_string(), "notadir".to_string()]);
     }
 
     #[test]
@@ -637,10 +559,7 @@ mod tests {
         let t = TempDir::new("names");
         let s = MarkerStore::new(&t.0);
         for n in ["", ".", "..", "a/b", "../x", "a\0b"] {
-            assert!(
-                matches!(s.write(n, "h"), Err(MarkerError::InvalidName { .. })),
-                "{n:?}"
-            );
+            assert!(matches!(s.write(n, "h"), Err(MarkerError::InvalidName { .. })), "{n:?}");
             assert!(!s.matches(n, "h"));
         }
         assert!(s.reset(&["../x".to_string()]).is_err());

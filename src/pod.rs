@@ -126,7 +126,10 @@ fn warn_if_writable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(path) {
         if meta.permissions().mode() & 0o022 != 0 {
-            log::warn!("{} is writable by users other than its owner: they can change what podinit runs", path.display());
+            log::warn!(
+                "{} is writable by users other than its owner: they can change what podinit runs",
+                path.display()
+            );
         }
     }
 }

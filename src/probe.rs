@@ -298,7 +298,12 @@ impl Prober {
             if self.kind == "wait" {
                 log::debug!("{who}: waiting: {why}");
             } else {
-                log::info!("{who}: {} probe failed ({}/{}): {why}", self.kind, self.failures, self.timing.failure_threshold);
+                log::info!(
+                    "{who}: {} probe failed ({}/{}): {why}",
+                    self.kind,
+                    self.failures,
+                    self.timing.failure_threshold
+                );
             }
             if self.failures >= self.timing.failure_threshold {
                 self.verdict = Verdict::Failing;
@@ -492,7 +497,9 @@ mod tests {
 
     #[test]
     fn http_reads_the_status_code() {
-        for (reply, want) in [("HTTP/1.1 204 No Content\r\n\r\n", Verdict::Passing), ("HTTP/1.1 500 Oops\r\n\r\n", Verdict::Failing)] {
+        for (reply, want) in
+            [("HTTP/1.1 204 No Content\r\n\r\n", Verdict::Passing), ("HTTP/1.1 500 Oops\r\n\r\n", Verdict::Failing)]
+        {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             let url = format!("http://{}/health", l.local_addr().unwrap());
             let server = std::thread::spawn(move || {

@@ -22,21 +22,14 @@ pub type SigNum = i32;
 
 /// Faults raised synchronously by a bug in podinit itself. They stay unblocked so
 /// a crash kills podinit instead of spinning on the faulting instruction.
-const FAULTS: [SigNum; 7] = [
-    libc::SIGSEGV,
-    libc::SIGBUS,
-    libc::SIGILL,
-    libc::SIGFPE,
-    libc::SIGABRT,
-    libc::SIGTRAP,
-    libc::SIGSYS,
-];
+const FAULTS: [SigNum; 7] =
+    [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
 
 /// Names of the standard signals, index = number.
 const NAMES: [&str; 32] = [
-    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU",
-    "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
+    "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH",
+    "IO", "PWR", "SYS",
 ];
 
 /// A signal name or number that is not a signal.
@@ -85,7 +78,11 @@ pub fn parse(s: &str) -> Result<SigNum, SignalError> {
         }
         let off: SigNum = if rest.is_empty() { 0 } else { rest.parse().map_err(|_| err())? };
         let n = off.checked_mul(sign).and_then(|o| base.checked_add(o)).ok_or_else(err)?;
-        if (sigrtmin()..=sigrtmax()).contains(&n) { Ok(n) } else { Err(err()) }
+        if (sigrtmin()..=sigrtmax()).contains(&n) {
+            Ok(n)
+        } else {
+            Err(err())
+        }
     };
     if let Some(rest) = name.strip_prefix("RTMIN") {
         return match rest.strip_prefix('+') {
@@ -300,7 +297,20 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "SIGFOO", "0", "-1", "65", "RTMIN+99", "RTMAX-99", "RTMIN2", "SIG", "RTMAX--2147483648", "RTMIN+-1", "RTMIN+2147483647"] {
+        for bad in [
+            "",
+            "SIGFOO",
+            "0",
+            "-1",
+            "65",
+            "RTMIN+99",
+            "RTMAX-99",
+            "RTMIN2",
+            "SIG",
+            "RTMAX--2147483648",
+            "RTMIN+-1",
+            "RTMIN+2147483647",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
         assert!(parse("SIGFOO").unwrap_err().to_string().contains("SIGFOO"));

@@ -113,14 +113,10 @@ impl fmt::Display for StatusError {
             StatusError::Refused { path, why } => {
                 write!(f, "refusing status path {}: {why}", path.display())
             }
-            StatusError::Parse {
-                path: Some(p),
-                message,
-            } => write!(f, "status file {} is not valid: {message}", p.display()),
-            StatusError::Parse {
-                path: None,
-                message,
-            } => write!(f, "status JSON is not valid: {message}"),
+            StatusError::Parse { path: Some(p), message } => {
+                write!(f, "status file {} is not valid: {message}", p.display())
+            }
+            StatusError::Parse { path: None, message } => write!(f, "status JSON is not valid: {message}"),
             StatusError::Io { op, path, source } => {
                 write!(f, "cannot {op} {}: {source}", path.display())
             }
@@ -145,10 +141,8 @@ impl std::error::Error for StatusError {
 /// rewritten on every change and worthless after a reboot. Creates `dir` (0755)
 /// if missing; refuses when `dir` or `status.json` is a symlink.
 pub fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
-    let mut json = serde_json::to_vec_pretty(st).map_err(|e| StatusError::Parse {
-        path: Some(dir.join(FILE_NAME)),
-        message: e.to_string(),
-    })?;
+    let mut json = serde_json::to_vec_pretty(st)
+        .map_err(|e| StatusError::Parse { path: Some(dir.join(FILE_NAME)), message: e.to_string() })?;
     json.push(b'\n');
 
     let dirf = create_and_open_dir(dir)?;
@@ -159,12 +153,7 @@ pub fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
     // means someone else is meddling with our state_dir: refuse loudly.
     match fstatat(Some(dfd), FILE_NAME, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(s) if SFlag::from_bits_truncate(s.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG => {}
-        Ok(_) => {
-            return Err(StatusError::Refused {
-                path,
-                why: "it is a symlink or not a regular file",
-            })
-        }
+        Ok(_) => return Err(StatusError::Refused { path, why: "it is a symlink or not a regular file" }),
         Err(Errno::ENOENT) => {}
         Err(e) => return Err(io_err("inspect", &path, e.into())),
     }
@@ -172,14 +161,11 @@ pub fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
     let tmp_name = format!("{FILE_NAME}.tmp.{}", std::process::id());
     let tmp_path = dir.join(&tmp_name);
     let mut file = create_exclusive(dfd, &tmp_name, &tmp_path)?;
-    let result = file
-        .write_all(&json)
-        .map_err(|e| io_err("write", &tmp_path, e))
-        .and_then(|()| {
-            drop(file);
-            renameat(Some(dfd), tmp_name.as_str(), Some(dfd), FILE_NAME)
-                .map_err(|e| io_err("rename status file into place at", &path, e.into()))
-        });
+    let result = file.write_all(&json).map_err(|e| io_err("write", &tmp_path, e)).and_then(|()| {
+        drop(file);
+        renameat(Some(dfd), tmp_name.as_str(), Some(dfd), FILE_NAME)
+            .map_err(|e| io_err("rename status file into place at", &path, e.into()))
+    });
     if result.is_err() {
         // Best effort: the temp file is ours and useless now.
         let _ = unlinkat(Some(dfd), tmp_name.as_str(), UnlinkatFlags::NoRemoveDir);
@@ -197,36 +183,21 @@ pub fn read(dir: &Path) -> Result<PodStatus, StatusError> {
         .open(&path);
     let file = match opened {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(StatusError::NotFound { path })
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StatusError::NotFound { path }),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(StatusError::Refused {
-                path,
-                why: "it is a symlink",
-            })
+            return Err(StatusError::Refused { path, why: "it is a symlink" })
         }
         Err(e) => return Err(io_err("open", &path, e)),
     };
     match file.metadata() {
         Ok(m) if m.is_file() => {}
-        Ok(_) => {
-            return Err(StatusError::Refused {
-                path,
-                why: "it is not a regular file",
-            })
-        }
+        Ok(_) => return Err(StatusError::Refused { path, why: "it is not a regular file" }),
         Err(e) => return Err(io_err("inspect", &path, e)),
     }
     let mut text = String::new();
-    file.take(MAX_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|e| io_err("read", &path, e))?;
+    file.take(MAX_BYTES).read_to_string(&mut text).map_err(|e| io_err("read", &path, e))?;
     parse(&text).map_err(|e| match e {
-        StatusError::Parse { message, .. } => StatusError::Parse {
-            path: Some(path),
-            message,
-        },
+        StatusError::Parse { message, .. } => StatusError::Parse { path: Some(path), message },
         other => other,
     })
 }
@@ -234,10 +205,7 @@ pub fn read(dir: &Path) -> Result<PodStatus, StatusError> {
 /// Parses status JSON text (used by [`read`] and by fuzzing). Unknown fields are
 /// ignored so an older `podinit status` can read a newer podinit's file.
 pub fn parse(text: &str) -> Result<PodStatus, StatusError> {
-    serde_json::from_str(text).map_err(|e| StatusError::Parse {
-        path: None,
-        message: e.to_string(),
-    })
+    serde_json::from_str(text).map_err(|e| StatusError::Parse { path: None, message: e.to_string() })
 }
 
 /// The kubectl-like table of `podinit status`: a POD header and row, then the
@@ -257,13 +225,7 @@ pub fn render_table(st: &PodStatus, now: u64) -> String {
         restarts += u64::from(e.restarts);
     }
     let pod = vec![
-        vec![
-            "POD".into(),
-            "READY".into(),
-            "STATUS".into(),
-            "RESTARTS".into(),
-            "AGE".into(),
-        ],
+        vec!["POD".into(), "READY".into(), "STATUS".into(), "RESTARTS".into(), "AGE".into()],
         vec![
             clean(&st.name),
             format!("{ready}/{total}"),
@@ -272,18 +234,10 @@ pub fn render_table(st: &PodStatus, now: u64) -> String {
             format_age(now.saturating_sub(st.started_at)),
         ],
     ];
-    let mut entries: Vec<Vec<String>> = vec![[
-        "ENTRY",
-        "KIND",
-        "STATE",
-        "READY",
-        "RESTARTS",
-        "LAST EXIT",
-        "AGE",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()];
+    let mut entries: Vec<Vec<String>> = vec![["ENTRY", "KIND", "STATE", "READY", "RESTARTS", "LAST EXIT", "AGE"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()];
     for e in &st.entries {
         entries.push(vec![
             clean(&e.name),
@@ -401,9 +355,7 @@ fn clean(s: &str) -> String {
     if s.is_empty() {
         return "-".into();
     }
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 /// Creates `dir` if missing, then opens it without following a symlink.
@@ -418,16 +370,11 @@ fn create_and_open_dir(dir: &Path) -> Result<File, StatusError> {
             .create(dir)
             .map_err(|e| io_err("create state directory", dir, e))?;
     }
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(dir);
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW).open(dir);
     match opened {
         Ok(f) => Ok(f),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR)) => {
-            let symlink = std::fs::symlink_metadata(dir)
-                .map(|m| m.file_type().is_symlink())
-                .unwrap_or(false);
+            let symlink = std::fs::symlink_metadata(dir).map(|m| m.file_type().is_symlink()).unwrap_or(false);
             Err(StatusError::Refused {
                 path: dir.to_path_buf(),
                 why: if symlink {
@@ -445,8 +392,7 @@ fn create_and_open_dir(dir: &Path) -> Result<File, StatusError> {
 /// removed and the create retried once: as PID 1 our pid is always 1, so a crash
 /// mid-write would otherwise block every later write.
 fn create_exclusive(dfd: i32, name: &str, path: &Path) -> Result<File, StatusError> {
-    let flags =
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mode = Mode::from_bits_truncate(0o644);
     let mut retried = false;
     loop {
@@ -464,18 +410,14 @@ fn create_exclusive(dfd: i32, name: &str, path: &Path) -> Result<File, StatusErr
 }
 
 fn io_err(op: &'static str, path: &Path, source: io::Error) -> StatusError {
-    StatusError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    StatusError::Io { op, path: path.to_path_buf(), source }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
     use crate::testutil::{names_in, TempDir};
+    use std::os::unix::fs::symlink;
 
     const NOW: u64 = 1_700_000_000;
 
@@ -577,10 +519,7 @@ nginx        app      Running    true   2         137 (liveness)  3m10s
         st.ready = false;
         st.status = "NotReady".into();
         st.entries[2].ready = Some(false);
-        assert_eq!(
-            health(&st),
-            Err("pod web is not ready: nginx not ready (Running)".into())
-        );
+        assert_eq!(health(&st), Err("pod web is not ready: nginx not ready (Running)".into()));
         st.entries[1].ready = Some(false);
         st.entries[1].state = "CrashLoopBackOff".into();
         assert_eq!(
@@ -636,11 +575,7 @@ nginx        app      Running    true   2         137 (liveness)  3m10s
         write(&dir, &st).expect("write");
         assert_eq!(read(&dir).expect("read"), st);
         // A stale temp of our own pid (as after a crash when we are PID 1) is replaced.
-        std::fs::write(
-            dir.join(format!("status.json.tmp.{}", std::process::id())),
-            "half",
-        )
-        .expect("stale");
+        std::fs::write(dir.join(format!("status.json.tmp.{}", std::process::id())), "half").expect("stale");
         let mut st2 = st.clone();
         st2.status = "Terminating".into();
         write(&dir, &st2).expect("rewrite");
@@ -656,10 +591,7 @@ nginx        app      Running    true   2         137 (liveness)  3m10s
         assert!(err.to_string().contains("status.json"), "{err}");
         std::fs::write(t.0.join(FILE_NAME), "{garbage").expect("write");
         let err = read(&t.0).expect_err("garbage");
-        assert!(
-            matches!(err, StatusError::Parse { path: Some(_), .. }),
-            "{err}"
-        );
+        assert!(matches!(err, StatusError::Parse { path: Some(_), .. }), "{err}");
         assert!(err.to_string().contains("status.json"), "{err}");
     }
 

@@ -1005,16 +1005,21 @@ impl Pod {
         };
         let Some(i) = self.units.iter().position(|u| u.spec.name == name) else {
             let names: Vec<&str> = self.units.iter().filter(|u| u.spec.kind != Kind::Init).map(|u| u.name()).collect();
-            return self.reply(conn, Reply::err(format!("no app or sidecar named '{name}' (have: {})", names.join(", "))));
+            return self
+                .reply(conn, Reply::err(format!("no app or sidecar named '{name}' (have: {})", names.join(", "))));
         };
         if self.units[i].spec.kind == Kind::Init {
-            return self.reply(conn, Reply::err(format!("'{name}' is an init step; only apps and sidecars can be controlled")));
+            return self.reply(
+                conn,
+                Reply::err(format!("'{name}' is an init step; only apps and sidecars can be controlled")),
+            );
         }
         if self.terminating() {
             return self.reply(conn, Reply::err("the pod is stopping"));
         }
         if self.pending.iter().any(|p| p.unit == i) {
-            return self.reply(conn, Reply::err(format!("'{name}' is already being stopped; try again when it is done")));
+            return self
+                .reply(conn, Reply::err(format!("'{name}' is already being stopped; try again when it is done")));
         }
         self.dirty = true;
         let grace = self.settings.grace;

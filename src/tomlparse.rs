@@ -62,11 +62,7 @@ pub(crate) const MAX_DEPTH: usize = 128;
 pub(crate) fn parse(text: &str) -> Result<Vec<(Key, Val)>, Error> {
     let mut parser = Parser { text, pos: 0 };
     let root = parser.document()?;
-    Ok(root
-        .rows
-        .into_iter()
-        .map(|(k, item)| (k, item.into_val()))
-        .collect())
+    Ok(root.rows.into_iter().map(|(k, item)| (k, item.into_val())).collect())
 }
 
 // ---------------------------------------------------------------------------
@@ -102,11 +98,7 @@ enum Item {
 
 impl Table {
     fn new(origin: Origin, span: Span) -> Table {
-        Table {
-            rows: Vec::new(),
-            span,
-            origin,
-        }
+        Table { rows: Vec::new(), span, origin }
     }
 
     fn index(&self, name: &str) -> Option<usize> {
@@ -126,10 +118,7 @@ impl Table {
 
     fn into_val(self) -> Val {
         let rows = self.rows.into_iter().map(|(k, item)| (k, item.into_val()));
-        Val {
-            node: Node::Table(rows.collect()),
-            span: self.span,
-        }
+        Val { node: Node::Table(rows.collect()), span: self.span }
     }
 }
 
@@ -138,20 +127,16 @@ impl Item {
         match self {
             Item::Value(v) => v,
             Item::Table(t) => t.into_val(),
-            Item::Array(tables) => Val {
-                node: Node::Array(tables.into_iter().map(Table::into_val).collect()),
-                span: None,
-            },
+            Item::Array(tables) => {
+                Val { node: Node::Array(tables.into_iter().map(Table::into_val).collect()), span: None }
+            }
         }
     }
 }
 
 impl Clone for Key {
     fn clone(&self) -> Key {
-        Key {
-            name: self.name.clone(),
-            span: self.span.clone(),
-        }
+        Key { name: self.name.clone(), span: self.span.clone() }
     }
 }
 
@@ -168,10 +153,7 @@ fn table_at<'t>(mut table: &'t mut Table, path: &[usize]) -> Option<&'t mut Tabl
 }
 
 fn internal(at: usize) -> Error {
-    Error {
-        at,
-        message: "internal error: lost track of the current table".to_string(),
-    }
+    Error { at, message: "internal error: lost track of the current table".to_string() }
 }
 
 /// `a.b."c d"` for messages.
@@ -212,19 +194,12 @@ fn insert_value(text: &str, mut table: &mut Table, keys: &[Key], val: Val) -> Re
             Item::Array(_) => "an array of tables",
             Item::Value(_) => "already a value",
         };
-        let message = format!(
-            "cannot add keys to '{}' with a dotted key: it is {why}{}",
-            key.name,
-            first_on(text, first)
-        );
+        let message =
+            format!("cannot add keys to '{}' with a dotted key: it is {why}{}", key.name, first_on(text, first));
         return Err(Error { at, message });
     }
     if let Some(i) = table.index(&last.name) {
-        let message = format!(
-            "duplicate key '{}'{}",
-            last.name,
-            first_on(text, &table.rows[i].0)
-        );
+        let message = format!("duplicate key '{}'{}", last.name, first_on(text, &table.rows[i].0));
         let at = last.span.as_ref().map_or(0, |r| r.start);
         return Err(Error { at, message });
     }
@@ -257,31 +232,19 @@ fn define_table(
                 None => return Err(internal(header.start)),
             },
             Item::Value(_) => {
-                let message = format!(
-                    "'{}' is already a value{}, so it cannot hold a table",
-                    key.name,
-                    first_on(text, first)
-                );
+                let message =
+                    format!("'{}' is already a value{}, so it cannot hold a table", key.name, first_on(text, first));
                 let at = key.span.as_ref().map_or(header.start, |r| r.start);
                 return Err(Error { at, message });
             }
         };
     }
     let name = dotted(keys);
-    let fail = |message: String| {
-        Err(Error {
-            at: header.start,
-            message,
-        })
-    };
+    let fail = |message: String| Err(Error { at: header.start, message });
     let new = || Table::new(Origin::Header, Some(header.clone()));
     match table.index(&last.name) {
         None => {
-            let item = if array {
-                Item::Array(vec![new()])
-            } else {
-                Item::Table(new())
-            };
+            let item = if array { Item::Array(vec![new()]) } else { Item::Table(new()) };
             table.rows.push((last.clone(), item));
             path.push(table.rows.len() - 1);
             return Ok(path);
@@ -305,9 +268,9 @@ fn define_table(
                 }
                 (Item::Table(_), true) => {
                     return fail(format!(
-                    "[[{name}]] cannot make '{}' an array of tables: it is already a table{first}",
-                    last.name
-                ))
+                        "[[{name}]] cannot make '{}' an array of tables: it is already a table{first}",
+                        last.name
+                    ))
                 }
                 (Item::Array(_), false) => {
                     return fail(format!(
@@ -371,10 +334,7 @@ impl<'a> Parser<'a> {
     }
 
     fn fail<T>(&self, at: usize, message: impl Into<String>) -> Result<T, Error> {
-        Err(Error {
-            at,
-            message: message.into(),
-        })
+        Err(Error { at, message: message.into() })
     }
 
     /// What is at the current position, for "found …".
@@ -431,11 +391,7 @@ impl<'a> Parser<'a> {
             None => Ok(()),
             Some(b'\n' | b'\r') => self.newline(),
             Some(_) => {
-                let message = format!(
-                    "expected a new line after {}, found {}",
-                    after(),
-                    self.found()
-                );
+                let message = format!("expected a new line after {}, found {}", after(), self.found());
                 self.fail(self.pos, message)
             }
         }
@@ -496,15 +452,9 @@ impl<'a> Parser<'a> {
         let (open, close) = if array { ("[[", "]]") } else { ("[", "]") };
         self.pos += open.len();
         self.skip_ws();
-        let keys = self.key().map_err(|e| Error {
-            message: format!("invalid table header: {}", e.message),
-            ..e
-        })?;
+        let keys = self.key().map_err(|e| Error { message: format!("invalid table header: {}", e.message), ..e })?;
         if keys.len() > MAX_DEPTH {
-            return self.fail(
-                start,
-                format!("tables nest too deep (the limit is {MAX_DEPTH})"),
-            );
+            return self.fail(start, format!("tables nest too deep (the limit is {MAX_DEPTH})"));
         }
         self.skip_ws();
         if !self.starts_with(close) {
@@ -525,11 +475,7 @@ impl<'a> Parser<'a> {
         let keys = self.key()?;
         self.skip_ws();
         if self.peek() != Some(b'=') {
-            let message = format!(
-                "expected '=' after key '{}', found {}",
-                dotted(&keys),
-                self.found()
-            );
+            let message = format!("expected '=' after key '{}', found {}", dotted(&keys), self.found());
             return self.fail(self.pos, message);
         }
         self.pos += 1;
@@ -551,10 +497,7 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_ws();
             if keys.len() >= MAX_DEPTH {
-                return self.fail(
-                    self.pos,
-                    format!("dotted key too long (the limit is {MAX_DEPTH} parts)"),
-                );
+                return self.fail(self.pos, format!("dotted key too long (the limit is {MAX_DEPTH} parts)"));
             }
             keys.push(self.simple_key()?);
         }
@@ -569,27 +512,18 @@ impl<'a> Parser<'a> {
                 while self.peek().is_some_and(is_bare_key) {
                     self.pos += 1;
                 }
-                self.text
-                    .get(start..self.pos)
-                    .unwrap_or_default()
-                    .to_string()
+                self.text.get(start..self.pos).unwrap_or_default().to_string()
             }
             _ => return self.fail(start, format!("expected a key, found {}", self.found())),
         };
-        Ok(Key {
-            name,
-            span: Some(start..self.pos),
-        })
+        Ok(Key { name, span: Some(start..self.pos) })
     }
 
     /// Any value; `depth` is how deeply it nests, limited to [`MAX_DEPTH`].
     fn value(&mut self, depth: usize) -> Result<Val, Error> {
         let start = self.pos;
         if depth > MAX_DEPTH {
-            return self.fail(
-                start,
-                format!("values nest too deep (the limit is {MAX_DEPTH})"),
-            );
+            return self.fail(start, format!("values nest too deep (the limit is {MAX_DEPTH})"));
         }
         let node = match self.peek() {
             Some(b'"') if self.starts_with("\"\"\"") => Node::Str(self.multiline_string(b'"')?),
@@ -601,10 +535,7 @@ impl<'a> Parser<'a> {
             Some(b) if is_token(b) => self.scalar()?,
             _ => return self.fail(start, format!("expected a value, found {}", self.found())),
         };
-        Ok(Val {
-            node,
-            span: Some(start..self.pos),
-        })
+        Ok(Val { node, span: Some(start..self.pos) })
     }
 
     fn array(&mut self, depth: usize) -> Result<Node, Error> {
@@ -625,8 +556,7 @@ impl<'a> Parser<'a> {
                     return Ok(Node::Array(items));
                 }
                 _ => {
-                    let message =
-                        format!("expected ',' or ']' in the array, found {}", self.found());
+                    let message = format!("expected ',' or ']' in the array, found {}", self.found());
                     return self.fail(self.pos, message);
                 }
             }
@@ -665,10 +595,7 @@ impl<'a> Parser<'a> {
                     return self.fail(self.pos, message);
                 }
                 _ => {
-                    let message = format!(
-                        "expected ',' or '}}' in the inline table, found {}",
-                        self.found()
-                    );
+                    let message = format!("expected ',' or '}}' in the inline table, found {}", self.found());
                     return self.fail(self.pos, message);
                 }
             }
@@ -686,7 +613,10 @@ impl<'a> Parser<'a> {
                 Some('"') => return Ok(out),
                 Some('\\') => out.push(self.escape()?),
                 None | Some('\n' | '\r') => {
-                    return self.fail(open, "unterminated string (a \"string\" ends on the line it starts; use \"\"\" for more lines)")
+                    return self.fail(
+                        open,
+                        "unterminated string (a \"string\" ends on the line it starts; use \"\"\" for more lines)",
+                    )
                 }
                 Some(c) if is_control(c) => return self.control_in_string(at, c),
                 Some(c) => out.push(c),
@@ -704,7 +634,10 @@ impl<'a> Parser<'a> {
             match self.next_char() {
                 Some('\'') => return Ok(out),
                 None | Some('\n' | '\r') => {
-                    return self.fail(open, "unterminated string (a 'string' ends on the line it starts; use ''' for more lines)")
+                    return self.fail(
+                        open,
+                        "unterminated string (a 'string' ends on the line it starts; use ''' for more lines)",
+                    )
                 }
                 Some(c) if is_control(c) => return self.control_in_string(at, c),
                 Some(c) => out.push(c),
@@ -806,23 +739,14 @@ impl<'a> Parser<'a> {
 
     fn unicode_escape(&mut self, at: usize, len: usize) -> Result<char, Error> {
         let letter = if len == 4 { 'u' } else { 'U' };
-        let hex = self
-            .text
-            .get(self.pos..self.pos + len)
-            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let hex = self.text.get(self.pos..self.pos + len).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
         let Some(hex) = hex else {
-            return self.fail(
-                at,
-                format!("invalid escape: \\{letter} needs {len} hex digits"),
-            );
+            return self.fail(at, format!("invalid escape: \\{letter} needs {len} hex digits"));
         };
         self.pos += len;
         match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
             Some(c) => Ok(c),
-            None => self.fail(
-                at,
-                format!("invalid escape '\\{letter}{hex}': not a Unicode scalar value"),
-            ),
+            None => self.fail(at, format!("invalid escape '\\{letter}{hex}': not a Unicode scalar value")),
         }
     }
 
@@ -863,15 +787,10 @@ impl<'a> Parser<'a> {
                 }
                 Node::Datetime
             }
-            _ if b
-                .first()
-                .is_some_and(|&c| c.is_ascii_digit() || c == b'+' || c == b'-') =>
-            {
-                match number(token) {
-                    Ok(node) => node,
-                    Err(why) => return self.fail(start, format!("{why} '{shown}'")),
-                }
-            }
+            _ if b.first().is_some_and(|&c| c.is_ascii_digit() || c == b'+' || c == b'-') => match number(token) {
+                Ok(node) => node,
+                Err(why) => return self.fail(start, format!("{why} '{shown}'")),
+            },
             _ => {
                 let message = format!("invalid value '{shown}' (a string needs quotes)");
                 return self.fail(start, message);
@@ -949,9 +868,7 @@ fn number(token: &str) -> Result<Node, &'static str> {
 /// Two digits at `s[i..i + 2]`, as a number.
 fn two(s: &[u8], i: usize) -> Option<u32> {
     match s.get(i..i + 2)? {
-        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
-            Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
-        }
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => Some(u32::from(a - b'0') * 10 + u32::from(b - b'0')),
         _ => None,
     }
 }
@@ -1044,10 +961,7 @@ mod tests {
     }
 
     fn show_rows(rows: &[(Key, Val)]) -> String {
-        let rows: Vec<String> = rows
-            .iter()
-            .map(|(k, v)| format!("{} = {}", k.name, show(v)))
-            .collect();
+        let rows: Vec<String> = rows.iter().map(|(k, v)| format!("{} = {}", k.name, show(v))).collect();
         format!("{{{}}}", rows.join(", "))
     }
 
@@ -1078,10 +992,7 @@ mod tests {
     #[track_caller]
     fn value(text: &str) -> String {
         let all = ok(&format!("v = {text}"));
-        all.strip_prefix("{v = ")
-            .and_then(|s| s.strip_suffix('}'))
-            .unwrap_or(&all)
-            .to_string()
+        all.strip_prefix("{v = ").and_then(|s| s.strip_suffix('}')).unwrap_or(&all).to_string()
     }
 
     #[track_caller]
@@ -1129,10 +1040,7 @@ mod tests {
             "{top = 1, a = {x = 1, b = {y = 2}}, c = {d = {z = 3}}}"
         );
         // A super-table may be defined after its sub-table.
-        assert_eq!(
-            ok("[x.y.z]\nw = 1\n[x]\nv = 2"),
-            "{x = {y = {z = {w = 1}}, v = 2}}"
-        );
+        assert_eq!(ok("[x.y.z]\nw = 1\n[x]\nv = 2"), "{x = {y = {z = {w = 1}}, v = 2}}");
         assert_eq!(
             ok("[[app]]\nname = \"a\"\n[app.probe]\nhttp = \"h\"\n[[app]]\nname = \"b\"\n[[app.hook]]\nx = 1\n[[app.hook]]\nx = 2\n"),
             "{app = [{name = \"a\", probe = {http = \"h\"}}, {name = \"b\", hook = [{x = 1}, {x = 2}]}]}"
@@ -1168,10 +1076,7 @@ mod tests {
     fn multi_line_strings() {
         assert_eq!(value("\"\"\"\nline 1\nline 2\"\"\""), "\"line 1\\nline 2\"");
         assert_eq!(value("\"\"\"\r\na\r\nb\r\n\"\"\""), "\"a\\nb\\n\"");
-        assert_eq!(
-            value("\"\"\"one \\\n   two \\   \n\n  three\"\"\""),
-            "\"one two three\""
-        );
+        assert_eq!(value("\"\"\"one \\\n   two \\   \n\n  three\"\"\""), "\"one two three\"");
         assert_eq!(value("\"\"\"a\\tb \\u00e9\"\"\""), "\"a\\tb é\"");
         assert_eq!(value("\"\"\"\"quoted\"\"\"\"\""), "\"\\\"quoted\\\"\\\"\"");
         assert_eq!(value("\"\"\"a \"\" b\"\"\""), "\"a \\\"\\\" b\"");
@@ -1183,34 +1088,22 @@ mod tests {
 
     #[test]
     fn string_errors() {
-        assert_eq!(value_err("\"abc"), "1:5: unterminated string (a \"string\" ends on the line it starts; use \"\"\" for more lines)");
-        assert_eq!(value_err("'abc"), "1:5: unterminated string (a 'string' ends on the line it starts; use ''' for more lines)");
+        assert_eq!(
+            value_err("\"abc"),
+            "1:5: unterminated string (a \"string\" ends on the line it starts; use \"\"\" for more lines)"
+        );
+        assert_eq!(
+            value_err("'abc"),
+            "1:5: unterminated string (a 'string' ends on the line it starts; use ''' for more lines)"
+        );
         assert!(err("v = \"abc").starts_with("1:5: unterminated string"));
-        assert_eq!(
-            value_err(r#""a\qb""#),
-            "1:7: invalid escape '\\q' in a string"
-        );
-        assert_eq!(
-            value_err(r#""a\x41""#),
-            "1:7: invalid escape '\\x' in a string"
-        );
+        assert_eq!(value_err(r#""a\qb""#), "1:7: invalid escape '\\q' in a string");
+        assert_eq!(value_err(r#""a\x41""#), "1:7: invalid escape '\\x' in a string");
         assert!(value_err("\"a\\\nb\"").starts_with("1:7: invalid escape"));
-        assert_eq!(
-            value_err(r#""\u12""#),
-            "1:6: invalid escape: \\u needs 4 hex digits"
-        );
-        assert_eq!(
-            value_err(r#""\uD800""#),
-            "1:6: invalid escape '\\uD800': not a Unicode scalar value"
-        );
-        assert_eq!(
-            value_err(r#""\U00110000""#),
-            "1:6: invalid escape '\\U00110000': not a Unicode scalar value"
-        );
-        assert_eq!(
-            value_err(r#""\u00é9""#),
-            "1:6: invalid escape: \\u needs 4 hex digits"
-        );
+        assert_eq!(value_err(r#""\u12""#), "1:6: invalid escape: \\u needs 4 hex digits");
+        assert_eq!(value_err(r#""\uD800""#), "1:6: invalid escape '\\uD800': not a Unicode scalar value");
+        assert_eq!(value_err(r#""\U00110000""#), "1:6: invalid escape '\\U00110000': not a Unicode scalar value");
+        assert_eq!(value_err(r#""\u00é9""#), "1:6: invalid escape: \\u needs 4 hex digits");
         assert_eq!(
             value_err("\"a\u{1}b\""),
             "1:7: control character U+0001 in a string (write it as an escape, like \\u0001)"
@@ -1218,25 +1111,13 @@ mod tests {
         assert!(value_err("'a\u{7f}'").starts_with("1:7: control character U+007F"));
         assert!(value_err("\"\"\"a\u{0}\"\"\"").starts_with("1:9: control character U+0000"));
         assert!(value_err("'''\u{1b}'''").starts_with("1:8: control character U+001B"));
-        assert_eq!(
-            value_err("\"\"\"abc"),
-            "1:5: unterminated multi-line string"
-        );
+        assert_eq!(value_err("\"\"\"abc"), "1:5: unterminated multi-line string");
         assert_eq!(value_err("'''abc\n"), "1:5: unterminated multi-line string");
-        assert_eq!(
-            value_err("\"\"\"a\"\"\"\"\"\"\""),
-            "1:9: too many quotes: three in a row end a multi-line string"
-        );
-        assert_eq!(
-            value_err("\"\"\"a\rb\"\"\""),
-            "1:9: carriage return without a line feed"
-        );
+        assert_eq!(value_err("\"\"\"a\"\"\"\"\"\"\""), "1:9: too many quotes: three in a row end a multi-line string");
+        assert_eq!(value_err("\"\"\"a\rb\"\"\""), "1:9: carriage return without a line feed");
         assert!(value_err("\"\"\"a\\ b\"\"\"").starts_with("1:9: invalid escape '\\ '"));
         // A multi-line string is not a key.
-        assert_eq!(
-            err("\"\"\"k\"\"\" = 1"),
-            "1:3: expected '=' after key '', found '\"'"
-        );
+        assert_eq!(err("\"\"\"k\"\"\" = 1"), "1:3: expected '=' after key '', found '\"'");
     }
 
     #[test]
@@ -1262,14 +1143,8 @@ mod tests {
             assert_eq!(value(text), want.to_string(), "{text}");
         }
         for (text, why) in [
-            (
-                "9223372036854775808",
-                "integer out of range (at most 64 bits)",
-            ),
-            (
-                "0x8000000000000000",
-                "integer out of range (at most 64 bits)",
-            ),
+            ("9223372036854775808", "integer out of range (at most 64 bits)"),
+            ("0x8000000000000000", "integer out of range (at most 64 bits)"),
             ("007", "invalid number (leading zeros are not allowed)"),
             ("-01", "invalid number (leading zeros are not allowed)"),
             ("1__0", "invalid number"),
@@ -1288,10 +1163,7 @@ mod tests {
         ] {
             let got = value_err(text);
             assert!(got.starts_with(&format!("1:5: {why}")), "{text}: {got}");
-            assert!(
-                got.ends_with(&format!("'{text}'")) || why == "invalid value",
-                "{text}: {got}"
-            );
+            assert!(got.ends_with(&format!("'{text}'")) || why == "invalid value", "{text}: {got}");
         }
     }
 
@@ -1334,39 +1206,21 @@ mod tests {
             let got = value_err(text);
             assert!(got.starts_with(&format!("1:5: {why}")), "{text}: {got}");
         }
-        assert_eq!(
-            value_err(".5"),
-            "1:5: invalid value '.5' (a string needs quotes)"
-        );
-        assert_eq!(
-            value_err("infinity"),
-            "1:5: invalid value 'infinity' (a string needs quotes)"
-        );
+        assert_eq!(value_err(".5"), "1:5: invalid value '.5' (a string needs quotes)");
+        assert_eq!(value_err("infinity"), "1:5: invalid value 'infinity' (a string needs quotes)");
     }
 
     #[test]
     fn booleans_and_bare_words() {
         assert_eq!(value("true"), "true");
         assert_eq!(value("false"), "false");
-        assert_eq!(
-            value_err("True"),
-            "1:5: invalid value 'True' (a string needs quotes)"
-        );
-        assert_eq!(
-            value_err("truex"),
-            "1:5: invalid value 'truex' (a string needs quotes)"
-        );
-        assert_eq!(
-            value_err("nginx"),
-            "1:5: invalid value 'nginx' (a string needs quotes)"
-        );
+        assert_eq!(value_err("True"), "1:5: invalid value 'True' (a string needs quotes)");
+        assert_eq!(value_err("truex"), "1:5: invalid value 'truex' (a string needs quotes)");
+        assert_eq!(value_err("nginx"), "1:5: invalid value 'nginx' (a string needs quotes)");
         assert_eq!(value_err("@x"), "1:5: expected a value, found '@'");
         assert_eq!(err("v ="), "1:4: expected a value, found end of file");
         assert_eq!(err("v = # c\n"), "1:5: expected a value, found '#'");
-        assert_eq!(
-            err("v =\nw = 1"),
-            "1:4: expected a value, found end of line"
-        );
+        assert_eq!(err("v =\nw = 1"), "1:4: expected a value, found end of line");
     }
 
     #[test]
@@ -1406,18 +1260,11 @@ mod tests {
             "1979-5-27",
             "1979-05-27X07:32:00",
         ] {
-            assert!(
-                value_err(text).starts_with("1:5: invalid date-time"),
-                "{text}: {}",
-                value_err(text)
-            );
+            assert!(value_err(text).starts_with("1:5: invalid date-time"), "{text}: {}", value_err(text));
         }
         // A date then a comment, or a date then a stray word.
         assert_eq!(ok("d = 1979-05-27 # birthday"), "{d = datetime}");
-        assert_eq!(
-            err("d = 1979-05-27 x"),
-            "1:16: expected a new line after the value of 'd', found 'x'"
-        );
+        assert_eq!(err("d = 1979-05-27 x"), "1:16: expected a new line after the value of 'd', found 'x'");
     }
 
     #[test]
@@ -1436,21 +1283,12 @@ mod tests {
 
     #[test]
     fn array_errors() {
-        assert_eq!(
-            value_err("[\"a\" \"b\"]"),
-            "1:10: expected ',' or ']' in the array, found '\"'"
-        );
+        assert_eq!(value_err("[\"a\" \"b\"]"), "1:10: expected ',' or ']' in the array, found '\"'");
         assert_eq!(value_err("[,]"), "1:6: expected a value, found ','");
         assert_eq!(value_err("[1,,2]"), "1:8: expected a value, found ','");
-        assert_eq!(
-            err("v = [1, 2"),
-            "1:10: expected ',' or ']' in the array, found end of file"
-        );
+        assert_eq!(err("v = [1, 2"), "1:10: expected ',' or ']' in the array, found end of file");
         assert_eq!(err("v = [1,\n"), "2:1: expected a value, found end of file");
-        assert_eq!(
-            value_err("[1 # c\n 2]"),
-            "2:2: expected ',' or ']' in the array, found '2'"
-        );
+        assert_eq!(value_err("[1 # c\n 2]"), "2:2: expected ',' or ']' in the array, found '2'");
     }
 
     #[test]
@@ -1461,47 +1299,26 @@ mod tests {
             value("{ first = \"Tom\", last = 'P', n = { x = 1 } }"),
             "{first = \"Tom\", last = \"P\", n = {x = 1}}"
         );
-        assert_eq!(
-            value("{ a.b = 1, a.c = 2, \"d\".e = [1] }"),
-            "{a = {b = 1, c = 2}, d = {e = [1]}}"
-        );
+        assert_eq!(value("{ a.b = 1, a.c = 2, \"d\".e = [1] }"), "{a = {b = 1, c = 2}, d = {e = [1]}}");
         assert_eq!(value("{x=1,y=2}"), "{x = 1, y = 2}");
     }
 
     #[test]
     fn inline_table_errors() {
-        assert_eq!(
-            value_err("{ a = 1, }"),
-            "1:12: trailing comma in an inline table"
-        );
+        assert_eq!(value_err("{ a = 1, }"), "1:12: trailing comma in an inline table");
         assert_eq!(
             err("v = { a = 1\n}"),
             "1:12: expected ',' or '}' in the inline table (an inline table must be on one line)"
         );
-        assert_eq!(
-            err("v = {\na = 1 }"),
-            "1:6: expected a key, found end of line"
-        );
-        assert_eq!(
-            value_err("{ a = 1 b = 2 }"),
-            "1:13: expected ',' or '}' in the inline table, found 'b'"
-        );
-        assert_eq!(
-            value_err("{ a = 1, a = 2 }"),
-            "1:14: duplicate key 'a' (first on line 1)"
-        );
+        assert_eq!(err("v = {\na = 1 }"), "1:6: expected a key, found end of line");
+        assert_eq!(value_err("{ a = 1 b = 2 }"), "1:13: expected ',' or '}' in the inline table, found 'b'");
+        assert_eq!(value_err("{ a = 1, a = 2 }"), "1:14: duplicate key 'a' (first on line 1)");
         assert_eq!(
             value_err("{ a = 1, a.b = 2 }"),
             "1:14: cannot add keys to 'a' with a dotted key: it is already a value (first on line 1)"
         );
-        assert_eq!(
-            value_err("{ a }"),
-            "1:9: expected '=' after key 'a', found '}'"
-        );
-        assert_eq!(
-            err("v = { a = 1"),
-            "1:12: expected ',' or '}' in the inline table, found end of file"
-        );
+        assert_eq!(value_err("{ a }"), "1:9: expected '=' after key 'a', found '}'");
+        assert_eq!(err("v = { a = 1"), "1:12: expected ',' or '}' in the inline table, found end of file");
         // Inline tables are complete: neither headers nor dotted keys add to them.
         assert_eq!(
             err("a = { b = 1 }\n[a.c]\n"),
@@ -1511,48 +1328,24 @@ mod tests {
             err("a = { b = 1 }\na.c = 2\n"),
             "2:1: cannot add keys to 'a' with a dotted key: it is already a value (first on line 1)"
         );
-        assert_eq!(
-            err("a = { b = 1 }\n[a]\n"),
-            "2:1: duplicate key 'a' (first on line 1)"
-        );
+        assert_eq!(err("a = { b = 1 }\n[a]\n"), "2:1: duplicate key 'a' (first on line 1)");
     }
 
     #[test]
     fn duplicate_keys_and_tables() {
+        assert_eq!(err("a = 1\nb = 2\na = 3\n"), "3:1: duplicate key 'a' (first on line 1)");
+        assert_eq!(err("a = 1\n\"a\" = 2"), "2:1: duplicate key 'a' (first on line 1)");
+        assert_eq!(err("[t]\nx = 1\nx = 2"), "3:1: duplicate key 'x' (first on line 2)");
+        assert_eq!(err("[t]\n[u]\n[t]\n"), "3:1: table [t] is defined twice (first on line 1)");
+        assert_eq!(err("[a.b]\n[a]\n[a.b]\n"), "3:1: table [a.b] is defined twice (first on line 1)");
+        assert_eq!(err("[a]\nb = 1\n[a.b]\n"), "3:1: duplicate key 'b' (first on line 2)");
         assert_eq!(
-            err("a = 1\nb = 2\na = 3\n"),
-            "3:1: duplicate key 'a' (first on line 1)"
+            err("a.b = 1\na.b.c = 2"),
+            "2:3: cannot add keys to 'b' with a dotted key: it is already a value (first on line 1)"
         );
-        assert_eq!(
-            err("a = 1\n\"a\" = 2"),
-            "2:1: duplicate key 'a' (first on line 1)"
-        );
-        assert_eq!(
-            err("[t]\nx = 1\nx = 2"),
-            "3:1: duplicate key 'x' (first on line 2)"
-        );
-        assert_eq!(
-            err("[t]\n[u]\n[t]\n"),
-            "3:1: table [t] is defined twice (first on line 1)"
-        );
-        assert_eq!(
-            err("[a.b]\n[a]\n[a.b]\n"),
-            "3:1: table [a.b] is defined twice (first on line 1)"
-        );
-        assert_eq!(
-            err("[a]\nb = 1\n[a.b]\n"),
-            "3:1: duplicate key 'b' (first on line 2)"
-        );
-        assert_eq!(err("a.b = 1\na.b.c = 2"), "2:3: cannot add keys to 'b' with a dotted key: it is already a value (first on line 1)");
-        assert_eq!(
-            err("a.b.c = 1\na.b = 2"),
-            "2:3: duplicate key 'b' (first on line 1)"
-        );
+        assert_eq!(err("a.b.c = 1\na.b = 2"), "2:3: duplicate key 'b' (first on line 1)");
         // A table made by dotted keys cannot be defined again by a header ...
-        assert_eq!(
-            err("a.b = 1\n[a]\n"),
-            "2:1: table [a] is defined twice (first on line 1)"
-        );
+        assert_eq!(err("a.b = 1\n[a]\n"), "2:1: table [a] is defined twice (first on line 1)");
         assert_eq!(
             err("[fruit]\napple.color = \"red\"\n[fruit.apple]\n"),
             "3:1: table [fruit.apple] is defined twice (first on line 2)"
@@ -1578,110 +1371,44 @@ mod tests {
             err("[a]\n[[a]]\n"),
             "2:1: [[a]] cannot make 'a' an array of tables: it is already a table (first on line 1)"
         );
-        assert_eq!(
-            err("a = [1]\n[[a]]\n"),
-            "2:1: duplicate key 'a' (first on line 1)"
-        );
-        assert_eq!(
-            err("a = []\n[a.b]\n"),
-            "2:2: 'a' is already a value (first on line 1), so it cannot hold a table"
-        );
-        assert_eq!(
-            err("[[a]]\nb.c = 1\n[[a]]\nb.c = 2\nb.c = 3"),
-            "5:3: duplicate key 'c' (first on line 4)"
-        );
-        assert_eq!(
-            err("[[a]]\n[a.b]\n[a.b]\n"),
-            "3:1: table [a.b] is defined twice (first on line 2)"
-        );
-        assert_eq!(
-            ok("[[a]]\n[a.b]\n[[a]]\n[a.b]\n"),
-            "{a = [{b = {}}, {b = {}}]}"
-        );
+        assert_eq!(err("a = [1]\n[[a]]\n"), "2:1: duplicate key 'a' (first on line 1)");
+        assert_eq!(err("a = []\n[a.b]\n"), "2:2: 'a' is already a value (first on line 1), so it cannot hold a table");
+        assert_eq!(err("[[a]]\nb.c = 1\n[[a]]\nb.c = 2\nb.c = 3"), "5:3: duplicate key 'c' (first on line 4)");
+        assert_eq!(err("[[a]]\n[a.b]\n[a.b]\n"), "3:1: table [a.b] is defined twice (first on line 2)");
+        assert_eq!(ok("[[a]]\n[a.b]\n[[a]]\n[a.b]\n"), "{a = [{b = {}}, {b = {}}]}");
         // Keys inside an element of an array of tables are its own.
         assert_eq!(ok("[[a]]\na.x = 1\n"), "{a = [{a = {x = 1}}]}");
     }
 
     #[test]
     fn header_errors() {
-        assert_eq!(
-            err("[[app]\n"),
-            "1:6: invalid table header: expected ']]' after '[[app', found ']'"
-        );
-        assert_eq!(
-            err("[app\nx = 1"),
-            "1:5: invalid table header: expected ']' after '[app', found end of line"
-        );
-        assert_eq!(
-            err("[]\n"),
-            "1:2: invalid table header: expected a key, found ']'"
-        );
-        assert_eq!(
-            err("[ [a] ]\n"),
-            "1:3: invalid table header: expected a key, found '['"
-        );
-        assert_eq!(
-            err("[a b]\n"),
-            "1:4: invalid table header: expected ']' after '[a', found 'b'"
-        );
-        assert_eq!(
-            err("[a.]\n"),
-            "1:4: invalid table header: expected a key, found ']'"
-        );
-        assert_eq!(
-            err("[a]]\n"),
-            "1:4: expected a new line after the header [a], found ']'"
-        );
-        assert_eq!(
-            err("[[a]] x = 1\n"),
-            "1:7: expected a new line after the header [[a]], found 'x'"
-        );
+        assert_eq!(err("[[app]\n"), "1:6: invalid table header: expected ']]' after '[[app', found ']'");
+        assert_eq!(err("[app\nx = 1"), "1:5: invalid table header: expected ']' after '[app', found end of line");
+        assert_eq!(err("[]\n"), "1:2: invalid table header: expected a key, found ']'");
+        assert_eq!(err("[ [a] ]\n"), "1:3: invalid table header: expected a key, found '['");
+        assert_eq!(err("[a b]\n"), "1:4: invalid table header: expected ']' after '[a', found 'b'");
+        assert_eq!(err("[a.]\n"), "1:4: invalid table header: expected a key, found ']'");
+        assert_eq!(err("[a]]\n"), "1:4: expected a new line after the header [a], found ']'");
+        assert_eq!(err("[[a]] x = 1\n"), "1:7: expected a new line after the header [[a]], found 'x'");
         assert_eq!(ok("[a] # c\n[[b]]\t# d\r\n"), "{a = {}, b = [{}]}");
     }
 
     #[test]
     fn key_value_errors() {
-        assert_eq!(
-            err("name \"x\"\n"),
-            "1:6: expected '=' after key 'name', found '\"'"
-        );
-        assert_eq!(
-            err("a\n"),
-            "1:2: expected '=' after key 'a', found end of line"
-        );
-        assert_eq!(
-            err("a.b c = 1"),
-            "1:5: expected '=' after key 'a.b', found 'c'"
-        );
+        assert_eq!(err("name \"x\"\n"), "1:6: expected '=' after key 'name', found '\"'");
+        assert_eq!(err("a\n"), "1:2: expected '=' after key 'a', found end of line");
+        assert_eq!(err("a.b c = 1"), "1:5: expected '=' after key 'a.b', found 'c'");
         assert_eq!(err("= 1"), "1:1: expected a key, found '='");
         assert_eq!(err("a. = 1"), "1:4: expected a key, found '='");
         assert_eq!(err("é = 1"), "1:1: expected a key, found 'é'");
-        assert_eq!(
-            err("a = 1 b = 2\n"),
-            "1:7: expected a new line after the value of 'a', found 'b'"
-        );
-        assert_eq!(
-            err("a = \"x\" \"y\"\n"),
-            "1:9: expected a new line after the value of 'a', found '\"'"
-        );
-        assert_eq!(
-            err("a = [1] ]\n"),
-            "1:9: expected a new line after the value of 'a', found ']'"
-        );
-        assert_eq!(
-            err("a = 1\rb = 2"),
-            "1:6: carriage return without a line feed"
-        );
+        assert_eq!(err("a = 1 b = 2\n"), "1:7: expected a new line after the value of 'a', found 'b'");
+        assert_eq!(err("a = \"x\" \"y\"\n"), "1:9: expected a new line after the value of 'a', found '\"'");
+        assert_eq!(err("a = [1] ]\n"), "1:9: expected a new line after the value of 'a', found ']'");
+        assert_eq!(err("a = 1\rb = 2"), "1:6: carriage return without a line feed");
         assert_eq!(err("\r"), "1:1: carriage return without a line feed");
-        assert_eq!(
-            err("a = 1 # x\u{0}y\n"),
-            "1:10: control character in a comment"
-        );
+        assert_eq!(err("a = 1 # x\u{0}y\n"), "1:10: control character in a comment");
         assert_eq!(err("# \u{7f}"), "1:3: control character in a comment");
-        assert_eq!(
-            err("a = [ # \u{1}\n]"),
-            "1:9: control character in a comment"
-        );
+        assert_eq!(err("a = [ # \u{1}\n]"), "1:9: control character in a comment");
     }
 
     #[test]
@@ -1690,57 +1417,30 @@ mod tests {
         let rows = parse(text).unwrap();
         let at = |span: &Span| span.clone().map(|r| &text[r]);
         let (top, top_val) = &rows[0];
-        assert_eq!(
-            (at(&top.span), at(&top_val.span)),
-            (Some("top"), Some("\"é\""))
-        );
+        assert_eq!((at(&top.span), at(&top_val.span)), (Some("top"), Some("\"é\"")));
         let (tab, tab_val) = &rows[1];
-        assert_eq!(
-            (at(&tab.span), at(&tab_val.span)),
-            (Some("tab"), Some("[tab]"))
-        );
-        let Node::Table(tab_rows) = &tab_val.node else {
-            panic!()
-        };
+        assert_eq!((at(&tab.span), at(&tab_val.span)), (Some("tab"), Some("[tab]")));
+        let Node::Table(tab_rows) = &tab_val.node else { panic!() };
         let (k, k_val) = &tab_rows[0];
         // A table made by a dotted key has no place of its own.
         assert_eq!((at(&k.span), at(&k_val.span)), (Some("\"k\""), None));
-        let Node::Table(k_rows) = &k_val.node else {
-            panic!()
-        };
+        let Node::Table(k_rows) = &k_val.node else { panic!() };
         let (sub, sub_val) = &k_rows[0];
-        assert_eq!(
-            (at(&sub.span), at(&sub_val.span)),
-            (Some("sub"), Some("[1, { x = 2 }]"))
-        );
-        let Node::Array(items) = &sub_val.node else {
-            panic!()
-        };
+        assert_eq!((at(&sub.span), at(&sub_val.span)), (Some("sub"), Some("[1, { x = 2 }]")));
+        let Node::Array(items) = &sub_val.node else { panic!() };
         assert_eq!(at(&items[0].span), Some("1"));
         assert_eq!(at(&items[1].span), Some("{ x = 2 }"));
-        let Node::Table(x_rows) = &items[1].node else {
-            panic!()
-        };
-        assert_eq!(
-            (at(&x_rows[0].0.span), at(&x_rows[0].1.span)),
-            (Some("x"), Some("2"))
-        );
+        let Node::Table(x_rows) = &items[1].node else { panic!() };
+        assert_eq!((at(&x_rows[0].0.span), at(&x_rows[0].1.span)), (Some("x"), Some("2")));
         let (arr, arr_val) = &rows[2];
         assert_eq!((at(&arr.span), at(&arr_val.span)), (Some("arr"), None));
-        let Node::Array(tables) = &arr_val.node else {
-            panic!()
-        };
+        let Node::Array(tables) = &arr_val.node else { panic!() };
         assert_eq!(at(&tables[0].span), Some("[[arr]]"));
-        let Node::Table(d_rows) = &tables[0].node else {
-            panic!()
-        };
+        let Node::Table(d_rows) = &tables[0].node else { panic!() };
         assert_eq!(at(&d_rows[0].1.span), Some("1979-05-27 07:32:00"));
         // Implicit tables have no place either, until a header defines them.
         let rows = parse("[a.b]\n[c.d]\n[c]\n").unwrap();
-        assert_eq!(
-            (rows[0].0.span.clone(), rows[0].1.span.clone()),
-            (Some(1..2), None)
-        );
+        assert_eq!((rows[0].0.span.clone(), rows[0].1.span.clone()), (Some(1..2), None));
         assert_eq!(rows[1].1.span, Some(12..15));
         // Multi-line strings span their quotes.
         let text = "s = \"\"\"\nab\"\"\"\nt = '''x'''";
@@ -1752,17 +1452,12 @@ mod tests {
 
     #[test]
     fn nesting_is_limited() {
-        let deep = |open: &str, close: &str, n: usize| {
-            format!("v = {}{}\n", open.repeat(n), close.repeat(n))
-        };
+        let deep = |open: &str, close: &str, n: usize| format!("v = {}{}\n", open.repeat(n), close.repeat(n));
         // The root table is level 0; `v` and its value are level 1.
         assert!(parse(&deep("[", "]", MAX_DEPTH)).is_ok());
         assert_eq!(
             err(&deep("[", "]", MAX_DEPTH + 1)),
-            format!(
-                "1:{}: values nest too deep (the limit is 128)",
-                MAX_DEPTH + 5
-            )
+            format!("1:{}: values nest too deep (the limit is 128)", MAX_DEPTH + 5)
         );
         assert!(parse(&deep("[", "]", 100_000)).is_err());
         assert!(parse(&deep("{a=", "}", 100_000)).is_err());
@@ -1783,8 +1478,7 @@ mod tests {
     /// and every error points at a character boundary within the text.
     #[test]
     fn never_panics() {
-        let sample =
-            "# pod\nname = \"wéb\" # c\nn = -1_000\nf = 6.02e+23\nd = 1979-05-27T07:32:00Z\n\
+        let sample = "# pod\nname = \"wéb\" # c\nn = -1_000\nf = 6.02e+23\nd = 1979-05-27T07:32:00Z\n\
                       b = true\ns = 'lit'\nm = \"\"\"\nmulti \\\n  line\"\"\"\nl = '''\nraw'''\n\
                       e = \"\\t\\u00e9\\U0001F600\"\na = [\n 1, # one\n [2, 3],\n { x = 1 },\n]\n\
                       [env]\nLANG = \"C\"\n[[app]]\nname = \"a\"\nt.u = { v = 0x1F, w = [] }\n\
@@ -1792,10 +1486,7 @@ mod tests {
         assert!(parse(sample).is_ok());
         let check = |t: &str| {
             if let Err(e) = parse(t) {
-                assert!(
-                    t.is_char_boundary(e.at.min(t.len())) && e.at <= t.len(),
-                    "{t:?}: {e:?}"
-                );
+                assert!(t.is_char_boundary(e.at.min(t.len())) && e.at <= t.len(), "{t:?}: {e:?}");
                 assert!(!e.message.is_empty() && !e.message.contains('\n'));
             }
         };
@@ -1805,10 +1496,7 @@ mod tests {
             let mut without = sample.to_string();
             without.remove(i);
             check(&without);
-            for m in [
-                '"', '\'', '[', ']', '{', '}', '=', ',', '.', '\n', '\r', '#', '\\', ' ', '1', 'é',
-                '\0',
-            ] {
+            for m in ['"', '\'', '[', ']', '{', '}', '=', ',', '.', '\n', '\r', '#', '\\', ' ', '1', 'é', '\0'] {
                 let mut t = sample.to_string();
                 t.replace_range(i..i + c.len_utf8(), &m.to_string());
                 check(&t);
@@ -1818,9 +1506,7 @@ mod tests {
             }
         }
         // Random texts over the characters that matter to TOML.
-        let alphabet: Vec<char> = "\"'[]{}=,.#\\\n\r\t _-+:0123456789abexoTZuUé\u{1}"
-            .chars()
-            .collect();
+        let alphabet: Vec<char> = "\"'[]{}=,.#\\\n\r\t _-+:0123456789abexoTZuUé\u{1}".chars().collect();
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
             seed ^= seed << 13;
@@ -1830,9 +1516,7 @@ mod tests {
         };
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
-            let t: String = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
+            let t: String = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
             check(&t);
             check(&format!("k = {t}"));
             check(&format!("[{t}"));

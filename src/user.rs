@@ -31,7 +31,9 @@ pub enum UserError {
 impl fmt::Display for UserError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UserError::UnknownUser(u) => write!(f, "user '{u}' not found in /etc/passwd (use a name from it or uid[:gid])"),
+            UserError::UnknownUser(u) => {
+                write!(f, "user '{u}' not found in /etc/passwd (use a name from it or uid[:gid])")
+            }
             UserError::UnknownGroup(g) => write!(f, "group '{g}' not found in /etc/group"),
             UserError::NotRoot(u) => write!(
                 f,
@@ -122,7 +124,10 @@ mod tests {
 
     #[test]
     fn numeric_forms() {
-        assert_eq!(resolve_in("1000", PASSWD, GROUP).unwrap(), Credentials { uid: 1000, gid: 1000, groups: vec![1000] });
+        assert_eq!(
+            resolve_in("1000", PASSWD, GROUP).unwrap(),
+            Credentials { uid: 1000, gid: 1000, groups: vec![1000] }
+        );
         assert_eq!(resolve_in("33:50", PASSWD, GROUP).unwrap().gid, 50);
         assert_eq!(resolve_in("1000:staff", PASSWD, GROUP).unwrap().gid, 50);
     }

@@ -1,0 +1,5 @@
+//! Durations (`podinit::config::parse_duration`).
+#![no_main]
+#[path = "../checks.rs"]
+mod checks;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::duration(data));

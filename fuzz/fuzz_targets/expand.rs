@@ -1,0 +1,5 @@
+//! `$(VAR)` expansion (`podinit::expand::expand`) against Kubernetes' algorithm.
+#![no_main]
+#[path = "../checks.rs"]
+mod checks;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::expand_vars(data));

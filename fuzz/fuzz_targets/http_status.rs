@@ -1,0 +1,5 @@
+//! The HTTP probe's status line (`podinit::probe::parse_status`).
+#![no_main]
+#[path = "../checks.rs"]
+mod checks;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::http_status(data));

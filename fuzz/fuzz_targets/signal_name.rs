@@ -1,0 +1,5 @@
+//! Signal names and numbers (`podinit::signals::parse`).
+#![no_main]
+#[path = "../checks.rs"]
+mod checks;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::signal_name(data));
