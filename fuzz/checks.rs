@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 
 use podinit::{config, control, expand, init_steps, probe, signals, status};
 
+/// A check: runs one input through a parser and asserts its promises.
+pub type Check = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory and fuzz binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("pod_file", pod_file),
     ("duration", duration),
     ("signal_name", signal_name),
