@@ -23,6 +23,7 @@ pub mod signals;
 pub mod spawn;
 
 // The pod lifecycle.
+pub mod atomic_file;
 pub mod init_steps;
 pub mod log_prefix;
 pub mod marker;

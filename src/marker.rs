@@ -16,15 +16,16 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, renameat, AtFlags, OFlag};
-use nix::sys::stat::{fstatat, Mode, SFlag};
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
 use nix::unistd::{unlinkat, UnlinkatFlags};
+
+use crate::atomic_file;
 
 /// First line of every marker file; bump the version if the format changes.
 const MAGIC: &str = "podinit-marker v1";
@@ -179,7 +180,7 @@ impl MarkerStore {
         if let Err(e) = validate_name(name) {
             return MarkerState::Refused(e.to_string());
         }
-        let dir = match open_dir(&self.dir) {
+        let dir = match self.open_dir() {
             Ok(d) => d,
             Err(MarkerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                 return MarkerState::Missing
@@ -230,46 +231,20 @@ impl MarkerStore {
     /// a symlink or not a regular file is refused, never written through.
     pub fn write(&self, name: &str, hash: &str) -> Result<(), MarkerError> {
         validate_name(name)?;
-        let dir = self.create_and_open_dir()?;
-        let dfd = dir.as_raw_fd();
         let final_name = format!("{name}{DONE}");
-        let final_path = self.dir.join(&final_name);
+        let content = format!("{MAGIC}\nhash {hash}\nstep {name}\ndone {}\n", crate::now_unix());
+        let dir = atomic_file::create_and_open_dir(&self.dir).map_err(|e| self.error(e, &final_name))?;
+        atomic_file::replace(&dir, &self.dir, &final_name, content.as_bytes(), true)
+            .map_err(|e| self.error(e, &final_name))
+    }
 
-        // rename() would replace a symlink rather than follow it, but a symlink
-        // or directory here means someone else is playing with our directory:
-        // refuse and let the user look.
-        match fstatat(Some(dfd), final_name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG => {}
-            Ok(_) => return Err(MarkerError::NotRegularFile { path: final_path }),
-            Err(Errno::ENOENT) => {}
-            Err(e) => return Err(io_err("inspect marker", &final_path, e.into())),
-        }
-
-        let tmp_name = format!("{name}{TMP}{}", std::process::id());
-        let tmp_path = self.dir.join(&tmp_name);
-        let file = create_exclusive(dfd, &tmp_name, &tmp_path)?;
-
-        let result = (|| {
-            let content = format!("{MAGIC}\nhash {hash}\nstep {name}\ndone {}\n", crate::now_unix());
-            let mut file = file;
-            file.write_all(content.as_bytes()).map_err(|e| io_err("write marker", &tmp_path, e))?;
-            file.sync_all().map_err(|e| io_err("fsync marker", &tmp_path, e))?;
-            drop(file);
-            renameat(Some(dfd), tmp_name.as_str(), Some(dfd), final_name.as_str())
-                .map_err(|e| io_err("rename marker into place at", &final_path, e.into()))
-        })();
-        if let Err(e) = result {
-            // Best effort: the temp file is ours and useless now.
-            let _ = unlinkat(Some(dfd), tmp_name.as_str(), UnlinkatFlags::NoRemoveDir);
-            return Err(e);
-        }
-
-        // The rename is only durable once the directory entry is on disk.
-        // EINVAL means the filesystem cannot sync directories (some FUSE / network
-        // filesystems): nothing more we can do, and the marker itself is complete.
-        match dir.sync_all() {
-            Err(e) if e.raw_os_error() != Some(libc::EINVAL) => Err(io_err("fsync marker directory", &self.dir, e)),
-            _ => Ok(()),
+    /// A shared atomic-file error in this store's words.
+    fn error(&self, e: atomic_file::Error, file_name: &str) -> MarkerError {
+        match e {
+            atomic_file::Error::DirIsSymlink => MarkerError::DirIsSymlink { dir: self.dir.clone() },
+            atomic_file::Error::NotADirectory => MarkerError::NotADirectory { dir: self.dir.clone() },
+            atomic_file::Error::NotRegularFile => MarkerError::NotRegularFile { path: self.dir.join(file_name) },
+            atomic_file::Error::Io { op, path, source } => MarkerError::Io { op, path, source },
         }
     }
 
@@ -284,7 +259,7 @@ impl MarkerStore {
         for n in names {
             validate_name(n)?;
         }
-        let dir = match open_dir(&self.dir) {
+        let dir = match self.open_dir() {
             Ok(d) => d,
             Err(MarkerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -334,58 +309,9 @@ impl MarkerStore {
         Ok(removed)
     }
 
-    /// Creates the directory if missing, then opens it without following a symlink.
-    fn create_and_open_dir(&self) -> Result<File, MarkerError> {
-        match std::fs::symlink_metadata(&self.dir) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o755)
-                    .create(&self.dir)
-                    .map_err(|e| io_err("create marker directory", &self.dir, e))?;
-            }
-            Err(e) => return Err(io_err("inspect marker directory", &self.dir, e)),
-        }
-        open_dir(&self.dir)
-    }
-}
-
-/// Opens `dir` as a directory fd, refusing a symlink in the last component.
-fn open_dir(dir: &Path) -> Result<File, MarkerError> {
-    let res = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW).open(dir);
-    match res {
-        Ok(f) => Ok(f),
-        Err(e) => match e.raw_os_error() {
-            Some(libc::ELOOP) => Err(MarkerError::DirIsSymlink { dir: dir.to_path_buf() }),
-            Some(libc::ENOTDIR) => match std::fs::symlink_metadata(dir) {
-                // Linux reports ENOTDIR, not ELOOP, for O_DIRECTORY|O_NOFOLLOW on a symlink.
-                Ok(m) if m.file_type().is_symlink() => Err(MarkerError::DirIsSymlink { dir: dir.to_path_buf() }),
-                _ => Err(MarkerError::NotADirectory { dir: dir.to_path_buf() }),
-            },
-            _ => Err(io_err("open marker directory", dir, e)),
-        },
-    }
-}
-
-/// Creates `name` in `dfd` exclusively. A leftover temp file of the same name is
-/// removed and the create retried once: as PID 1 our pid is always 1, so a
-/// crash mid-write would otherwise block this marker forever.
-fn create_exclusive(dfd: i32, name: &str, path: &Path) -> Result<File, MarkerError> {
-    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mode = Mode::from_bits_truncate(0o644);
-    let mut retried = false;
-    loop {
-        match openat(Some(dfd), name, flags, mode) {
-            // SAFETY: openat just returned this fd and nothing else owns it.
-            Ok(fd) => return Ok(unsafe { File::from_raw_fd(fd) }),
-            Err(Errno::EEXIST) if !retried => {
-                retried = true;
-                unlinkat(Some(dfd), name, UnlinkatFlags::NoRemoveDir)
-                    .map_err(|e| io_err("remove stale temp marker", path, e.into()))?;
-            }
-            Err(e) => return Err(io_err("create temp marker", path, e.into())),
-        }
+    /// Opens the marker directory (never through a symlink).
+    fn open_dir(&self) -> Result<File, MarkerError> {
+        atomic_file::open_dir(&self.dir).map_err(|e| self.error(e, ""))
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use std::time::Duration;
 
+use crate::atomic_file;
 use crate::cli::ControlCmd;
 use crate::config::{self, Kind};
 use crate::control::{self, ControlError, Request};
@@ -107,17 +108,16 @@ pub fn load(path: &Path) -> Option<Pod> {
 /// Creates state_dir (0755 whatever the umask) and refuses one that is a
 /// symlink: podinit must not write its socket or status through a link someone
 /// else controls.
-fn make_state_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if let Ok(meta) = std::fs::symlink_metadata(dir) {
-        if meta.file_type().is_symlink() {
-            return Err(std::io::Error::other("state directory is a symlink; refusing to write through it"));
+fn make_state_dir(dir: &Path) -> Result<(), String> {
+    match atomic_file::create_and_open_dir(dir) {
+        Ok(_) => Ok(()),
+        Err(atomic_file::Error::DirIsSymlink) => {
+            Err("state directory is a symlink; refusing to write through it".into())
         }
-        return Ok(());
+        Err(atomic_file::Error::NotADirectory) => Err("not a directory".into()),
+        Err(atomic_file::Error::NotRegularFile) => Err("not a regular file".into()),
+        Err(atomic_file::Error::Io { op, source, .. }) => Err(format!("cannot {op}: {source}")),
     }
-    std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)?;
-    // mode() is filtered by the umask; a umask of 000 must not make it 0777.
-    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
 }
 
 /// Anyone who can write the pod file can run commands as podinit's user (root,

@@ -6,16 +6,11 @@
 //! This module knows nothing of the supervisor: it only moves data.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::fcntl::{openat, renameat, AtFlags, OFlag};
-use nix::sys::stat::{fstatat, Mode, SFlag};
-use nix::unistd::{unlinkat, UnlinkatFlags};
+use crate::atomic_file;
 use serde::{Deserialize, Serialize};
 
 /// Name of the status file inside `state_dir`.
@@ -144,33 +139,22 @@ pub fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
     let mut json = serde_json::to_vec_pretty(st)
         .map_err(|e| StatusError::Parse { path: Some(dir.join(FILE_NAME)), message: e.to_string() })?;
     json.push(b'\n');
-
-    let dirf = create_and_open_dir(dir)?;
-    let dfd = dirf.as_raw_fd();
-    let path = dir.join(FILE_NAME);
-
-    // rename() replaces a symlink rather than following it, but a symlink here
-    // means someone else is meddling with our state_dir: refuse loudly.
-    match fstatat(Some(dfd), FILE_NAME, AtFlags::AT_SYMLINK_NOFOLLOW) {
-        Ok(s) if SFlag::from_bits_truncate(s.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG => {}
-        Ok(_) => return Err(StatusError::Refused { path, why: "it is a symlink or not a regular file" }),
-        Err(Errno::ENOENT) => {}
-        Err(e) => return Err(io_err("inspect", &path, e.into())),
-    }
-
-    let tmp_name = format!("{FILE_NAME}.tmp.{}", std::process::id());
-    let tmp_path = dir.join(&tmp_name);
-    let mut file = create_exclusive(dfd, &tmp_name, &tmp_path)?;
-    let result = file.write_all(&json).map_err(|e| io_err("write", &tmp_path, e)).and_then(|()| {
-        drop(file);
-        renameat(Some(dfd), tmp_name.as_str(), Some(dfd), FILE_NAME)
-            .map_err(|e| io_err("rename status file into place at", &path, e.into()))
-    });
-    if result.is_err() {
-        // Best effort: the temp file is ours and useless now.
-        let _ = unlinkat(Some(dfd), tmp_name.as_str(), UnlinkatFlags::NoRemoveDir);
-    }
-    result
+    // Runtime state under /run: atomic is enough, durable is not needed.
+    atomic_file::create_and_open_dir(dir)
+        .and_then(|dirf| atomic_file::replace(&dirf, dir, FILE_NAME, &json, false))
+        .map_err(|e| match e {
+            atomic_file::Error::DirIsSymlink => StatusError::Refused {
+                path: dir.to_path_buf(),
+                why: "the state directory is a symlink (set state_dir to the real directory)",
+            },
+            atomic_file::Error::NotADirectory => {
+                StatusError::Refused { path: dir.to_path_buf(), why: "the state directory is not a directory" }
+            }
+            atomic_file::Error::NotRegularFile => {
+                StatusError::Refused { path: dir.join(FILE_NAME), why: "it is a symlink or not a regular file" }
+            }
+            atomic_file::Error::Io { op, path, source } => StatusError::Io { op, path, source },
+        })
 }
 
 /// Reads and parses `<dir>/status.json`. Refuses a symlinked file; never panics.
@@ -356,57 +340,6 @@ fn clean(s: &str) -> String {
         return "-".into();
     }
     s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
-}
-
-/// Creates `dir` if missing, then opens it without following a symlink.
-fn create_and_open_dir(dir: &Path) -> Result<File, StatusError> {
-    if let Err(e) = std::fs::symlink_metadata(dir) {
-        if e.kind() != io::ErrorKind::NotFound {
-            return Err(io_err("inspect state directory", dir, e));
-        }
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(dir)
-            .map_err(|e| io_err("create state directory", dir, e))?;
-    }
-    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW).open(dir);
-    match opened {
-        Ok(f) => Ok(f),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR)) => {
-            let symlink = std::fs::symlink_metadata(dir).map(|m| m.file_type().is_symlink()).unwrap_or(false);
-            Err(StatusError::Refused {
-                path: dir.to_path_buf(),
-                why: if symlink {
-                    "the state directory is a symlink (set state_dir to the real directory)"
-                } else {
-                    "the state directory is not a directory"
-                },
-            })
-        }
-        Err(e) => Err(io_err("open state directory", dir, e)),
-    }
-}
-
-/// Creates `name` in `dfd` exclusively. A leftover temp file of the same name is
-/// removed and the create retried once: as PID 1 our pid is always 1, so a crash
-/// mid-write would otherwise block every later write.
-fn create_exclusive(dfd: i32, name: &str, path: &Path) -> Result<File, StatusError> {
-    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mode = Mode::from_bits_truncate(0o644);
-    let mut retried = false;
-    loop {
-        match openat(Some(dfd), name, flags, mode) {
-            // SAFETY: openat just returned this fd and nothing else owns it.
-            Ok(fd) => return Ok(unsafe { File::from_raw_fd(fd) }),
-            Err(Errno::EEXIST) if !retried => {
-                retried = true;
-                unlinkat(Some(dfd), name, UnlinkatFlags::NoRemoveDir)
-                    .map_err(|e| io_err("remove stale temp file", path, e.into()))?;
-            }
-            Err(e) => return Err(io_err("create", path, e.into())),
-        }
-    }
 }
 
 fn io_err(op: &'static str, path: &Path, source: io::Error) -> StatusError {
