@@ -308,7 +308,8 @@ impl fmt::Display for ControlError {
             ),
             ControlError::AlreadyRunning { path, pid } => {
                 write!(f, "another podinit is running with state_dir {}", dir_of(path))?;
-                if let Some(pid) = pid {
+                // 0: the other podinit lives in a PID namespace we cannot see into.
+                if let Some(pid) = pid.filter(|&p| p > 0) {
                     write!(f, " (pid {pid})")?;
                 }
                 write!(
@@ -869,6 +870,9 @@ pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Rep
             Ok(n) => sent += n,
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) => return Err(timed_out(&path)),
+            // A server that refuses us (uid, too many connections) writes its
+            // reason and closes before reading: the reply is still there to read.
+            Err(Errno::EPIPE | Errno::ECONNRESET) => break,
             Err(e) => return Err(ControlError::Io { op: "send to", path, source: e.into() }),
         }
     }

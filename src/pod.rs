@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::atomic_file;
 use crate::cli::ControlCmd;
 use crate::config::{self, Kind};
-use crate::control::{self, ControlError, Request};
+use crate::control::{self, ControlError, Reply, Request};
 use crate::expand;
 use crate::init_steps;
 use crate::marker::MarkerStore;
@@ -169,17 +169,17 @@ fn state_dir(path: &Path) -> std::path::PathBuf {
 /// last status.json (saying which on stderr).
 pub fn status(path: &Path, json: bool) -> i32 {
     let dir = state_dir(path);
-    let live = match control::request(&dir, &Request::Status, Duration::from_secs(5)) {
-        Ok(reply) => reply.status,
-        Err(e) => {
-            log::debug!("{e}");
-            None
-        }
+    // Why the live state is not available, for the note on stderr.
+    let (live, why_not) = match control::request(&dir, &Request::Status, Duration::from_secs(5)) {
+        Ok(Reply { status: Some(st), .. }) => (Some(st), String::new()),
+        Ok(reply) => (None, format!("the running pod refused: {}", reply.message)),
+        Err(ControlError::NotRunning { .. }) => (None, "the pod is not running".to_string()),
+        Err(e) => (None, format!("cannot ask the running pod ({e})")),
     };
     let from_socket = live.is_some();
     let st = live.ok_or(()).or_else(|()| status::read(&dir));
     if st.is_ok() && !from_socket {
-        eprintln!("podinit: the pod is not running; last state from {}", dir.join(status::FILE_NAME).display());
+        eprintln!("podinit: {why_not}; last state from {}", dir.join(status::FILE_NAME).display());
     }
     match st {
         Ok(st) if json => match serde_json::to_string_pretty(&st) {
