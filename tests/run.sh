@@ -10,7 +10,10 @@ for t in tests/integration/test_*.sh; do
     [ -n "${ONLY:-}" ] && case "$t" in *"$ONLY"*) ;; *) continue ;; esac
     echo "== $t"
     start=$(date +%s)
-    out=$(bash "$t" 2>&1 | tee /dev/stderr | grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
+    log=$(mktemp /tmp/podinit-suite.XXXXXX)
+    bash "$t" 2>&1 | tee "$log"
+    out=$(grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+    rm -f "$log"
     p=$(echo "$out" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
     f=$(echo "$out" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
     if [ -z "$p" ]; then f=1; p=0; echo "   $t: no summary line (crashed?)"; fi
