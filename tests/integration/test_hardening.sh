@@ -456,29 +456,31 @@ t_end
 # ===========================================================================
 
 t_begin "SIGKILL at random points of a pod run, 200 times: every marker absent or complete, status.json parses"
+# Each step takes a few ms so the random kill points (0-60 ms) land inside the
+# run however fast podinit gets.
 newpod crash <<'EOF'
 restart_policy = "Never"
 [[init]]
 name = "s1"
-command = ["true"]
+command = ["sleep", "0.005"]
 [[init]]
 name = "s2"
-command = ["true"]
+command = ["sleep", "0.005"]
 [[init]]
 name = "s3"
-command = ["true"]
+command = ["sleep", "0.005"]
 [[init]]
 name = "s4"
-command = ["true"]
+command = ["sleep", "0.005"]
 [[init]]
 name = "s5"
-command = ["true"]
+command = ["sleep", "0.005"]
 [[init]]
 name = "s6"
-command = ["true"]
+command = ["sleep", "0.005"]
 [[app]]
 name = "app"
-command = ["true"]
+command = ["sleep", "0.005"]
 EOF
 crash=$(python3 - "$PODINIT" "$P" "$D/m" "$D/s" 200 <<'EOF' 2>&1
 import json, os, random, re, signal, subprocess, sys, time
