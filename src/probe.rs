@@ -297,6 +297,8 @@ impl Prober {
             self.failures = self.failures.saturating_add(1);
             if self.kind == "wait" {
                 log::debug!("{who}: waiting: {why}");
+            } else if self.failures > self.timing.failure_threshold {
+                log::info!("{who}: {} probe failed ({} in a row): {why}", self.kind, self.failures);
             } else {
                 log::info!(
                     "{who}: {} probe failed ({}/{}): {why}",

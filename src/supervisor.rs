@@ -670,7 +670,8 @@ impl Pod {
         for i in 0..self.units.len() {
             let u = &mut self.units[i];
             match u.state {
-                State::Waiting | State::BackOff { .. } => {
+                // Never started: it stays Waiting, as kubectl shows such a container.
+                State::BackOff { .. } => {
                     let status = u.last_exit.map_or(ExitStatus::Code(0), |(s, _)| s);
                     u.set(State::Terminated { status, reason: Reason::Stopped });
                 }
