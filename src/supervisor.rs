@@ -1094,6 +1094,11 @@ impl Handler for Pod {
         let now = Instant::now();
         let stop = rx.sig == libc::SIGTERM || rx.sig == libc::SIGINT;
         log::debug!("received {} from pid {}", signals::name(rx.sig), rx.from);
+        // Raised by podinit's own syscalls (SIGPIPE when whoever reads its stdout
+        // went away): about podinit, not a request to relay to the apps.
+        if rx.from == std::process::id() as i32 {
+            return;
+        }
         match (&self.flavor, self.phase) {
             (_, Phase::Done { .. }) => {}
             (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
