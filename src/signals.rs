@@ -233,21 +233,28 @@ impl Signals {
     }
 }
 
+/// Highest signal number the kernel knows (_NSIG - 1 on x86_64 and arm64).
+const KERNEL_SIGMAX: i32 = 64;
+
 /// Restores what a freshly exec'd program expects: default dispositions for every
-/// signal (Rust sets SIGPIPE to SIG_IGN, and an ignored disposition survives exec)
-/// and an empty signal mask.
+/// signal (Rust sets SIGPIPE to SIG_IGN, a caller may have ignored others, and an
+/// ignored disposition survives exec) and an empty signal mask.
 ///
 /// Runs in the forked child between fork and exec, so it only makes
-/// async-signal-safe calls (sigaction, sigprocmask).
+/// async-signal-safe calls. It uses the raw rt_sigaction system call because the
+/// libc refuses to touch the real-time signals it reserves for itself (glibc
+/// 32-33, musl 32-34), which a caller may still have left ignored.
 pub fn reset_for_exec() {
-    for sig in 1..=sigrtmax() {
+    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
+    let dfl = [0u64; 4];
+    for sig in 1..=KERNEL_SIGMAX {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: SIG_DFL is a valid disposition for every catchable signal; the
-        // call fails harmlessly (EINVAL) for the few numbers the libc reserves.
+        // SAFETY: a valid, zeroed kernel sigaction and a null old-action pointer;
+        // the last argument is the kernel's sigset size (8 bytes).
         unsafe {
-            libc::signal(sig, libc::SIG_DFL);
+            libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
         }
     }
     let empty = SigSet::empty();
