@@ -18,15 +18,8 @@
 . "$(dirname "$0")/../lib.sh"
 T_SUITE=control
 
-if [ ! -x "$PODINIT" ]; then
-    t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
-    t_summary; exit
-fi
-if ! can_unshare_pid; then
-    echo "note: skipped: cannot create a PID namespace (unshare --pid needs root or user namespaces)"
-    t_summary
-    exit 0
-fi
+. "$ROOT/tests/pod_lib.sh"
+pod_suite_requires
 if ! command -v python3 >/dev/null; then
     t_begin "python3 is available"; t_fail "python3 is needed for the raw-socket and JSON checks"; t_end
     t_summary; exit
@@ -36,18 +29,6 @@ fi
 chmod 755 "$T_TMP"
 NOBODY_UID=$(id -u nobody 2>/dev/null || echo 65534)
 NOBODY_GID=$(id -g nobody 2>/dev/null || echo 65534)
-
-# newpod NAME: write the pod file of case NAME from stdin (@D@ becomes the case
-# directory D; P is the pod file). marker_dir and state_dir are in D.
-newpod() {
-    D=$T_TMP/$1
-    P=$D/pod.toml
-    rm -rf "$D"
-    mkdir -p "$D"
-    chmod 755 "$D"
-    { printf 'marker_dir = "%s/markers"\nstate_dir = "%s/state"\n' "$D" "$D"; sed "s|@D@|$D|g"; } >"$P"
-    chmod 644 "$P"
-}
 
 # script NAME: write $D/NAME from stdin (@D@ becomes $D). Entry commands are
 # `sh @D@/NAME` so their shell text escapes no $(VAR) expansion.
@@ -69,28 +50,8 @@ while :; do sleep 0.05; done
 EOF
 }
 
-PODS=""
-# start_pod: run $P as PID 1 in the background (BG: unshare, P1: podinit).
-start_pod() {
-    pid1_bg "$D/out" "$D/err" -- run -c "$P" || t_fail "podinit did not start"
-    PODS="$PODS $BG"
-}
-
-# kill_pod UNSHARE_PID: SIGKILL the podinit that unshare started (PID 1, so the
-# kernel kills its whole namespace).
-kill_pod() {
-    local p
-    p=$(pgrep -P "$1" 2>/dev/null) && kill -KILL $p 2>/dev/null
-}
-
-suite_cleanup() {
-    local b
-    for b in $PODS; do kill -0 "$b" 2>/dev/null && kill_pod "$b"; done
-    wait 2>/dev/null
-}
-
-# stop_wait [TIMEOUT]: SIGTERM the background pod and wait for it; RC, ERR.
-stop_wait() {
+# term_wait [TIMEOUT]: SIGTERM the background pod and wait for it; RC, ERR.
+term_wait() {
     kill -TERM "$P1" 2>/dev/null
     bg_wait "${1:-15}"
     ERR=$(cat "$D/err")
@@ -632,7 +593,7 @@ assert_match "$COUT" '^ctl +[0-9]/[0-9] +Running' "table"
 t_end
 
 t_begin "status: after the pod ended, status.json is used and stderr says so; control commands say it is not running"
-stop_wait 15
+term_wait 15
 assert_eq 0 "$RC" "exit code of the main pod after SIGTERM"
 assert_no_file "$D/state/control.sock"
 ctl status
@@ -710,15 +671,6 @@ command = ["sh", "-c", "trap 'echo term >> @D@/other.log; exit 0' TERM; touch @D
 EOF
 }
 
-# run_pod [TIMEOUT]: run $P as PID 1 to its end; RC, MS, ERR.
-run_pod() {
-    local t0
-    t0=$(now_ms)
-    as_pid1 "${1:-30}" -- run -c "$P" >"$D/out" 2>"$D/err"
-    MS=$(($(now_ms) - t0))
-    ERR=$(cat "$D/err")
-}
-
 t_begin "essential (Never): the app exits 3 → the others stop gracefully (TERM traps ran), podinit exits 3"
 essential_pod ess-never Never 'sleep 0.5; exit 3'
 run_pod 20
@@ -764,7 +716,7 @@ assert_eq "CrashLoopBackOff" "$(live status)" "pod STATUS"
 assert_eq "" "$(cat "$D/other.log" 2>/dev/null)" "other's TERM trap (must not have run)"
 assert_contains "$(cat "$D/err")" "key: restarting in 10s"
 still_serving
-stop_wait 15
+term_wait 15
 assert_eq 0 "$RC" "exit code after SIGTERM"
 t_end
 
@@ -786,7 +738,7 @@ assert_between 0 2000 "$(($(now_ms) - t0))" "ms until the second run (no back-of
 sleep 0.3
 assert_eq "CrashLoopBackOff" "$(live 'e["key"]["state"]')" "key's state after it crashed again"
 kill -0 "$P1" 2>/dev/null || t_fail "podinit ended"
-stop_wait 15
+term_wait 15
 assert_eq 0 "$RC" "exit code after SIGTERM"
 t_end
 
@@ -823,7 +775,7 @@ assert_eq "$ino" "$(stat -c %i "$D/stale.sock" 2>/dev/null)" "the other name of 
 assert_contains "$(cat "$D/err")" "replacing stale socket $D/state/control.sock"
 assert_eq 2 "$(count start "$D/log")" "app starts"
 still_serving
-stop_wait 15
+term_wait 15
 assert_eq 0 "$RC" "exit code of the second pod after SIGTERM"
 assert_no_file "$D/state/control.sock"
 t_end

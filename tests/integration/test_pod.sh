@@ -17,47 +17,8 @@
 . "$(dirname "$0")/../lib.sh"
 T_SUITE=pod
 
-if [ ! -x "$PODINIT" ]; then
-    t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
-    t_summary; exit
-fi
-if ! can_unshare_pid; then
-    echo "note: skipped: cannot create a PID namespace (unshare --pid needs root or user namespaces)"
-    t_summary
-    exit 0
-fi
-
-# newpod NAME: write the pod file of case NAME from stdin. D is the case's
-# directory, P its pod file; every @D@ in the text becomes $D. marker_dir and
-# state_dir (in D) come first, so the text may add other top-level keys.
-newpod() {
-    D=$T_TMP/$1
-    P=$D/pod.toml
-    rm -rf "$D"
-    mkdir -p "$D"
-    { printf 'marker_dir = "%s/markers"\nstate_dir = "%s/state"\n' "$D" "$D"; sed "s|@D@|$D|g"; } >"$P"
-}
-
-# run_pod [TIMEOUT]: run $P as PID 1 to its end. Sets RC, MS (wall time in ms),
-# OUT and ERR (podinit's and the children's stdout / stderr).
-run_pod() {
-    local t0
-    t0=$(now_ms)
-    as_pid1 "${1:-30}" -- run -c "$P" >"$D/out" 2>"$D/err"
-    MS=$(($(now_ms) - t0))
-    OUT=$(cat "$D/out")
-    ERR=$(cat "$D/err")
-}
-
-# start_pod: run $P as PID 1 in the background (BG: unshare, P1: podinit).
-start_pod() { pid1_bg "$D/out" "$D/err" -- run -c "$P" || t_fail "podinit did not start"; }
-
-# stop_wait [TIMEOUT]: wait for the background pod to end. Sets RC, ERR, OUT.
-stop_wait() {
-    bg_wait "${1:-15}"
-    OUT=$(cat "$D/out")
-    ERR=$(cat "$D/err")
-}
+. "$ROOT/tests/pod_lib.sh"
+pod_suite_requires
 
 # ready FILE...: wait (5 s at most) until every FILE exists.
 ready() {
@@ -111,23 +72,6 @@ gap_ms() { awk 'NR==1{a=$1} NR==2{printf "%d\n", ($1-a)/1000000}' "$1"; }
 # ============================================================================
 # The back-off cases: started now, checked at the end.
 # ============================================================================
-
-# kill_pod UNSHARE_PID: SIGKILL the podinit that unshare started (PID 1 of its
-# namespace, so the kernel kills the rest of the namespace with it).
-kill_pod() {
-    local p
-    p=$(pgrep -P "$1" 2>/dev/null) && kill -KILL $p 2>/dev/null
-}
-
-# On exit (also when interrupted): no pod of ours outlives the script.
-suite_cleanup() {
-    local f
-    [ -n "${BG:-}" ] && kill -0 "$BG" 2>/dev/null && kill_pod "$BG"
-    for f in "$T_TMP"/*/bgpid; do
-        [ -e "$f" ] && kill_pod "$(cat "$f")"
-    done
-    wait
-}
 
 # slow_start: run $P in the background as PID 1; slow_collect NAME waits for it.
 slow_start() {

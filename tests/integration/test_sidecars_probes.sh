@@ -22,15 +22,8 @@
 . "$(dirname "$0")/../lib.sh"
 T_SUITE=probes
 
-if [ ! -x "$PODINIT" ]; then
-    t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
-    t_summary; exit
-fi
-if ! can_unshare_pid; then
-    echo "note: skipped: cannot create a PID namespace (unshare --pid needs root or user namespaces)"
-    t_summary
-    exit 0
-fi
+. "$ROOT/tests/pod_lib.sh"
+pod_suite_requires
 # The real interpreter (not a pyenv shim), so a server's pid is python's own.
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
 if [ -z "$PY" ]; then
@@ -41,74 +34,21 @@ fi
 SRV=$ROOT/tests/pods/probes/server.py
 chmod 755 "$T_TMP"
 
-# newpod NAME: write the pod file of case NAME from stdin. D is the case's
-# directory, P its pod file. In the text @D@ becomes $D, @PY@ python3, @SRV@
-# the test server (tests/pods/probes/server.py), @PORT@ / @PORT2@ $PORT / $PORT2,
-# @HOST@ $HOST (default 127.0.0.1).
-newpod() {
-    D=$T_TMP/$1
-    P=$D/pod.toml
-    rm -rf "$D"
-    mkdir -p "$D"
-    {
-        printf 'marker_dir = "%s/markers"\nstate_dir = "%s/state"\n' "$D" "$D"
-        sed -e "s|@D@|$D|g" -e "s|@PY@|$PY|g" -e "s|@SRV@|$SRV|g" -e "s|@PORT@|${PORT:-}|g" -e "s|@PORT2@|${PORT2:-}|g" -e "s|@HOST@|${HOST:-127.0.0.1}|g"
-    } >"$P"
+# In pod files @PY@ is python3, @SRV@ the test server (tests/pods/probes/server.py),
+# @PORT@ / @PORT2@ $PORT / $PORT2, @HOST@ $HOST (default 127.0.0.1), @D@ the case dir.
+pod_filter() {
+    sed -e "s|@D@|$D|g" -e "s|@PY@|$PY|g" -e "s|@SRV@|$SRV|g" -e "s|@PORT@|${PORT:-}|g" \
+        -e "s|@PORT2@|${PORT2:-}|g" -e "s|@HOST@|${HOST:-127.0.0.1}|g"
 }
 
-# run_pod [TIMEOUT]: run $P as PID 1 to its end. Sets RC, MS, OUT, ERR.
-run_pod() {
-    local t0
-    t0=$(now_ms)
-    as_pid1 "${1:-30}" -- run -c "$P" >"$D/out" 2>"$D/err"
-    kill_left
-    MS=$(($(now_ms) - t0))
-    OUT=$(cat "$D/out")
-    ERR=$(cat "$D/err")
-}
-
-# kill_left: SIGKILL a podinit of $P that is still running (its unshare was
-# killed by a timeout, which leaves the podinit below it alive).
-kill_left() {
-    local p
-    for p in $(pgrep -f -- "run -c $P\$" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-}
-
-# Every pod started in the background (unshare pids), for suite_cleanup.
-BGS=""
 # Servers the script itself runs on the host (waiter targets).
 SERVERS=""
 
-# start_pod: run $P as PID 1 in the background (BG: unshare, P1: podinit).
-start_pod() {
-    pid1_bg "$D/out" "$D/err" -- run -c "$P" || t_fail "podinit did not start"
-    BGS="$BGS $BG"
-}
-
-# stop_wait [TIMEOUT]: wait for the background pod BG to end. Sets RC, OUT, ERR.
-# A pod that hangs is killed (bg_wait kills only unshare; its podinit, P1, too).
-stop_wait() {
-    bg_wait "${1:-15}"
-    kill_left
-    OUT=$(cat "$D/out")
-    ERR=$(cat "$D/err")
-}
-
-# kill_pod UNSHARE_PID: SIGKILL the podinit that unshare started (PID 1 of its
-# namespace, so the kernel kills the rest of the namespace with it).
-kill_pod() {
-    local p
-    p=$(pgrep -P "$1" 2>/dev/null) && kill -KILL $p 2>/dev/null
-}
-
-# On exit (also when interrupted): no server and no pod of ours outlives the
-# script, not even a podinit whose unshare a timeout killed.
+# On exit: no server and no pod of ours outlives the script.
 suite_cleanup() {
     local b
     for b in $SERVERS; do kill -KILL "$b" 2>/dev/null; done
-    for b in $BGS; do kill -0 "$b" 2>/dev/null && kill_pod "$b"; done
-    for b in $(pgrep -f -- "run -c $T_TMP/" 2>/dev/null); do kill -KILL "$b" 2>/dev/null; done
-    wait
+    pod_cleanup
 }
 
 # server MODE ADDR ARGS...: run the test server on the host (not in a pod).

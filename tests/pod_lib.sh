@@ -1,0 +1,89 @@
+# Helpers for the pod-mode suites (source after lib.sh): write a pod file per
+# case, run it as PID 1 of a fresh PID namespace, and make sure no pod of the
+# suite outlives it. A suite may define pod_filter (extra @NAME@ substitutions
+# in pod files) and suite_cleanup (which should call pod_cleanup) after
+# sourcing this file.
+
+# pod_suite_requires: skip the suite (0 passed, 0 failed) where PID namespaces
+# cannot be made; fail it when there is no binary.
+pod_suite_requires() {
+    if [ ! -x "$PODINIT" ]; then
+        t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
+        t_summary; exit
+    fi
+    if ! can_unshare_pid; then
+        echo "note: skipped: cannot create a PID namespace (unshare --pid needs root or user namespaces)"
+        t_summary
+        exit 0
+    fi
+}
+
+# pod_filter: stdin to stdout, @D@ replaced by the case directory (a suite may
+# redefine it after sourcing this file).
+pod_filter() { sed "s|@D@|$D|g"; }
+
+# newpod NAME: write the pod file of case NAME from stdin. D is the case's
+# directory, P its pod file; marker_dir and state_dir (in D) come first, so the
+# text may add other top-level keys. Readable by other users (the uid cases).
+newpod() {
+    D=$T_TMP/$1
+    P=$D/pod.toml
+    rm -rf "$D"
+    mkdir -p "$D"
+    chmod 755 "$D"
+    { printf 'marker_dir = "%s/markers"\nstate_dir = "%s/state"\n' "$D" "$D"; pod_filter; } >"$P"
+    chmod 644 "$P"
+}
+
+# kill_left: SIGKILL a podinit of $P that is still running (a timeout killed
+# its unshare, which leaves the podinit below it alive).
+kill_left() {
+    local p
+    for p in $(pgrep -f -- "run -c $P\$" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+}
+
+# run_pod [TIMEOUT]: run $P as PID 1 to its end. Sets RC, MS (wall time in ms),
+# OUT and ERR (podinit's and the children's stdout / stderr).
+run_pod() {
+    local t0
+    t0=$(now_ms)
+    as_pid1 "${1:-30}" -- run -c "$P" >"$D/out" 2>"$D/err"
+    kill_left
+    MS=$(($(now_ms) - t0))
+    OUT=$(cat "$D/out")
+    ERR=$(cat "$D/err")
+}
+
+# Every pod started in the background (unshare pids), for pod_cleanup.
+BGS=""
+
+# start_pod: run $P as PID 1 in the background (BG: unshare, P1: podinit).
+start_pod() {
+    pid1_bg "$D/out" "$D/err" -- run -c "$P" || t_fail "podinit did not start"
+    BGS="$BGS $BG"
+}
+
+# stop_wait [TIMEOUT]: wait for the background pod to end. Sets RC, OUT, ERR.
+stop_wait() {
+    bg_wait "${1:-15}"
+    kill_left
+    OUT=$(cat "$D/out")
+    ERR=$(cat "$D/err")
+}
+
+# kill_pod UNSHARE_PID: SIGKILL the podinit that unshare started (PID 1 of its
+# namespace, so the kernel kills the rest of the namespace with it).
+kill_pod() {
+    local p
+    p=$(pgrep -P "$1" 2>/dev/null) && kill -KILL $p 2>/dev/null
+}
+
+# pod_cleanup: no pod of the suite outlives it, not even a podinit whose
+# unshare a timeout killed.
+pod_cleanup() {
+    local b
+    for b in $BGS; do kill -0 "$b" 2>/dev/null && kill_pod "$b"; done
+    for b in $(pgrep -f -- "run -c $T_TMP/" 2>/dev/null); do kill -KILL "$b" 2>/dev/null; done
+    wait 2>/dev/null
+}
+suite_cleanup() { pod_cleanup; }
