@@ -2,7 +2,7 @@
 //! app, restart policy Never, every signal forwarded to it.
 
 use crate::cli::InitOptions;
-use crate::config::{Entry, Kind, RestartPolicy};
+use crate::config::{Entry, Kind};
 use crate::spawn::Command;
 use crate::supervisor::{Flavor, Pod, Settings, Unit};
 
@@ -14,16 +14,7 @@ pub fn pod(o: &InitOptions) -> Pod {
         .map_or_else(|| o.command[0].clone(), |n| n.to_string_lossy().into_owned());
     let entry = Entry { name, command: o.command.clone(), once: false, ..Entry::defaults(Kind::App) };
     let cmd = Command { argv: o.command.clone(), foreground_tty: true, ..Command::default() };
-    let settings = Settings {
-        name: "podinit".into(),
-        namespace: String::new(),
-        restart_policy: RestartPolicy::Never,
-        grace: o.grace,
-        active_deadline: None,
-        markers: None,
-        state_dir: None,
-        log_prefix: false,
-    };
+    let settings = Settings::without_files("podinit", o.grace);
     let flavor =
         Flavor::Init { kill_group: o.kill_group, remap_to_zero: o.remap_to_zero.clone(), warn_reaped: o.warn_reaped };
     Pod::new(flavor, settings, vec![Unit::new(entry, cmd, String::new())])

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use crate::config::RestartPolicy;
 use crate::supervisor::{Flavor, Pod, Settings};
 
 /// Pins no mount the runtime may want to unmount: cwd to `/`, every inherited
@@ -21,16 +20,7 @@ pub fn release_mounts() {
 
 /// The pause pod: no entries, no status file, no markers.
 pub fn pod() -> Pod {
-    let settings = Settings {
-        name: "pause".into(),
-        namespace: String::new(),
-        restart_policy: RestartPolicy::Never,
-        grace: Duration::ZERO,
-        active_deadline: None,
-        markers: None,
-        state_dir: None,
-        log_prefix: false,
-    };
+    let settings = Settings::without_files("pause", Duration::ZERO);
     Pod::new(Flavor::Pause, settings, Vec::new())
 }
 

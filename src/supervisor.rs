@@ -78,6 +78,23 @@ pub struct Settings {
     pub log_prefix: bool,
 }
 
+impl Settings {
+    /// A pod with no files of its own (init and pause mode): restart policy
+    /// Never, no markers, no status file, output passed straight through.
+    pub fn without_files(name: &str, grace: Duration) -> Settings {
+        Settings {
+            name: name.to_string(),
+            namespace: String::new(),
+            restart_policy: RestartPolicy::Never,
+            grace,
+            active_deadline: None,
+            markers: None,
+            state_dir: None,
+            log_prefix: false,
+        }
+    }
+}
+
 /// Why an entry's process ended, as shown after its exit code in status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
