@@ -19,6 +19,9 @@ command -v script >/dev/null || need="$need bsdutils"
 command -v unshare >/dev/null || need="$need util-linux"
 command -v python3 >/dev/null || need="$need python3"
 command -v cc >/dev/null || need="$need gcc libc6-dev"
+command -v pgrep >/dev/null || need="$need procps"
+command -v setpriv >/dev/null || need="$need util-linux"
+command -v curl >/dev/null || command -v wget >/dev/null || need="$need curl"
 if [ -n "$need" ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "setup: missing:$need (run as root to install them)" >&2
