@@ -800,7 +800,6 @@ impl Pod {
 
     /// Timers of unit `i`: probes, waiters, step timeouts, stop deadlines, back-off.
     fn tick_unit(&mut self, i: usize, now: Instant) {
-        let grace = self.settings.grace;
         let terminating = self.terminating();
         let u = &mut self.units[i];
         match u.state {
@@ -835,14 +834,10 @@ impl Pod {
         }
         let name = u.spec.name.clone();
         let base = &u.cmd;
-        if let Some(w) = &mut u.probes.waiter {
-            if w.tick(now, base, &name) == Some(Verdict::Passing) {
-                return self.finished(i, ExitStatus::Code(0), Reason::Completed, now);
-            }
-            return;
-        }
         let mut verdicts = Vec::new();
-        if !u.started {
+        if let Some(w) = &mut u.probes.waiter {
+            verdicts.extend(w.tick(now, base, &name).map(|v| ("wait", v)));
+        } else if !u.started {
             if let Some(p) = &mut u.probes.startup {
                 verdicts.extend(p.tick(now, base, &name).map(|v| ("startup", v)));
             }
@@ -852,15 +847,17 @@ impl Pod {
             }
         }
         for (kind, v) in verdicts {
-            self.probe_changed(i, kind, v, now, grace);
+            self.probe_changed(i, kind, v, now);
         }
     }
 
-    /// A probe of unit `i` changed its verdict.
-    fn probe_changed(&mut self, i: usize, kind: &str, v: Verdict, now: Instant, grace: Duration) {
+    /// A probe (or the waiter) of unit `i` changed its verdict.
+    fn probe_changed(&mut self, i: usize, kind: &str, v: Verdict, now: Instant) {
         self.dirty = true;
+        let grace = self.settings.grace;
         let u = &mut self.units[i];
         match (kind, v) {
+            ("wait", Verdict::Passing) => self.finished(i, ExitStatus::Code(0), Reason::Completed, now),
             ("startup", Verdict::Passing) => {
                 log::info!("{}: startup probe passed", u.name());
                 u.started = u.hook.is_none();
@@ -1141,21 +1138,13 @@ impl Handler for Pod {
                 return self.hook_done(i, status);
             }
             let name = u.spec.name.clone();
-            let mut changed = None;
-            for p in u.probes.all_mut() {
-                if p.owns(pid) {
-                    changed = p.exited(pid, status, now, &name).map(|v| (p.kind, v));
-                    break;
+            let owner = u.probes.all_mut().find(|p| p.owns(pid));
+            if let Some(p) = owner {
+                // An exec probe's child: its verdict may or may not have changed.
+                let changed = p.exited(pid, status, now, &name).map(|v| (p.kind, v));
+                if let Some((kind, v)) = changed {
+                    self.probe_changed(i, kind, v, now);
                 }
-            }
-            if let Some((kind, v)) = changed {
-                if kind == "wait" {
-                    return self.finished(i, ExitStatus::Code(0), Reason::Completed, now);
-                }
-                let grace = self.settings.grace;
-                return self.probe_changed(i, kind, v, now, grace);
-            }
-            if u.probes.all().any(|p| p.owns(pid)) {
                 return;
             }
         }
@@ -1263,23 +1252,12 @@ impl Handler for Pod {
             }
             return;
         }
-        let grace = self.settings.grace;
         for i in 0..self.units.len() {
             let u = &mut self.units[i];
             let name = u.spec.name.clone();
-            let mut changed = None;
-            for p in u.probes.all_mut() {
-                if let Some(v) = p.ready(fd, now, &name) {
-                    changed = Some((p.kind, v));
-                    break;
-                }
-            }
-            match changed {
-                Some(("wait", Verdict::Passing)) => {
-                    return self.finished(i, ExitStatus::Code(0), Reason::Completed, now);
-                }
-                Some((kind, v)) => return self.probe_changed(i, kind, v, now, grace),
-                None => {}
+            let changed = u.probes.all_mut().find_map(|p| p.ready(fd, now, &name).map(|v| (p.kind, v)));
+            if let Some((kind, v)) = changed {
+                return self.probe_changed(i, kind, v, now);
             }
         }
     }
