@@ -5,7 +5,7 @@
 //! makes only async-signal-safe calls, and reports a failure to the parent
 //! through a close-on-exec pipe: EOF on the pipe means exec succeeded.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, CString};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -157,7 +157,7 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
                 let mut kv = k.as_bytes().to_vec();
                 kv.push(b'=');
                 kv.extend_from_slice(v.as_bytes());
-                CString::new(kv).map_err(|_| SpawnError::Nul(OsStr::new("environment").to_string_lossy().into()))
+                CString::new(kv).map_err(|_| SpawnError::Nul("an inherited environment variable".into()))
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
