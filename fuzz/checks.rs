@@ -12,7 +12,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use podinit::{config, control, expand, init_steps, probe, signals, status};
+use podinit::config::{self, expand};
+use podinit::pod::{control, init_steps, probe, status};
+use podinit::sys::signals;
 
 /// A check: runs one input through a parser and asserts its promises.
 pub type Check = fn(&[u8]);

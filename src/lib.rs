@@ -9,35 +9,16 @@
 //! The modules are public so the fuzz targets (`fuzz/`) can reach the parsers;
 //! podinit has no library API beyond that.
 
-// Command line and modes.
+// Command line: arguments to a mode, and the one-shot commands.
 pub mod cli;
-pub mod init_mode;
-pub mod pause;
-pub mod pod;
-
-// The PID-1 core: signals, the loop, reaping, starting processes, the final sweep.
-pub mod event_loop;
-pub mod reaper;
-pub mod shutdown;
-pub mod signals;
-pub mod spawn;
-
-// The pod lifecycle.
-pub mod atomic_file;
-pub mod init_steps;
-pub mod log_prefix;
-pub mod marker;
-pub mod probe;
-pub mod supervisor;
-
-// Input and output formats.
+// Input formats: the pod file and `$(VAR)` expansion.
 pub mod config;
-pub mod control;
-pub mod expand;
-pub mod logging;
-pub mod status;
-pub mod tomlparse;
-pub mod user;
+// The supervising modes, each a way to build the pod state machine.
+pub mod modes;
+// The pod lifecycle: state machine, init steps, markers, probes, status, control.
+pub mod pod;
+// The PID-1 core: signals, the loop, reaping, starting processes, the final sweep.
+pub mod sys;
 
 #[cfg(test)]
 mod testutil;

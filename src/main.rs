@@ -1,9 +1,10 @@
 //! podinit: PID 1 for containers. This file only picks the mode; `lib.rs`
 //! lists the modules and where each behaviour lives.
 
-use podinit::cli::{self, Mode};
-use podinit::supervisor::Pod;
-use podinit::{init_mode, logging, pause, pod, reaper, shutdown, signals};
+use podinit::cli::{self, commands, Mode};
+use podinit::modes::{init as init_mode, pause, run};
+use podinit::pod::supervisor::Pod;
+use podinit::sys::{logging, reaper, shutdown, signals};
 
 /// `podinit version X.Y.Z - git.HASH`.
 fn version(tini: bool) -> String {
@@ -57,13 +58,13 @@ fn main() {
         }
         Mode::Run { config } => {
             logging::init(log::LevelFilter::Info);
-            supervise(&config, |c| pod::load(c), false)
+            supervise(&config, |c| run::load(c), false)
         }
-        Mode::Check { config } => pod::check(&config),
-        Mode::Status { config, json } => pod::status(&config, json),
-        Mode::Health { config } => pod::health(&config),
-        Mode::Reset { config, steps } => pod::reset(&config, &steps),
-        Mode::Control { config, cmd } => pod::control(&config, &cmd),
+        Mode::Check { config } => commands::check(&config),
+        Mode::Status { config, json } => commands::status(&config, json),
+        Mode::Health { config } => commands::health(&config),
+        Mode::Reset { config, steps } => commands::reset(&config, &steps),
+        Mode::Control { config, cmd } => commands::control(&config, &cmd),
     };
     std::process::exit(code);
 }
@@ -84,5 +85,5 @@ fn supervise<T: ?Sized>(arg: &T, build: impl FnOnce(&T) -> Option<Pod>, subreape
             log::warn!("cannot become a child subreaper: {e}; orphans go to the real PID 1");
         }
     }
-    podinit::event_loop::run(&mut pod, &mut sigs)
+    podinit::sys::event_loop::run(&mut pod, &mut sigs)
 }

@@ -1,18 +1,21 @@
 //! The pod file (SPEC §4): its data model, the TOML reader and the validator.
 //!
 //! Reading happens in two steps. The TOML text is first parsed by
-//! [`crate::tomlparse`] into a small tree that remembers where every key and
+//! [`crate::config::tomlparse`] into a small tree that remembers where every key and
 //! value came from ([`Val`], [`Key`]); the tree is then checked by hand against
 //! the schema. Checking by hand, rather than deriving serde structs, is what
 //! lets podinit report *every* problem in a file, each as `FILE:LINE:COL:
 //! message`, instead of stopping at the first.
 
+pub mod expand;
+pub mod tomlparse;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::signals::{self, SigNum};
-use crate::tomlparse::{self, Key, Node, Span, Val};
+use crate::sys::signals::{self, SigNum};
+use tomlparse::{Key, Node, Span, Val};
 
 /// Restart policy, Kubernetes meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,7 +319,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 // ---------------------------------------------------------------------------
-// The TOML tree with positions (built by crate::tomlparse).
+// The TOML tree with positions (built by crate::config::tomlparse).
 
 /// "a string", "an array", … for "found …" in messages.
 fn describe(node: &Node) -> &'static str {

@@ -6,7 +6,7 @@
 //! (HOSTNAME differs per container) must not make a finished step run again.
 
 use crate::config::{Entry, WaitFor, WaitTarget};
-use crate::marker;
+use crate::pod::marker;
 
 /// Hash of `step`'s command, environment (pod `[env]` then the step's own),
 /// user, working_dir and wait_for.

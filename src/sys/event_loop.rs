@@ -6,8 +6,8 @@
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use crate::reaper::{self, ExitStatus};
-use crate::signals::{Received, Signals};
+use crate::sys::reaper::{self, ExitStatus};
+use crate::sys::signals::{Received, Signals};
 
 /// What a mode does with events. All callbacks run on the loop's one thread.
 pub trait Handler {

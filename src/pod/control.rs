@@ -35,8 +35,8 @@ use nix::sys::time::{TimeVal, TimeValLike};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ControlCmd;
-use crate::signals::{self, SigNum};
-use crate::status::PodStatus;
+use crate::pod::status::PodStatus;
+use crate::sys::signals::{self, SigNum};
 
 /// File name of the socket inside `state_dir`.
 pub const SOCKET_NAME: &str = "control.sock";
@@ -946,7 +946,7 @@ fn connect(path: &Path, timeout: Duration) -> Result<UnixStream, ControlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::EntryStatus;
+    use crate::pod::status::EntryStatus;
     use std::io::Write;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::thread;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::supervisor::{Flavor, Pod, Settings};
+use crate::pod::supervisor::{Flavor, Pod, Settings};
 
 /// Pins no mount the runtime may want to unmount: cwd to `/`, every inherited
 /// fd above 2 closed. Call before podinit opens fds of its own.

@@ -15,9 +15,9 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{self, ForkResult, Pid};
 
-use crate::reaper;
-use crate::signals;
-use crate::user::Credentials;
+use crate::sys::reaper;
+use crate::sys::signals;
+use crate::sys::user::Credentials;
 
 /// What to run and how; built once per entry, reused for every restart.
 #[derive(Debug, Clone, Default)]

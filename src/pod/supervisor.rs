@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 use std::os::fd::{AsRawFd, RawFd};
 
 use crate::config::{Entry, Kind, RestartPolicy};
-use crate::control::{self, ConnId, Reply, Request};
-use crate::event_loop::Handler;
-use crate::log_prefix::{self, LogPipe};
-use crate::marker::MarkerStore;
-use crate::probe::{Prober, Verdict};
-use crate::reaper::{self, ExitStatus};
-use crate::shutdown;
-use crate::signals::{self, Received};
-use crate::spawn::{self, Command};
-use crate::status::{self, EntryStatus, PodStatus};
+use crate::pod::control::{self, ConnId, Reply, Request};
+use crate::pod::log_prefix::{self, LogPipe};
+use crate::pod::marker::MarkerStore;
+use crate::pod::probe::{Prober, Verdict};
+use crate::pod::status::{self, EntryStatus, PodStatus};
+use crate::sys::event_loop::Handler;
+use crate::sys::reaper::{self, ExitStatus};
+use crate::sys::shutdown;
+use crate::sys::signals::{self, Received};
+use crate::sys::spawn::{self, Command};
 
 /// First CrashLoopBackOff delay, doubled after each crash (Kubernetes).
 const BACKOFF_START: Duration = Duration::from_secs(10);
@@ -422,7 +422,7 @@ impl Pod {
         u.hook = None;
         u.probes = Probes::default();
         if let Some(w) = &u.spec.wait_for {
-            log::info!("{}: waiting for {}", u.name(), crate::init_steps::describe(w));
+            log::info!("{}: waiting for {}", u.name(), crate::pod::init_steps::describe(w));
             u.probes.waiter = Some(Prober::from_wait(w, now));
             let until = w.timeout.map(|t| now + t);
             u.set(State::Polling { since: now, until });

@@ -4,6 +4,8 @@
 //! `docker-init -- CMD...`). A subcommand is recognised only as the very first
 //! argument, so `podinit -- run` still runs a program called `run`.
 
+pub mod commands;
+
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use lexopt::prelude::*;
 
 use crate::config;
-use crate::signals::{self, SigNum};
+use crate::sys::signals::{self, SigNum};
 
 /// Options of init mode (tini's flags plus `-t`).
 #[derive(Debug, Clone, PartialEq)]

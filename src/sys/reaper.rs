@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::signals::{self, SigNum};
+use crate::sys::signals::{self, SigNum};
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

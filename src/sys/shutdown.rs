@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::signals::{self, SigNum};
+use crate::sys::signals::{self, SigNum};
 
 /// True when podinit is PID 1 of its PID namespace.
 pub fn is_pid1() -> bool {
@@ -25,7 +25,7 @@ pub fn signal_rest(sig: SigNum) -> usize {
     }
     // A subreaper without children has no descendants either: orphans are
     // re-parented to it. Skip the /proc walk (hundreds of syscalls on a host).
-    if !crate::reaper::has_children() {
+    if !crate::sys::reaper::has_children() {
         return 0;
     }
     let pids = descendants(nix::unistd::getpid().as_raw());

@@ -10,7 +10,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::atomic_file;
+use crate::sys::atomic_file;
 use serde::{Deserialize, Serialize};
 
 /// Name of the status file inside `state_dir`.

@@ -25,7 +25,7 @@ use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::Mode;
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
-use crate::atomic_file;
+use crate::sys::atomic_file;
 
 /// First line of every marker file; bump the version if the format changes.
 const MAGIC: &str = "podinit-marker v1";

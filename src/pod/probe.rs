@@ -16,9 +16,9 @@ use nix::errno::Errno;
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrIn6};
 
 use crate::config::{Probe, ProbeAction, WaitFor, WaitTarget};
-use crate::reaper::ExitStatus;
-use crate::signals;
-use crate::spawn::{self, Command};
+use crate::sys::reaper::ExitStatus;
+use crate::sys::signals;
+use crate::sys::spawn::{self, Command};
 
 /// What a probe checks.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,7 +185,7 @@ impl Prober {
                     self.orphans.push(pid);
                 }
                 let t = self.timing.timeout;
-                self.record(false, &format!("timed out after {}", crate::supervisor::fmt_secs(t)), now, who)
+                self.record(false, &format!("timed out after {}", crate::pod::supervisor::fmt_secs(t)), now, who)
             }
             _ => None,
         }

@@ -3,8 +3,8 @@
 
 use crate::cli::InitOptions;
 use crate::config::{Entry, Kind};
-use crate::spawn::Command;
-use crate::supervisor::{Flavor, Pod, Settings, Unit};
+use crate::pod::supervisor::{Flavor, Pod, Settings, Unit};
+use crate::sys::spawn::Command;
 
 /// Builds the one-app pod for `o`. The child keeps podinit's environment, cwd
 /// and stdio, and gets the terminal's foreground when stdin is one.

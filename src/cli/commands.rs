@@ -1,0 +1,150 @@
+//! The one-shot commands around a pod: `check`, `status`, `health`, `reset`,
+//! and the control client (`restart|stop|start|kill NAME`). Each returns the
+//! process exit code.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::cli::ControlCmd;
+use crate::config;
+use crate::pod::control::{self, ControlError, Reply, Request};
+use crate::pod::marker::MarkerStore;
+use crate::pod::status;
+
+/// `podinit check`: 0 when the file is valid, 1 with every error otherwise.
+pub fn check(path: &Path) -> i32 {
+    match config::load(path) {
+        Ok(p) => {
+            println!(
+                "{}: ok: pod '{}' with {} init entries and {} apps",
+                path.display(),
+                p.name,
+                p.init.len(),
+                p.apps.len()
+            );
+            0
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            1
+        }
+    }
+}
+
+/// state_dir of the pod file, or the default when the file cannot be read
+/// (status must work even where the pod file is not visible).
+fn state_dir(path: &Path) -> std::path::PathBuf {
+    match config::load(path) {
+        Ok(p) => p.state_dir,
+        Err(_) => std::path::PathBuf::from("/run/podinit"),
+    }
+}
+
+/// `podinit status [--json]`: the live state from the control socket, else the
+/// last status.json (saying which on stderr).
+pub fn status(path: &Path, json: bool) -> i32 {
+    let dir = state_dir(path);
+    // Why the live state is not available, for the note on stderr.
+    let (live, why_not) = match control::request(&dir, &Request::Status, Duration::from_secs(5)) {
+        Ok(Reply { status: Some(st), .. }) => (Some(st), String::new()),
+        Ok(reply) => (None, format!("the running pod refused: {}", reply.message)),
+        Err(ControlError::NotRunning { .. }) => (None, "the pod is not running".to_string()),
+        Err(e) => (None, format!("cannot ask the running pod ({e})")),
+    };
+    let from_socket = live.is_some();
+    let st = live.ok_or(()).or_else(|()| status::read(&dir));
+    if st.is_ok() && !from_socket {
+        eprintln!("podinit: {why_not}; last state from {}", dir.join(status::FILE_NAME).display());
+    }
+    match st {
+        Ok(st) if json => match serde_json::to_string_pretty(&st) {
+            Ok(s) => {
+                println!("{s}");
+                0
+            }
+            Err(e) => {
+                eprintln!("podinit: status: {e}");
+                1
+            }
+        },
+        Ok(st) => {
+            print!("{}", status::render_table(&st, crate::now_unix()));
+            0
+        }
+        Err(e) => {
+            eprintln!("podinit: {e}");
+            1
+        }
+    }
+}
+
+/// `podinit health`: 0 iff the pod is Ready.
+pub fn health(path: &Path) -> i32 {
+    match status::read(&state_dir(path)).map_err(|e| e.to_string()).and_then(|st| status::health(&st)) {
+        Ok(()) => 0,
+        Err(reason) => {
+            eprintln!("podinit: {reason}");
+            1
+        }
+    }
+}
+
+/// `podinit restart|stop|start NAME`, `podinit kill NAME SIG`: one request to the
+/// running pod's control socket.
+pub fn control(path: &Path, cmd: &ControlCmd) -> i32 {
+    let (dir, grace) = match config::load(path) {
+        Ok(p) => (p.state_dir, p.termination_grace_period),
+        Err(_) => (std::path::PathBuf::from("/run/podinit"), Duration::from_secs(30)),
+    };
+    let req = control::from_cli(cmd);
+    match control::request(&dir, &req, control::timeout_for(&req, grace)) {
+        Ok(reply) if reply.ok => {
+            println!("{}", reply.message);
+            0
+        }
+        Ok(reply) => {
+            eprintln!("podinit: {}", reply.message);
+            1
+        }
+        Err(e) => {
+            eprintln!("podinit: {e}");
+            1
+        }
+    }
+}
+
+/// `podinit reset [STEP...]`: forget markers so those steps run again.
+pub fn reset(path: &Path, steps: &[String]) -> i32 {
+    let pod = match config::load(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podinit: {e}");
+            }
+            return 1;
+        }
+    };
+    for s in steps {
+        if !pod.init.iter().any(|e| &e.name == s) {
+            eprintln!("podinit: reset: no init step named '{s}' in {}", path.display());
+            return 1;
+        }
+    }
+    match MarkerStore::new(&pod.marker_dir).reset(steps) {
+        Ok(removed) => {
+            for r in &removed {
+                println!("reset {r}");
+            }
+            if removed.is_empty() {
+                println!("no markers to reset in {}", pod.marker_dir.display());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("podinit: reset: {e}");
+            1
+        }
+    }
+}

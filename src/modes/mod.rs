@@ -1,0 +1,7 @@
+//! The three supervising modes, each a way to build the one pod state machine:
+//! init mode is a pod with one app, pause mode a pod with none, run mode the
+//! pod file's pod.
+
+pub mod init;
+pub mod pause;
+pub mod run;

@@ -1,0 +1,131 @@
+//! Run mode (`podinit run`): turn a pod file into the state machine's units,
+//! claim the state directory and the control socket.
+
+use std::path::Path;
+
+use crate::config::expand;
+use crate::config::{self, Kind};
+use crate::pod::control::{self, ControlError};
+use crate::pod::init_steps;
+use crate::pod::marker::MarkerStore;
+use crate::pod::supervisor::{Flavor, Pod, Settings, Unit};
+use crate::sys::atomic_file;
+use crate::sys::spawn::Command;
+use crate::sys::user;
+
+/// Everything that can stop a pod from starting, each a one-line message.
+pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
+    let mut errors = Vec::new();
+    let inherited: Vec<(String, String)> = std::env::vars().collect();
+    let mut units = Vec::new();
+    for e in pod.init.iter().chain(&pod.apps) {
+        // Environment: podinit's own, then the downward-API names, then the pod's
+        // [env], then the entry's; each value may refer to the ones before it.
+        let mut env = inherited.clone();
+        expand::set(&mut env, "POD_NAME", pod.name.clone());
+        expand::set(&mut env, "POD_NAMESPACE", pod.namespace.clone());
+        expand::set(&mut env, "CONTAINER_NAME", e.name.clone());
+        expand::extend_env(&mut env, &pod.env);
+        expand::extend_env(&mut env, &e.env);
+        let argv = e.command.iter().map(|a| expand::expand(a, |n| expand::lookup(&env, n))).collect();
+        let creds = match e.user.as_deref().map(user::resolve).transpose() {
+            Ok(c) => c,
+            Err(err) => {
+                errors.push(format!("{}: entry '{}': {err}", pod.path.display(), e.name));
+                continue;
+            }
+        };
+        let hash = if e.kind == Kind::Init { init_steps::definition_hash(e, &pod.env) } else { String::new() };
+        let cmd = Command {
+            argv,
+            env: Some(env),
+            cwd: e.working_dir.as_ref().map(|p| p.display().to_string()),
+            creds,
+            ..Command::default()
+        };
+        units.push(Unit::new(e.clone(), cmd, hash));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let settings = Settings {
+        name: pod.name.clone(),
+        namespace: pod.namespace.clone(),
+        restart_policy: pod.restart_policy,
+        grace: pod.termination_grace_period,
+        active_deadline: pod.active_deadline,
+        markers: Some(MarkerStore::new(&pod.marker_dir)),
+        state_dir: Some(pod.state_dir.clone()),
+        log_prefix: pod.log_prefix,
+    };
+    Ok(Pod::new(Flavor::Pod, settings, units))
+}
+
+/// Loads and prepares the pod file, printing every error. None: exit 1.
+pub fn load(path: &Path) -> Option<Pod> {
+    warn_if_writable_by_others(path);
+    let pod = match config::load(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podinit: {e}");
+            }
+            return None;
+        }
+    };
+    let prepared = match prepare(&pod) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podinit: {e}");
+            }
+            return None;
+        }
+    };
+    // The control socket doubles as the lock that keeps a second podinit off
+    // this state_dir; an unwritable state_dir only costs the runtime extras.
+    if let Err(e) = make_state_dir(&pod.state_dir) {
+        log::warn!("state_dir {}: {e}; running without status file and control socket", pod.state_dir.display());
+        return Some(prepared.without_status());
+    }
+    match control::Server::bind(&pod.state_dir) {
+        Ok(server) => Some(prepared.with_control(server)),
+        Err(e @ ControlError::Io { .. }) => {
+            log::warn!("{e}; running without a control socket");
+            Some(prepared)
+        }
+        Err(e) => {
+            eprintln!("podinit: {e}");
+            None
+        }
+    }
+}
+
+/// Creates state_dir (0755 whatever the umask) and refuses one that is a
+/// symlink: podinit must not write its socket or status through a link someone
+/// else controls.
+fn make_state_dir(dir: &Path) -> Result<(), String> {
+    match atomic_file::create_and_open_dir(dir) {
+        Ok(_) => Ok(()),
+        Err(atomic_file::Error::DirIsSymlink) => {
+            Err("state directory is a symlink; refusing to write through it".into())
+        }
+        Err(atomic_file::Error::NotADirectory) => Err("not a directory".into()),
+        Err(atomic_file::Error::NotRegularFile) => Err("not a regular file".into()),
+        Err(atomic_file::Error::Io { op, source, .. }) => Err(format!("cannot {op}: {source}")),
+    }
+}
+
+/// Anyone who can write the pod file can run commands as podinit's user (root,
+/// usually): say so, as sshd and sudo do for their files, but do not refuse.
+fn warn_if_writable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o022 != 0 {
+            log::warn!(
+                "{} is writable by users other than its owner: they can change what podinit runs",
+                path.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The PID-1 core: everything that talks to the kernel about processes.
+//!
+//! Signals are blocked and read from a signalfd ([`signals`]), children are
+//! reaped with `waitpid(-1, WNOHANG)` ([`reaper`]), started with a clean mask and
+//! dispositions ([`spawn`]), and swept at the end ([`shutdown`]). [`event_loop`]
+//! is the one poll(2) loop that ties them together. Nothing here knows what a
+//! pod is.
+
+pub mod atomic_file;
+pub mod event_loop;
+pub mod logging;
+pub mod reaper;
+pub mod shutdown;
+pub mod signals;
+pub mod spawn;
+pub mod user;
