@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use podinit::config::{self, expand};
-use podinit::pod::{control, init_steps, probe, status};
+use podinit::pod::{checks, control, init_steps, probe, status};
 use podinit::sys::signals;
 
 /// A check: runs one input through a parser and asserts its promises.
@@ -33,7 +33,7 @@ pub const TARGETS: &[(&str, Check)] = &[
 /// The pod file reader and checker (`config::parse`, which runs the in-tree TOML
 /// parser, then validates). Promises: no panic; `Err` holds at least one error,
 /// each displayed as one line starting with the file name; an accepted pod
-/// satisfies the invariants the supervisor relies on.
+/// satisfies the invariants the state machine relies on.
 pub fn pod_file(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let path = Path::new("fuzz.toml");
@@ -69,14 +69,14 @@ pub fn pod_file(data: &[u8]) {
                     assert!(!k.is_empty() && !k.contains('=') && !k.contains('\0'), "bad env name {k:?}");
                     assert!(!v.contains('\0'), "NUL in env value accepted");
                 }
-                // What the supervisor does with an accepted entry must not panic either.
+                // What the state machine does with an accepted entry must not panic either.
                 let _ = init_steps::definition_hash(e, &pod.env);
                 for p in [&e.startup_probe, &e.readiness_probe, &e.liveness_probe].into_iter().flatten() {
                     assert!(p.success_threshold >= 1 && p.failure_threshold >= 1);
-                    let _ = probe::Prober::from_probe("fuzz", p, now);
+                    let _ = probe::ProbeState::new(probe::ProbeKind::Readiness, probe::Timing::of_probe(p), now);
                 }
                 if let Some(w) = &e.wait_for {
-                    let _ = probe::Prober::from_wait(w, now);
+                    let _ = probe::ProbeState::new(probe::ProbeKind::Wait, probe::Timing::of_wait(w), now);
                     let _ = init_steps::describe(w);
                 }
                 if let Some(t) = e.timeout {
@@ -235,7 +235,7 @@ pub fn status_json(data: &[u8]) {
 /// The HTTP probe's status-line reader. Promises: no panic; a code is 100-599
 /// and only comes from an `HTTP/1.x NNN` first line.
 pub fn http_status(data: &[u8]) {
-    if let Some(code) = probe::parse_status(data) {
+    if let Some(code) = checks::parse_status(data) {
         assert!((100..600).contains(&code), "code {code}");
         assert!(data.starts_with(b"HTTP/1."), "accepted {data:?}");
         let first = data.split(|&b| b == b'\n').next().unwrap();

@@ -3,7 +3,7 @@
 
 use podinit::cli::{self, commands, Mode};
 use podinit::modes::{init as init_mode, pause, run};
-use podinit::pod::supervisor::Pod;
+use podinit::pod::runtime::Runtime;
 use podinit::sys::{logging, reaper, shutdown, signals};
 
 /// `podinit version X.Y.Z - git.HASH`.
@@ -71,7 +71,7 @@ fn main() {
 
 /// The shared start of the supervising modes: take over signals before anything
 /// is forked, build the pod, become a subreaper unless PID 1, run the loop.
-fn supervise<T: ?Sized>(arg: &T, build: impl FnOnce(&T) -> Option<Pod>, subreaper: bool) -> i32 {
+fn supervise<T: ?Sized>(arg: &T, build: impl FnOnce(&T) -> Option<Runtime>, subreaper: bool) -> i32 {
     let mut sigs = match signals::setup() {
         Ok(s) => s,
         Err(e) => {

@@ -5,9 +5,10 @@
 //! It is the pod state machine with no entries; after start-up its loop blocks
 //! in poll(2) with no timeout and allocates nothing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::pod::supervisor::{Flavor, Pod, Settings};
+use crate::pod::machine::{Flavor, Pod, Settings};
+use crate::pod::runtime::{Io, Runtime};
 
 /// Pins no mount the runtime may want to unmount: cwd to `/`, every inherited
 /// fd above 2 closed. Call before podinit opens fds of its own.
@@ -19,9 +20,9 @@ pub fn release_mounts() {
 }
 
 /// The pause pod: no entries, no status file, no markers.
-pub fn pod() -> Pod {
-    let settings = Settings::without_files("pause", Duration::ZERO);
-    Pod::new(Flavor::Pause, settings, Vec::new())
+pub fn pod() -> Runtime {
+    let settings = Settings::without_files("pause", Duration::ZERO, std::process::id(), crate::now_unix());
+    Runtime::new(Pod::new(Flavor::Pause, settings, Vec::new(), Instant::now()), Vec::new(), Io::default())
 }
 
 /// Closes every fd above 2 that podinit inherited.

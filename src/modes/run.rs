@@ -7,14 +7,19 @@ use crate::config::expand;
 use crate::config::{self, Kind};
 use crate::pod::control::{self, ControlError};
 use crate::pod::init_steps;
+use crate::pod::machine::{Flavor, Pod, Settings};
 use crate::pod::marker::MarkerStore;
-use crate::pod::supervisor::{Flavor, Pod, Settings, Unit};
+use crate::pod::runtime::{Io, Runtime};
+use crate::pod::unit::Unit;
 use crate::sys::atomic_file;
 use crate::sys::spawn::Command;
 use crate::sys::user;
 
 /// Everything that can stop a pod from starting, each a one-line message.
-pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
+pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
+    let now = std::time::Instant::now();
+    let markers = MarkerStore::new(&pod.marker_dir);
+    let mut cmds = Vec::new();
     let mut errors = Vec::new();
     let inherited: Vec<(String, String)> = std::env::vars().collect();
     let mut units = Vec::new();
@@ -43,7 +48,10 @@ pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
             creds,
             ..Command::default()
         };
-        units.push(Unit::new(e.clone(), cmd, hash));
+        // Read once, at start-up: a marker is about an earlier start of podinit.
+        let done = e.kind == Kind::Init && e.once && e.wait_for.is_none() && markers.matches(&e.name, &hash);
+        units.push(Unit::new(e.clone(), hash, done, now));
+        cmds.push(cmd);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -54,15 +62,15 @@ pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
         restart_policy: pod.restart_policy,
         grace: pod.termination_grace_period,
         active_deadline: pod.active_deadline,
-        markers: Some(MarkerStore::new(&pod.marker_dir)),
-        state_dir: Some(pod.state_dir.clone()),
-        log_prefix: pod.log_prefix,
+        status_file: true,
+        pid: std::process::id(),
+        started_unix: crate::now_unix(),
     };
-    Ok(Pod::new(Flavor::Pod, settings, units))
+    Ok((Pod::new(Flavor::Pod, settings, units, now), cmds))
 }
 
 /// Loads and prepares the pod file, printing every error. None: exit 1.
-pub fn load(path: &Path) -> Option<Pod> {
+pub fn load(path: &Path) -> Option<Runtime> {
     warn_if_writable_by_others(path);
     let pod = match config::load(path) {
         Ok(p) => p,
@@ -73,7 +81,7 @@ pub fn load(path: &Path) -> Option<Pod> {
             return None;
         }
     };
-    let prepared = match prepare(&pod) {
+    let (machine, cmds) = match prepare(&pod) {
         Ok(p) => p,
         Err(errors) => {
             for e in errors {
@@ -82,17 +90,20 @@ pub fn load(path: &Path) -> Option<Pod> {
             return None;
         }
     };
+    let markers = MarkerStore::new(&pod.marker_dir);
+    let log_prefix = pod.log_prefix;
     // The control socket doubles as the lock that keeps a second podinit off
     // this state_dir; an unwritable state_dir only costs the runtime extras.
     if let Err(e) = make_state_dir(&pod.state_dir) {
         log::warn!("state_dir {}: {e}; running without status file and control socket", pod.state_dir.display());
-        return Some(prepared.without_status());
+        return Some(Runtime::new(machine, cmds, Io { markers: Some(markers), log_prefix, ..Io::default() }));
     }
+    let io = Io { markers: Some(markers), state_dir: Some(pod.state_dir.clone()), log_prefix, control: None };
     match control::Server::bind(&pod.state_dir) {
-        Ok(server) => Some(prepared.with_control(server)),
+        Ok(server) => Some(Runtime::new(machine, cmds, Io { control: Some(server), ..io })),
         Err(e @ ControlError::Io { .. }) => {
             log::warn!("{e}; running without a control socket");
-            Some(prepared)
+            Some(Runtime::new(machine, cmds, io))
         }
         Err(e) => {
             eprintln!("podinit: {e}");

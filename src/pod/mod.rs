@@ -1,11 +1,29 @@
-//! The pod lifecycle: the state machine ([`supervisor`]) and what it drives:
-//! run-once init steps and their markers, probes and waiters, the status file,
-//! the control socket, prefixed log pipes.
+//! The pod lifecycle.
+//!
+//! Pure (no syscalls, no clock): the state machine [`machine`] with its entries
+//! [`unit`], probe bookkeeping [`probe`], control requests [`requests`] and the
+//! status view [`view`]. The rules of Kubernetes live here and are unit-tested
+//! as tables (`machine_tests.rs`).
+//!
+//! Effects: [`runtime`] performs what the machine asks, with [`checks`] (probe
+//! attempts), [`marker`] (run-once markers), [`status`] (status.json),
+//! [`control`] (the control socket) and [`log_prefix`] (prefixed output).
 
+pub mod checks;
 pub mod control;
+pub mod event;
 pub mod init_steps;
+pub mod lifecycle;
 pub mod log_prefix;
+pub mod machine;
 pub mod marker;
 pub mod probe;
+pub mod requests;
+pub mod runtime;
 pub mod status;
-pub mod supervisor;
+pub mod stop;
+pub mod unit;
+pub mod view;
+
+#[cfg(test)]
+mod machine_tests;

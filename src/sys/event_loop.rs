@@ -15,6 +15,8 @@ pub trait Handler {
     fn signal(&mut self, rx: Received);
     /// A child was reaped.
     fn exited(&mut self, pid: i32, status: ExitStatus);
+    /// waitpid(-1) said ECHILD: no child is left at all.
+    fn no_children(&mut self) {}
     /// Runs after every batch of events: start what is due, expire timers.
     fn tick(&mut self, now: Instant);
     /// The next instant `tick` has work to do, if any.
@@ -67,8 +69,8 @@ pub fn run(h: &mut impl Handler, sigs: &mut Signals) -> i32 {
             });
             // Reap first: a mode deciding what a signal means should already
             // know which of its children are gone.
-            if chld {
-                reaper::reap(|pid, st| h.exited(pid, st));
+            if chld && !reaper::reap(|pid, st| h.exited(pid, st)) {
+                h.no_children();
             }
             for rx in pending.drain(..) {
                 h.signal(rx);

@@ -1,0 +1,123 @@
+//! The machine's vocabulary: [`Event`]s in, [`Effect`]s out.
+
+use crate::pod::control::{ConnId, Reply, Request};
+use crate::pod::probe::{Outcome, ProbeKind};
+use crate::sys::reaper::ExitStatus;
+use crate::sys::signals::SigNum;
+
+/// Which process of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proc {
+    /// The entry's own command.
+    Main,
+    /// Its post_start hook.
+    PostStart,
+    /// Its pre_stop hook.
+    PreStop,
+}
+
+/// Why a process could not be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpawnFailure {
+    /// The shell's code for it: 127 not found, 126 not executable.
+    pub code: i32,
+    /// One line naming the command.
+    pub message: String,
+}
+
+/// What happened: the machine's only input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Time passed: run whatever is due.
+    Tick,
+    /// A signal other than SIGCHLD arrived, sent by `from`.
+    Signal {
+        /// The signal.
+        sig: SigNum,
+        /// The sender's pid (0: the kernel).
+        from: i32,
+    },
+    /// A child was reaped.
+    Exited {
+        /// Its pid.
+        pid: i32,
+        /// How it ended.
+        status: ExitStatus,
+    },
+    /// podinit has no children left at all (waitpid said ECHILD).
+    NoChildren,
+    /// The outcome of an [`Effect::Spawn`].
+    Spawned {
+        /// The entry.
+        unit: usize,
+        /// Which of its processes.
+        proc: Proc,
+        /// Its pid, or why it could not start.
+        result: Result<i32, SpawnFailure>,
+    },
+    /// The outcome of an [`Effect::Probe`].
+    Probed(Outcome),
+    /// A request on the control socket.
+    Control {
+        /// The connection to answer on.
+        conn: ConnId,
+        /// What it asks.
+        req: Request,
+    },
+}
+
+/// What the runtime must do: the machine's only output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Start a process of `unit`; answer with [`Event::Spawned`].
+    Spawn {
+        /// The entry.
+        unit: usize,
+        /// Which of its processes.
+        proc: Proc,
+    },
+    /// kill(2): `pid` < 0 is a process group.
+    Kill {
+        /// Target.
+        pid: i32,
+        /// Signal.
+        sig: SigNum,
+    },
+    /// Start one attempt of `unit`'s `kind` probe; answer with [`Event::Probed`].
+    Probe {
+        /// The entry.
+        unit: usize,
+        /// Which probe.
+        kind: ProbeKind,
+    },
+    /// Drop `unit`'s probe attempts in flight (it is stopping or restarting).
+    CancelProbes {
+        /// The entry.
+        unit: usize,
+    },
+    /// `unit`'s run-once step completed: save its marker.
+    WriteMarker {
+        /// The entry.
+        unit: usize,
+    },
+    /// Rewrite status.json from [`Pod::status`].
+    WriteStatus,
+    /// Signal every other process podinit is responsible for (the final sweep);
+    /// follow with [`Event::NoChildren`] if none is left.
+    SignalRest {
+        /// The signal.
+        sig: SigNum,
+    },
+    /// Answer a control request.
+    Reply {
+        /// The connection.
+        conn: ConnId,
+        /// The answer.
+        reply: Reply,
+    },
+    /// Exit podinit with `code`. The last effect the machine emits.
+    Exit {
+        /// The exit status.
+        code: i32,
+    },
+}

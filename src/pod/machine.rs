@@ -1,0 +1,375 @@
+//! The pod state machine: init steps in order, then apps and sidecars under
+//! supervision, then a graceful stop. Init mode and pause mode are the same
+//! machine with one app and with none ([`Flavor`]).
+//!
+//! ```text
+//! Initializing(step) ──► Running ──► Terminating ──► Done(exit code)
+//!        │                                ▲
+//!        └── SIGTERM / deadline / failure ┘
+//! ```
+//!
+//! Sans-IO, as quinn-proto and h2 are: [`Pod::handle`] takes an [`Event`] and
+//! the time, and pushes [`Effect`]s for the runtime ([`crate::pod::runtime`]) to
+//! carry out. No syscalls, no clock reads: the only side channel is the `log`
+//! facade. The outcome of an effect that has one (a spawn's pid, a probe
+//! attempt's result) comes back as another event, so every Kubernetes rule
+//! here is testable as a table without root or processes (`machine_tests.rs`).
+
+use std::time::{Duration, Instant};
+
+use crate::config::{Kind, RestartPolicy};
+use crate::pod::control::{ConnId, Reply};
+pub use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
+use crate::pod::unit::{Reason, State, Unit};
+use crate::sys::reaper::ExitStatus;
+
+/// How long to wait for SIGKILLed processes to be reaped before exiting anyway
+/// (a process in uninterruptible sleep must not keep the container alive).
+pub const KILL_WAIT: Duration = Duration::from_secs(2);
+/// status.json is rewritten on every change, but at most this often: a pod of
+/// a hundred quick init steps changes state hundreds of times a second.
+pub const STATUS_INTERVAL: Duration = Duration::from_millis(20);
+/// Exit code of a pod stopped by `active_deadline` (as timeout(1)).
+pub const DEADLINE_EXIT: i32 = 124;
+
+/// The three modes that run the machine differ only in these rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Flavor {
+    /// tini: every signal goes to the one app, its status is podinit's status.
+    Init {
+        /// `-g`: signal the app's process group rather than its pid.
+        kill_group: bool,
+        /// `-e`: codes reported as 0.
+        remap_to_zero: Vec<i32>,
+        /// `-w`: warn when reaping a process that is not the app.
+        warn_reaped: bool,
+    },
+    /// The pod lifecycle: SIGTERM/SIGINT stop the pod, other signals go to every entry.
+    Pod,
+    /// Kubernetes pause: SIGTERM/SIGINT exit 0 at once, everything else is ignored.
+    Pause,
+}
+
+/// Pod-wide settings the machine needs (the pod file's top level, or init-mode flags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Pod name (POD_NAME).
+    pub name: String,
+    /// Pod namespace (POD_NAMESPACE).
+    pub namespace: String,
+    /// Restart policy for apps and init steps.
+    pub restart_policy: RestartPolicy,
+    /// Limit on a graceful stop.
+    pub grace: Duration,
+    /// Optional limit on the pod's whole run.
+    pub active_deadline: Option<Duration>,
+    /// Emit [`Effect::WriteStatus`] on changes (there is a status file).
+    pub status_file: bool,
+    /// podinit's own pid: signals it sent itself are not relayed, and status shows it.
+    pub pid: u32,
+    /// Wall-clock start (unix seconds); the machine itself runs on `Instant`s.
+    pub started_unix: u64,
+}
+
+impl Settings {
+    /// A pod with no files of its own (init and pause mode): restart policy
+    /// Never, no status file.
+    pub fn without_files(name: &str, grace: Duration, pid: u32, started_unix: u64) -> Settings {
+        Settings {
+            name: name.to_string(),
+            namespace: String::new(),
+            restart_policy: RestartPolicy::Never,
+            grace,
+            active_deadline: None,
+            status_file: false,
+            pid,
+            started_unix,
+        }
+    }
+}
+
+/// What made the pod stop; decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// SIGTERM/SIGINT.
+    Signal,
+    /// active_deadline ran out.
+    Deadline,
+    /// Nothing will run again; the pod's own result.
+    Finished(i32),
+    /// An init step failed for good (restart_policy Never); its exit code.
+    InitFailed(i32),
+}
+
+/// Where the pod is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Running init entry `step` (index into units).
+    Initializing {
+        /// The entry being waited for.
+        step: usize,
+    },
+    /// Apps are up.
+    Running,
+    /// Stopping; `deadline` is the end of the grace period.
+    Terminating {
+        /// Why.
+        cause: Cause,
+        /// End of the grace period.
+        deadline: Instant,
+        /// The final SIGTERM sweep has gone out.
+        swept: bool,
+        /// When SIGKILL went out to everything.
+        killed_at: Option<Instant>,
+    },
+    /// Exit with `code`; `cause` says why, for the final status.
+    Done {
+        /// The exit status.
+        code: i32,
+        /// Why.
+        cause: Cause,
+    },
+}
+
+/// A control request that completes when unit `unit` has exited (or started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// The entry.
+    pub unit: usize,
+    /// Who asked.
+    pub conn: ConnId,
+    /// What to do when it has stopped.
+    pub then: Then,
+}
+
+/// What a pending control request does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// It is stopping: start it again (restart).
+    Restart,
+    /// It is stopping: keep it stopped (stop).
+    Hold,
+    /// It is starting: say with which pid.
+    ReportStart,
+}
+
+/// The state machine.
+#[derive(Debug)]
+pub struct Pod {
+    pub(crate) flavor: Flavor,
+    pub(crate) settings: Settings,
+    pub(crate) units: Vec<Unit>,
+    pub(crate) phase: Phase,
+    pub(crate) started: Instant,
+    /// Exit code of the first app that failed for good.
+    pub(crate) first_failure: Option<i32>,
+    /// waitpid has said ECHILD since the last spawn.
+    pub(crate) no_children: bool,
+    /// Status needs rewriting.
+    pub(crate) dirty: bool,
+    /// When status was last written.
+    pub(crate) status_written: Option<Instant>,
+    /// Control requests waiting for an entry.
+    pub(crate) pending: Vec<Pending>,
+    /// [`Effect::Exit`] has gone out.
+    pub(crate) exited: bool,
+}
+
+impl Pod {
+    /// A pod over `units` (init entries first, in file order, then apps),
+    /// starting at `now`. Nothing runs until the first [`Event::Tick`].
+    pub fn new(flavor: Flavor, settings: Settings, units: Vec<Unit>, now: Instant) -> Pod {
+        Pod {
+            flavor,
+            settings,
+            units,
+            phase: Phase::Initializing { step: 0 },
+            started: now,
+            first_failure: None,
+            no_children: true,
+            dirty: true,
+            status_written: None,
+            pending: Vec::new(),
+            exited: false,
+        }
+    }
+
+    /// The entries, in pod-file order (init entries, then apps).
+    pub fn units(&self) -> &[Unit] {
+        &self.units
+    }
+
+    /// Where the pod is.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The flavor it runs as.
+    pub fn flavor(&self) -> &Flavor {
+        &self.flavor
+    }
+
+    /// Stops emitting [`Effect::WriteStatus`] (the runtime could not write it).
+    pub fn disable_status(&mut self) {
+        self.settings.status_file = false;
+    }
+
+    /// Feeds one event; the effects to carry out are appended to `out`, in order.
+    pub fn handle(&mut self, ev: Event, now: Instant, out: &mut Vec<Effect>) {
+        if self.exited {
+            return;
+        }
+        match ev {
+            Event::Tick => self.tick(now, out),
+            Event::Signal { sig, from } => self.signal(sig, from, now, out),
+            Event::Exited { pid, status } => self.exited(pid, status, now, out),
+            Event::NoChildren => self.no_children = true,
+            Event::Spawned { unit, proc, result } => self.spawned(unit, proc, result, now, out),
+            Event::Probed(o) => self.probed(o, now, out),
+            Event::Control { conn, req } => self.request(conn, req, now, out),
+        }
+        self.settle(now, out);
+    }
+
+    /// The next instant a [`Event::Tick`] has work to do, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        let mut d: Option<Instant> = None;
+        let mut at = |t: Instant| d = Some(d.map_or(t, |x| x.min(t)));
+        if let Some(limit) = self.settings.active_deadline {
+            if !self.terminating() {
+                at(self.started + limit);
+            }
+        }
+        for u in &self.units {
+            match u.state {
+                State::Running { kill_at: Some(k), .. } if u.ending.is_none() => at(k),
+                State::Polling { until: Some(t), .. } => at(t),
+                State::BackOff { until } => at(until),
+                _ => {}
+            }
+            match u.stop {
+                Some(s) if !s.killed => at(s.deadline),
+                Some(_) => {}
+                None => u.probes.all().filter_map(|p| p.deadline()).for_each(&mut at),
+            }
+        }
+        if let Phase::Terminating { deadline, killed_at, .. } = self.phase {
+            match killed_at {
+                None => at(deadline),
+                Some(k) => at(k + KILL_WAIT),
+            }
+        }
+        if let Some(t) = self.status_due() {
+            at(t);
+        }
+        d
+    }
+
+    pub(crate) fn is_app(&self, i: usize) -> bool {
+        self.units[i].spec.kind == Kind::App
+    }
+
+    pub(crate) fn terminating(&self) -> bool {
+        matches!(self.phase, Phase::Terminating { .. } | Phase::Done { .. })
+    }
+
+    /// Runs what every event may have made possible: the next init step, the
+    /// apps, the pod's end, the stop's progress, the status file, the exit.
+    /// One step may lead to the next (init done → apps start → an app fails at
+    /// once → pod finished), so each check sees the phase the previous one left.
+    fn settle(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        if let Phase::Initializing { step } = self.phase {
+            self.advance_init(step, now, out);
+        }
+        if self.phase == Phase::Running {
+            self.check_finished(now, out);
+        }
+        if matches!(self.phase, Phase::Terminating { .. }) {
+            self.advance_stop(now, out);
+        }
+        if let Phase::Done { code, .. } = self.phase {
+            // Pending requests learn the pod is gone.
+            for p in std::mem::take(&mut self.pending) {
+                out.push(Effect::Reply { conn: p.conn, reply: Reply::err("the pod stopped") });
+            }
+            if self.settings.status_file {
+                out.push(Effect::WriteStatus);
+            }
+            out.push(Effect::Exit { code });
+            self.exited = true;
+            return;
+        }
+        self.start_due_probes(now, out);
+        if self.status_due().is_some_and(|due| now >= due) {
+            self.dirty = false;
+            self.status_written = Some(now);
+            out.push(Effect::WriteStatus);
+        }
+    }
+
+    /// When the next status write is due, if one is pending.
+    fn status_due(&self) -> Option<Instant> {
+        match (self.dirty && self.settings.status_file, self.status_written) {
+            (true, Some(t)) => Some(t + STATUS_INTERVAL),
+            (true, None) => Some(self.started),
+            _ => None,
+        }
+    }
+
+    /// Timers: active deadline, then each entry's (probes, waiters, step
+    /// timeouts, stop deadlines, back-off).
+    fn tick(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        if let Some(limit) = self.settings.active_deadline {
+            if now >= self.started + limit && !self.terminating() {
+                log::warn!("active_deadline of {} exceeded; stopping the pod", fmt_secs(limit));
+                self.begin_stop(Cause::Deadline, now, out);
+            }
+        }
+        for i in 0..self.units.len() {
+            self.tick_unit(i, now, out);
+        }
+    }
+
+    /// A child was reaped: an entry's process, a hook, or somebody else's orphan.
+    fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
+        // No allocation on this path: reaping thousands of orphans must stay cheap.
+        if let Some(i) = self.units.iter().position(|u| u.pid() == Some(pid)) {
+            return self.finished(i, status, Reason::Error, now, out);
+        }
+        if let Some(i) = self.units.iter().position(|u| u.hook.is_some_and(|h| h.pid() == pid)) {
+            return self.hook_done(i, status, now, out);
+        }
+        if let Flavor::Init { warn_reaped: true, .. } = self.flavor {
+            log::warn!("reaped zombie pid {pid} ({status})");
+        } else {
+            log::debug!("reaped pid {pid} ({status})");
+        }
+    }
+}
+
+/// "0.2s", "20s", "5m" — durations in log lines (integer arithmetic: no float
+/// formatting code in the binary).
+pub fn fmt_secs(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 10 && d.subsec_millis() != 0 {
+        format!("{secs}.{}s", d.subsec_millis() / 100)
+    } else if secs < 120 || secs % 60 != 0 {
+        format!("{secs}s")
+    } else {
+        format!("{}m", secs / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_log_lines() {
+        assert_eq!(fmt_secs(Duration::from_millis(1234)), "1.2s");
+        assert_eq!(fmt_secs(Duration::from_millis(50)), "0.0s");
+        assert_eq!(fmt_secs(Duration::from_secs(20)), "20s");
+        assert_eq!(fmt_secs(Duration::from_secs(300)), "5m");
+        assert_eq!(fmt_secs(Duration::from_secs(130)), "130s");
+    }
+}

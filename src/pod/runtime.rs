@@ -1,0 +1,294 @@
+//! The runtime: the half of the pod that touches the world. It owns the fds
+//! (control socket, log pipes, probe sockets), feeds the event loop's events to
+//! the pure [`machine::Pod`], and carries out the [`Effect`]s it returns:
+//! fork/exec, kill, probe attempts, markers, status.json, control replies.
+//!
+//! ```text
+//! poll ─► event_loop ─► Runtime::feed(Event) ─► Pod::handle ─► [Effect] ─► Runtime::perform
+//!                              ▲                                               │
+//!                              └──── Spawned / Probed / NoChildren ◄───────────┘
+//! ```
+//!
+//! An effect with an outcome (a spawn's pid) is answered by queueing another
+//! event, handled before anything else happens, so the machine always sees
+//! the consequences of its own effects in order.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::pod::checks::Checks;
+use crate::pod::control;
+use crate::pod::log_prefix::{self, LogPipe};
+use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
+use crate::pod::marker::MarkerStore;
+use crate::pod::probe::Outcome;
+use crate::pod::status;
+use crate::pod::unit;
+use crate::sys::event_loop::Handler;
+use crate::sys::reaper::{self, ExitStatus};
+use crate::sys::shutdown;
+use crate::sys::signals::{self, Received};
+use crate::sys::spawn::{self, Command};
+
+/// The files and sockets a pod may have (run mode has them all; init and pause none).
+#[derive(Default)]
+pub struct Io {
+    /// Where run-once markers live.
+    pub markers: Option<MarkerStore>,
+    /// Where status.json goes.
+    pub state_dir: Option<PathBuf>,
+    /// Prefix entries' output lines with `[name] `.
+    pub log_prefix: bool,
+    /// The control socket.
+    pub control: Option<control::Server>,
+}
+
+/// A pod machine and the world it acts on.
+pub struct Runtime {
+    pod: machine::Pod,
+    /// Prepared argv/env/cwd/user of each unit, same order as the machine's.
+    cmds: Vec<Command>,
+    io: Io,
+    checks: Checks,
+    logs: Vec<LogPipe>,
+    /// Warned once that a marker could not be saved.
+    marker_warned: bool,
+    /// A status write was asked for while handling the current events.
+    status_wanted: bool,
+    /// Reused buffers: an idle or reaping iteration allocates nothing.
+    events: VecDeque<Event>,
+    effects: Vec<Effect>,
+    outcomes: Vec<Outcome>,
+    exit: Option<i32>,
+}
+
+impl Runtime {
+    /// The runtime for `pod`, whose unit `i` runs `cmds[i]`.
+    pub fn new(pod: machine::Pod, cmds: Vec<Command>, io: Io) -> Runtime {
+        let mut pod = pod;
+        if io.state_dir.is_none() {
+            pod.disable_status();
+        }
+        Runtime {
+            pod,
+            cmds,
+            io,
+            checks: Checks::default(),
+            logs: Vec::new(),
+            marker_warned: false,
+            status_wanted: false,
+            events: VecDeque::with_capacity(8),
+            effects: Vec::with_capacity(16),
+            outcomes: Vec::new(),
+            exit: None,
+        }
+    }
+
+    /// The machine (for tests and status).
+    pub fn pod(&self) -> &machine::Pod {
+        &self.pod
+    }
+
+    /// Hands `ev` to the machine and carries out everything that follows.
+    fn feed(&mut self, ev: Event, now: Instant) {
+        self.events.push_back(ev);
+        while let Some(ev) = self.events.pop_front() {
+            let mut effects = std::mem::take(&mut self.effects);
+            self.pod.handle(ev, now, &mut effects);
+            for e in effects.drain(..) {
+                self.perform(e, now);
+            }
+            self.effects = effects;
+        }
+        // After the queue is drained, so the file shows where the events led.
+        if self.status_wanted {
+            self.status_wanted = false;
+            self.write_status(now);
+        }
+    }
+
+    fn perform(&mut self, e: Effect, now: Instant) {
+        match e {
+            Effect::Spawn { unit, proc } => {
+                let result =
+                    self.spawn(unit, proc).map_err(|e| SpawnFailure { code: e.exit_code(), message: e.to_string() });
+                self.events.push_back(Event::Spawned { unit, proc, result });
+            }
+            Effect::Kill { pid, sig } => {
+                if let Err(e) = signals::send(pid, sig) {
+                    // ESRCH: it exited and its exit is queued; nothing to do.
+                    if e != nix::errno::Errno::ESRCH {
+                        log::warn!("cannot send {} to pid {pid}: {e}", signals::name(sig));
+                    }
+                }
+            }
+            Effect::Probe { unit, kind } => {
+                let spec = &self.pod.units()[unit].spec;
+                let Some(check) = unit::check_for(spec, kind) else { return };
+                let timeout = unit::timeout_for(spec, kind);
+                if let Some(o) = self.checks.start(unit, kind, &check, timeout, &self.cmds[unit], now) {
+                    self.events.push_back(Event::Probed(o));
+                }
+            }
+            Effect::CancelProbes { unit } => self.checks.cancel(unit),
+            Effect::WriteMarker { unit } => self.write_marker(unit),
+            Effect::WriteStatus => self.status_wanted = true,
+            Effect::SignalRest { sig } => {
+                if shutdown::signal_rest(sig) > 0 && sig == libc::SIGTERM {
+                    log::info!("sent SIGTERM to the remaining processes");
+                }
+                if !reaper::has_children() {
+                    self.events.push_back(Event::NoChildren);
+                }
+            }
+            Effect::Reply { conn, reply } => {
+                if let Some(c) = &mut self.io.control {
+                    c.reply(conn, reply);
+                }
+            }
+            Effect::Exit { code } => {
+                // Whatever the entries wrote last is still in the pipes.
+                for p in &mut self.logs {
+                    p.pump();
+                }
+                if let Some(c) = self.io.control.take() {
+                    c.remove();
+                }
+                self.exit = Some(code);
+            }
+        }
+    }
+
+    /// Starts `proc` of `unit`: its command (with log pipes when prefixing), or a hook.
+    fn spawn(&mut self, unit: usize, proc: Proc) -> Result<i32, spawn::SpawnError> {
+        let spec = &self.pod.units()[unit].spec;
+        let base = &self.cmds[unit];
+        let hook = match proc {
+            Proc::Main => None,
+            Proc::PostStart => spec.post_start.as_ref(),
+            Proc::PreStop => spec.pre_stop.as_ref(),
+        };
+        if let Some(argv) = hook {
+            return spawn::spawn(&Command { argv: argv.clone(), null_stdin: true, ..base.clone() });
+        }
+        if !self.io.log_prefix {
+            return spawn::spawn(base);
+        }
+        let mut cmd = base.clone();
+        let mut ends = Vec::new();
+        for dest in [1, 2] {
+            match log_prefix::pipe(&spec.name, dest) {
+                Ok((reader, writer)) => {
+                    let slot = if dest == 1 { &mut cmd.stdout } else { &mut cmd.stderr };
+                    *slot = Some(writer.as_raw_fd());
+                    self.logs.push(reader);
+                    ends.push(writer);
+                }
+                Err(e) => log::warn!("{}: no log pipe ({e}); output goes straight through", spec.name),
+            }
+        }
+        // Our copies of the write ends close when `ends` drops, so EOF comes when the child's do.
+        spawn::spawn(&cmd)
+    }
+
+    fn write_marker(&mut self, unit: usize) {
+        let Some(store) = &self.io.markers else { return };
+        let u = &self.pod.units()[unit];
+        if let Err(e) = store.write(u.name(), &u.hash) {
+            if !self.marker_warned {
+                self.marker_warned = true;
+                log::warn!("{}: marker not saved, the step will run again on the next start: {e}", u.name());
+            } else {
+                log::debug!("{}: marker not saved: {e}", u.name());
+            }
+        }
+    }
+
+    fn write_status(&mut self, now: Instant) {
+        let Some(dir) = &self.io.state_dir else { return };
+        if let Err(e) = status::write(dir, &self.pod.status(now)) {
+            log::warn!("status file disabled: {e}");
+            self.io.state_dir = None;
+            self.pod.disable_status();
+        }
+    }
+
+    fn feed_outcomes(&mut self, now: Instant) {
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        for o in outcomes.drain(..) {
+            self.feed(Event::Probed(o), now);
+        }
+        self.outcomes = outcomes;
+    }
+}
+
+impl Handler for Runtime {
+    fn signal(&mut self, rx: Received) {
+        log::debug!("received {} from pid {}", signals::name(rx.sig), rx.from);
+        self.feed(Event::Signal { sig: rx.sig, from: rx.from }, Instant::now());
+    }
+
+    fn exited(&mut self, pid: i32, status: ExitStatus) {
+        let now = Instant::now();
+        match self.checks.exited(pid, status) {
+            Some(Some(o)) => self.feed(Event::Probed(o), now),
+            Some(None) => {}
+            None => self.feed(Event::Exited { pid, status }, now),
+        }
+    }
+
+    fn no_children(&mut self) {
+        self.feed(Event::NoChildren, Instant::now());
+    }
+
+    fn tick(&mut self, now: Instant) {
+        self.checks.expire(now, &mut self.outcomes);
+        self.feed_outcomes(now);
+        if let Some(c) = &mut self.io.control {
+            c.expire(now);
+        }
+        self.feed(Event::Tick, now);
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        [self.pod.deadline(), self.checks.deadline(), self.io.control.as_ref().and_then(|c| c.deadline())]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn fds(&self, out: &mut Vec<libc::pollfd>) {
+        if let Some(c) = &self.io.control {
+            c.fds(out);
+        }
+        for p in &self.logs {
+            out.push(libc::pollfd { fd: p.fd(), events: libc::POLLIN, revents: 0 });
+        }
+        self.checks.fds(out);
+    }
+
+    fn ready(&mut self, fd: RawFd, _revents: i16) {
+        let now = Instant::now();
+        if let Some(c) = self.io.control.as_mut().filter(|c| c.owns(fd)) {
+            for (conn, req) in c.ready(fd, now) {
+                self.feed(Event::Control { conn, req }, now);
+            }
+            return;
+        }
+        if let Some(i) = self.logs.iter().position(|p| p.fd() == fd) {
+            if !self.logs[i].pump() {
+                self.logs.swap_remove(i);
+            }
+            return;
+        }
+        if let Some(o) = self.checks.ready(fd) {
+            self.feed(Event::Probed(o), now);
+        }
+    }
+
+    fn exit_code(&self) -> Option<i32> {
+        self.exit
+    }
+}

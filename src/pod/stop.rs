@@ -1,0 +1,218 @@
+//! Stopping: one entry (pre_stop, stop signal, SIGKILL at its deadline), and
+//! the whole pod (apps in parallel, then sidecars in reverse order, then the
+//! final sweep of everything else), plus what a signal to podinit means.
+
+use std::time::Instant;
+
+use crate::config::Kind;
+use crate::pod::event::{Effect, Proc};
+use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, DEADLINE_EXIT, KILL_WAIT};
+use crate::pod::unit::{Hook, Reason, State, Stop};
+use crate::sys::reaper::ExitStatus;
+use crate::sys::signals::{self, SigNum};
+
+impl Pod {
+    /// Starts a graceful stop of unit `i`: pre_stop (if any), then its stop
+    /// signal; SIGKILL at `deadline`. `why` is shown as the exit's reason.
+    pub(crate) fn end_unit(&mut self, i: usize, why: Reason, deadline: Instant, now: Instant, out: &mut Vec<Effect>) {
+        let u = &mut self.units[i];
+        if u.stop.is_some() {
+            return;
+        }
+        self.dirty = true;
+        if let State::Polling { .. } = u.state {
+            u.ending = Some(why);
+            return self.finished(i, ExitStatus::Code(1), why, now, out);
+        }
+        if u.pid().is_none() {
+            return;
+        }
+        u.ending = Some(why);
+        u.stop = Some(Stop { deadline, killed: false });
+        if u.probes.all().next().is_some() {
+            out.push(Effect::CancelProbes { unit: i });
+        }
+        if let Some(Hook::PostStart(h)) = u.hook {
+            u.hook = None;
+            if h > 0 {
+                out.push(Effect::Kill { pid: -h, sig: libc::SIGKILL });
+            }
+        }
+        if u.spec.pre_stop.is_some() && u.spec.kind != Kind::Init {
+            log::info!("{}: running pre_stop", u.name());
+            u.hook = Some(Hook::PreStop(0));
+            out.push(Effect::Spawn { unit: i, proc: Proc::PreStop });
+            return;
+        }
+        self.signal_stop(i, out);
+    }
+
+    /// Kills unit `i` at once, without pre_stop (Kubernetes does the same when
+    /// postStart fails): its whole process group gets SIGKILL.
+    pub(crate) fn kill_unit(&mut self, i: usize, why: Reason, now: Instant, out: &mut Vec<Effect>) {
+        let u = &mut self.units[i];
+        let Some(pid) = u.pid() else { return };
+        u.ending = Some(why);
+        u.stop = Some(Stop { deadline: now, killed: true });
+        out.push(Effect::Kill { pid: -pid, sig: libc::SIGKILL });
+        self.dirty = true;
+    }
+
+    /// Sends unit `i` its stop signal (the step after pre_stop).
+    pub(crate) fn signal_stop(&mut self, i: usize, out: &mut Vec<Effect>) {
+        let u = &self.units[i];
+        let (Some(pid), Some(_)) = (u.pid(), u.stop) else { return };
+        let sig = u.spec.stop_signal;
+        log::info!("{}: sending {}", u.spec.name, signals::name(sig));
+        out.push(Effect::Kill { pid, sig });
+    }
+
+    /// Starts the graceful stop of the pod: apps and running init steps now,
+    /// sidecars in reverse order once the apps are gone.
+    pub(crate) fn begin_stop(&mut self, cause: Cause, now: Instant, out: &mut Vec<Effect>) {
+        if self.terminating() {
+            return;
+        }
+        self.dirty = true;
+        if self.flavor == Flavor::Pause {
+            self.phase = Phase::Done { code: 0, cause };
+            return;
+        }
+        if cause == Cause::Signal || cause == Cause::Deadline {
+            log::info!("stopping the pod (grace period {})", fmt_secs(self.settings.grace));
+        }
+        let deadline = now + self.settings.grace;
+        self.phase = Phase::Terminating { cause, deadline, swept: false, killed_at: None };
+        for i in 0..self.units.len() {
+            let u = &mut self.units[i];
+            match u.state {
+                // Never started: it stays Waiting, as kubectl shows such a container.
+                State::BackOff { .. } => {
+                    let status = u.last_exit.map_or(ExitStatus::Code(0), |(s, _)| s);
+                    u.set(State::Terminated { status, reason: Reason::Stopped }, now);
+                }
+                State::Running { .. } | State::Polling { .. } if u.spec.kind != Kind::Sidecar => {
+                    self.end_unit(i, Reason::Stopped, deadline, now, out);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Progress of the pod's stop; runs after every event while Terminating.
+    pub(crate) fn advance_stop(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        let Phase::Terminating { cause, deadline, swept, killed_at } = self.phase else { return };
+        if killed_at.is_none() && now >= deadline {
+            log::warn!("grace period over; sending SIGKILL to everything left");
+            for u in &mut self.units {
+                if let Some(pid) = u.pid() {
+                    out.push(Effect::Kill { pid: -pid, sig: libc::SIGKILL });
+                }
+                if let Some(h) = u.hook.filter(|h| h.pid() > 0) {
+                    out.push(Effect::Kill { pid: -h.pid(), sig: libc::SIGKILL });
+                }
+            }
+            out.push(Effect::SignalRest { sig: libc::SIGKILL });
+            self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at: Some(now) };
+            return self.advance_stop(now, out);
+        }
+        if self.units.iter().any(|u| u.spec.kind != Kind::Sidecar && u.active()) {
+            return;
+        }
+        // Apps are gone: stop sidecars one at a time, last declared first.
+        if let Some(i) = self.units.iter().rposition(|u| u.spec.kind == Kind::Sidecar && u.active()) {
+            if self.units[i].stop.is_none() {
+                self.end_unit(i, Reason::Stopped, deadline, now, out);
+            }
+            return;
+        }
+        if !swept {
+            out.push(Effect::SignalRest { sig: libc::SIGTERM });
+            self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at };
+            // The runtime answers NoChildren if the sweep found nobody.
+            return;
+        }
+        let gave_up = killed_at.is_some_and(|k| now >= k + KILL_WAIT);
+        if self.no_children || gave_up {
+            if gave_up && !self.no_children {
+                log::warn!("processes survived SIGKILL for {}; exiting anyway", fmt_secs(KILL_WAIT));
+            }
+            self.phase = Phase::Done { code: self.exit_code_for(cause, killed_at.is_some()), cause };
+            self.dirty = true;
+        }
+    }
+
+    /// The exit code for a stop caused by `cause`; `killed`: SIGKILL was needed.
+    fn exit_code_for(&self, cause: Cause, killed: bool) -> i32 {
+        let base = match cause {
+            Cause::Signal => 0,
+            Cause::Deadline => DEADLINE_EXIT,
+            Cause::Finished(code) | Cause::InitFailed(code) => code,
+        };
+        match &self.flavor {
+            Flavor::Init { remap_to_zero, .. } if remap_to_zero.contains(&base) => 0,
+            Flavor::Init { .. } => base,
+            Flavor::Pause => 0,
+            Flavor::Pod if base == 0 && killed => 137,
+            Flavor::Pod => base,
+        }
+    }
+
+    /// The pod is running and no app will run again: the pod has finished.
+    pub(crate) fn check_finished(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        if self.flavor == Flavor::Pause {
+            return;
+        }
+        let mut apps = self.units.iter().filter(|u| u.spec.kind == Kind::App);
+        // An app stopped by the user will be started again by the user.
+        if !apps.all(|u| matches!(u.state, State::Terminated { .. }) && !u.held) {
+            return;
+        }
+        let code = match self.flavor {
+            // Init mode: the one app's own status.
+            Flavor::Init { .. } => self.units.iter().rev().find_map(|u| u.last_exit).map_or(0, |(s, _)| s.code()),
+            _ => {
+                let code = self.first_failure.unwrap_or(0);
+                log::info!("all apps have ended; the pod {}", if code == 0 { "completed" } else { "failed" });
+                code
+            }
+        };
+        self.begin_stop(Cause::Finished(code), now, out);
+    }
+
+    /// A signal for podinit: stop, skip the grace period, forward, or ignore.
+    pub(crate) fn signal(&mut self, sig: SigNum, from: i32, now: Instant, out: &mut Vec<Effect>) {
+        let stop = sig == libc::SIGTERM || sig == libc::SIGINT;
+        // Raised by podinit's own syscalls (SIGPIPE when whoever reads its stdout
+        // went away): about podinit, not a request to relay to the apps.
+        if from == self.settings.pid as i32 {
+            return;
+        }
+        match (&self.flavor, self.phase) {
+            (_, Phase::Done { .. }) => {}
+            (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
+                log::warn!("second {}: skipping the grace period", signals::name(sig));
+                self.phase = Phase::Terminating { cause, deadline: now, swept: false, killed_at: None };
+            }
+            (Flavor::Pause, _) if stop => self.begin_stop(Cause::Signal, now, out),
+            (Flavor::Pause, _) => {}
+            (Flavor::Pod, _) if stop => self.begin_stop(Cause::Signal, now, out),
+            _ if signals::is_forwardable(sig) => self.forward(sig, out),
+            _ => {}
+        }
+    }
+
+    /// Forwards a signal to the process(es) it is meant for: init mode's one
+    /// child (or its group), or every running app and sidecar of a pod.
+    fn forward(&self, sig: SigNum, out: &mut Vec<Effect>) {
+        let group = matches!(self.flavor, Flavor::Init { kill_group: true, .. });
+        for u in &self.units {
+            if let Some(pid) = u.pid() {
+                if u.spec.kind == Kind::Init && self.flavor == Flavor::Pod {
+                    continue;
+                }
+                out.push(Effect::Kill { pid: if group { -pid } else { pid }, sig });
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The machine's state as `status.json` and `podinit status` show it: the
+//! kubectl STATUS column, each entry's state word, READY, LAST EXIT.
+//! Pure: wall-clock times are the pod's start plus monotonic time elapsed.
+
+use std::time::Instant;
+
+use crate::config::Kind;
+use crate::pod::machine::{Cause, Phase, Pod};
+use crate::pod::status::{EntryStatus, PodStatus};
+use crate::pod::unit::{Reason, State, Unit};
+use crate::sys::reaper::ExitStatus;
+use crate::sys::signals;
+
+impl Pod {
+    /// The pod's state at `now`, as status.json holds it.
+    pub fn status(&self, now: Instant) -> PodStatus {
+        let unix = |t: Instant| self.settings.started_unix + t.saturating_duration_since(self.started).as_secs();
+        let entries: Vec<EntryStatus> = self
+            .units
+            .iter()
+            .map(|u| EntryStatus {
+                name: u.spec.name.clone(),
+                kind: kind_label(u.spec.kind).to_string(),
+                state: state_label(u).to_string(),
+                ready: if u.spec.kind == Kind::Init { None } else { Some(u.ready()) },
+                restarts: u.restarts,
+                last_exit: u.last_exit.map(|(s, r)| last_exit_label(s, r)),
+                pid: u.pid().map(|p| p as u32),
+                since: unix(u.changed),
+            })
+            .collect();
+        let ready = self.phase == Phase::Running && entries.iter().all(|e| e.ready != Some(false));
+        PodStatus {
+            name: self.settings.name.clone(),
+            namespace: self.settings.namespace.clone(),
+            status: self.phase_label(),
+            ready,
+            pid: self.settings.pid,
+            started_at: self.settings.started_unix,
+            updated_at: unix(now),
+            entries,
+        }
+    }
+
+    /// The kubectl STATUS column.
+    pub fn phase_label(&self) -> String {
+        let inits = self.units.iter().filter(|u| u.spec.kind != Kind::App);
+        match self.phase {
+            Phase::Initializing { step } => match self.units[step].state {
+                State::BackOff { .. } => "Init:CrashLoopBackOff".into(),
+                State::Terminated { .. } => "Init:Error".into(),
+                _ => format!("Init:{}/{}", inits.clone().filter(|u| u.init_done()).count(), inits.count()),
+            },
+            Phase::Running => {
+                let apps = self.units.iter().filter(|u| u.spec.kind == Kind::App);
+                if apps.clone().any(|u| matches!(u.state, State::Waiting | State::Starting { .. })) {
+                    "PodInitializing".into()
+                } else if apps.clone().any(|u| matches!(u.state, State::BackOff { .. })) {
+                    "CrashLoopBackOff".into()
+                } else if apps.clone().all(|u| u.ready()) {
+                    "Running".into()
+                } else {
+                    "NotReady".into()
+                }
+            }
+            Phase::Terminating { cause: Cause::Deadline, .. } | Phase::Done { cause: Cause::Deadline, .. } => {
+                "DeadlineExceeded".into()
+            }
+            Phase::Terminating { cause: Cause::InitFailed(_), .. }
+            | Phase::Done { cause: Cause::InitFailed(_), .. } => "Init:Error".into(),
+            Phase::Terminating { .. } => "Terminating".into(),
+            Phase::Done { code: 0, .. } => "Completed".into(),
+            Phase::Done { .. } => "Error".into(),
+        }
+    }
+}
+
+/// The KIND column.
+fn kind_label(k: Kind) -> &'static str {
+    match k {
+        Kind::Init => "init",
+        Kind::Sidecar => "sidecar",
+        Kind::App => "app",
+    }
+}
+
+/// The STATE column (Kubernetes container states, plus Skipped and Stopped).
+fn state_label(u: &Unit) -> &'static str {
+    match u.state {
+        State::Waiting | State::Starting { .. } => "Waiting",
+        State::Running { .. } if u.stop.is_some() => "Terminating",
+        State::Running { .. } | State::Polling { .. } => "Running",
+        State::BackOff { .. } => "CrashLoopBackOff",
+        State::Skipped => "Skipped",
+        State::Terminated { .. } if u.held => "Stopped",
+        State::Terminated { reason: Reason::Completed, .. } => "Completed",
+        State::Terminated { reason: Reason::Stopped, .. } => "Terminated",
+        State::Terminated { .. } => "Error",
+    }
+}
+
+/// The LAST EXIT column: `0`, `143 (TERM)`, `137 (liveness)`.
+fn last_exit_label(s: ExitStatus, r: Reason) -> String {
+    match (s, r) {
+        (ExitStatus::Code(c), Reason::Completed | Reason::Error) => c.to_string(),
+        (ExitStatus::Signal(sig), Reason::Error) => format!("{} ({})", s.code(), signals::name(sig)),
+        (s, r) => format!("{} ({})", s.code(), r.label()),
+    }
+}
