@@ -1,0 +1,110 @@
+//! The client end, used by `podinit status|restart|stop|start|kill`.
+
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::socket::{self, sockopt, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
+use nix::sys::time::{TimeVal, TimeValLike};
+
+use super::*;
+
+/// Client side: connects to `<state_dir>/control.sock`, sends one request
+/// line, reads one reply line. `timeout` bounds the connect, the send and the
+/// whole wait for the reply (see [`timeout_for`]). A refusal by the server
+/// (e.g. permission denied) comes back as `Ok` with `ok == false`.
+pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Reply, ControlError> {
+    let path = socket_path(state_dir);
+    check_len(&path)?;
+    if !check_kind(&path)? {
+        return Err(ControlError::NotRunning { path, stale: false });
+    }
+    let deadline = Instant::now() + timeout;
+    let stream = connect(&path, timeout)?;
+    let timed_out = |path: &Path| ControlError::Timeout { path: path.to_path_buf(), after: timeout };
+
+    let mut line = serde_json::to_vec(&Wire::from_request(req))
+        .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("cannot encode request: {e}") })?;
+    line.push(b'\n');
+    let mut sent = 0;
+    while sent < line.len() {
+        // Blocking send bounded by SO_SNDTIMEO (set in connect); MSG_NOSIGNAL so a vanished server is an error, not a signal.
+        match socket::send(stream.as_raw_fd(), &line[sent..], MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => return Err(timed_out(&path)),
+            // A server that refuses us (uid, too many connections) writes its
+            // reason and closes before reading: the reply is still there to read.
+            Err(Errno::EPIPE | Errno::ECONNRESET) => break,
+            Err(e) => return Err(ControlError::Io { op: "send to", path, source: e.into() }),
+        }
+    }
+
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out(&path));
+        }
+        stream.set_read_timeout(Some(left)).map_err(|e| ControlError::Io {
+            op: "read from",
+            path: path.clone(),
+            source: e,
+        })?;
+        match (&stream).read(&mut chunk) {
+            Ok(0) => {
+                return Err(ControlError::Protocol {
+                    path,
+                    message: "podinit closed the connection without a reply".into(),
+                })
+            }
+            Ok(n) => {
+                let start = buf.len();
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(p) = buf[start..].iter().position(|&b| b == b'\n') {
+                    break start + p;
+                }
+                if buf.len() > MAX_REPLY {
+                    return Err(ControlError::Protocol {
+                        path,
+                        message: format!("reply longer than {MAX_REPLY} bytes"),
+                    });
+                }
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                return Err(timed_out(&path))
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ControlError::Io { op: "read from", path, source: e }),
+        }
+    };
+    serde_json::from_slice(&buf[..end])
+        .map_err(|e| ControlError::Protocol { path, message: format!("not a reply ({e})") })
+}
+
+/// Blocking connect bounded by `timeout` (SO_SNDTIMEO also bounds connect(2)
+/// on a Unix socket whose listener's backlog is full, e.g. a stopped podinit).
+pub(super) fn connect(path: &Path, timeout: Duration) -> Result<UnixStream, ControlError> {
+    let io_err = |op, e: Errno| ControlError::Io { op, path: path.to_path_buf(), source: e.into() };
+    let fd: OwnedFd = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| io_err("open", e))?;
+    // A zero timeval means "forever"; never pass one by accident.
+    let ms = (timeout.as_millis().min(i64::MAX as u128) as i64).max(1);
+    socket::setsockopt(&fd, sockopt::SendTimeout, &TimeVal::milliseconds(ms)).map_err(|e| io_err("configure", e))?;
+    let addr = UnixAddr::new(path).map_err(|e| io_err("connect to", e))?;
+    loop {
+        match socket::connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => return Ok(UnixStream::from(fd)),
+            Err(Errno::EINTR) => {}
+            Err(Errno::ENOENT) => return Err(ControlError::NotRunning { path: path.to_path_buf(), stale: false }),
+            Err(Errno::ECONNREFUSED) => return Err(ControlError::NotRunning { path: path.to_path_buf(), stale: true }),
+            Err(Errno::EACCES | Errno::EPERM) => return Err(permission_error(path)),
+            Err(Errno::EAGAIN) => return Err(ControlError::Timeout { path: path.to_path_buf(), after: timeout }),
+            Err(e) => return Err(io_err("connect to", e)),
+        }
+    }
+}
