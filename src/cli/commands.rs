@@ -98,7 +98,7 @@ pub fn control(path: &Path, cmd: &ControlCmd) -> i32 {
         Ok(p) => (p.state_dir, p.termination_grace_period),
         Err(_) => (std::path::PathBuf::from("/run/podinit"), Duration::from_secs(30)),
     };
-    let req = control::from_cli(cmd);
+    let req = request_of(cmd);
     match control::request(&dir, &req, control::timeout_for(&req, grace)) {
         Ok(reply) if reply.ok => {
             println!("{}", reply.message);
@@ -145,6 +145,34 @@ pub fn reset(path: &Path, steps: &[String]) -> i32 {
         Err(e) => {
             eprintln!("podinit: reset: {e}");
             1
+        }
+    }
+}
+
+/// The control request for a CLI command.
+fn request_of(cmd: &ControlCmd) -> Request {
+    match cmd {
+        ControlCmd::Restart(n) => Request::Restart(n.clone()),
+        ControlCmd::Stop(n) => Request::Stop(n.clone()),
+        ControlCmd::Start(n) => Request::Start(n.clone()),
+        ControlCmd::Kill(n, s) => Request::Kill(n.clone(), *s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_commands_map_to_requests() {
+        let table = [
+            (ControlCmd::Restart("a".into()), Request::Restart("a".into())),
+            (ControlCmd::Stop("a".into()), Request::Stop("a".into())),
+            (ControlCmd::Start("a".into()), Request::Start("a".into())),
+            (ControlCmd::Kill("a".into(), 1), Request::Kill("a".into(), 1)),
+        ];
+        for (cmd, req) in table {
+            assert_eq!(request_of(&cmd), req);
         }
     }
 }

@@ -40,7 +40,6 @@ use nix::errno::Errno;
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::ControlCmd;
 use crate::pod::status::PodStatus;
 use crate::sys::signals::{self, SigNum};
 
@@ -90,16 +89,6 @@ impl fmt::Display for Request {
             Request::Kill(n, s) => write!(f, "kill {n} {}", signals::name(*s)),
             Request::Status => f.write_str("status"),
         }
-    }
-}
-
-/// Maps the CLI command to a Request.
-pub fn from_cli(cmd: &ControlCmd) -> Request {
-    match cmd {
-        ControlCmd::Restart(n) => Request::Restart(n.clone()),
-        ControlCmd::Stop(n) => Request::Stop(n.clone()),
-        ControlCmd::Start(n) => Request::Start(n.clone()),
-        ControlCmd::Kill(n, s) => Request::Kill(n.clone(), *s),
     }
 }
 

@@ -552,11 +552,7 @@ fn request_errors_are_one_line() {
 }
 
 #[test]
-fn from_cli_and_timeouts() {
-    assert_eq!(from_cli(&ControlCmd::Restart("a".into())), Request::Restart("a".into()));
-    assert_eq!(from_cli(&ControlCmd::Stop("a".into())), Request::Stop("a".into()));
-    assert_eq!(from_cli(&ControlCmd::Start("a".into())), Request::Start("a".into()));
-    assert_eq!(from_cli(&ControlCmd::Kill("a".into(), 1)), Request::Kill("a".into(), 1));
+fn timeouts() {
     let grace = Duration::from_secs(30);
     assert_eq!(timeout_for(&Request::Restart("a".into()), grace), Duration::from_secs(120));
     assert_eq!(timeout_for(&Request::Stop("a".into()), Duration::from_secs(300)), Duration::from_secs(330));
