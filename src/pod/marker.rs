@@ -1,6 +1,6 @@
 //! Run-once markers for init steps (SPEC §4, lifecycle item 3).
 //!
-//! When a `once` step exits 0, the supervisor writes `marker_dir/<name>.done`
+//! When a `once` step exits 0, the runtime writes `marker_dir/<name>.done`
 //! holding a hash of the step's definition. On a later start a step whose marker
 //! holds the same hash is skipped; a changed step runs again. `podinit reset`
 //! removes markers.
@@ -190,7 +190,7 @@ impl MarkerStore {
         let path = self.path(name);
         let file_name = format!("{name}{DONE}");
         // O_NOFOLLOW: a symlink fails with ELOOP; O_NONBLOCK: a FIFO planted
-        // under the marker's name must not hang the supervisor.
+        // under the marker's name must not hang podinit.
         let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let file = match openat(Some(dir.as_raw_fd()), file_name.as_str(), flags, Mode::empty()) {
             // SAFETY: openat just returned this fd and nothing else owns it.

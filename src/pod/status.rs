@@ -1,9 +1,9 @@
 //! The pod's status file (`state_dir/status.json`), `podinit status` and `podinit health`.
 //!
-//! The supervisor fills the plain [`PodStatus`] / [`EntryStatus`] structs on
+//! The state machine fills the plain [`PodStatus`] / [`EntryStatus`] structs on
 //! every state change and calls [`write()`]; the `status` and `health` commands
 //! [`read`] the file back and print [`render_table`] or act on [`health`].
-//! This module knows nothing of the supervisor: it only moves data.
+//! This module knows nothing of the state machine: it only moves data.
 
 use std::fmt;
 use std::io::{self, Read};
@@ -25,7 +25,7 @@ pub struct PodStatus {
     pub name: String,
     /// Pod namespace (`namespace` in the pod file).
     pub namespace: String,
-    /// kubectl STATUS column, computed by the supervisor: `Init:1/3`, `Running`, `NotReady`, `Completed`, `Terminating`, ...
+    /// kubectl STATUS column, computed by the state machine: `Init:1/3`, `Running`, `NotReady`, `Completed`, `Terminating`, ...
     pub status: String,
     /// The pod Ready condition; drives `podinit health`.
     pub ready: bool,

@@ -9,12 +9,12 @@
 //! <- {"ok":true,"message":"web restarted (pid 42)","status":null}
 //! ```
 //!
-//! The [`Server`] has no thread of its own: the supervisor adds [`Server::fds`]
+//! The [`Server`] has no thread of its own: the runtime adds [`Server::fds`]
 //! to its one poll(2) loop and calls [`Server::ready`] when one of them has
 //! events. Every socket is non-blocking, a request is bounded to 4 KiB, and
 //! idle connections expire after 5 s, so a stuck or hostile client can never
 //! block or grow the pod. Bad input gets an error reply from the server itself;
-//! only well-formed requests reach the supervisor.
+//! only well-formed requests reach the state machine.
 //!
 //! Who may talk to it: the socket is mode 0600, so the kernel already refuses
 //! other users at connect(2); `SO_PEERCRED` is checked again after accept in

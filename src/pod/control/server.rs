@@ -41,7 +41,7 @@ pub(super) fn refusal(uid: u32, own: u32) -> Option<String> {
 enum Phase {
     /// Reading the request line (polled for POLLIN; expires).
     Reading,
-    /// Request handed to the supervisor; waiting for [`Server::reply`] (not expired: a restart may take the grace period).
+    /// Request handed to the state machine; waiting for [`Server::reply`] (not expired: a restart may take the grace period).
     Waiting,
     /// Writing the reply (polled for POLLOUT; expires), then closed.
     Writing,
@@ -104,7 +104,7 @@ fn read_conn(c: &mut Conn) -> ReadResult {
     }
 }
 
-/// The control socket server, driven by the supervisor's poll loop.
+/// The control socket server, driven by the pod's poll loop.
 pub struct Server {
     path: PathBuf,
     listener: UnixListener,
@@ -187,7 +187,7 @@ impl Server {
 
     /// Adds the fds to poll: the listener (POLLIN), each connection reading a
     /// request (POLLIN) or writing a reply (POLLOUT), and each connection
-    /// waiting for the supervisor's reply with no events, so that only a hang-up
+    /// waiting for the machine's reply with no events, so that only a hang-up
     /// (POLLHUP/POLLERR, always reported) wakes the loop. The caller must call
     /// [`Server::ready`] for any non-zero revents, hang-ups included.
     pub fn fds(&self, out: &mut Vec<libc::pollfd>) {
@@ -210,7 +210,7 @@ impl Server {
     }
 
     /// Handles readiness of one of its fds and returns the complete, valid
-    /// requests for the supervisor to act on (then answer with [`Server::reply`]).
+    /// requests for the machine to act on (then answer with [`Server::reply`]).
     ///
     /// Listener: accepts until EAGAIN; each peer is checked with `SO_PEERCRED`
     /// (root or podinit's euid only) and refused beyond 16 open connections,
@@ -259,7 +259,7 @@ impl Server {
 
     /// Drops connections open 5 s without a complete request, or whose reply
     /// could not be written within 5 s. Connections waiting for the
-    /// supervisor's reply are kept (a restart may take the whole grace period).
+    /// machine's reply are kept (a restart may take the whole grace period).
     pub fn expire(&mut self, now: Instant) {
         if self.paused_until.is_some_and(|t| t <= now) {
             self.paused_until = None;

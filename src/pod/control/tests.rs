@@ -259,7 +259,7 @@ fn garbage_gets_an_error_reply_and_the_server_still_works() {
         b"\xff\xfe\x00\n",
     ] {
         let (text, got) = exchange(&mut s, &dir, bad.to_vec());
-        assert!(got.is_empty(), "{bad:?} must not reach the supervisor");
+        assert!(got.is_empty(), "{bad:?} must not reach the state machine");
         let r = reply_of(&text);
         assert!(!r.ok);
         assert!(r.message.starts_with("bad request"), "{}", r.message);
@@ -482,7 +482,7 @@ fn other_uid_is_refused() {
                 drop(wr);
                 let mut code = None;
                 pump_until(s, |_, got| {
-                    assert!(got.is_empty(), "a foreign uid must never reach the supervisor");
+                    assert!(got.is_empty(), "a foreign uid must never reach the state machine");
                     if let Ok(nix::sys::wait::WaitStatus::Exited(_, c)) =
                         nix::sys::wait::waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
                     {
