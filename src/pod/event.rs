@@ -100,7 +100,7 @@ pub enum Effect {
         /// The entry.
         unit: usize,
     },
-    /// Rewrite status.json from [`Pod::status`].
+    /// Rewrite status.json from [`crate::pod::machine::Pod::status`].
     WriteStatus,
     /// Signal every other process podinit is responsible for (the final sweep);
     /// follow with [`Event::NoChildren`] if none is left.

@@ -1,7 +1,7 @@
 //! The pod lifecycle.
 //!
 //! Pure (no syscalls, no clock): the state machine [`machine`] with its entries
-//! [`unit`], probe bookkeeping [`probe`], control requests [`requests`] and the
+//! [`unit`](mod@unit), probe bookkeeping [`probe`], control requests [`requests`] and the
 //! status view [`view`]. The rules of Kubernetes live here and are unit-tested
 //! as tables (`machine_tests.rs`).
 //!

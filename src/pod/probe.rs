@@ -3,7 +3,7 @@
 //! passed or failed in a row, and the verdict that follows from the thresholds.
 //!
 //! Pure: no sockets, no processes, no clock. The state machine asks
-//! [`ProbeState::due`] on every tick and, when an attempt is due, emits an
+//! [`ProbeState::start_if_due`] on every tick and, when an attempt is due, emits an
 //! effect; the runtime performs the attempt ([`crate::pod::checks`]) and hands
 //! the outcome back to [`ProbeState::record`].
 
@@ -44,7 +44,7 @@ pub enum Check {
     Exec(Vec<String>),
     /// TCP connect succeeds ("host:port").
     Tcp(String),
-    /// HTTP GET answers 200-399 ("http://host[:port]/path").
+    /// HTTP GET answers 200-399 ("http://host:port/path", port optional).
     Http(String),
     /// The path exists.
     File(PathBuf),

@@ -1,5 +1,5 @@
 //! Runtime control of the machine: `podinit restart|stop|start|kill NAME` and
-//! live status, as the control socket delivers them ([`Event::Control`]).
+//! live status, as the control socket delivers them ([`crate::pod::event::Event::Control`]).
 //!
 //! A restart or stop of a running entry is a graceful stop like any other
 //! (pre_stop, stop signal, SIGKILL at the end of the grace period); the reply
