@@ -174,6 +174,20 @@ assert_no_match() { ! printf '%s\n' "$1" | grep -Eq -- "$2" || t_fail "${3:-outp
 # can_unshare_pid: true when this user may create a PID namespace (as_pid1 needs it).
 can_unshare_pid() { unshare --pid --fork --mount-proc true >/dev/null 2>&1; }
 
+# suite_requires: skip the suite (0 passed, 0 failed) where PID namespaces
+# cannot be made; fail it when there is no binary.
+suite_requires() {
+    if [ ! -x "$PODINIT" ]; then
+        t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
+        t_summary; exit
+    fi
+    if ! can_unshare_pid; then
+        echo "note: skipped: cannot create a PID namespace (unshare --pid needs root or user namespaces)"
+        t_summary
+        exit 0
+    fi
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \

@@ -4,20 +4,6 @@
 # in pod files) and suite_cleanup (which should call pod_cleanup) after
 # sourcing this file.
 
-# pod_suite_requires: skip the suite (0 passed, 0 failed) where PID namespaces
-# cannot be made; fail it when there is no binary.
-pod_suite_requires() {
-    if [ ! -x "$PODINIT" ]; then
-        t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
-        t_summary; exit
-    fi
-    if ! can_unshare_pid; then
-        echo "note: skipped: cannot create a PID namespace (unshare --pid needs root or user namespaces)"
-        t_summary
-        exit 0
-    fi
-}
-
 # pod_filter: stdin to stdout, @D@ replaced by the case directory (a suite may
 # redefine it after sourcing this file).
 pod_filter() { sed "s|@D@|$D|g"; }

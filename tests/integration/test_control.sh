@@ -19,7 +19,7 @@
 T_SUITE=control
 
 . "$ROOT/tests/pod_lib.sh"
-pod_suite_requires
+suite_requires
 if ! command -v python3 >/dev/null; then
     t_begin "python3 is available"; t_fail "python3 is needed for the raw-socket and JSON checks"; t_end
     t_summary; exit

@@ -23,15 +23,7 @@
 . "$(dirname "$0")/../lib.sh"
 T_SUITE=hardening
 
-if [ ! -x "$PODINIT" ]; then
-    t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
-    t_summary; exit
-fi
-if ! can_unshare_pid; then
-    echo "note: skipped: cannot create a PID namespace (needs root)"
-    t_summary
-    exit 0
-fi
+suite_requires
 
 # Non-root users (nobody, the RLIMIT_NPROC uid) must reach the files of the tests.
 chmod 755 "$T_TMP"

@@ -18,7 +18,7 @@
 T_SUITE=pod
 
 . "$ROOT/tests/pod_lib.sh"
-pod_suite_requires
+suite_requires
 
 # ready FILE...: wait (5 s at most) until every FILE exists.
 ready() {

@@ -23,7 +23,7 @@
 T_SUITE=probes
 
 . "$ROOT/tests/pod_lib.sh"
-pod_suite_requires
+suite_requires
 # The real interpreter (not a pyenv shim), so a server's pid is python's own.
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
 if [ -z "$PY" ]; then
