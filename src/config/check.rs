@@ -458,7 +458,9 @@ impl<'a> Checker<'a> {
             },
             DeValue::Integer(i) => {
                 let n = self.written_int(f, i);
-                format!("bad duration {n} for '{}' (write it as a string with a unit, like \"{n}s\")", f.name())
+                // Suggest the number itself in seconds, when it is one.
+                let like = if document::integer(i).is_some() { format!("{n}s") } else { "30s".to_string() };
+                format!("bad duration {n} for '{}' (write it as a string with a unit, like \"{like}\")", f.name())
             }
             _ => {
                 self.type_error(f, "a duration like \"30s\"");

@@ -44,7 +44,7 @@ pub(crate) struct SyntaxError {
 /// Parses a whole TOML document into its root table, or the first syntax error.
 pub(crate) fn parse(text: &str) -> Result<Table<'_>, SyntaxError> {
     if let Some(at) = too_deep(text) {
-        let message = format!("values nest too deep (the limit is {MAX_DEPTH}, counting every key of a dotted key)");
+        let message = format!("tables and arrays nest too deep (at most {MAX_DEPTH} levels, dotted keys included)");
         return Err(SyntaxError { at: Some(at), message });
     }
     match DeTable::parse(text) {
@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn nesting_is_limited() {
-        const TOO_DEEP: &str = "values nest too deep (the limit is 64, counting every key of a dotted key)";
+        const TOO_DEEP: &str = "tables and arrays nest too deep (at most 64 levels, dotted keys included)";
         let deep = |open: &str, close: &str, n: usize| format!("v = {}1{}\n", open.repeat(n), close.repeat(n));
         // The root table is level 0; the value of `v` is level 1.
         assert!(parse(&deep("[", "]", MAX_DEPTH)).is_ok());
