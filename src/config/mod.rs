@@ -99,15 +99,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
         Err(e) => {
             // A syntax error leaves no tree to check, so it is the only error.
             ck.error(e.at, format!("invalid TOML: {}", e.message));
-            return Err(ck.errors);
+            return Err(ck.finish());
         }
     };
     let pod = ck.pod(&root);
-    if ck.errors.is_empty() {
+    let errors = ck.finish();
+    if errors.is_empty() {
         Ok(pod)
     } else {
-        let mut errors = ck.errors;
-        errors.sort_by_key(|e| (e.line, e.col));
         Err(errors)
     }
 }
