@@ -310,6 +310,25 @@ fn every_error_is_collected_in_file_order() {
 }
 
 #[test]
+fn errors_found_out_of_file_order_are_sorted_with_exact_positions() {
+    // Every [[init]] entry is checked before any [[app]], so the app's error
+    // (line 5) is found after the second init entry's (line 9); columns count
+    // characters, and the duplicate name's first line comes from another entry.
+    let errors = errors(
+        "[[init]]\nname = \"i\"\ncommand = [\"x\"]\n[[app]]\nenv = { \"é\" = \"ü\", \"ß\" = 1 }\nname = \"a\"\n\
+         command = [\"y\"]\n[[init]]\nname = \"i\"\ncommand = []\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "pod.toml:5:26: 'ß' must be a string, found an integer",
+            "pod.toml:9:8: duplicate name 'i' (first used on line 2)",
+            "pod.toml:10:11: empty command: 'command' needs at least the program to run",
+        ]
+    );
+}
+
+#[test]
 fn error_display() {
     let mut e = ConfigError { path: "p.toml".into(), line: Some(3), col: Some(7), message: "bad".into() };
     assert_eq!(e.to_string(), "p.toml:3:7: bad");
