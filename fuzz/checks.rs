@@ -30,27 +30,41 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("control_request", control_request),
 ];
 
-/// The pod file reader and checker (`config::parse`, which runs the in-tree TOML
-/// parser, then validates). Promises: no panic; `Err` holds at least one error,
-/// each displayed as one line starting with the file name; an accepted pod
-/// satisfies the invariants the state machine relies on.
+/// The pod file reader and checker (`config::parse`: the `toml` crate's
+/// spanned tree, then the validator's walk of it). Promises: no panic (and no
+/// stack overflow, however deep the nesting); `Err` holds at least one error,
+/// each displayed as one line starting with the file name, with a line and
+/// column in the text; the text is refused as TOML exactly when the `toml`
+/// crate itself refuses it (or nests too deep), and then with that one error;
+/// an accepted pod satisfies the invariants the state machine relies on.
 pub fn pod_file(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let path = Path::new("fuzz.toml");
-    match config::parse(path, &text) {
+    let result = config::parse(path, &text);
+    // The crate on its own, as an oracle for what is valid TOML.
+    let crate_accepts = toml::de::DeTable::parse(&text).is_ok();
+    match result {
         Err(errors) => {
             assert!(!errors.is_empty(), "Err without any error");
+            let syntax = errors.iter().filter(|e| e.message.starts_with("invalid TOML: ")).count();
+            let too_deep = errors.iter().any(|e| e.message.contains("nest too deep"));
+            if syntax > 0 {
+                assert_eq!(errors.len(), 1, "a syntax error and more: {errors:#?}");
+                assert!(!crate_accepts || too_deep, "the toml crate accepts what podinit calls invalid: {errors:#?}");
+            } else {
+                assert!(crate_accepts, "the toml crate refuses what podinit took for TOML: {errors:#?}");
+            }
             for e in &errors {
                 let line = e.to_string();
                 assert!(line.starts_with("fuzz.toml:"), "error not prefixed by the file: {line:?}");
                 assert!(!line.contains('\n') && !line.contains('\r'), "error spans lines: {line:?}");
-                if let (Some(l), Some(c)) = (e.line, e.col) {
-                    assert!(l >= 1 && c >= 1, "0-based position in {line:?}");
-                    assert!(l <= text.lines().count().max(1) + 1, "line {l} past the end: {line:?}");
-                }
+                let (Some(l), Some(c)) = (e.line, e.col) else { panic!("error without a position: {line:?}") };
+                assert!(l >= 1 && c >= 1, "0-based position in {line:?}");
+                assert!(l <= text.lines().count().max(1) + 1, "line {l} past the end: {line:?}");
             }
         }
         Ok(pod) => {
+            assert!(crate_accepts, "podinit accepted what the toml crate refuses");
             let mut names: Vec<&str> = pod.init.iter().chain(&pod.apps).map(|e| e.name.as_str()).collect();
             let total = names.len();
             names.sort_unstable();

@@ -1,4 +1,5 @@
-//! The pod file: in-tree TOML parser and the checker (`podinit::config::parse`).
+//! The pod file: the `toml` crate's parser and podinit's checker (`podinit::config::parse`),
+//! with the crate on its own as an oracle for what is valid TOML.
 #![no_main]
 #[path = "../checks.rs"]
 mod checks;

@@ -1,0 +1,843 @@
+//! The validator: walks the spanned TOML tree by hand against the pod file
+//! schema, building the [`Pod`] and collecting every problem on the way.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::de::DeValue;
+
+use super::document::{self, describe, Key, Table, Value};
+use super::{parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy};
+use super::{WaitFor, WaitTarget};
+use crate::sys::signals::{self, SigNum};
+
+/// `$var` when set and not empty, else `default`.
+fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+// ---------------------------------------------------------------------------
+// The schema.
+
+const POD_KEYS: &[&str] = &[
+    "name",
+    "namespace",
+    "restart_policy",
+    "termination_grace_period",
+    "active_deadline",
+    "marker_dir",
+    "state_dir",
+    "log_prefix",
+    "env",
+    "init",
+    "app",
+];
+
+const ANY: &[Kind] = &[Kind::Init, Kind::Sidecar, Kind::App];
+const SUPERVISED: &[Kind] = &[Kind::Sidecar, Kind::App];
+const NO_PROBES: &str =
+    "Init steps have no probes (restart = \"Always\" makes an init entry a sidecar, which can have them)";
+const NO_HOOKS: &str =
+    "init steps have no hooks (restart = \"Always\" makes an init entry a sidecar, which can have them)";
+
+/// Every key of an entry, the kinds it is valid on and why not on the others.
+const ENTRY_KEYS: &[(&str, &[Kind], &str)] = &[
+    ("name", ANY, ""),
+    ("command", ANY, ""),
+    ("env", ANY, ""),
+    ("working_dir", ANY, ""),
+    ("user", ANY, ""),
+    ("stop_signal", ANY, ""),
+    (
+        "restart",
+        &[Kind::Init, Kind::Sidecar],
+        "apps follow the pod's restart_policy; restart = \"Always\" on an [[init]] entry makes a sidecar",
+    ),
+    ("timeout", &[Kind::Init], "only init steps have a timeout"),
+    ("once", &[Kind::Init], "only init steps run once"),
+    ("wait_for", &[Kind::Init], "only init steps can wait_for"),
+    ("essential", &[Kind::App], "only apps can be essential"),
+    ("startup_probe", SUPERVISED, NO_PROBES),
+    ("readiness_probe", SUPERVISED, NO_PROBES),
+    ("liveness_probe", SUPERVISED, NO_PROBES),
+    ("post_start", SUPERVISED, NO_HOOKS),
+    ("pre_stop", SUPERVISED, NO_HOOKS),
+];
+
+const PROBE_KEYS: &[&str] =
+    &["exec", "tcp", "http", "initial_delay", "period", "timeout", "success_threshold", "failure_threshold"];
+const WAIT_KEYS: &[&str] = &["tcp", "http", "file", "unix", "timeout", "period"];
+
+/// Entry names become file names (`<name>.done`), so they are kept short and tame.
+const MAX_NAME_LEN: usize = 63;
+
+/// Which array of tables an entry came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Section {
+    Init,
+    App,
+}
+
+impl Section {
+    fn header(self) -> &'static str {
+        match self {
+            Section::Init => "[[init]]",
+            Section::App => "[[app]]",
+        }
+    }
+
+    /// The keys valid somewhere in this section, for "valid keys: …".
+    fn keys(self) -> Vec<&'static str> {
+        let kinds: &[Kind] = match self {
+            Section::Init => &[Kind::Init, Kind::Sidecar],
+            Section::App => &[Kind::App],
+        };
+        ENTRY_KEYS
+            .iter()
+            .filter(|(_, valid_on, _)| valid_on.iter().any(|k| kinds.contains(k)))
+            .map(|(key, ..)| *key)
+            .collect()
+    }
+}
+
+fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Init => "init step",
+        Kind::Sidecar => "sidecar",
+        Kind::App => "app",
+    }
+}
+
+/// One `key = value` row of a table.
+#[derive(Clone, Copy)]
+struct Field<'t> {
+    key: &'t Key<'t>,
+    val: &'t Value<'t>,
+}
+
+impl<'t> Field<'t> {
+    fn name(&self) -> &'t str {
+        self.key.get_ref()
+    }
+
+    fn value(&self) -> &'t DeValue<'t> {
+        self.val.get_ref()
+    }
+
+    /// Where a problem with the value is: the value itself (a table only
+    /// implied by a dotted key or header spans that key).
+    fn at(&self) -> usize {
+        self.val.span().start
+    }
+
+    /// Where the key is, for problems with the key rather than its value.
+    fn key_at(&self) -> usize {
+        self.key.span().start
+    }
+}
+
+/// The rows of `table` in file order: the crate's tables iterate in key order,
+/// but messages, `env` and the entries follow the file.
+fn fields<'t>(table: &'t Table<'t>) -> Vec<Field<'t>> {
+    let mut rows: Vec<Field<'t>> = table.iter().map(|(key, val)| Field { key, val }).collect();
+    rows.sort_by_key(|f| f.key.span().start);
+    rows
+}
+
+/// Walks the tree, building the [`Pod`] and collecting every error on the way.
+pub(super) struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+    /// Every problem found so far, in the order found, each with its byte offset.
+    errors: Vec<(Option<usize>, String)>,
+    /// Entry names seen so far and the offset of each, to report duplicates.
+    names: HashMap<String, usize>,
+    /// Offsets of the text's newlines, once a duplicate name needs a line number.
+    newlines: Option<Vec<usize>>,
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn new(path: &'a Path, text: &'a str) -> Checker<'a> {
+        Checker { path, text, errors: Vec::new(), names: HashMap::new(), newlines: None }
+    }
+
+    /// Records a problem at byte `at` of the text, or without a position.
+    pub(super) fn error(&mut self, at: Option<usize>, message: impl AsRef<str>) {
+        // One line per error, even when it quotes a value holding a newline.
+        let mut one_line = String::new();
+        for c in message.as_ref().chars() {
+            if c.is_control() {
+                one_line.extend(c.escape_debug());
+            } else {
+                one_line.push(c);
+            }
+        }
+        self.errors.push((at, one_line));
+    }
+
+    /// The 1-based line of byte `at`.
+    fn line_of(&mut self, at: usize) -> usize {
+        let text = self.text;
+        let newlines = self
+            .newlines
+            .get_or_insert_with(|| text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i).collect());
+        newlines.partition_point(|&nl| nl < at) + 1
+    }
+
+    /// Every problem recorded, in file order (those without a position first).
+    ///
+    /// Offsets become lines and columns here, in one pass over the text: one
+    /// search from the start per error would make a 1 MiB file of 100,000
+    /// mistakes take minutes.
+    pub(super) fn finish(self) -> Vec<ConfigError> {
+        let mut errors = self.errors;
+        errors.sort_by_key(|&(at, _)| at);
+        let bytes = self.text.as_bytes();
+        let (mut pos, mut line, mut col) = (0, 1, 1);
+        let mut done = Vec::with_capacity(errors.len());
+        for (at, message) in errors {
+            let (line, col) = match at {
+                Some(at) => {
+                    for &b in bytes.get(pos..at.min(bytes.len())).unwrap_or_default() {
+                        if b == b'\n' {
+                            (line, col) = (line + 1, 1);
+                        } else if b & 0xC0 != 0x80 {
+                            // Columns count characters: UTF-8 continuation bytes do not count.
+                            col += 1;
+                        }
+                    }
+                    pos = pos.max(at.min(bytes.len()));
+                    (Some(line), Some(col))
+                }
+                None => (None, None),
+            };
+            done.push(ConfigError { path: self.path.to_path_buf(), line, col, message });
+        }
+        done
+    }
+
+    fn type_error(&mut self, f: Field, expected: &str) {
+        let message = format!("'{}' must be {expected}, found {}", f.name(), describe(f.value()));
+        self.error(Some(f.at()), message);
+    }
+
+    fn unknown_key(&mut self, f: Field, section: &str, valid: &[&str]) {
+        let hint = closest(f.name(), valid).map(|k| format!(", did you mean '{k}'?")).unwrap_or_default();
+        let message = format!("unknown key '{}' in {section}{hint} (valid keys: {})", f.name(), valid.join(", "));
+        self.error(Some(f.key_at()), message);
+    }
+
+    /// The integer `f` holds as written, for messages: its value when it has one.
+    fn written_int(&self, f: Field, value: &toml::de::DeInteger) -> String {
+        match document::integer(value) {
+            Some(n) => n.to_string(),
+            None => self.text.get(f.val.span()).unwrap_or_default().to_string(),
+        }
+    }
+
+    /// Checks the whole document.
+    pub(super) fn pod(&mut self, root: &Table) -> Pod {
+        let mut pod = Pod {
+            path: self.path.to_path_buf(),
+            // Under Kubernetes the downward API already names the pod; a pod
+            // file that does not say otherwise keeps those names.
+            name: env_or("POD_NAME", "pod"),
+            namespace: env_or("POD_NAMESPACE", "default"),
+            restart_policy: RestartPolicy::Always,
+            termination_grace_period: Duration::from_secs(30),
+            active_deadline: None,
+            marker_dir: PathBuf::from("/var/lib/podinit"),
+            state_dir: PathBuf::from("/run/podinit"),
+            log_prefix: false,
+            env: Vec::new(),
+            init: Vec::new(),
+            apps: Vec::new(),
+        };
+        for f in fields(root) {
+            match f.name() {
+                "name" => pod.name = self.nonempty(f).unwrap_or(pod.name),
+                "namespace" => pod.namespace = self.nonempty(f).unwrap_or(pod.namespace),
+                "restart_policy" => pod.restart_policy = self.restart_policy(f).unwrap_or(pod.restart_policy),
+                "termination_grace_period" => {
+                    pod.termination_grace_period = self.duration(f).unwrap_or(pod.termination_grace_period)
+                }
+                "active_deadline" => pod.active_deadline = self.period(f),
+                "marker_dir" => pod.marker_dir = self.path(f).unwrap_or(pod.marker_dir),
+                "state_dir" => pod.state_dir = self.path(f).unwrap_or(pod.state_dir),
+                "log_prefix" => pod.log_prefix = self.boolean(f).unwrap_or(false),
+                "env" => pod.env = self.env(f),
+                "init" => {
+                    for (rows, at) in self.entry_tables(f) {
+                        pod.init.push(self.entry(Section::Init, rows, at));
+                    }
+                }
+                "app" => {
+                    for (rows, at) in self.entry_tables(f) {
+                        pod.apps.push(self.entry(Section::App, rows, at));
+                    }
+                }
+                _ => self.unknown_key(f, "the pod file", POD_KEYS),
+            }
+        }
+        pod
+    }
+
+    fn restart_policy(&mut self, f: Field) -> Option<RestartPolicy> {
+        match self.string(f)?.as_str() {
+            "Always" => Some(RestartPolicy::Always),
+            "OnFailure" => Some(RestartPolicy::OnFailure),
+            "Never" => Some(RestartPolicy::Never),
+            other => {
+                let message = format!("bad restart_policy '{other}' (expected Always, OnFailure or Never)");
+                self.error(Some(f.at()), message);
+                None
+            }
+        }
+    }
+
+    /// The tables of `[[init]]` or `[[app]]`, each with where it starts.
+    fn entry_tables<'t>(&mut self, f: Field<'t>) -> Vec<(&'t Table<'t>, usize)> {
+        let items = match f.value() {
+            DeValue::Array(items) => items,
+            DeValue::Table(_) => {
+                let name = f.name();
+                let message = format!("'{name}' must be an array of tables: write [[{name}]], not [{name}]");
+                self.error(Some(f.at()), message);
+                return Vec::new();
+            }
+            _ => {
+                self.type_error(f, "an array of tables");
+                return Vec::new();
+            }
+        };
+        let mut tables = Vec::new();
+        for item in items.iter() {
+            let at = item.span().start;
+            match item.get_ref() {
+                DeValue::Table(rows) => tables.push((rows, at)),
+                other => {
+                    let message = format!("each '{}' entry must be a table, found {}", f.name(), describe(other));
+                    self.error(Some(at), message);
+                }
+            }
+        }
+        tables
+    }
+
+    /// One entry, from its table starting at byte `at`.
+    fn entry(&mut self, section: Section, rows: &Table, at: usize) -> Entry {
+        let kind = self.entry_kind(section, rows);
+        // For messages only: the name as written, before it is validated.
+        let written_name = match rows.get("name").map(|v| v.get_ref()) {
+            Some(DeValue::String(name)) => Some(name),
+            _ => None,
+        };
+        let label = match written_name {
+            Some(name) => format!("{} '{name}'", kind_label(kind)),
+            None => kind_label(kind).to_string(),
+        };
+        let mut entry = Entry::defaults(kind);
+        let (mut has_name, mut has_command, mut wait_for_key) = (false, false, None);
+        for f in fields(rows) {
+            let Some((_, valid_on, why)) = ENTRY_KEYS.iter().find(|(key, ..)| *key == f.name()) else {
+                self.unknown_key(f, section.header(), &section.keys());
+                continue;
+            };
+            if !valid_on.contains(&kind) {
+                self.error(Some(f.key_at()), format!("'{}' is not valid on {label}: {why}", f.name()));
+                continue;
+            }
+            match f.name() {
+                "name" => {
+                    has_name = true;
+                    entry.name = self.entry_name(f).unwrap_or_default();
+                }
+                "command" => {
+                    has_command = true;
+                    entry.command = self.command(f).unwrap_or_default();
+                }
+                "env" => entry.env = self.env(f),
+                "working_dir" => entry.working_dir = self.path(f),
+                "user" => entry.user = self.user(f),
+                "stop_signal" => entry.stop_signal = self.signal(f).unwrap_or(libc::SIGTERM),
+                "timeout" => entry.timeout = self.period(f),
+                "once" => entry.once = self.boolean(f).unwrap_or(true),
+                "wait_for" => {
+                    wait_for_key = Some(f.key_at());
+                    entry.wait_for = self.wait_for(f);
+                }
+                "essential" => entry.essential = self.boolean(f).unwrap_or(false),
+                "startup_probe" => entry.startup_probe = self.probe(f),
+                "readiness_probe" => entry.readiness_probe = self.probe(f),
+                "liveness_probe" => entry.liveness_probe = self.probe(f),
+                "post_start" => entry.post_start = self.command(f),
+                "pre_stop" => entry.pre_stop = self.command(f),
+                // "restart" was read by entry_kind.
+                _ => {}
+            }
+        }
+        if !has_name {
+            self.error(Some(at), format!("{} entry has no 'name'", section.header()));
+        }
+        match (kind, has_command, wait_for_key) {
+            (Kind::Init, true, Some(key)) => {
+                let message = format!("{label} has both 'command' and 'wait_for' (a waiter step runs no command)");
+                self.error(Some(key), message);
+            }
+            (Kind::Init, false, None) => self.error(Some(at), format!("{label} has no 'command' or 'wait_for'")),
+            (Kind::Sidecar | Kind::App, false, _) => self.error(Some(at), format!("{label} has no 'command'")),
+            _ => {}
+        }
+        entry
+    }
+
+    /// An `[[init]]` entry with a `restart` key is a sidecar; a wrong value is
+    /// reported but still taken as meaning one, so its sidecar keys raise no more errors.
+    fn entry_kind(&mut self, section: Section, rows: &Table) -> Kind {
+        if section == Section::App {
+            return Kind::App;
+        }
+        let Some(f) = fields(rows).into_iter().find(|f| f.name() == "restart") else {
+            return Kind::Init;
+        };
+        match self.string(f) {
+            Some(value) if value != "Always" => {
+                let message = format!(
+                    "bad restart '{value}' (the only valid value is \"Always\", which makes an init entry a sidecar)"
+                );
+                self.error(Some(f.at()), message);
+            }
+            _ => {}
+        }
+        Kind::Sidecar
+    }
+
+    fn entry_name(&mut self, f: Field) -> Option<String> {
+        let name = self.nonempty(f)?;
+        let tame =
+            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
+        let len = name.chars().count();
+        if len > MAX_NAME_LEN {
+            let message = format!("name '{name}' is too long ({len} characters, at most {MAX_NAME_LEN})");
+            self.error(Some(f.at()), message);
+            return None;
+        }
+        if !tame {
+            let message = format!(
+                "bad name '{name}': use letters, digits, '.', '_' and '-', starting with a letter or digit \
+                 (it becomes the file name {name}.done)"
+            );
+            self.error(Some(f.at()), message);
+            return None;
+        }
+        if let Some(&first) = self.names.get(&name) {
+            let first = self.line_of(first);
+            self.error(Some(f.at()), format!("duplicate name '{name}' (first used on line {first})"));
+            return None;
+        }
+        self.names.insert(name.clone(), f.at());
+        Some(name)
+    }
+
+    fn string(&mut self, f: Field) -> Option<String> {
+        match f.value() {
+            // Every string ends up in a C string (argv, env, paths), which cannot hold NUL.
+            DeValue::String(s) if s.contains('\0') => {
+                self.error(Some(f.at()), format!("'{}' contains a NUL character", f.name()));
+                None
+            }
+            DeValue::String(s) => Some(s.to_string()),
+            _ => {
+                self.type_error(f, "a string");
+                None
+            }
+        }
+    }
+
+    fn nonempty(&mut self, f: Field) -> Option<String> {
+        let s = self.string(f)?;
+        if s.is_empty() {
+            self.error(Some(f.at()), format!("'{}' must not be empty", f.name()));
+            return None;
+        }
+        Some(s)
+    }
+
+    fn path(&mut self, f: Field) -> Option<PathBuf> {
+        self.nonempty(f).map(PathBuf::from)
+    }
+
+    fn user(&mut self, f: Field) -> Option<String> {
+        let user = self.nonempty(f)?;
+        if user.split(':').count() > 2 || user.split(':').any(str::is_empty) {
+            self.error(Some(f.at()), format!("bad user '{user}' (expected a user name, or uid[:gid])"));
+            return None;
+        }
+        Some(user)
+    }
+
+    fn boolean(&mut self, f: Field) -> Option<bool> {
+        match *f.value() {
+            DeValue::Boolean(b) => Some(b),
+            _ => {
+                self.type_error(f, "true or false");
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, f: Field) -> Option<Duration> {
+        let message = match f.value() {
+            DeValue::String(s) => match parse_duration(s) {
+                Ok(d) => return Some(d),
+                Err(why) => format!("bad duration '{s}' for '{}' ({why})", f.name()),
+            },
+            DeValue::Integer(i) => {
+                let n = self.written_int(f, i);
+                // Suggest the number itself in seconds, when it is one.
+                let like = if document::integer(i).is_some() { format!("{n}s") } else { "30s".to_string() };
+                format!("bad duration {n} for '{}' (write it as a string with a unit, like \"{like}\")", f.name())
+            }
+            _ => {
+                self.type_error(f, "a duration like \"30s\"");
+                return None;
+            }
+        };
+        self.error(Some(f.at()), message);
+        None
+    }
+
+    /// A duration that must not be zero: periods, timeouts, deadlines.
+    fn period(&mut self, f: Field) -> Option<Duration> {
+        let d = self.duration(f)?;
+        if d.is_zero() {
+            self.error(Some(f.at()), format!("'{}' must be longer than 0", f.name()));
+            return None;
+        }
+        Some(d)
+    }
+
+    fn threshold(&mut self, f: Field) -> Option<u32> {
+        let DeValue::Integer(i) = f.value() else {
+            self.type_error(f, "a whole number");
+            return None;
+        };
+        let n = document::integer(i);
+        if let Some(n) = n.and_then(|n| u32::try_from(n).ok()).filter(|&n| n >= 1) {
+            return Some(n);
+        }
+        let written = self.written_int(f, i);
+        // Without a 64-bit value, the sign tells too small from too large.
+        let too_small = n.map_or(written.starts_with('-'), |n| n < 1);
+        let why =
+            if too_small { format!("must be at least 1, found {written}") } else { format!("is too large: {written}") };
+        self.error(Some(f.at()), format!("'{}' {why}", f.name()));
+        None
+    }
+
+    fn signal(&mut self, f: Field) -> Option<SigNum> {
+        let text = match f.value() {
+            DeValue::String(s) => s.to_string(),
+            DeValue::Integer(i) => self.written_int(f, i),
+            _ => {
+                self.type_error(f, "a signal name like \"SIGTERM\"");
+                return None;
+            }
+        };
+        match signals::parse(&text) {
+            Ok(sig) => Some(sig),
+            Err(e) => {
+                self.error(Some(f.at()), format!("bad {}: {e}", f.name()));
+                None
+            }
+        }
+    }
+
+    /// An argv: a non-empty array of strings whose first one (the program) is not empty.
+    fn command(&mut self, f: Field) -> Option<Vec<String>> {
+        let DeValue::Array(items) = f.value() else {
+            self.type_error(f, "an array of strings, like [\"sh\", \"-c\", \"echo hi\"]");
+            return None;
+        };
+        let mut argv = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let at = Some(item.span().start);
+            match item.get_ref() {
+                DeValue::String(s) if s.contains('\0') => {
+                    self.error(at, format!("'{}' contains a NUL character", f.name()))
+                }
+                DeValue::String(s) => argv.push(s.to_string()),
+                other => {
+                    let message =
+                        format!("'{}' must be an array of strings, found {} in it", f.name(), describe(other));
+                    self.error(at, message);
+                }
+            }
+        }
+        if argv.len() != items.len() {
+            return None;
+        }
+        match argv.first() {
+            None => {
+                let message = format!("empty command: '{}' needs at least the program to run", f.name());
+                self.error(Some(f.at()), message);
+                None
+            }
+            Some(program) if program.is_empty() => {
+                let at = items.iter().next().map_or(f.at(), |i| i.span().start);
+                self.error(Some(at), format!("'{}' has an empty program name", f.name()));
+                None
+            }
+            Some(_) => Some(argv),
+        }
+    }
+
+    fn env(&mut self, f: Field) -> Vec<(String, String)> {
+        let Some(rows) = self.table(f, "a table of strings, like { LANG = \"C.UTF-8\" }") else {
+            return Vec::new();
+        };
+        let mut env = Vec::new();
+        for var in fields(rows) {
+            let name = var.name();
+            if name.is_empty() || name.contains(['=', '\0']) {
+                let message = format!("bad environment variable name '{name}' (it must be non-empty, without '=')");
+                self.error(Some(var.key_at()), message);
+                continue;
+            }
+            if let Some(value) = self.string(var) {
+                env.push((name.to_string(), value));
+            }
+        }
+        env
+    }
+
+    fn table<'t>(&mut self, f: Field<'t>, like: &str) -> Option<&'t Table<'t>> {
+        match f.value() {
+            DeValue::Table(rows) => Some(rows),
+            _ => {
+                self.type_error(f, like);
+                None
+            }
+        }
+    }
+
+    fn tcp(&mut self, f: Field) -> Option<String> {
+        let target = self.string(f)?;
+        match check_host_port(&target) {
+            Ok(()) => Some(target),
+            Err(why) => {
+                self.error(Some(f.at()), format!("bad tcp address '{target}' ({why})"));
+                None
+            }
+        }
+    }
+
+    fn http(&mut self, f: Field) -> Option<String> {
+        let url = self.string(f)?;
+        match check_http_url(&url) {
+            Ok(()) => Some(url),
+            Err(why) => {
+                self.error(Some(f.at()), format!("bad http URL '{url}' ({why})"));
+                None
+            }
+        }
+    }
+
+    fn probe(&mut self, f: Field) -> Option<Probe> {
+        let rows = self.table(f, "a table like { tcp = \"127.0.0.1:80\" }")?;
+        let (mut action, mut action_key) = (None, None);
+        let mut initial_delay = Duration::ZERO;
+        let (mut period, mut timeout) = (Duration::from_secs(10), Duration::from_secs(1));
+        let (mut success_threshold, mut failure_threshold) = (1, 3);
+        for g in fields(rows) {
+            let found = match g.name() {
+                "exec" => self.command(g).map(ProbeAction::Exec),
+                "tcp" => self.tcp(g).map(ProbeAction::Tcp),
+                "http" => self.http(g).map(ProbeAction::Http),
+                "initial_delay" => {
+                    initial_delay = self.duration(g).unwrap_or(initial_delay);
+                    continue;
+                }
+                "period" => {
+                    period = self.period(g).unwrap_or(period);
+                    continue;
+                }
+                "timeout" => {
+                    timeout = self.period(g).unwrap_or(timeout);
+                    continue;
+                }
+                "success_threshold" => {
+                    success_threshold = self.threshold(g).unwrap_or(1);
+                    // Kubernetes' rule: liveness and startup probes pass on the first success.
+                    if success_threshold != 1 && f.name() != "readiness_probe" {
+                        self.error(Some(g.at()), format!("'success_threshold' must be 1 for a {}", f.name()));
+                    }
+                    continue;
+                }
+                "failure_threshold" => {
+                    failure_threshold = self.threshold(g).unwrap_or(3);
+                    continue;
+                }
+                _ => {
+                    self.unknown_key(g, &format!("'{}'", f.name()), PROBE_KEYS);
+                    continue;
+                }
+            };
+            if let Some(first) = action_key {
+                let message = format!(
+                    "'{}' has both '{first}' and '{}': a probe does exactly one of exec, tcp or http",
+                    f.name(),
+                    g.name()
+                );
+                self.error(Some(g.key_at()), message);
+            } else {
+                (action, action_key) = (found, Some(g.name()));
+            }
+        }
+        if action_key.is_none() {
+            self.error(Some(f.at()), format!("'{}' needs one of exec, tcp or http", f.name()));
+        }
+        Some(Probe { action: action?, initial_delay, period, timeout, success_threshold, failure_threshold })
+    }
+
+    fn wait_for(&mut self, f: Field) -> Option<WaitFor> {
+        let rows = self.table(f, "a table like { tcp = \"127.0.0.1:5432\" }")?;
+        let (mut target, mut target_key) = (None, None);
+        let (mut timeout, mut period) = (None, Duration::from_secs(1));
+        for g in fields(rows) {
+            let found = match g.name() {
+                "tcp" => self.tcp(g).map(WaitTarget::Tcp),
+                "http" => self.http(g).map(WaitTarget::Http),
+                "file" => self.path(g).map(WaitTarget::File),
+                "unix" => self.path(g).map(WaitTarget::Unix),
+                "timeout" => {
+                    timeout = self.period(g);
+                    continue;
+                }
+                "period" => {
+                    period = self.period(g).unwrap_or(period);
+                    continue;
+                }
+                _ => {
+                    self.unknown_key(g, "'wait_for'", WAIT_KEYS);
+                    continue;
+                }
+            };
+            if let Some(first) = target_key {
+                let message = format!(
+                    "'wait_for' has both '{first}' and '{}': it waits for exactly one of tcp, http, file or unix",
+                    g.name()
+                );
+                self.error(Some(g.key_at()), message);
+            } else {
+                (target, target_key) = (found, Some(g.name()));
+            }
+        }
+        if target_key.is_none() {
+            self.error(Some(f.at()), "'wait_for' needs one of tcp, http, file or unix");
+        }
+        Some(WaitFor { target: target?, timeout, period })
+    }
+}
+
+/// Checks `host:port` (an IPv6 host in brackets, `[::1]:80`).
+fn check_host_port(s: &str) -> Result<(), String> {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err("expected host:port, like \"127.0.0.1:80\"".to_string());
+    };
+    check_host(host)?;
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(format!("port '{port}' is not a number from 1 to 65535")),
+    }
+}
+
+fn check_host(host: &str) -> Result<(), String> {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if bare.is_empty() {
+        return Err("the host is missing".to_string());
+    }
+    if bare.len() == host.len() && host.contains(':') {
+        return Err("an IPv6 host needs brackets, like [::1]:80".to_string());
+    }
+    if host.chars().any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#')) {
+        return Err(format!("'{host}' is not a host name or address"));
+    }
+    Ok(())
+}
+
+/// Checks `http://host[:port][/path]`: the probe speaks plain HTTP only.
+fn check_http_url(url: &str) -> Result<(), String> {
+    if url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
+        return Err("https is not supported: use http://, or an exec probe that runs curl".to_string());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("expected a URL like http://127.0.0.1:8080/healthz".to_string());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // A port is present when a ':' follows the (possibly bracketed) host.
+    let has_port = authority.rsplit_once(':').is_some_and(|(host, _)| !host.starts_with('[') || host.ends_with(']'));
+    if has_port {
+        check_host_port(authority)
+    } else {
+        check_host(authority)
+    }
+}
+
+/// The valid key closest to a misspelt one, if any is close enough to suggest.
+fn closest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&word.to_ascii_lowercase(), c), *c))
+        .filter(|&(d, _)| d <= 2)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = i;
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_and_url_checks() {
+        for ok in ["127.0.0.1:80", "db:5432", "[::1]:65535", "a.b-c:1"] {
+            assert_eq!(check_host_port(ok), Ok(()), "{ok}");
+        }
+        for bad in ["db", ":80", "db:", "db:x", "db:65536", "::1:80", "[]:80", "a b:1"] {
+            assert!(check_host_port(bad).is_err(), "{bad}");
+        }
+        for ok in ["http://h", "http://h/", "http://h:8080/x?y#z", "http://[::1]/", "http://[::1]:81"] {
+            assert_eq!(check_http_url(ok), Ok(()), "{ok}");
+        }
+        for bad in
+            ["https://h/", "HTTPS://h", "ftp://h", "h:80", "http://", "http://:80/", "http://h:0/", "http://u@h/"]
+        {
+            assert!(check_http_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("comand", POD_KEYS), None);
+        assert_eq!(closest("Name", POD_KEYS), Some("name"));
+        assert_eq!(closest("restartPolicy", POD_KEYS), Some("restart_policy"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
