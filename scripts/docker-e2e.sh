@@ -151,19 +151,30 @@ docker_cleanup() {
         awk -v w="$W" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r |
             while read -r m; do umount -l "$m" 2>/dev/null; done
     fi
+    local d
+    for d in ${NEW_HOST_DIRS:-}; do rmdir "$d" 2>/dev/null; done
 }
 
 on_exit() {
     [ "$BASHPID" = "$T_MAIN_PID" ] || return 0
     local failed=0
     [ "$T_FAIL" != 0 ] && failed=1
-    [ "$CLEANED" = 0 ] && [ "${SUMMARY_DONE:-0}" = 0 ] && failed=1   # aborted before the summary
+    if [ "$CLEANED" = 0 ] && [ "${SUMMARY_DONE:-0}" = 0 ]; then
+        failed=1
+        echo "docker-e2e: aborted during '${T_NAME:-setup}'; removing what it made"
+    fi
     docker_cleanup
     [ "$failed" = 1 ] && show_dockerd_log
     rm -rf "$T_TMP"
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
+
+# dockerd makes these whatever its exec root (plugin discovery, shim sockets):
+# the ones that were not there before go again at the end, if empty.
+HOST_DIRS="/run/docker/plugins /run/docker /run/containerd/s /run/containerd"
+NEW_HOST_DIRS=""
+for d in $HOST_DIRS; do [ -e "$d" ] || NEW_HOST_DIRS="$NEW_HOST_DIRS $d"; done
 
 # start_dockerd: a private daemon whose init is podinit. Returns 1 (and says
 # why in DOCKERD_WHY) when it does not come up.
