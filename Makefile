@@ -3,7 +3,7 @@ TARGET   := x86_64-unknown-linux-musl
 STATIC   := target/$(TARGET)/release/podinit
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
-.PHONY: setup build static test unit integration e2e demo bench release clean fuzz
+.PHONY: setup build static test unit integration e2e docker-e2e demo bench release clean fuzz
 
 # Installs missing packages and the musl target (no-op when present).
 setup:
@@ -39,9 +39,13 @@ integration: build
 e2e: static
 	PODINIT=$(CURDIR)/$(STATIC) bash scripts/e2e.sh
 
-# Everything CI checks: unit tests, shell integration tests as PID 1, runc end to end.
+# Real Docker (root): installs docker.io if missing, runs its own dockerd.
+docker-e2e: static
+	PODINIT=$(CURDIR)/$(STATIC) bash scripts/docker-e2e.sh
+
+# Everything CI checks: unit tests, shell integration tests as PID 1, runc and Docker end to end.
 test: setup
-	$(MAKE) unit integration e2e
+	$(MAKE) unit integration e2e docker-e2e
 
 demo: setup build
 	bash examples/demo.sh
