@@ -1,7 +1,7 @@
 //! The validator: walks the spanned TOML tree by hand against the pod file
 //! schema, building the [`Pod`] and collecting every problem on the way.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -152,14 +152,14 @@ pub(super) struct Checker<'a> {
     /// Every problem found so far, in the order found, each with its byte offset.
     errors: Vec<(Option<usize>, String)>,
     /// Entry names seen so far and the offset of each, to report duplicates.
-    names: HashMap<String, usize>,
+    names: BTreeMap<String, usize>,
     /// Offsets of the text's newlines, once a duplicate name needs a line number.
     newlines: Option<Vec<usize>>,
 }
 
 impl<'a> Checker<'a> {
     pub(super) fn new(path: &'a Path, text: &'a str) -> Checker<'a> {
-        Checker { path, text, errors: Vec::new(), names: HashMap::new(), newlines: None }
+        Checker { path, text, errors: Vec::new(), names: BTreeMap::new(), newlines: None }
     }
 
     /// Records a problem at byte `at` of the text, or without a position.

@@ -1,17 +1,17 @@
 //! The pod file (SPEC §4): its data model, the TOML reader and the validator.
 //!
 //! Reading happens in two steps. The `toml` crate first parses the text
-//! ([`document`]) into its spanned document tree, in which every key and value
-//! carries the byte range it was written at; a syntax error (a key written
-//! twice included) stops there, as the only error. The validator ([`check`])
-//! then walks that tree by hand against the schema and builds the [`Pod`].
-//! Walking by hand, rather than deriving serde structs, is what lets podinit
-//! report *every* problem in a file, each as `FILE:LINE:COL: message` (byte
-//! offsets become lines and columns in [`line_col`]), with suggestions for
-//! misspelt keys, instead of stopping at the first.
+//! (`document.rs`) into its spanned document tree, in which every key and
+//! value carries the byte range it was written at; a syntax error (a key
+//! written twice included) stops there, as the only error. The validator
+//! (`check.rs`) then walks that tree by hand against the schema and builds the
+//! [`Pod`]. Walking by hand, rather than deriving serde structs, is what lets
+//! podinit report *every* problem in a file, each as `FILE:LINE:COL: message`
+//! (byte offsets turned into lines and columns, in characters), with
+//! suggestions for misspelt keys, instead of stopping at the first.
 //!
-//! The other files: [`model`] holds the types the rest of podinit uses (all
-//! re-exported here), [`duration`] the duration syntax, [`expand`] `$(VAR)`
+//! The other files: `model.rs` holds the types the rest of podinit uses (all
+//! re-exported here), `duration.rs` the duration syntax, [`expand`] `$(VAR)`
 //! expansion.
 
 mod check;
