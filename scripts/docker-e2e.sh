@@ -308,7 +308,7 @@ scenario() {
 scenario_end() {
     [ -n "$SCEN_NAME" ] || return 0
     local ms=$(( $(now_ms) - SCEN_T0 ))
-    SCEN_TIMES="$SCEN_TIMES$(printf '  %-40s %3d.%01ds' "$SCEN_NAME" $((ms / 1000)) $((ms % 1000 / 100)))
+    SCEN_TIMES="$SCEN_TIMES$(printf '  %-48s %3d.%01ds' "$SCEN_NAME" $((ms / 1000)) $((ms % 1000 / 100)))
 "
     SCEN_NAME=""
 }
