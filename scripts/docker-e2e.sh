@@ -180,8 +180,16 @@ for d in $HOST_DIRS; do [ -e "$d" ] || NEW_HOST_DIRS="$NEW_HOST_DIRS $d"; done
 # why in DOCKERD_WHY) when it does not come up.
 start_dockerd() {
     cp "$PODINIT" "$W/bin/docker-init"
-    # Not the machine's /etc/docker/daemon.json; the key file in W, not /etc/docker.
-    printf '{ "deprecated-key-path": "%s/key.json" }\n' "$W" >"$W/daemon.json"
+    # Not the machine's /etc/docker/daemon.json. Before Docker 23 the daemon
+    # also writes a trust key, by default to /etc/docker/key.json: into W instead
+    # (later versions neither write it nor know the setting).
+    local major
+    major=$(dockerd --version 2>/dev/null | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p')
+    if [ "${major:-0}" -lt 23 ]; then
+        printf '{ "deprecated-key-path": "%s/key.json" }\n' "$W" >"$W/daemon.json"
+    else
+        echo '{}' >"$W/daemon.json"
+    fi
     dockerd --config-file "$W/daemon.json" \
         --data-root "$W/data" --exec-root "$W/exec" --pidfile "$W/dockerd.pid" \
         -H "$DOCKER_HOST" \
@@ -300,7 +308,7 @@ scenario() {
 scenario_end() {
     [ -n "$SCEN_NAME" ] || return 0
     local ms=$(( $(now_ms) - SCEN_T0 ))
-    SCEN_TIMES="$SCEN_TIMES$(printf '  %-40s %3d.%01ds' "$SCEN_NAME" $((ms / 1000)) $((ms % 1000 / 100)))
+    SCEN_TIMES="$SCEN_TIMES$(printf '  %-48s %3d.%01ds' "$SCEN_NAME" $((ms / 1000)) $((ms % 1000 / 100)))
 "
     SCEN_NAME=""
 }
