@@ -69,7 +69,12 @@ impl Pod {
                 }
             }
             (Proc::Main, Err(f)) => {
-                log::error!("{}: {}", u.name(), f.message);
+                // Init mode names its one entry after the command, which the message names already.
+                if f.message.starts_with(&format!("{}:", u.name())) {
+                    log::error!("{}", f.message);
+                } else {
+                    log::error!("{}: {}", u.name(), f.message);
+                }
                 self.finished(i, ExitStatus::Code(f.code), Reason::StartFailed, now, out);
                 self.report_start(i, out);
             }
