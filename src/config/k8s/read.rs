@@ -236,6 +236,11 @@ impl<'n> Obj<'n> {
     fn get(&self, key: &str) -> Option<&'n Node> {
         self.rows.iter().find(|(k, _)| k.name == key).map(|(_, v)| *v)
     }
+
+    /// Where `key` itself is, for "this field is not valid here".
+    fn key_at(&self, key: &str) -> Pos {
+        self.rows.iter().find(|(k, _)| k.name == key).map_or(Pos::default(), |(k, _)| k.at)
+    }
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -725,7 +730,10 @@ impl Reader<'_> {
         downward: &Downward,
         ann: &Annotations,
     ) -> Option<Container> {
+        let before = self.errors.len();
         let c = self.object(n, path, CONTAINER, None);
+        // After an unknown field (`comand`), "no command" would only repeat the problem.
+        let clean = self.errors.len() == before;
         let p = |k: &str| join(path, k);
         let name = match c.get("name") {
             Some(v) => self.entry_name(v, &p("name"))?,
@@ -739,7 +747,7 @@ impl Reader<'_> {
             if section == Kind::App {
                 let why =
                     "only init containers have a restartPolicy (Always makes one a sidecar); apps follow the pod's";
-                self.error(v.at, &p("restartPolicy"), why);
+                self.error(c.key_at("restartPolicy"), &p("restartPolicy"), why);
             } else if let Some(rp) = self.string(v, &p("restartPolicy")) {
                 if rp == "Always" {
                     kind = Kind::Sidecar;
@@ -768,9 +776,10 @@ impl Reader<'_> {
                 "args without command: Kubernetes appends args to the image's entrypoint, and podinit runs no \
                  image; put the program and its arguments in command",
             ),
-            (None, None) => {
+            (None, None) if clean => {
                 self.error(n.at, path, "no command: podinit runs no image, so it needs the program in command")
             }
+            (None, None) => {}
         }
         let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
         let mut env = Vec::new();
@@ -820,7 +829,7 @@ impl Reader<'_> {
             if kind == Kind::Init {
                 let why =
                     "init containers have no probes (restartPolicy: Always makes one a sidecar, which can have them)";
-                self.error(v.at, &p(key), why);
+                self.error(c.key_at(key), &p(key), why);
                 continue;
             }
             let probe = self.probe(v, &p(key), key, &ports);
@@ -834,7 +843,7 @@ impl Reader<'_> {
             if kind == Kind::Init {
                 let why =
                     "init containers have no lifecycle (restartPolicy: Always makes one a sidecar, which can have it)";
-                self.error(v.at, &p("lifecycle"), why);
+                self.error(c.key_at("lifecycle"), &p("lifecycle"), why);
             } else {
                 let l =
                     self.object(v, &p("lifecycle"), &[("postStart", Use), ("preStop", Use), ("stopSignal", Use)], None);
@@ -985,6 +994,7 @@ impl Reader<'_> {
     }
 
     fn probe(&mut self, n: &Node, path: &str, which: &str, ports: &[(String, u16)]) -> Option<Probe> {
+        let before = self.errors.len();
         let o = self.object(n, path, PROBE, None);
         let mut probe = Probe {
             action: ProbeAction::Exec(Vec::new()),
@@ -1052,7 +1062,8 @@ impl Reader<'_> {
             }
             Some((_, None)) => None,
             None => {
-                if matches!(n.val, Val::Map(_)) {
+                // Not after an unknown or refused field there: that one is the problem.
+                if matches!(n.val, Val::Map(_)) && self.errors.len() == before {
                     self.error(n.at, path, "needs one of exec, httpGet or tcpSocket");
                 }
                 None
@@ -1064,6 +1075,7 @@ impl Reader<'_> {
     /// (`podinit --hook-http-get URL`, `--hook-sleep SECONDS`), so they need no curl
     /// or sleep binary.
     fn handler(&mut self, n: &Node, path: &str, ports: &[(String, u16)]) -> Option<Vec<String>> {
+        let before = self.errors.len();
         let o = self.object(n, path, HANDLER, None);
         let mut found: Option<(String, Option<Vec<String>>)> = None;
         for (key, v) in &o.rows {
@@ -1104,7 +1116,7 @@ impl Reader<'_> {
         match found {
             Some((_, argv)) => argv,
             None => {
-                if matches!(n.val, Val::Map(_)) {
+                if matches!(n.val, Val::Map(_)) && self.errors.len() == before {
                     self.error(n.at, path, "needs one of exec, httpGet or sleep");
                 }
                 None
@@ -1401,6 +1413,7 @@ impl Reader<'_> {
     }
 
     fn ann_wait_for(&mut self, v: &str, at: Pos, path: &str) -> Option<WaitFor> {
+        let before = self.errors.len();
         let mut target = None;
         let (mut timeout, mut period) = (None, Duration::from_secs(1));
         for (k, n) in self.ann_object(v, at, path) {
@@ -1436,7 +1449,9 @@ impl Reader<'_> {
         match target {
             Some(target) => Some(WaitFor { target, timeout, period }),
             None => {
-                self.error(at, path, "needs one of tcp, http, file or unix");
+                if self.errors.len() == before {
+                    self.error(at, path, "needs one of tcp, http, file or unix");
+                }
                 None
             }
         }

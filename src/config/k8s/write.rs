@@ -571,3 +571,39 @@ fn printable(c: char) -> bool {
     matches!(c, ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
         && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_strings_read_back_as_written() {
+        let nasty = [
+            "plain", "yes", "No", "on", "y", "~", "null", "", "0755", "1e3", "12:30", "2001-12-14", "-c", "- d", "#c",
+            "a #b", "a: b", "[x]", "{y}", "*z", "&a", "!t", "%p", "@q", "`r", "|", ">", "'", "\"", "q\"'", " lead",
+            "trail ", "tab\there", "cr\r\nlf", "\u{1}\u{7f}\u{85}\u{9f}", "\u{2028}\u{feff}", "é ✓ 😀", "multi\nline",
+            "multi\nline\n", "multi\nline\n\n\n", "\nleading newline", "  indented\nsecond", "last line  \n  ",
+            "a\n\n\nb", "ends\nwith  spaces  ",
+        ];
+        for s in nasty {
+            for indent in [0, 4] {
+                let text = format!("{}k: {}\n", " ".repeat(indent), yaml_string(s, indent));
+                let docs = crate::config::k8s::yaml::parse(&text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+                assert_eq!(docs[0].get("k").and_then(|n| n.as_str()), Some(s), "{text}");
+            }
+        }
+        assert_eq!(yaml_string("plain/path_1.x", 0), "plain/path_1.x");
+        assert_eq!(yaml_string("a\nb\n", 2), "|\n    a\n    b");
+    }
+
+    #[test]
+    fn json_is_valid_json() {
+        let v = map(vec![("a", s("x\"\n")), ("b", Out::Seq(vec![Out::Int(1), Out::Map(vec![])])), ("c", Out::Seq(vec![]))]);
+        for pretty in [None, Some(0)] {
+            let mut text = String::new();
+            json_value(&mut text, &v, pretty);
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, serde_json::json!({"a": "x\"\n", "b": [1, {}], "c": []}), "{text}");
+        }
+    }
+}

