@@ -509,3 +509,27 @@ fn export_refuses_what_a_pod_cannot_be() {
     let long = config::parse(Path::new("p.toml"), &long).unwrap();
     assert!(export(&long, "img", false).unwrap_err().contains("shorten the entry's name"));
 }
+
+/// The sample bad manifests under tests/manifests/bad, which the shell suite also
+/// runs, each fail with exactly the one error their first line (or FILE.expect) names.
+#[test]
+fn sample_bad_manifests_fail_as_they_expect() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/bad");
+    let mut seen = 0;
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        if !path.extension().is_some_and(|e| e == "yaml" || e == "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expect = match std::fs::read_to_string(format!("{}.expect", path.display())) {
+            Ok(e) => e.trim().to_string(),
+            Err(_) => text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap().to_string(),
+        };
+        let errors: Vec<String> = config::load(&path).unwrap_err().iter().map(ToString::to_string).collect();
+        let want = format!("{}:{expect}", path.display());
+        assert!(errors.len() == 1 && errors[0].starts_with(&want), "want {want:?}, got {errors:#?}");
+        seen += 1;
+    }
+    assert!(seen >= 15, "only {seen} sample files");
+}
