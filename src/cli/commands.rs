@@ -146,8 +146,16 @@ pub fn export(path: &Path, json: bool, image: &str) -> i32 {
 /// `podinit import FILE`: the manifest (or pod file) as a pod file on stdout.
 pub fn import(path: &Path) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
-    print!("{}", config::k8s::toml_out::emit(&pod));
-    0
+    match config::k8s::to_toml(&pod) {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("podinit: import: {e}");
+            1
+        }
+    }
 }
 
 /// The httpGet and sleep hooks of a manifest, run by podinit itself.

@@ -12,16 +12,24 @@
 //! `podinit.dev/` annotations, so TOML → manifest → TOML gives the same pod.
 //! docs/kubernetes.md has the field-by-field table.
 
+// Without the `manifests` feature (default on) only the detection is built, so
+// a podinit built for size still names a manifest instead of misreading it as TOML.
+#[cfg(feature = "manifests")]
 mod read;
+#[cfg(feature = "manifests")]
 pub mod toml_out;
+#[cfg(feature = "manifests")]
 mod write;
+#[cfg(feature = "manifests")]
 pub mod yaml;
 
 use std::path::Path;
 
 use crate::config::{ConfigError, Pod};
 
-pub use write::export;
+/// Why a podinit built without the `manifests` feature cannot do what was asked.
+#[cfg(not(feature = "manifests"))]
+const NOT_BUILT: &str = "this podinit was built without Kubernetes manifest support (cargo feature 'manifests')";
 
 /// Prefix of podinit's own annotations.
 pub const ANN: &str = "podinit.dev/";
@@ -61,13 +69,43 @@ pub fn is_manifest(path: &Path, text: &str) -> bool {
 /// Reads the manifest `text` of `path` into a validated pod; every error has the
 /// file, line, column and field path. INFO lines name the fields that are ignored.
 pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
-    read::read(path, text)
+    #[cfg(feature = "manifests")]
+    return read::read(path, text);
+    #[cfg(not(feature = "manifests"))]
+    {
+        let _ = text;
+        let message = format!("a Kubernetes manifest, but {NOT_BUILT}");
+        Err(vec![ConfigError { path: path.to_path_buf(), line: None, col: None, message }])
+    }
+}
+
+/// The Pod manifest for `pod` (`podinit export`), every container running `image`; JSON when `json`.
+pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
+    #[cfg(feature = "manifests")]
+    return write::export(pod, image, json);
+    #[cfg(not(feature = "manifests"))]
+    {
+        let _ = (pod, image, json);
+        Err(NOT_BUILT.to_string())
+    }
+}
+
+/// The pod file for `pod` (`podinit import`).
+pub fn to_toml(pod: &Pod) -> Result<String, String> {
+    #[cfg(feature = "manifests")]
+    return Ok(toml_out::emit(pod));
+    #[cfg(not(feature = "manifests"))]
+    {
+        let _ = pod;
+        Err(NOT_BUILT.to_string())
+    }
 }
 
 /// `$var` when set and not empty, else `default` (the pod file's defaults for name and namespace).
+#[cfg(feature = "manifests")]
 fn env_or(var: &str, default: &str) -> String {
     std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "manifests"))]
 mod tests;
