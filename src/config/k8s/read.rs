@@ -518,11 +518,8 @@ impl Reader<'_> {
         self.pod(meta, tmeta, spec, &join(&path, "spec"), label)
     }
 
-    fn metadata(
-        &mut self,
-        n: &Node,
-        path: &str,
-    ) -> (Option<String>, Option<String>, Option<String>, Vec<(Key, Node)>, Vec<(String, String)>) {
+    /// name, namespace, uid, annotations and labels of a `metadata`.
+    fn metadata(&mut self, n: &Node, path: &str) -> Meta {
         let table = [("name", Use), ("namespace", Use), ("uid", Use), ("labels", Use), ("annotations", Use)];
         let m = self.object(n, path, &table, Some(Ignore(BOOKKEEPING)));
         let name = m.get("name").and_then(|v| self.nonempty(v, &join(path, "name")));
@@ -548,7 +545,7 @@ impl Reader<'_> {
                 self.type_error(a, &join(path, "annotations"), "a mapping of strings");
             }
         }
-        (name, namespace, uid, annotations, labels.into_iter().collect())
+        (name, namespace, uid, annotations, labels)
     }
 
     fn string_map(&mut self, n: &Node, path: &str) -> Vec<(Key, String)> {
@@ -1341,8 +1338,7 @@ impl Reader<'_> {
             Some((_, v, ..)) => v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             None => Vec::new(),
         };
-        let (at, path) =
-            ann.pod.iter().find(|(f, ..)| f == "pod-env").map(|(_, _, at, p)| (*at, p.clone())).unwrap_or_default();
+        let path = ann.pod.iter().find(|(f, ..)| f == "pod-env").map(|(.., p)| p.clone()).unwrap_or_default();
         let mut shared: Option<Vec<(String, String)>> = None;
         for c in containers.iter() {
             let head: Vec<(String, String)> =
@@ -1354,13 +1350,11 @@ impl Reader<'_> {
                     names.join(", ")
                 );
                 let at = c.env.first().map_or(c.origin.at, |(_, _, at)| *at);
-                let _ = at;
-                self.error(c.origin.at, &c.env_path, message);
+                self.error(at, &c.env_path, message);
                 return;
             }
             shared = Some(head);
         }
-        let _ = at;
         pod.env = shared.unwrap_or_default();
         for c in containers.iter_mut() {
             c.entry.env = c.env.iter().skip(names.len()).map(|(k, v, _)| (k.clone(), v.clone())).collect();
@@ -1498,6 +1492,9 @@ impl Reader<'_> {
     }
 }
 
+/// What `metadata` gives: name, namespace, uid, annotations, labels.
+type Meta = (Option<String>, Option<String>, Option<String>, Vec<(Key, Node)>, Vec<(String, String)>);
+
 #[derive(Default, Clone)]
 struct Security {
     user: Option<(u32, Pos, String)>,
@@ -1548,7 +1545,7 @@ fn pod_ip() -> String {
             && !a.flags.contains(nix::net::if_::InterfaceFlags::IFF_LOOPBACK);
         let Some(addr) = a.address.filter(|_| up) else { continue };
         if let Some(v4) = addr.as_sockaddr_in() {
-            return std::net::Ipv4Addr::from(v4.ip()).to_string();
+            return v4.ip().to_string();
         }
         if let Some(s6) = addr.as_sockaddr_in6() {
             let ip = s6.ip();

@@ -206,8 +206,10 @@ fn every_supported_field_maps_to_the_pod() {
 
 #[test]
 fn kubernetes_defaults() {
-    let p = pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    command: [a]\n    \
-                 readinessProbe:\n      tcpSocket: {port: 1}\n");
+    let p = pod(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    command: [a]\n    \
+                 readinessProbe:\n      tcpSocket: {port: 1}\n",
+    );
     assert_eq!(p.namespace, crate::config::k8s::env_or("POD_NAMESPACE", "default"));
     assert_eq!(p.restart_policy, RestartPolicy::Always);
     assert_eq!(p.termination_grace_period, Duration::from_secs(30));
@@ -218,14 +220,17 @@ fn kubernetes_defaults() {
 }
 
 fn app_of(kind: &str, api: &str, wrap: &str) -> String {
-    let template = "metadata:\n  labels: {app: w}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: a\n    command: [a]\n";
+    let template =
+        "metadata:\n  labels: {app: w}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: a\n    command: [a]\n";
     let indented: String = template.lines().map(|l| format!("{wrap}{l}\n")).collect();
     format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: wl\n  namespace: ns\nspec:\n  replicas: 3\n{indented}")
 }
 
 #[test]
 fn workloads_give_their_pod_template() {
-    for (kind, api) in [("Deployment", "apps/v1"), ("StatefulSet", "apps/v1"), ("DaemonSet", "apps/v1"), ("Job", "batch/v1")] {
+    for (kind, api) in
+        [("Deployment", "apps/v1"), ("StatefulSet", "apps/v1"), ("DaemonSet", "apps/v1"), ("Job", "batch/v1")]
+    {
         let text = app_of(kind, api, "    ").replace("  replicas: 3\n", "  replicas: 3\n  template:\n");
         let p = pod(&text);
         assert_eq!((p.name.as_str(), p.namespace.as_str()), ("wl", "ns"), "{kind}");
@@ -328,7 +333,10 @@ spec:
     assert!(app.env.is_empty(), "POD_NAME, CONTAINER_NAME and the pod env are not the app's own: {:?}", app.env);
     assert_eq!((app.essential, app.user.as_deref()), (true, Some("www-data")));
     let r = app.readiness_probe.as_ref().unwrap();
-    assert_eq!((r.period, &r.action), (Duration::from_millis(500), &ProbeAction::Http("http://localhost/ready".into())));
+    assert_eq!(
+        (r.period, &r.action),
+        (Duration::from_millis(500), &ProbeAction::Http("http://localhost/ready".into()))
+    );
 }
 
 /// (manifest, "LINE:COL", a phrase of the message at that position)
@@ -407,10 +415,26 @@ fn bad_manifests_name_line_column_field_and_problem() {
 #[test]
 fn format_is_detected_by_content() {
     let p = Path::new("pod");
-    for yes in ["apiVersion: v1\n", "# c\n\n  kind: Pod\n", "{\"kind\": \"Pod\"}", "---\n", "%YAML 1.2\n---\n", "\u{feff}kind: Pod", "\"kind\": x"] {
+    for yes in [
+        "apiVersion: v1\n",
+        "# c\n\n  kind: Pod\n",
+        "{\"kind\": \"Pod\"}",
+        "---\n",
+        "%YAML 1.2\n---\n",
+        "\u{feff}kind: Pod",
+        "\"kind\": x",
+    ] {
         assert!(is_manifest(p, yes), "{yes:?}");
     }
-    for no in ["", "name = \"x\"\n", "# apiVersion: v1\nname = \"a:b\"\n", "[[app]]\n", "\"a:b\" = 1\n", "-k = 1\n", "x.y = \"kind: Pod\""] {
+    for no in [
+        "",
+        "name = \"x\"\n",
+        "# apiVersion: v1\nname = \"a:b\"\n",
+        "[[app]]\n",
+        "\"a:b\" = 1\n",
+        "-k = 1\n",
+        "x.y = \"kind: Pod\"",
+    ] {
         assert!(!is_manifest(p, no), "{no:?}");
     }
     assert!(is_manifest(Path::new("x.yaml"), "name = \"x\""));
@@ -496,7 +520,10 @@ pre_stop = ["/proc/self/exe", "--hook-sleep", "3"]
             // podinit's own hook runners go back to Kubernetes' handlers when they can.
             assert!(manifest.contains("sleep:\n          seconds: 3\n"), "{manifest}");
             assert!(manifest.contains("httpGet:\n          host: \"127.0.0.1\"\n          port: 8080\n"), "{manifest}");
-            assert!(manifest.contains("    podinit.dev/readiness-probe.app: '{\"http\":\"http://127.0.0.1\"}'\n"), "{manifest}");
+            assert!(
+                manifest.contains("    podinit.dev/readiness-probe.app: '{\"http\":\"http://127.0.0.1\"}'\n"),
+                "{manifest}"
+            );
         }
     }
 }
@@ -505,7 +532,10 @@ pre_stop = ["/proc/self/exe", "--hook-sleep", "3"]
 fn export_refuses_what_a_pod_cannot_be() {
     let no_app = config::parse(Path::new("p.toml"), "[[init]]\nname = \"i\"\ncommand = [\"x\"]\n").unwrap();
     assert!(export(&no_app, "img", false).unwrap_err().contains("at least one container"));
-    let long = format!("[[init]]\nname = \"{}\"\ncommand = [\"x\"]\nonce = false\n[[app]]\nname = \"a\"\ncommand = [\"x\"]\n", "n".repeat(60));
+    let long = format!(
+        "[[init]]\nname = \"{}\"\ncommand = [\"x\"]\nonce = false\n[[app]]\nname = \"a\"\ncommand = [\"x\"]\n",
+        "n".repeat(60)
+    );
     let long = config::parse(Path::new("p.toml"), &long).unwrap();
     assert!(export(&long, "img", false).unwrap_err().contains("shorten the entry's name"));
 }

@@ -579,11 +579,51 @@ mod tests {
     #[test]
     fn yaml_strings_read_back_as_written() {
         let nasty = [
-            "plain", "yes", "No", "on", "y", "~", "null", "", "0755", "1e3", "12:30", "2001-12-14", "-c", "- d", "#c",
-            "a #b", "a: b", "[x]", "{y}", "*z", "&a", "!t", "%p", "@q", "`r", "|", ">", "'", "\"", "q\"'", " lead",
-            "trail ", "tab\there", "cr\r\nlf", "\u{1}\u{7f}\u{85}\u{9f}", "\u{2028}\u{feff}", "é ✓ 😀", "multi\nline",
-            "multi\nline\n", "multi\nline\n\n\n", "\nleading newline", "  indented\nsecond", "last line  \n  ",
-            "a\n\n\nb", "ends\nwith  spaces  ",
+            "plain",
+            "yes",
+            "No",
+            "on",
+            "y",
+            "~",
+            "null",
+            "",
+            "0755",
+            "1e3",
+            "12:30",
+            "2001-12-14",
+            "-c",
+            "- d",
+            "#c",
+            "a #b",
+            "a: b",
+            "[x]",
+            "{y}",
+            "*z",
+            "&a",
+            "!t",
+            "%p",
+            "@q",
+            "`r",
+            "|",
+            ">",
+            "'",
+            "\"",
+            "q\"'",
+            " lead",
+            "trail ",
+            "tab\there",
+            "cr\r\nlf",
+            "\u{1}\u{7f}\u{85}\u{9f}",
+            "\u{2028}\u{feff}",
+            "é ✓ 😀",
+            "multi\nline",
+            "multi\nline\n",
+            "multi\nline\n\n\n",
+            "\nleading newline",
+            "  indented\nsecond",
+            "last line  \n  ",
+            "a\n\n\nb",
+            "ends\nwith  spaces  ",
         ];
         for s in nasty {
             for indent in [0, 4] {
@@ -598,7 +638,8 @@ mod tests {
 
     #[test]
     fn json_is_valid_json() {
-        let v = map(vec![("a", s("x\"\n")), ("b", Out::Seq(vec![Out::Int(1), Out::Map(vec![])])), ("c", Out::Seq(vec![]))]);
+        let v =
+            map(vec![("a", s("x\"\n")), ("b", Out::Seq(vec![Out::Int(1), Out::Map(vec![])])), ("c", Out::Seq(vec![]))]);
         for pretty in [None, Some(0)] {
             let mut text = String::new();
             json_value(&mut text, &v, pretty);
