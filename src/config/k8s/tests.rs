@@ -563,3 +563,23 @@ fn sample_bad_manifests_fail_as_they_expect() {
     }
     assert!(seen >= 15, "only {seen} sample files");
 }
+
+/// A small deterministic fuzz: no prefix or single-character mutation of a full
+/// manifest may panic, and every failure carries at least one error.
+#[test]
+fn never_panics_on_mangled_input() {
+    let text = EVERY_FIELD;
+    let check = |t: &str| {
+        if let Err(errors) = parse(Path::new("f.yaml"), t) {
+            assert!(!errors.is_empty(), "{t}");
+        }
+    };
+    for (i, _) in text.char_indices().step_by(3) {
+        check(&text[..i]);
+        for c in ['"', '[', '{', ':', '\n', '-', '1', 'é', '&', '*'] {
+            let mut t = text.to_string();
+            t.replace_range(i..i + text[i..].chars().next().map_or(0, char::len_utf8), &c.to_string());
+            check(&t);
+        }
+    }
+}
