@@ -60,7 +60,20 @@ fn main() {
             logging::init(log::LevelFilter::Info);
             supervise(&config, |c| run::load(c), false)
         }
-        Mode::Check { config } => commands::check(&config),
+        Mode::Check { config } => {
+            // INFO lines name the manifest fields podinit ignores.
+            logging::init(log::LevelFilter::Info);
+            commands::check(&config)
+        }
+        Mode::Export { config, json, image } => {
+            logging::init(log::LevelFilter::Warn);
+            commands::export(&config, json, &image)
+        }
+        Mode::Import { file } => {
+            logging::init(log::LevelFilter::Info);
+            commands::import(&file)
+        }
+        Mode::Hook(hook) => commands::hook(&hook),
         Mode::Status { config, json } => commands::status(&config, json),
         Mode::Health { config } => commands::health(&config),
         Mode::Reset { config, steps } => commands::reset(&config, &steps),

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::ControlCmd;
+use crate::cli::{ControlCmd, Hook};
 use crate::config;
 use crate::pod::control::{self, ControlError, Reply, Request};
 use crate::pod::marker::MarkerStore;
@@ -113,6 +113,99 @@ pub fn control(path: &Path, cmd: &ControlCmd) -> i32 {
             1
         }
     }
+}
+
+/// Loads a pod file or manifest, printing every error (None: exit 1).
+fn load_or_print(path: &Path) -> Option<config::Pod> {
+    match config::load(path) {
+        Ok(p) => Some(p),
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podinit: {e}");
+            }
+            None
+        }
+    }
+}
+
+/// `podinit export`: the pod as a Kubernetes Pod manifest on stdout.
+pub fn export(path: &Path, json: bool, image: &str) -> i32 {
+    let Some(pod) = load_or_print(path) else { return 1 };
+    match config::k8s::export(&pod, image, json) {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("podinit: export: {}: {e}", path.display());
+            1
+        }
+    }
+}
+
+/// `podinit import FILE`: the manifest (or pod file) as a pod file on stdout.
+pub fn import(path: &Path) -> i32 {
+    let Some(pod) = load_or_print(path) else { return 1 };
+    match config::k8s::to_toml(&pod) {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("podinit: import: {e}");
+            1
+        }
+    }
+}
+
+/// The httpGet and sleep hooks of a manifest, run by podinit itself.
+pub fn hook(h: &Hook) -> i32 {
+    match h {
+        Hook::Sleep(secs) => {
+            std::thread::sleep(Duration::from_secs(*secs));
+            0
+        }
+        Hook::HttpGet(url) => match http_get(url) {
+            Ok(code) if (200..400).contains(&code) => 0,
+            Ok(code) => {
+                eprintln!("podinit: hook: GET {url}: HTTP {code}");
+                1
+            }
+            Err(e) => {
+                eprintln!("podinit: hook: GET {url}: {e}");
+                1
+            }
+        },
+    }
+}
+
+/// One blocking HTTP/1.0 GET (a hook is its own process): the status code.
+fn http_get(url: &str) -> Result<u16, String> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
+    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(cut);
+    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+    let has_port = authority.rsplit_once(':').is_some_and(|(h, _)| !h.starts_with('[') || h.ends_with(']'));
+    let target = if has_port { authority.to_string() } else { format!("{authority}:80") };
+    let addr = target.to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
+    let limit = Duration::from_secs(10);
+    let mut conn = std::net::TcpStream::connect_timeout(&addr, limit).map_err(|e| e.to_string())?;
+    conn.set_read_timeout(Some(limit)).and_then(|()| conn.set_write_timeout(Some(limit))).map_err(|e| e.to_string())?;
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: podinit\r\nConnection: close\r\n\r\n");
+    conn.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    let mut buf = [0u8; 512];
+    while !response.windows(2).any(|w| w == b"\r\n") && response.len() < 4096 {
+        match conn.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    crate::pod::checks::parse_status(&response).ok_or_else(|| "not an HTTP response".to_string())
 }
 
 /// `podinit reset [STEP...]`: forget markers so those steps run again.

@@ -50,6 +50,18 @@ pub enum ControlCmd {
     Kill(String, SigNum),
 }
 
+/// A lifecycle hook podinit runs itself, so a pod needs no sleep or curl binary for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hook {
+    /// Sleep this many seconds.
+    Sleep(u64),
+    /// GET this URL; 200-399 is success.
+    HttpGet(String),
+}
+
+/// The image `podinit export` names when not given one: a shell and the tools the examples use.
+pub const DEFAULT_IMAGE: &str = "busybox:stable";
+
 /// What podinit was asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -69,6 +81,12 @@ pub enum Mode {
     Reset { config: PathBuf, steps: Vec<String> },
     /// `podinit restart|stop|start NAME`, `podinit kill NAME SIG`
     Control { config: PathBuf, cmd: ControlCmd },
+    /// `podinit export [-c FILE] [--format yaml|json] [--image IMAGE]`: the pod as a Kubernetes Pod manifest.
+    Export { config: PathBuf, json: bool, image: String },
+    /// `podinit import FILE`: a manifest (or pod file) as a pod file.
+    Import { file: PathBuf },
+    /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
+    Hook(Hook),
     /// `-V`: print the version; `tini` style when called as docker-init.
     Version { tini: bool },
     /// `-h`
@@ -105,6 +123,10 @@ usage:
   podinit reset [-c FILE] [STEP...]     forget run-once markers so those steps run again
   podinit restart|stop|start NAME       control one app or sidecar of the running pod
   podinit kill NAME SIGNAL              send SIGNAL to one app or sidecar
+  podinit export [-c FILE] [--format yaml|json] [--image IMAGE]
+                                        print the pod as a Kubernetes Pod manifest
+  podinit import FILE                   print a Kubernetes manifest (or pod file) as a pod file
+  (run, check and export also read a Kubernetes Pod manifest, YAML or JSON)
 
 init options:
   -s            register as child subreaper (automatic when not PID 1)
@@ -159,6 +181,9 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
                 let (config, _, steps) = parse_sub(first, rest, default_config(), false, usize::MAX)?;
                 return Ok(Mode::Reset { config, steps });
             }
+            "export" | "import" | "--hook-sleep" | "--hook-http-get" => {
+                return parse_k8s(first, rest, default_config())
+            }
             "restart" | "stop" | "start" | "kill" => {
                 let want = if first == "kill" { 2 } else { 1 };
                 let (config, _, pos) = parse_sub(first, rest, default_config(), false, want)?;
@@ -179,6 +204,38 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
         }
     }
     parse_init(called == "docker-init", args, env)
+}
+
+/// `export`, `import` and the hooks of Kubernetes manifests (config::k8s).
+fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+    let mut p = lexopt::Parser::from_args(args);
+    let (mut json, mut image, mut pos) = (false, DEFAULT_IMAGE.to_string(), Vec::new());
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('c') | Long("config") if sub == "export" => config = p.value()?.into(),
+            Long("format") if sub == "export" => match p.value()?.string()?.as_str() {
+                "yaml" => json = false,
+                "json" => json = true,
+                other => return Err(CliError(format!("'podinit export': --format is yaml or json, not '{other}'"))),
+            },
+            Long("image") if sub == "export" => image = p.value()?.string()?,
+            Value(v) if sub != "export" && pos.is_empty() => pos.push(v.string()?),
+            other => return Err(CliError(format!("'podinit {sub}': {}", other.unexpected()))),
+        }
+    }
+    let one = pos.pop().ok_or_else(|| CliError(format!("'podinit {sub}' needs an argument")));
+    Ok(match sub {
+        "export" => Mode::Export { config, json, image },
+        // `-` is standard input: kubectl get pod web -o yaml | podinit import -
+        "import" => Mode::Import { file: Some(one?).filter(|f| f != "-").unwrap_or("/dev/stdin".into()).into() },
+        "--hook-sleep" => {
+            let secs = one?;
+            Mode::Hook(Hook::Sleep(
+                secs.parse().map_err(|_| CliError(format!("{sub}: '{secs}' is not a number of seconds")))?,
+            ))
+        }
+        _ => Mode::Hook(Hook::HttpGet(one?)),
+    })
 }
 
 fn parse_pause(args: Vec<OsString>) -> Result<Mode, CliError> {
@@ -361,6 +418,23 @@ mod tests {
         assert!(p(&["restart"]).is_err());
         assert!(p(&["kill", "web", "SIGNOPE"]).is_err());
         assert!(p(&["check", "a", "b"]).is_err());
+        assert_eq!(
+            p(&["export", "-c", "p.toml", "--format", "json", "--image", "img"]),
+            Ok(Mode::Export { config: "p.toml".into(), json: true, image: "img".into() })
+        );
+        assert_eq!(
+            p(&["export", "-c", "p"]),
+            Ok(Mode::Export { config: "p".into(), json: false, image: DEFAULT_IMAGE.into() })
+        );
+        assert!(p(&["export", "--format", "xml"]).unwrap_err().0.contains("yaml or json"));
+        assert!(p(&["export", "extra"]).is_err());
+        assert_eq!(p(&["import", "pod.yaml"]), Ok(Mode::Import { file: "pod.yaml".into() }));
+        assert_eq!(p(&["import", "-"]), Ok(Mode::Import { file: "/dev/stdin".into() }));
+        assert!(p(&["import"]).unwrap_err().0.contains("needs an argument"));
+        assert!(p(&["import", "a", "b"]).is_err());
+        assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(Hook::Sleep(5))));
+        assert!(p(&["--hook-sleep", "x"]).is_err());
+        assert_eq!(p(&["--hook-http-get", "http://h/"]), Ok(Mode::Hook(Hook::HttpGet("http://h/".into()))));
         let as_pause = parse(&"/usr/bin/pause".into(), vec![], &|_| None);
         assert_eq!(as_pause, Ok(Mode::Pause));
         let as_docker_init = parse(&"docker-init".into(), vec!["--version".into()], &|_| None);

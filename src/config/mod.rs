@@ -18,6 +18,7 @@ mod check;
 mod document;
 mod duration;
 pub mod expand;
+pub mod k8s;
 mod model;
 
 use std::fmt;
@@ -76,6 +77,8 @@ pub fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
     let unreadable = |message: String| vec![ConfigError { path: path.to_path_buf(), line: None, col: None, message }];
     let bytes = read_limited(path).map_err(|e| unreadable(format!("cannot read: {e}")))?;
     match String::from_utf8(bytes) {
+        // A Kubernetes manifest (YAML or JSON) maps to the same Pod (config::k8s).
+        Ok(text) if k8s::is_manifest(path, &text) => k8s::parse(path, &text),
         Ok(text) => parse(path, &text),
         Err(e) => {
             let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());

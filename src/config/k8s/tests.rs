@@ -1,0 +1,585 @@
+//! Manifests in (mapping, defaults, every error) and out (export → read and
+//! import → pod file give the same pod).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::*;
+use crate::config::{self, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+
+fn pod(text: &str) -> Pod {
+    match parse(Path::new("pod.yaml"), text) {
+        Ok(p) => p,
+        Err(errors) => panic!("unexpected errors: {errors:#?}\n{text}"),
+    }
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse(Path::new("pod.yaml"), text) {
+        Ok(p) => panic!("parsed, expected errors: {p:#?}\n{text}"),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn probe(action: ProbeAction) -> Probe {
+    Probe {
+        action,
+        initial_delay: Duration::ZERO,
+        period: Duration::from_secs(10),
+        timeout: Duration::from_secs(1),
+        success_threshold: 1,
+        failure_threshold: 3,
+    }
+}
+
+const EVERY_FIELD: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: demo
+  uid: 1234-abcd
+  labels:
+    app: web
+  annotations:
+    team: a$(b)
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 12
+  activeDeadlineSeconds: 3600
+  nodeName: node-1
+  serviceAccountName: robot
+  securityContext:
+    runAsUser: 1000
+    runAsGroup: 2000
+  volumes:
+  - name: data
+    emptyDir: {}
+  initContainers:
+  - name: setup
+    image: busybox
+    command: [sh, -c]
+    args: ["echo $(GREETING)"]
+    env:
+    - name: GREETING
+      value: hello
+    - name: EMPTY
+    workingDir: /tmp
+    securityContext:
+      runAsUser: 0
+  - name: shipper
+    image: busybox
+    restartPolicy: Always
+    command: [sleep, "3600"]
+    startupProbe:
+      tcpSocket:
+        port: 9000
+  containers:
+  - name: app
+    image: nginx:1.27
+    command: ["nginx"]
+    ports:
+    - name: http
+      containerPort: 8080
+    env:
+    - name: MY_POD
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: MY_NS
+      valueFrom: {fieldRef: {fieldPath: metadata.namespace, apiVersion: v1}}
+    - name: UID
+      valueFrom: {fieldRef: {fieldPath: metadata.uid}}
+    - name: APP
+      valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}
+    - name: TEAM
+      valueFrom: {fieldRef: {fieldPath: "metadata.annotations['team']"}}
+    - name: MISSING
+      valueFrom: {fieldRef: {fieldPath: "metadata.labels['nope']"}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    - name: SA
+      valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}
+    - name: IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    securityContext:
+      runAsGroup: 3000
+      readOnlyRootFilesystem: true
+    readinessProbe:
+      httpGet:
+        path: healthz
+        port: http
+        scheme: HTTP
+      initialDelaySeconds: 2
+      periodSeconds: 5
+      timeoutSeconds: 3
+      successThreshold: 2
+      failureThreshold: 4
+    livenessProbe:
+      exec:
+        command: [test, -f, /tmp/ok]
+    lifecycle:
+      postStart:
+        httpGet:
+          host: "::1"
+          port: 80
+          path: /started
+      preStop:
+        sleep:
+          seconds: 5
+      stopSignal: SIGQUIT
+"#;
+
+#[test]
+fn every_supported_field_maps_to_the_pod() {
+    let mut p = pod(EVERY_FIELD);
+    // The pod IP is this machine's: check its shape, then compare the rest exactly.
+    let ip = p.apps[0].env.iter().find(|(k, _)| k == "IP").map(|(_, v)| v.clone()).unwrap();
+    assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
+    p.apps[0].env.retain(|(k, _)| k != "IP");
+    let setup = Entry {
+        name: "setup".into(),
+        command: strings(&["sh", "-c", "echo $(GREETING)"]),
+        env: vec![("GREETING".into(), "hello".into()), ("EMPTY".into(), String::new())],
+        working_dir: Some("/tmp".into()),
+        // Container level wins, field by field: runAsUser 0 with the pod's runAsGroup.
+        user: Some("0:2000".into()),
+        ..Entry::defaults(Kind::Init)
+    };
+    let shipper = Entry {
+        name: "shipper".into(),
+        command: strings(&["sleep", "3600"]),
+        user: Some("1000:2000".into()),
+        startup_probe: Some(probe(ProbeAction::Tcp("127.0.0.1:9000".into()))),
+        ..Entry::defaults(Kind::Sidecar)
+    };
+    let app = Entry {
+        name: "app".into(),
+        command: strings(&["nginx"]),
+        env: [
+            ("MY_POD", "$(POD_NAME)"),
+            ("MY_NS", "$(POD_NAMESPACE)"),
+            ("UID", "1234-abcd"),
+            ("APP", "web"),
+            // Kubernetes does not expand what the downward API gives: escaped.
+            ("TEAM", "a$$(b)"),
+            ("MISSING", ""),
+            ("NODE", "node-1"),
+            ("SA", "robot"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        user: Some("1000:3000".into()),
+        stop_signal: libc::SIGQUIT,
+        readiness_probe: Some(Probe {
+            initial_delay: Duration::from_secs(2),
+            period: Duration::from_secs(5),
+            timeout: Duration::from_secs(3),
+            success_threshold: 2,
+            failure_threshold: 4,
+            ..probe(ProbeAction::Http("http://127.0.0.1:8080/healthz".into()))
+        }),
+        liveness_probe: Some(probe(ProbeAction::Exec(strings(&["test", "-f", "/tmp/ok"])))),
+        post_start: Some(strings(&[HOOK_EXE, HOOK_HTTP_GET, "http://[::1]:80/started"])),
+        pre_stop: Some(strings(&[HOOK_EXE, HOOK_SLEEP, "5"])),
+        ..Entry::defaults(Kind::App)
+    };
+    let expected = Pod {
+        path: "pod.yaml".into(),
+        name: "web".into(),
+        namespace: "demo".into(),
+        restart_policy: RestartPolicy::OnFailure,
+        termination_grace_period: Duration::from_secs(12),
+        active_deadline: Some(Duration::from_secs(3600)),
+        marker_dir: "/var/lib/podinit".into(),
+        state_dir: "/run/podinit".into(),
+        log_prefix: false,
+        env: vec![],
+        init: vec![setup, shipper],
+        apps: vec![app],
+    };
+    assert_eq!(p, expected);
+}
+
+#[test]
+fn kubernetes_defaults() {
+    let p = pod(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    command: [a]\n    \
+                 readinessProbe:\n      tcpSocket: {port: 1}\n",
+    );
+    assert_eq!(p.namespace, crate::config::k8s::env_or("POD_NAMESPACE", "default"));
+    assert_eq!(p.restart_policy, RestartPolicy::Always);
+    assert_eq!(p.termination_grace_period, Duration::from_secs(30));
+    assert_eq!(p.active_deadline, None);
+    assert_eq!(p.apps[0].readiness_probe, Some(probe(ProbeAction::Tcp("127.0.0.1:1".into()))));
+    assert_eq!(p.apps[0].user, None);
+    assert!(p.init.is_empty());
+}
+
+fn app_of(kind: &str, api: &str, wrap: &str) -> String {
+    let template =
+        "metadata:\n  labels: {app: w}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: a\n    command: [a]\n";
+    let indented: String = template.lines().map(|l| format!("{wrap}{l}\n")).collect();
+    format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: wl\n  namespace: ns\nspec:\n  replicas: 3\n{indented}")
+}
+
+#[test]
+fn workloads_give_their_pod_template() {
+    for (kind, api) in
+        [("Deployment", "apps/v1"), ("StatefulSet", "apps/v1"), ("DaemonSet", "apps/v1"), ("Job", "batch/v1")]
+    {
+        let text = app_of(kind, api, "    ").replace("  replicas: 3\n", "  replicas: 3\n  template:\n");
+        let p = pod(&text);
+        assert_eq!((p.name.as_str(), p.namespace.as_str()), ("wl", "ns"), "{kind}");
+        assert_eq!(p.restart_policy, RestartPolicy::Never, "{kind}");
+        assert_eq!(p.apps[0].command, ["a"], "{kind}");
+    }
+    let cron = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: \"0 3 * * *\"\n  \
+                jobTemplate:\n    spec:\n      backoffLimit: 2\n      template:\n        metadata:\n          name: tmpl\n        \
+                spec:\n          restartPolicy: OnFailure\n          containers:\n          - name: job\n            command: [date]\n";
+    let p = pod(cron);
+    assert_eq!(p.name, "tmpl", "the template's own name wins");
+    assert_eq!(p.apps[0].name, "job");
+    assert_eq!(p.restart_policy, RestartPolicy::OnFailure);
+}
+
+#[test]
+fn multi_document_files_list_kinds_and_json() {
+    let multi = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n---\n\
+                 apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n---\n\
+                 apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    command: [a]\n---\n";
+    assert_eq!(pod(multi).name, "p");
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: listed\n  spec:\n    \
+                containers:\n    - name: a\n      command: [a]\n";
+    assert_eq!(pod(list).name, "listed");
+    let json = r#"{
+  "apiVersion": "v1",
+  "kind": "Pod",
+  "metadata": {"name": "j", "annotations": {"podinit.dev/once.i": "false"}},
+  "spec": {
+    "initContainers": [{"name": "i", "command": ["true"]}],
+    "containers": [{"name": "a", "command": ["sleep", "1"], "livenessProbe": {"tcpSocket": {"port": 80}}}]
+  }
+}"#;
+    let p = pod(json);
+    assert_eq!((p.name.as_str(), p.init[0].once), ("j", false));
+    // JSON errors have positions too: the YAML reader reads JSON.
+    let bad = json.replace("\"port\": 80", "\"port\": \"80\"");
+    let e = parse(Path::new("pod.json"), &bad).unwrap_err();
+    assert_eq!((e[0].line, e[0].col), (Some(7), Some(101)), "{e:?}");
+    assert!(e[0].message.starts_with("spec.containers[0].livenessProbe.tcpSocket.port: no port named '80'"), "{e:?}");
+}
+
+#[test]
+fn podinit_annotations_carry_what_kubernetes_cannot_say() {
+    let text = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    podinit.dev/marker-dir: /m
+    podinit.dev/state-dir: /s
+    podinit.dev/log-prefix: "true"
+    podinit.dev/pod-env: LANG
+    podinit.dev/termination-grace-period: 1500ms
+    podinit.dev/active-deadline: 90s
+    podinit.dev/once.seed: "false"
+    podinit.dev/timeout.seed: 1m30s
+    podinit.dev/stop-signal.seed: SIGINT
+    podinit.dev/wait-for.wait-db: '{"tcp": "db:5432", "timeout": "2m", "period": "250ms"}'
+    podinit.dev/essential.app: "true"
+    podinit.dev/user.app: www-data
+    podinit.dev/readiness-probe.app: '{"period": "500ms", "http": "http://localhost/ready"}'
+spec:
+  terminationGracePeriodSeconds: 2
+  activeDeadlineSeconds: 90
+  initContainers:
+  - name: seed
+    command: [seed]
+    env: [{name: LANG, value: C.UTF-8}, {name: X, value: "1"}]
+  - name: wait-db
+    command: [sh, -c, "until nc -z db 5432; do sleep 1; done"]
+    env: [{name: LANG, value: C.UTF-8}]
+  containers:
+  - name: app
+    command: [app]
+    env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}, {name: LANG, value: C.UTF-8}, {name: CONTAINER_NAME, value: app}]
+    readinessProbe:
+      httpGet: {port: 80, path: /ready}
+      periodSeconds: 1
+"#;
+    let p = pod(text);
+    assert_eq!((p.marker_dir, p.state_dir, p.log_prefix), (PathBuf::from("/m"), PathBuf::from("/s"), true));
+    assert_eq!(p.env, vec![("LANG".to_string(), "C.UTF-8".to_string())]);
+    assert_eq!(p.termination_grace_period, Duration::from_millis(1500));
+    assert_eq!(p.active_deadline, Some(Duration::from_secs(90)));
+    let seed = &p.init[0];
+    assert_eq!((seed.once, seed.timeout, seed.stop_signal), (false, Some(Duration::from_secs(90)), libc::SIGINT));
+    assert_eq!(seed.env, vec![("X".to_string(), "1".to_string())]);
+    let wait = &p.init[1];
+    assert!(wait.command.is_empty(), "a waiter runs no command: {:?}", wait.command);
+    assert_eq!(
+        wait.wait_for,
+        Some(WaitFor {
+            target: WaitTarget::Tcp("db:5432".into()),
+            timeout: Some(Duration::from_secs(120)),
+            period: Duration::from_millis(250)
+        })
+    );
+    let app = &p.apps[0];
+    assert!(app.env.is_empty(), "POD_NAME, CONTAINER_NAME and the pod env are not the app's own: {:?}", app.env);
+    assert_eq!((app.essential, app.user.as_deref()), (true, Some("www-data")));
+    let r = app.readiness_probe.as_ref().unwrap();
+    assert_eq!(
+        (r.period, &r.action),
+        (Duration::from_millis(500), &ProbeAction::Http("http://localhost/ready".into()))
+    );
+}
+
+/// (manifest, "LINE:COL", a phrase of the message at that position)
+#[rustfmt::skip]
+const BAD: &[(&str, &str, &str)] = &[
+    ("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n", "1:1", "no pod spec: podinit runs a Pod, Deployment,"),
+    ("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n", "1:1", "found Service 's' (line 1)"),
+    (TWO_PODS, "9:1", "2 documents have a pod spec (Pod 'a' (line 1), Deployment 'b' (line 9)): podinit runs one pod"),
+    ("apiVersion: apps/v1\nkind: Pod\nspec:\n  containers: [{name: a, command: [a]}]\n", "1:13", "apiVersion: a Pod is v1, found 'apps/v1'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    args: [x]\n", "6:11", "spec.containers[0].args: args without command"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n", "5:5", "spec.containers[0]: no command: podinit runs no image"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    envFrom:\n    - configMapRef: {name: c}\n", "7:5", "spec.containers[0].envFrom: not supported: podinit cannot read ConfigMaps"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      grpc: {port: 1}\n", "8:7", "spec.containers[0].livenessProbe.grpc: not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      periodSeconds: 3\n", "8:7", "spec.containers[0].livenessProbe: needs one of exec, httpGet or tcpSocket"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      udp: {port: 1}\n", "8:7", "spec.containers[0].livenessProbe.udp: unknown field"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    comand: [a]\n", "6:5", "spec.containers[0].comand: unknown field, did you mean 'command'?"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: a b\n", "6:14", "spec.containers[0].command: must be a list, found a string"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [sleep, 5]\n", "6:22", "spec.containers[0].command[1]: must be a string, found an integer (5) (quote it)"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env:\n    - name: X\n      value: yes\n", "9:14", "spec.containers[0].env[0].value: must be a string, found a boolean (true) (quote it)"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  terminationGracePeriodSeconds: \"30\"\n  containers:\n  - name: a\n    command: [a]\n", "4:34", "spec.terminationGracePeriodSeconds: must be a whole number, found a string"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  initContainers:\n  - name: a\n    command: [a]\n  containers:\n  - name: a\n    command: [b]\n", "8:5", "spec.containers[0].name: duplicate container name 'a' (first at spec.initContainers[0], line 5)"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    lifecycle:\n      stopSignal: SIGFOO\n", "8:19", "spec.containers[0].lifecycle.stopSignal: unknown signal 'SIGFOO'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  restartPolicy: always\n  containers:\n  - name: a\n    command: [a]\n", "4:18", "spec.restartPolicy: 'always' is not Always, OnFailure or Never"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      httpGet: {port: 80, scheme: HTTPS}\n", "8:35", "scheme: HTTPS is not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      httpGet: {port: 80, httpHeaders: []}\n", "8:27", "httpGet.httpHeaders: not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env:\n    - name: S\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n", "10:9", "env[0].valueFrom.secretKeyRef: not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env:\n    - name: S\n      valueFrom:\n        fieldRef: {fieldPath: status.hostIP}\n", "10:31", "'status.hostIP' is not supported (podinit knows metadata.name"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  initContainers:\n  - name: i\n    command: [a]\n    readinessProbe:\n      exec: {command: [x]}\n  containers:\n  - name: a\n    command: [a]\n", "7:5", "spec.initContainers[0].readinessProbe: init containers have no probes"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  initContainers:\n  - name: i\n    command: [a]\n    restartPolicy: OnFailure\n  containers:\n  - name: a\n    command: [a]\n", "7:20", "'OnFailure' is not supported: only Always (a sidecar)"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    restartPolicy: Always\n", "7:5", "only init containers have a restartPolicy"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      exec: {command: [x]}\n      successThreshold: 2\n", "9:25", "must be 1 for a livenessProbe"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      tcpSocket: {port: 70000}\n", "8:25", "port: must be from 1 to 65535, found 70000"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    lifecycle:\n      preStop:\n        tcpSocket: {port: 1}\n", "9:9", "preStop.tcpSocket: not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    securityContext:\n      runAsGroup: 5\n", "8:19", "runAsGroup without runAsUser"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: web/1\n    command: [a]\n", "5:11", "spec.containers[0].name: bad name 'web/1'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  ephemeralContainers: []\n  containers:\n  - name: a\n    command: [a]\n", "4:3", "spec.ephemeralContainers: not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers: []\n", "4:15", "spec.containers: empty: a pod needs at least one container"),
+    ("kind: Pod\napiVersion: v1\nmetadata:\n  name: p\n", "1:1", "missing: a Pod needs a spec"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/onse.a: \"false\"}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n", "3:35", "unknown podinit annotation, did you mean 'podinit.dev/once'?"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/once.a: \"false\"}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n", "3:55", "'a' is an app, and once does not apply to it"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/once.b: \"no\"}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n", "3:55", "no container named 'b'"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/timeout.i: \"10x\"}}\nspec:\n  initContainers:\n  - name: i\n    command: [a]\n  containers:\n  - name: a\n    command: [a]\n", "3:58", "bad duration '10x'"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/wait-for.i: \"{\\\"dns\\\": 1}\"}}\nspec:\n  initContainers:\n  - name: i\n  containers:\n  - name: a\n    command: [a]\n", "3:59", "unknown key 'dns'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n  - name: b\n    command: [b]\n    image: x\n    image: y\n", "10:5", "invalid YAML: duplicate key 'image' (first on line 9)"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n   command: [a]\n", "6:4", "invalid YAML: while parsing a block mapping, did not find expected key"),
+    ("{\"kind\": \"Pod\", \"apiVersion\": \"v1\",\n \"spec\": {\"containers\": [}\n", "2:26", "invalid JSON: while parsing a node"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      httpGet: {port: http}\n", "8:23", "no port named 'http' in this container's ports"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  os: {name: windows}\n  containers:\n  - name: a\n    command: [a]\n", "4:14", "podinit runs on Linux, found 'windows'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  activeDeadlineSeconds: 0\n  containers:\n  - name: a\n    command: [a]\n", "4:26", "must be from 1 to"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 2\n", "6:3", "spec.template: missing: a Deployment needs its pod template here"),
+    ("- a\n- b\n", "1:1", "must be a Kubernetes object"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  securityContext: {runAsUser: 0, runAsNonRoot: true}\n  containers:\n  - name: a\n    command: [a]\n", "4:49", "runAsNonRoot: true, but runAsUser is 0"),
+];
+
+const TWO_PODS: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n  - {name: a, command: [a]}\n---\n\
+                        apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: b\nspec:\n  template:\n    spec:\n      \
+                        containers:\n      - {name: a, command: [a]}\n";
+
+#[test]
+fn bad_manifests_name_line_column_field_and_problem() {
+    let mut misses = Vec::new();
+    for (text, at, phrase) in BAD {
+        let errors = errors(text);
+        let prefix = format!("pod.yaml:{at}: ");
+        if !errors.iter().any(|e| e.starts_with(&prefix) && e.contains(phrase)) {
+            misses.push(format!("want {prefix}…{phrase}… for\n{text}got {errors:#?}"));
+        }
+        // One problem, one error: no cascade of follow-up complaints.
+        if errors.len() != 1 {
+            misses.push(format!("want one error for\n{text}got {errors:#?}"));
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n\n"));
+}
+
+#[test]
+fn format_is_detected_by_content() {
+    let p = Path::new("pod");
+    for yes in [
+        "apiVersion: v1\n",
+        "# c\n\n  kind: Pod\n",
+        "{\"kind\": \"Pod\"}",
+        "---\n",
+        "%YAML 1.2\n---\n",
+        "\u{feff}kind: Pod",
+        "\"kind\": x",
+    ] {
+        assert!(is_manifest(p, yes), "{yes:?}");
+    }
+    for no in [
+        "",
+        "name = \"x\"\n",
+        "# apiVersion: v1\nname = \"a:b\"\n",
+        "[[app]]\n",
+        "\"a:b\" = 1\n",
+        "-k = 1\n",
+        "x.y = \"kind: Pod\"",
+    ] {
+        assert!(!is_manifest(p, no), "{no:?}");
+    }
+    assert!(is_manifest(Path::new("x.yaml"), "name = \"x\""));
+    assert!(is_manifest(Path::new("x.json"), ""));
+    assert!(!is_manifest(Path::new("x.toml"), ""));
+}
+
+/// The pod files of examples/ and tests/pods/good, each with its path.
+fn pod_files() -> Vec<(PathBuf, Pod)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["examples/web", "examples/env-once", "examples/wait-services", "examples/docker", "tests/pods/good"] {
+        for f in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = f.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let pod = config::load(&path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+                files.push((path, pod));
+            }
+        }
+    }
+    assert!(files.len() >= 6, "{files:?}");
+    files
+}
+
+#[test]
+fn export_then_read_gives_the_same_pod_on_every_example() {
+    for (path, original) in pod_files() {
+        for json in [false, true] {
+            let text = export(&original, "busybox", json).unwrap();
+            let back = parse(&path, &text).unwrap_or_else(|e| panic!("{}: {e:#?}\n{text}", path.display()));
+            assert_eq!(back, original, "{} (json: {json})\n{text}", path.display());
+        }
+    }
+}
+
+#[test]
+fn import_then_read_gives_the_same_pod_and_is_stable() {
+    for (path, original) in pod_files() {
+        let manifest = export(&original, "busybox", false).unwrap();
+        let toml = toml_out::emit(&parse(&path, &manifest).unwrap());
+        let back = config::parse(&path, &toml).unwrap_or_else(|e| panic!("{}: {e:#?}\n{toml}", path.display()));
+        assert_eq!(back, original, "{}\n{toml}", path.display());
+        // The pod file it writes is a fixed point: TOML → manifest → TOML is the identity on it.
+        let again = toml_out::emit(&parse(&path, &export(&back, "busybox", false).unwrap()).unwrap());
+        assert_eq!(again, toml, "{}", path.display());
+    }
+}
+
+#[test]
+fn exact_values_kubernetes_cannot_hold_survive_the_round_trip() {
+    let text = r##"
+name = "exact"
+termination_grace_period = "1500ms"
+active_deadline = "90500ms"
+[env]
+"A.B" = "x"
+[[init]]
+name = "w"
+wait_for = { http = "http://localhost/ready?x=1", period = "100ms" }
+[[init]]
+name = "side"
+restart = "Always"
+command = ["sleep", "1"]
+stop_signal = "SIGUSR1"
+startup_probe = { tcp = "[::1]:80", initial_delay = "250ms", period = "1500ms", timeout = "100ms" }
+post_start = ["/proc/self/exe", "--hook-http-get", "http://h/x"]
+pre_stop = ["/proc/self/exe", "--hook-sleep", "007"]
+[[app]]
+name = "app"
+command = ["x", "multi\nline\n\n", "  lead", "q\"'", "yes", "0755", "~", "", "#c", "- d", "tab\there"]
+user = "nobody-here:nogroup"
+readiness_probe = { http = "http://127.0.0.1", success_threshold = 3 }
+liveness_probe = { exec = ["true"], failure_threshold = 1 }
+post_start = ["/proc/self/exe", "--hook-http-get", "http://127.0.0.1:8080/started"]
+pre_stop = ["/proc/self/exe", "--hook-sleep", "3"]
+"##;
+    let original = config::parse(Path::new("p.toml"), text).unwrap();
+    for json in [false, true] {
+        let manifest = export(&original, "img", json).unwrap();
+        let back = parse(Path::new("p.toml"), &manifest).unwrap_or_else(|e| panic!("{e:#?}\n{manifest}"));
+        assert_eq!(back, original, "{manifest}");
+        if !json {
+            // podinit's own hook runners go back to Kubernetes' handlers when they can.
+            assert!(manifest.contains("sleep:\n          seconds: 3\n"), "{manifest}");
+            assert!(manifest.contains("httpGet:\n          host: \"127.0.0.1\"\n          port: 8080\n"), "{manifest}");
+            assert!(
+                manifest.contains("    podinit.dev/readiness-probe.app: '{\"http\":\"http://127.0.0.1\"}'\n"),
+                "{manifest}"
+            );
+        }
+    }
+}
+
+#[test]
+fn export_refuses_what_a_pod_cannot_be() {
+    let no_app = config::parse(Path::new("p.toml"), "[[init]]\nname = \"i\"\ncommand = [\"x\"]\n").unwrap();
+    assert!(export(&no_app, "img", false).unwrap_err().contains("at least one container"));
+    let long = format!(
+        "[[init]]\nname = \"{}\"\ncommand = [\"x\"]\nonce = false\n[[app]]\nname = \"a\"\ncommand = [\"x\"]\n",
+        "n".repeat(60)
+    );
+    let long = config::parse(Path::new("p.toml"), &long).unwrap();
+    assert!(export(&long, "img", false).unwrap_err().contains("shorten the entry's name"));
+}
+
+/// The sample bad manifests under tests/manifests/bad, which the shell suite also
+/// runs, each fail with exactly the one error their first line (or FILE.expect) names.
+#[test]
+fn sample_bad_manifests_fail_as_they_expect() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/bad");
+    let mut seen = 0;
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        if !path.extension().is_some_and(|e| e == "yaml" || e == "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expect = match std::fs::read_to_string(format!("{}.expect", path.display())) {
+            Ok(e) => e.trim().to_string(),
+            Err(_) => text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap().to_string(),
+        };
+        let errors: Vec<String> = config::load(&path).unwrap_err().iter().map(ToString::to_string).collect();
+        let want = format!("{}:{expect}", path.display());
+        assert!(errors.len() == 1 && errors[0].starts_with(&want), "want {want:?}, got {errors:#?}");
+        seen += 1;
+    }
+    assert!(seen >= 15, "only {seen} sample files");
+}
+
+/// A small deterministic fuzz: no prefix or single-character mutation of a full
+/// manifest may panic, and every failure carries at least one error.
+#[test]
+fn never_panics_on_mangled_input() {
+    let text = EVERY_FIELD;
+    let check = |t: &str| {
+        if let Err(errors) = parse(Path::new("f.yaml"), t) {
+            assert!(!errors.is_empty(), "{t}");
+        }
+    };
+    for (i, _) in text.char_indices().step_by(3) {
+        check(&text[..i]);
+        for c in ['"', '[', '{', ':', '\n', '-', '1', 'é', '&', '*'] {
+            let mut t = text.to_string();
+            t.replace_range(i..i + text[i..].chars().next().map_or(0, char::len_utf8), &c.to_string());
+            check(&t);
+        }
+    }
+}
