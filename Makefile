@@ -3,7 +3,7 @@ TARGET   := x86_64-unknown-linux-musl
 STATIC   := target/$(TARGET)/release/podinit
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
-.PHONY: setup build static test unit integration e2e docker-e2e demo bench release clean fuzz
+.PHONY: setup build static static-k8s test unit integration e2e docker-e2e demo bench release clean fuzz
 
 # Installs missing packages and the musl target (no-op when present).
 setup:
@@ -20,15 +20,30 @@ build:
 # build is used (same code, bigger binary).
 BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=
 
-static:
+# `make static` is the PID-1 binary, the one with the 700 KB target: every
+# mode but Kubernetes manifests (cargo feature `manifests`, ~250 KB: a YAML
+# parser, the manifest reader, export and import; see docs/kubernetes.md).
+# `make static-k8s` is the same binary with manifests, in its own target dir.
+STATIC_K8S := target/k8s/$(TARGET)/release/podinit
+
+# static_build FEATURE-FLAGS: one release build with std rebuilt when possible.
+define static_build
 	@if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then \
-		echo "RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD)"; \
-		RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD); \
+		echo "RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD) $(1)"; \
+		RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD) $(1); \
 	else \
 		echo "rust-src missing (rustup component add rust-src): plain build"; \
-		cargo build --release --target $(TARGET); \
+		cargo build --release --target $(TARGET) $(1); \
 	fi
+endef
+
+static:
+	$(call static_build,--no-default-features)
 	@ls -l $(STATIC) | awk '{ printf "static binary: %s bytes (target <= 700000)\n", $$5 }'
+
+static-k8s:
+	$(call static_build,--target-dir target/k8s)
+	@ls -l $(STATIC_K8S) | awk '{ printf "static binary with manifests: %s bytes\n", $$5 }'
 
 unit:
 	cargo test
@@ -56,17 +71,18 @@ bench: static
 # dist/podinit-VERSION-ARCH-linux-musl and its .sha256: x86_64 always, aarch64
 # when its toolchain is there (rustup target add aarch64-unknown-linux-musl;
 # apt-get install gcc-aarch64-linux-gnu).
-release: static
+release: static static-k8s
 	mkdir -p dist
 	cp $(STATIC) dist/podinit-$(VERSION)-x86_64-linux-musl
+	cp $(STATIC_K8S) dist/podinit-k8s-$(VERSION)-x86_64-linux-musl
 	@if command -v aarch64-linux-gnu-gcc >/dev/null && \
 	    rustup target list --installed | grep -qx aarch64-unknown-linux-musl; then \
-		RUSTC_BOOTSTRAP=1 cargo build --release --target aarch64-unknown-linux-musl $(BUILD_STD) && \
+		RUSTC_BOOTSTRAP=1 cargo build --release --target aarch64-unknown-linux-musl $(BUILD_STD) --no-default-features && \
 		cp target/aarch64-unknown-linux-musl/release/podinit dist/podinit-$(VERSION)-aarch64-linux-musl; \
 	else \
 		echo "aarch64: skipped (no aarch64-unknown-linux-musl target or aarch64-linux-gnu-gcc)"; \
 	fi
-	cd dist && for f in podinit-$(VERSION)-*-linux-musl; do sha256sum $$f > $$f.sha256; done
+	cd dist && for f in podinit-$(VERSION)-*-linux-musl podinit-k8s-$(VERSION)-*-linux-musl; do sha256sum $$f > $$f.sha256; done
 	@ls -l dist
 
 clean:
