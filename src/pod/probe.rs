@@ -195,7 +195,7 @@ impl Prober {
         let deadline = now + self.timing.timeout;
         let attempt = match &self.check {
             Check::Exec(argv) => {
-                let cmd = Command { argv: argv.clone(), null_stdin: true, ..base.clone() };
+                let cmd = base.sibling(argv);
                 match spawn::spawn(&cmd) {
                     Ok(pid) => Attempt::Exec { pid },
                     Err(e) => return self.record(false, &e.to_string(), now, who),

@@ -457,7 +457,7 @@ impl Pod {
                 u.probes.readiness = s.readiness_probe.as_ref().map(|p| Prober::from_probe("readiness", p, now));
                 u.probes.liveness = s.liveness_probe.as_ref().map(|p| Prober::from_probe("liveness", p, now));
                 if let Some(hook) = u.spec.post_start.clone() {
-                    match spawn::spawn(&Command { argv: hook, null_stdin: true, ..u.cmd.clone() }) {
+                    match spawn::spawn(&u.cmd.sibling(&hook)) {
                         Ok(hpid) => u.hook = Some(Hook::PostStart(hpid)),
                         Err(e) => {
                             log::warn!("{}: post_start hook: {e}; killing the app", u.name());
@@ -634,7 +634,7 @@ impl Pod {
         }
         if let (Some(hook), Kind::App | Kind::Sidecar) = (u.spec.pre_stop.clone(), u.spec.kind) {
             log::info!("{}: running pre_stop", u.name());
-            match spawn::spawn(&Command { argv: hook, null_stdin: true, ..u.cmd.clone() }) {
+            match spawn::spawn(&u.cmd.sibling(&hook)) {
                 Ok(h) => {
                     u.hook = Some(Hook::PreStop(h));
                     return;
@@ -1108,11 +1108,8 @@ impl Handler for Pod {
         let now = Instant::now();
         let stop = rx.sig == libc::SIGTERM || rx.sig == libc::SIGINT;
         log::debug!("received {} from pid {}", signals::name(rx.sig), rx.from);
-        // Raised by podinit's own syscalls (SIGPIPE when whoever reads its stdout
-        // went away): about podinit, not a request to relay to the apps.
-        if rx.from == std::process::id() as i32 {
-            return;
-        }
+        // Signals podinit raised itself (SIGPIPE when whoever reads its stdout
+        // went away) never get here: the event loop drops them without a getpid().
         match (&self.flavor, self.phase) {
             (_, Phase::Done { .. }) => {}
             (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
