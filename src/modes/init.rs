@@ -4,7 +4,7 @@
 use crate::cli::InitOptions;
 use crate::config::{Entry, Kind};
 use crate::pod::supervisor::{Flavor, Pod, Settings, Unit};
-use crate::sys::spawn::Command;
+use crate::sys::spawn::{Args, Command};
 
 /// Builds the one-app pod for `o`. The child keeps podinit's environment, cwd
 /// and stdio, and gets the terminal's foreground when stdin is one.
@@ -15,7 +15,7 @@ pub fn pod(o: &InitOptions) -> Pod {
     let command = o.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let entry = Entry { name, command, once: false, ..Entry::defaults(Kind::App) };
     // env None: the child gets podinit's own environ, byte for byte.
-    let cmd = Command { argv: o.command.clone(), foreground_tty: true, ..Command::default() };
+    let cmd = Command { argv: Args::new(&o.command), foreground_tty: true, ..Command::default() };
     let settings = Settings::without_files("podinit", o.grace);
     let flavor =
         Flavor::Init { kill_group: o.kill_group, remap_to_zero: o.remap_to_zero.clone(), warn_reaped: o.warn_reaped };

@@ -11,7 +11,7 @@ use crate::pod::init_steps;
 use crate::pod::marker::MarkerStore;
 use crate::pod::supervisor::{Flavor, Pod, Settings, Unit};
 use crate::sys::atomic_file;
-use crate::sys::spawn::{Command, Env, SpawnError};
+use crate::sys::spawn::{Args, Command, Env, SpawnError};
 use crate::sys::user;
 
 /// Variables as the pod file's `$(VAR)` expansion works on them.
@@ -62,7 +62,11 @@ pub fn prepare(pod: &config::Pod) -> Result<Pod, Vec<String>> {
         expand::set(&mut env, "CONTAINER_NAME", e.name.clone());
         expand::extend_env(&mut env, &pod.env);
         expand::extend_env(&mut env, &e.env);
-        let argv = e.command.iter().map(|a| OsString::from(expand::expand(a, |n| expand::lookup(&env, n)))).collect();
+        let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| expand::lookup(&env, n))).collect();
+        if let Some(arg) = argv.nul() {
+            errors.push(format!("{}: entry '{}': argument contains a NUL byte: {arg:?}", pod.path.display(), e.name));
+            continue;
+        }
         let creds = match e.user.as_deref().map(user::resolve).transpose() {
             Ok(c) => c,
             Err(err) => {

@@ -20,24 +20,23 @@ use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fmt;
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
 use nix::errno::Errno;
-use nix::unistd;
 
 use crate::sys::reaper;
 use crate::sys::signals;
 use crate::sys::user::Credentials;
 
 /// What to run and how; built once per entry, reused for every restart.
-/// Cloning is cheap: the environment is shared ([`Env`]).
+/// Cloning is cheap: argv and environment are shared ([`Args`], [`Env`]).
 #[derive(Debug, Clone, Default)]
 pub struct Command {
     /// argv; argv[0] is looked up in PATH unless it contains a '/'.
-    pub argv: Vec<OsString>,
+    pub argv: Args,
     /// The full environment, or None to inherit podinit's (passed on as the
     /// very `environ` podinit got, byte for byte).
     pub env: Option<Env>,
@@ -59,19 +58,121 @@ impl Command {
     /// Another program in the same context (environment, cwd, user) with
     /// stdin on /dev/null: an entry's hooks and exec probes.
     pub fn sibling(&self, argv: &[String]) -> Command {
-        Command { argv: argv.iter().map(OsString::from).collect(), null_stdin: true, ..self.clone() }
+        Command { argv: Args::new(argv), null_stdin: true, ..self.clone() }
     }
 }
 
-/// An environment ready for execve(2): the `KEY=VALUE` C strings and the
-/// NULL-terminated pointer array into them, built once per entry; clones share it.
+/// An argv ready for execve(2): the NUL-terminated strings in one buffer and
+/// the NULL-terminated pointer array into it, built once per entry; clones
+/// share it. An argument with a NUL byte cannot be passed on: spawning such an
+/// argv fails ([`SpawnError::Nul`]); [`Args::nul`] tells beforehand.
+#[derive(Clone)]
+pub struct Args(Rc<ArgsBlock>);
+
+/// NUL-terminated strings packed in one buffer, and pointers to each.
+struct Block {
+    /// Owns the bytes `ptrs` points into; never grows after the pointers are taken.
+    bytes: Vec<u8>,
+    /// Where each string starts in `bytes`.
+    starts: Vec<usize>,
+    /// One pointer per string, then NULL.
+    ptrs: Vec<*const libc::c_char>,
+}
+
+impl Block {
+    /// Packs `items`, each given as the slices to concatenate.
+    fn new<'a>(items: impl Iterator<Item = &'a [&'a [u8]]> + Clone) -> Block {
+        let total = items.clone().map(|parts| parts.iter().map(|p| p.len()).sum::<usize>() + 1).sum();
+        let mut bytes = Vec::with_capacity(total);
+        let mut starts = Vec::new();
+        for parts in items {
+            starts.push(bytes.len());
+            parts.iter().for_each(|p| bytes.extend_from_slice(p));
+            bytes.push(0);
+        }
+        let base = bytes.as_ptr();
+        // SAFETY: every start is an offset into `bytes`, which is not resized again.
+        let ptrs = starts.iter().map(|&o| unsafe { base.add(o) }.cast()).chain([std::ptr::null()]).collect();
+        Block { bytes, starts, ptrs }
+    }
+
+    /// The strings, without their NUL.
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let ends = self.starts.iter().skip(1).copied().chain([self.bytes.len()]);
+        self.starts.iter().zip(ends).map(|(&a, b)| &self.bytes[a..b - 1])
+    }
+
+    fn first(&self) -> Option<&CStr> {
+        let a = *self.starts.first()?;
+        let b = self.starts.get(1).copied().unwrap_or(self.bytes.len());
+        CStr::from_bytes_with_nul(&self.bytes[a..b]).ok()
+    }
+}
+
+/// The argv block, and the first argument that held a NUL byte (lossy, for
+/// the message; such arguments are left out of the block).
+struct ArgsBlock {
+    block: Block,
+    nul: Option<String>,
+}
+
+impl Args {
+    /// Builds the block from the arguments' bytes.
+    pub fn new<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Args {
+        let args: Vec<S> = args.into_iter().collect();
+        let nul = args.iter().map(|a| a.as_ref()).find(|a| a.as_bytes().contains(&0));
+        let nul = nul.map(|a| a.to_string_lossy().into_owned());
+        let parts: Vec<[&[u8]; 1]> =
+            args.iter().map(|a| a.as_ref().as_bytes()).filter(|a| !a.contains(&0)).map(|a| [a]).collect();
+        Args(Rc::new(ArgsBlock { block: Block::new(parts.iter().map(|p| &p[..])), nul }))
+    }
+
+    /// argv[0].
+    pub fn first(&self) -> Option<&CStr> {
+        self.0.block.first()
+    }
+
+    /// The arguments, as bytes.
+    pub fn iter(&self) -> impl Iterator<Item = &OsStr> {
+        self.0.block.iter().map(OsStr::from_bytes)
+    }
+
+    /// The first argument that holds a NUL byte, if one does.
+    pub fn nul(&self) -> Option<&str> {
+        self.0.nul.as_deref()
+    }
+
+    fn argv(&self) -> *const *const libc::c_char {
+        self.0.block.ptrs.as_ptr()
+    }
+}
+
+impl<S: AsRef<OsStr>> FromIterator<S> for Args {
+    fn from_iter<I: IntoIterator<Item = S>>(args: I) -> Args {
+        Args::new(args)
+    }
+}
+
+impl Default for Args {
+    fn default() -> Args {
+        Args::new(std::iter::empty::<&OsStr>())
+    }
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// An environment ready for execve(2): the `KEY=VALUE` strings in one buffer
+/// and the NULL-terminated pointer array into it, built once per entry; clones
+/// share it.
 #[derive(Clone)]
 pub struct Env(Rc<EnvBlock>);
 
 struct EnvBlock {
-    /// Owns the bytes `ptrs` points into (a CString's buffer does not move).
-    _vars: Vec<CString>,
-    ptrs: Vec<*const libc::c_char>,
+    block: Block,
     /// PATH, for the command search.
     path: Option<OsString>,
 }
@@ -80,22 +181,20 @@ impl Env {
     /// Builds the block from `(key, value)` pairs, in order. A NUL byte in a key or
     /// value cannot be passed to execve: that is an error naming the variable.
     pub fn new<K: AsRef<OsStr>, V: AsRef<OsStr>>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Env, SpawnError> {
-        let mut vars = Vec::new();
+        let pairs: Vec<(K, V)> = pairs.into_iter().collect();
         let mut path = None;
-        for (k, v) in pairs {
+        let mut parts: Vec<[&[u8]; 3]> = Vec::with_capacity(pairs.len());
+        for (k, v) in &pairs {
             let (k, v) = (k.as_ref(), v.as_ref());
-            let mut kv = Vec::with_capacity(k.len() + v.len() + 1);
-            kv.extend_from_slice(k.as_bytes());
-            kv.push(b'=');
-            kv.extend_from_slice(v.as_bytes());
-            let c = CString::new(kv).map_err(|_| SpawnError::Nul(k.to_string_lossy().into_owned()))?;
+            if k.as_bytes().contains(&0) || v.as_bytes().contains(&0) {
+                return Err(SpawnError::Nul(k.to_string_lossy().into_owned()));
+            }
             if k == "PATH" {
                 path = Some(v.to_os_string());
             }
-            vars.push(c);
+            parts.push([k.as_bytes(), b"=", v.as_bytes()]);
         }
-        let ptrs = vars.iter().map(|c| c.as_ptr()).chain([std::ptr::null()]).collect();
-        Ok(Env(Rc::new(EnvBlock { _vars: vars, ptrs, path })))
+        Ok(Env(Rc::new(EnvBlock { block: Block::new(parts.iter().map(|p| &p[..])), path })))
     }
 
     /// The value of PATH, if set.
@@ -105,11 +204,11 @@ impl Env {
 
     /// The variables, as `KEY=VALUE` bytes.
     pub fn vars(&self) -> impl Iterator<Item = &[u8]> {
-        self.0._vars.iter().map(|c| c.as_bytes())
+        self.0.block.iter()
     }
 
     fn envp(&self) -> *const *const libc::c_char {
-        self.0.ptrs.as_ptr()
+        self.0.block.ptrs.as_ptr()
     }
 }
 
@@ -173,26 +272,46 @@ fn shown(cmd: &OsStr) -> String {
 /// PATH directory; a match that is not executable is remembered (EACCES → 126)
 /// but the search goes on. Bytes throughout: neither needs to be UTF-8.
 pub fn resolve(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<OsString, SpawnError> {
-    if cmd.is_empty() {
+    let c = CString::new(cmd.as_bytes()).map_err(|_| SpawnError::Nul(shown(cmd)))?;
+    let mut buf = Vec::new();
+    resolve_into(&c, path_var, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
+}
+
+/// [`resolve`] into `buf`: the result is `cmd` itself or the candidate path
+/// built there (one buffer for the whole search).
+fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8>) -> Result<&'a CStr, SpawnError> {
+    let name = cmd.to_bytes();
+    let shown = || shown(OsStr::from_bytes(name));
+    if name.is_empty() {
         return Err(SpawnError::NotFound(String::new()));
     }
-    if cmd.as_bytes().contains(&b'/') {
-        return check_exec(Path::new(cmd)).map(|()| cmd.to_os_string()).map_err(|e| e.with(cmd));
+    if name.contains(&b'/') {
+        return match check_exec(cmd) {
+            Ok(()) => Ok(cmd),
+            Err(Lookup::Missing) => Err(SpawnError::NotFound(shown())),
+            Err(Lookup::Denied) => Err(SpawnError::NotExecutable(shown())),
+        };
     }
+    let path = path_var.unwrap_or(OsStr::new(DEFAULT_PATH)).as_bytes();
+    let longest = path.split(|&b| b == b':').map(<[u8]>::len).max().unwrap_or(0).max(1);
+    buf.reserve(longest + name.len() + 2);
     let mut denied = false;
-    let mut full = Vec::new();
-    for dir in path_var.unwrap_or(OsStr::new(DEFAULT_PATH)).as_bytes().split(|&b| b == b':') {
-        full.clear();
-        full.extend_from_slice(if dir.is_empty() { b"." } else { dir });
-        full.push(b'/');
-        full.extend_from_slice(cmd.as_bytes());
-        match check_exec(Path::new(OsStr::from_bytes(&full))) {
-            Ok(()) => return Ok(OsString::from_vec(full)),
+    for dir in path.split(|&b| b == b':') {
+        buf.clear();
+        buf.extend_from_slice(if dir.is_empty() { b"." } else { dir });
+        buf.push(b'/');
+        buf.extend_from_slice(name);
+        buf.push(0);
+        // A PATH entry cannot hold a NUL byte (environment strings end at the
+        // first one); skip it if it somehow does.
+        let Ok(candidate) = CStr::from_bytes_with_nul(buf) else { continue };
+        match check_exec(candidate) {
+            Ok(()) => return CStr::from_bytes_with_nul(buf).map_err(|_| SpawnError::NotFound(shown())),
             Err(Lookup::Denied) => denied = true,
             Err(Lookup::Missing) => {}
         }
     }
-    Err(if denied { SpawnError::NotExecutable(shown(cmd)) } else { SpawnError::NotFound(shown(cmd)) })
+    Err(if denied { SpawnError::NotExecutable(shown()) } else { SpawnError::NotFound(shown()) })
 }
 
 enum Lookup {
@@ -200,28 +319,28 @@ enum Lookup {
     Denied,
 }
 
-impl Lookup {
-    fn with(self, cmd: &OsStr) -> SpawnError {
-        match self {
-            Lookup::Missing => SpawnError::NotFound(shown(cmd)),
-            Lookup::Denied => SpawnError::NotExecutable(shown(cmd)),
-        }
+/// Exists, is not a directory, and we may execute it: stat(2) + access(2).
+fn check_exec(p: &CStr) -> Result<(), Lookup> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer for one struct stat.
+    if unsafe { libc::stat(p.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return Err(Lookup::Missing);
     }
-}
-
-fn check_exec(p: &Path) -> Result<(), Lookup> {
-    let meta = std::fs::metadata(p).map_err(|_| Lookup::Missing)?;
-    if meta.is_dir() {
+    // SAFETY: stat succeeded, so it filled `st`.
+    let mode = unsafe { st.assume_init_ref() }.st_mode;
+    if mode & libc::S_IFMT == libc::S_IFDIR {
         return Err(Lookup::Denied);
     }
-    match unistd::access(p, unistd::AccessFlags::X_OK) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(Lookup::Denied),
+    // SAFETY: a NUL-terminated path.
+    if unsafe { libc::access(p.as_ptr(), libc::X_OK) } != 0 {
+        return Err(Lookup::Denied);
     }
+    Ok(())
 }
 
-fn cstring(s: impl Into<Vec<u8>>) -> Result<CString, SpawnError> {
-    CString::new(s).map_err(|e| SpawnError::Nul(String::from_utf8_lossy(&e.into_vec()).into_owned()))
+/// A path for messages.
+fn shown_path(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
 }
 
 /// The setup steps the child can fail at (index reported back to the parent).
@@ -230,9 +349,10 @@ const STEPS: [&str; 8] = ["setpgid", "stdio", "chdir", "setgroups", "setgid", "s
 const NO_FAILURE: u8 = u8::MAX;
 
 /// Stack of the child between clone and exec: a buffer in `spawn`'s frame, as
-/// musl's posix_spawn does (the parent is suspended meanwhile, and this is
-/// many times what the child's few system calls need).
-const CHILD_STACK: usize = 16 * 1024;
+/// musl's posix_spawn does (the parent is suspended meanwhile). The child uses
+/// about 250 bytes (release) to 750 (debug build); one page is plenty, and
+/// keeps `spawn`'s frame under the size at which every page of it is probed.
+const CHILD_STACK: usize = 4096;
 
 extern "C" {
     /// The environment podinit was started with (POSIX).
@@ -256,6 +376,9 @@ struct ChildArgs<'a> {
 /// Starts `cmd` in a new process group of its own, with default signal
 /// dispositions and an empty mask. Returns its pid once exec has succeeded.
 pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
+    if let Some(arg) = cmd.argv.nul() {
+        return Err(SpawnError::Nul(arg.to_string()));
+    }
     let first = cmd.argv.first().ok_or(SpawnError::Empty)?;
     let inherited_path;
     let path_var = match &cmd.env {
@@ -265,10 +388,12 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
             inherited_path.as_deref()
         }
     };
-    let exe = cstring(resolve(first, path_var)?.into_vec())?;
-    let argv = cmd.argv.iter().map(|a| cstring(a.as_bytes())).collect::<Result<Vec<_>, _>>()?;
-    let argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
-    let cwd = cmd.cwd.as_deref().map(|d| cstring(d.as_os_str().as_bytes())).transpose()?;
+    // argv and envp were built with the Command; what is left is the path
+    // found in PATH and the cwd, one small allocation each.
+    let mut exe_buf = Vec::new();
+    let exe = resolve_into(first, path_var, &mut exe_buf)?;
+    let cwd = cmd.cwd.as_deref().map(|d| CString::new(d.as_os_str().as_bytes())).transpose();
+    let cwd = cwd.map_err(|_| SpawnError::Nul(cmd.cwd.as_deref().map(shown_path).unwrap_or_default()))?;
     let envp = match &cmd.env {
         Some(env) => env.envp(),
         // SAFETY: reading the libc's environ pointer; podinit never changes its
@@ -277,8 +402,8 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     };
     let mut args = ChildArgs {
         cmd,
-        exe: &exe,
-        argv: argv_ptrs.as_ptr(),
+        exe,
+        argv: cmd.argv.argv(),
         envp,
         cwd: cwd.as_deref(),
         groups: cmd.creds.as_ref().map_or(&[], |c| &c.groups[..]),
@@ -319,7 +444,7 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     reaper::wait_one(pid);
     let step = STEPS.get(step as usize).copied().unwrap_or("exec");
     let errno = Errno::from_raw(errno);
-    let c = shown(first);
+    let c = shown(OsStr::from_bytes(first.to_bytes()));
     Err(match (step, errno) {
         ("exec", Errno::ENOENT) => SpawnError::NotFound(c),
         ("exec", Errno::EACCES) => SpawnError::NotExecutable(c),
@@ -419,7 +544,9 @@ fn child_setup(a: &ChildArgs) -> (u8, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
 
     fn os(b: &[u8]) -> &OsStr {
         OsStr::from_bytes(b)
@@ -466,6 +593,31 @@ mod tests {
     }
 
     #[test]
+    fn argv_block_keeps_every_argument_and_its_order() {
+        let argv = Args::new(["a", "", "bc", "d\u{e9}"]);
+        assert_eq!(argv.iter().collect::<Vec<_>>(), ["a", "", "bc", "d\u{e9}"]);
+        assert_eq!(argv.first(), Some(c"a"));
+        // SAFETY: argv() is a NULL-terminated array of four C strings.
+        unsafe {
+            assert_eq!(CStr::from_ptr(*argv.argv().add(2)), c"bc");
+            assert!((*argv.argv().add(4)).is_null());
+        }
+        assert_eq!(Args::default().first(), None);
+        // SAFETY: an empty argv is the one NULL pointer.
+        assert!(unsafe { *Args::default().argv() }.is_null());
+    }
+
+    #[test]
+    fn an_argument_with_a_nul_byte_is_an_error_at_spawn() {
+        let argv = Args::new(["sh", "a\0b"]);
+        assert_eq!(argv.nul(), Some("a\0b"));
+        assert_eq!(argv.iter().count(), 1, "the bad argument is not passed on");
+        let cmd = Command { argv, ..Command::default() };
+        assert!(matches!(spawn(&cmd), Err(SpawnError::Nul(_))));
+        assert!(matches!(spawn(&Command::default()), Err(SpawnError::Empty)));
+    }
+
+    #[test]
     fn exit_codes() {
         assert_eq!(SpawnError::NotFound("x".into()).exit_code(), 127);
         assert_eq!(SpawnError::NotExecutable("x".into()).exit_code(), 126);
@@ -489,13 +641,13 @@ mod tests {
     #[test]
     fn sibling_keeps_the_context_and_takes_stdin_away() {
         let base = Command {
-            argv: vec!["app".into()],
+            argv: Args::new(["app"]),
             env: Some(Env::new([("K", "v")]).expect("env")),
             cwd: Some("/tmp".into()),
             ..Command::default()
         };
         let hook = base.sibling(&["sh".to_string(), "-c".to_string(), "true".to_string()]);
-        assert_eq!(hook.argv, ["sh", "-c", "true"]);
+        assert_eq!(hook.argv.iter().collect::<Vec<_>>(), ["sh", "-c", "true"]);
         assert!(hook.null_stdin && !base.null_stdin);
         assert_eq!(hook.cwd, base.cwd);
         assert_eq!(hook.env.as_ref().map(|e| e.envp()), base.env.as_ref().map(|e| e.envp()));
@@ -510,7 +662,7 @@ mod tests {
         script(&prog, &format!("printf '%s|%s' \"$1\" \"$V\" > '{}'", out.display()));
         let env = Env::new([(os(b"V"), os(b"val\xfe\x80")), (os(b"PATH"), os(b"/usr/bin:/bin"))]).expect("env");
         let cmd = Command {
-            argv: vec![prog.clone().into_os_string(), OsString::from_vec(b"arg\xff\x01".to_vec())],
+            argv: Args::new([prog.clone().into_os_string(), OsString::from_vec(b"arg\xff\x01".to_vec())]),
             env: Some(env),
             ..Command::default()
         };
@@ -524,11 +676,7 @@ mod tests {
         let d = scratch("cwd");
         let dir = d.join(os(b"d\xff"));
         std::fs::create_dir(&dir).expect("mkdir");
-        let cmd = Command {
-            argv: vec!["sh".into(), "-c".into(), "pwd > out".into()],
-            cwd: Some(dir.clone()),
-            ..Command::default()
-        };
+        let cmd = Command { argv: Args::new(["sh", "-c", "pwd > out"]), cwd: Some(dir.clone()), ..Command::default() };
         assert_eq!(run(&cmd), reaper::ExitStatus::Code(0));
         let pwd = std::fs::read(dir.join("out")).expect("output");
         assert_eq!(pwd, [dir.as_os_str().as_bytes(), b"\n"].concat());
@@ -538,7 +686,7 @@ mod tests {
     #[test]
     fn exec_failures_come_back_from_the_child() {
         let d = scratch("fail");
-        let cmd = |argv: &str| Command { argv: vec![argv.into()], ..Command::default() };
+        let cmd = |argv: &str| Command { argv: Args::new([argv]), ..Command::default() };
         assert!(matches!(spawn(&cmd("/nonexistent/x")), Err(SpawnError::NotFound(_))));
         // Found and executable, but the kernel cannot run it: exec fails in the child.
         let bad = d.join("bad");
@@ -563,11 +711,11 @@ mod tests {
         let d = scratch("sigs");
         let out = d.join("status");
         let cmd = Command {
-            argv: vec![
-                "sh".into(),
-                "-c".into(),
-                format!("grep -E '^Sig(Blk|Ign)' /proc/self/status > '{}'", out.display()).into(),
-            ],
+            argv: Args::new([
+                "sh".to_string(),
+                "-c".to_string(),
+                format!("grep -E '^Sig(Blk|Ign)' /proc/self/status > '{}'", out.display()),
+            ]),
             ..Command::default()
         };
         assert_eq!(run(&cmd), reaper::ExitStatus::Code(0));
