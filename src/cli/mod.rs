@@ -33,8 +33,9 @@ pub struct InitOptions {
     pub warn_reaped: bool,
     /// `-t`: how long other processes get between SIGTERM and SIGKILL once the main child exited.
     pub grace: Duration,
-    /// The program and its arguments.
-    pub command: Vec<String>,
+    /// The program and its arguments, as the bytes podinit got (not UTF-8 is fine:
+    /// tini, catatonit and dumb-init run such commands too).
+    pub command: Vec<OsString>,
 }
 
 /// A request for one entry of a running pod, sent over its control socket.
@@ -314,10 +315,8 @@ fn parse_init(tini: bool, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsSt
             Short('V') | Long("version") => return Ok(Mode::Version { tini }),
             Short('h') | Long("help") => return Ok(Mode::Help),
             Value(v) => {
-                o.command.push(v.string()?);
-                for a in p.raw_args()? {
-                    o.command.push(a.into_string().map_err(|a| CliError(format!("argument is not UTF-8: {a:?}")))?);
-                }
+                o.command.push(v);
+                o.command.extend(p.raw_args()?);
             }
             other => return Err(CliError(other.unexpected().to_string())),
         }
@@ -360,6 +359,27 @@ mod tests {
         assert_eq!(o.verbosity, 2);
         assert_eq!(o.grace, Duration::from_secs(2));
         assert_eq!(o.command, vec!["sh", "-c", "x"]);
+    }
+
+    #[test]
+    fn command_bytes_that_are_not_utf8_pass_through() {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let raw = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let args = vec![raw(b"-g"), raw(b"--"), raw(b"./s\xffh"), raw(b"-x\xfe"), raw(b"\x80")];
+        let o = match parse(&"podinit".into(), args, &|_| None) {
+            Ok(Mode::Init(o)) => o,
+            other => panic!("{other:?}"),
+        };
+        assert!(o.kill_group);
+        let got: Vec<&[u8]> = o.command.iter().map(|a| a.as_bytes()).collect();
+        assert_eq!(got, [b"./s\xffh".as_slice(), b"-x\xfe", b"\x80"]);
+        // Without "--" too: the first non-option starts the command.
+        let o = match parse(&"podinit".into(), vec![raw(b"\xff"), raw(b"-v")], &|_| None) {
+            Ok(Mode::Init(o)) => o,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(o.command, [raw(b"\xff"), raw(b"-v")]);
+        assert_eq!(o.verbosity, 0);
     }
 
     #[test]

@@ -8,16 +8,18 @@ use crate::config::{Entry, Kind};
 use crate::pod::machine::{Flavor, Pod, Settings};
 use crate::pod::runtime::{Io, Runtime};
 use crate::pod::unit::Unit;
-use crate::sys::spawn::Command;
+use crate::sys::spawn::{Args, Command};
 
 /// Builds the one-app pod for `o`. The child keeps podinit's environment, cwd
 /// and stdio, and gets the terminal's foreground when stdin is one.
 pub fn pod(o: &InitOptions) -> Runtime {
-    let name = std::path::Path::new(&o.command[0])
-        .file_name()
-        .map_or_else(|| o.command[0].clone(), |n| n.to_string_lossy().into_owned());
-    let entry = Entry { name, command: o.command.clone(), once: false, ..Entry::defaults(Kind::App) };
-    let cmd = Command { argv: o.command.clone(), foreground_tty: true, ..Command::default() };
+    let argv0 = o.command.first().map_or(std::path::Path::new(""), std::path::Path::new);
+    let name = argv0.file_name().unwrap_or(argv0.as_os_str()).to_string_lossy().into_owned();
+    // The entry's command is for messages only; the child gets argv as bytes.
+    let command = o.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let entry = Entry { name, command, once: false, ..Entry::defaults(Kind::App) };
+    // env None: the child gets podinit's own environ, byte for byte.
+    let cmd = Command { argv: Args::new(&o.command), foreground_tty: true, ..Command::default() };
     let now = Instant::now();
     let settings = Settings::without_files("podinit", o.grace, std::process::id(), crate::now_unix());
     let flavor =

@@ -3,7 +3,7 @@
 //! PID 1 of a sandbox whose namespaces other containers join. It holds them,
 //! reaps every orphan, exits 0 on SIGTERM/SIGINT and ignores everything else.
 //! It is the pod state machine with no entries; after start-up its loop blocks
-//! in poll(2) with no timeout and allocates nothing.
+//! in read(2) on the signalfd and allocates nothing.
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,7 @@
 //! Run mode (`podinit run`): turn a pod file into the state machine's units,
 //! claim the state directory and the control socket.
 
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 use crate::config::expand;
@@ -12,16 +13,50 @@ use crate::pod::marker::MarkerStore;
 use crate::pod::runtime::{Io, Runtime};
 use crate::pod::unit::Unit;
 use crate::sys::atomic_file;
-use crate::sys::spawn::Command;
+use crate::sys::spawn::{Args, Command, Env, SpawnError};
 use crate::sys::user;
 
+/// Variables as the pod file's `$(VAR)` expansion works on them.
+type TextVars = Vec<(String, String)>;
+/// Variables passed on as they are.
+type ByteVars = Vec<(OsString, OsString)>;
+
+/// podinit's own environment, split in two: the variables that are UTF-8 take
+/// part in `$(VAR)` expansion and can be overridden by the pod file; the others
+/// (a key or value that is not UTF-8, which TOML cannot name) go to every
+/// process unchanged, as bytes, unless a pod-file variable of the same name
+/// replaces them.
+pub fn split_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> (TextVars, ByteVars) {
+    let mut text = Vec::new();
+    let mut bytes = Vec::new();
+    for (k, v) in vars {
+        match (k.to_str(), v.to_str()) {
+            (Some(k), Some(v)) => text.push((k.to_string(), v.to_string())),
+            _ => bytes.push((k, v)),
+        }
+    }
+    (text, bytes)
+}
+
+/// The final environment of one entry: `text` (expanded) then the byte-only
+/// variables `text` does not override.
+fn env_block(text: &[(String, String)], bytes: &[(OsString, OsString)]) -> Result<Env, SpawnError> {
+    let shadowed = |k: &OsStr| text.iter().any(|(n, _)| OsStr::new(n) == k);
+    Env::new(
+        text.iter()
+            .map(|(k, v)| (OsStr::new(k), OsStr::new(v)))
+            .chain(bytes.iter().filter(|(k, _)| !shadowed(k)).map(|(k, v)| (k.as_os_str(), v.as_os_str()))),
+    )
+}
+
 /// Everything that can stop a pod from starting, each a one-line message.
+/// Each entry's argv and envp are built here, once, not at every start.
 pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
     let now = std::time::Instant::now();
     let markers = MarkerStore::new(&pod.marker_dir);
     let mut cmds = Vec::new();
     let mut errors = Vec::new();
-    let inherited: Vec<(String, String)> = std::env::vars().collect();
+    let (inherited, raw) = split_env(std::env::vars_os());
     let mut units = Vec::new();
     for e in pod.init.iter().chain(&pod.apps) {
         // Environment: podinit's own, then the downward-API names, then the pod's
@@ -32,7 +67,11 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
         expand::set(&mut env, "CONTAINER_NAME", e.name.clone());
         expand::extend_env(&mut env, &pod.env);
         expand::extend_env(&mut env, &e.env);
-        let argv = e.command.iter().map(|a| expand::expand(a, |n| expand::lookup(&env, n))).collect();
+        let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| expand::lookup(&env, n))).collect();
+        if let Some(arg) = argv.nul() {
+            errors.push(format!("{}: entry '{}': argument contains a NUL byte: {arg:?}", pod.path.display(), e.name));
+            continue;
+        }
         let creds = match e.user.as_deref().map(user::resolve).transpose() {
             Ok(c) => c,
             Err(err) => {
@@ -40,14 +79,15 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
                 continue;
             }
         };
-        let hash = if e.kind == Kind::Init { init_steps::definition_hash(e, &pod.env) } else { String::new() };
-        let cmd = Command {
-            argv,
-            env: Some(env),
-            cwd: e.working_dir.as_ref().map(|p| p.display().to_string()),
-            creds,
-            ..Command::default()
+        let env = match env_block(&env, &raw) {
+            Ok(env) => env,
+            Err(err) => {
+                errors.push(format!("{}: entry '{}': {err}", pod.path.display(), e.name));
+                continue;
+            }
         };
+        let hash = if e.kind == Kind::Init { init_steps::definition_hash(e, &pod.env) } else { String::new() };
+        let cmd = Command { argv, env: Some(env), cwd: e.working_dir.clone(), creds, ..Command::default() };
         // Read once, at start-up: a marker is about an earlier start of podinit.
         let done = e.kind == Kind::Init && e.once && e.wait_for.is_none() && markers.matches(&e.name, &hash);
         units.push(Unit::new(e.clone(), hash, done, now));
@@ -138,5 +178,36 @@ fn warn_if_writable_by_others(path: &Path) {
                 path.display()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+    fn raw(b: &[u8]) -> OsString {
+        OsString::from_vec(b.to_vec())
+    }
+
+    #[test]
+    fn inherited_variables_that_are_not_utf8_pass_through_as_bytes() {
+        let (text, bytes) = split_env([
+            (raw(b"A"), raw(b"1")),
+            (raw(b"B"), raw(b"v\xff")),
+            (raw(b"K\xfe"), raw(b"2")),
+            (raw(b"C"), raw(b"3")),
+        ]);
+        assert_eq!(text, [("A".to_string(), "1".to_string()), ("C".to_string(), "3".to_string())]);
+        assert_eq!(bytes, [(raw(b"B"), raw(b"v\xff")), (raw(b"K\xfe"), raw(b"2"))]);
+        let env = env_block(&text, &bytes).expect("env");
+        let vars: Vec<&[u8]> = env.vars().collect();
+        assert_eq!(vars, [b"A=1".as_slice(), b"C=3", b"B=v\xff", b"K\xfe=2"]);
+        // A pod-file variable of the same name replaces the inherited bytes.
+        let text = vec![("B".to_string(), "new".to_string())];
+        let env = env_block(&text, &bytes).expect("env");
+        let vars: Vec<&[u8]> = env.vars().collect();
+        assert_eq!(vars, [b"B=new".as_slice(), b"K\xfe=2"]);
+        assert!(env.vars().all(|v| v != OsStr::new("B=v\u{fffd}").as_bytes()));
     }
 }

@@ -71,7 +71,7 @@ impl Checks {
         let done = |ok: bool, why: String| Some(Outcome { unit, kind, ok, why: if ok { String::new() } else { why } });
         let wait = match check {
             Check::Exec(argv) => {
-                let cmd = Command { argv: argv.clone(), null_stdin: true, ..base.clone() };
+                let cmd = base.sibling(argv);
                 match spawn::spawn(&cmd) {
                     Ok(pid) => Wait::Exec { pid },
                     Err(e) => return done(false, e.to_string()),

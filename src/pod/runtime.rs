@@ -171,7 +171,7 @@ impl Runtime {
             Proc::PreStop => spec.pre_stop.as_ref(),
         };
         if let Some(argv) = hook {
-            return spawn::spawn(&Command { argv: argv.clone(), null_stdin: true, ..base.clone() });
+            return spawn::spawn(&base.sibling(argv));
         }
         if !self.io.log_prefix {
             return spawn::spawn(base);

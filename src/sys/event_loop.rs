@@ -2,6 +2,11 @@
 //! fds the mode adds (log pipes, sockets, probes), with a timeout taken from the
 //! mode's next real deadline. No deadline means an infinite wait, so an idle
 //! podinit never wakes up (tini polls every second; catatonit never does).
+//!
+//! When the mode has neither fds nor a deadline (init mode once its child runs,
+//! pause mode) the loop sleeps in read(2) on the signalfd itself, as catatonit
+//! does: a forwarded signal then costs one read and the kill, nothing else
+//! before the kill.
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -11,7 +16,8 @@ use crate::sys::signals::{Received, Signals};
 
 /// What a mode does with events. All callbacks run on the loop's one thread.
 pub trait Handler {
-    /// A signal other than SIGCHLD arrived.
+    /// A signal other than SIGCHLD arrived (signals podinit raised itself, such
+    /// as SIGPIPE from a write to a closed stdout, are not passed on).
     fn signal(&mut self, rx: Received);
     /// A child was reaped.
     fn exited(&mut self, pid: i32, status: ExitStatus);
@@ -32,7 +38,6 @@ pub trait Handler {
 /// Runs `h` until it reports an exit code. Buffers are reused, so an idle
 /// iteration does not allocate.
 pub fn run(h: &mut impl Handler, sigs: &mut Signals) -> i32 {
-    let sig_fds = sigs.fds();
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(16);
     let mut pending: Vec<Received> = Vec::with_capacity(16);
     loop {
@@ -41,42 +46,41 @@ pub fn run(h: &mut impl Handler, sigs: &mut Signals) -> i32 {
             return code;
         }
         fds.clear();
-        for fd in sig_fds {
-            fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
-        }
+        fds.push(libc::pollfd { fd: sigs.fd(), events: libc::POLLIN, revents: 0 });
         h.fds(&mut fds);
-        let timeout = h.deadline().map_or(-1, |d| timeout_ms(d.saturating_duration_since(Instant::now())));
-        // SAFETY: fds is a valid array of fds.len() pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-        if n < 0 {
-            let e = nix::errno::Errno::last();
-            if e != nix::errno::Errno::EINTR {
-                log::error!("poll: {e}");
-            }
-            continue;
-        }
-        if n == 0 {
-            continue;
-        }
-        if fds[0].revents != 0 || fds[1].revents != 0 {
-            let mut chld = false;
-            sigs.drain(|rx| {
-                if rx.sig == libc::SIGCHLD {
-                    chld = true;
-                } else {
-                    pending.push(rx);
+        let deadline = h.deadline();
+        let signalled = if fds.len() == 1 && deadline.is_none() {
+            // Nothing but signals to wait for: block in the signalfd's read.
+            true
+        } else {
+            let timeout = deadline.map_or(-1, |d| timeout_ms(d.saturating_duration_since(Instant::now())));
+            // SAFETY: fds is a valid array of fds.len() pollfd structs.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+            if n < 0 {
+                let e = nix::errno::Errno::last();
+                if e != nix::errno::Errno::EINTR {
+                    log::error!("poll: {e}");
                 }
-            });
+                continue;
+            }
+            if n == 0 {
+                continue;
+            }
+            // Readable means a signal is pending, so the read below does not block.
+            fds[0].revents != 0
+        };
+        if signalled {
+            let batch = sigs.read(|rx| pending.push(rx));
             // Reap first: a mode deciding what a signal means should already
             // know which of its children are gone.
-            if chld && !reaper::reap(|pid, st| h.exited(pid, st)) {
+            if batch.chld && !reaper::reap(|pid, st| h.exited(pid, st)) {
                 h.no_children();
             }
             for rx in pending.drain(..) {
                 h.signal(rx);
             }
         }
-        for p in &fds[2..] {
+        for p in &fds[1..] {
             if p.revents != 0 {
                 h.ready(p.fd, p.revents);
             }

@@ -9,10 +9,9 @@
 //! `sig_ignored()` in kernel/signal.c).
 
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
-
-use nix::fcntl::OFlag;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -132,8 +131,11 @@ fn podinit_set() -> SigSet {
     set
 }
 
-/// Write end of the pipe the fault handler reports forwarded faults on (-1: none yet).
-static FAULT_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// Forwarded faults counted by the fault handler, index = signal number; the
+/// event loop takes them when the SIGCHLD the handler raises wakes it up.
+static FAULTS_SENT: [AtomicU32; 32] = [NONE_SENT; 32];
+#[allow(clippy::declare_interior_mutable_const)] // only ever copied into FAULTS_SENT
+const NONE_SENT: AtomicU32 = AtomicU32::new(0);
 
 /// Handler for the fault signals, which stay unblocked.
 ///
@@ -141,10 +143,14 @@ static FAULT_PIPE: AtomicI32 = AtomicI32::new(-1);
 /// raised itself (abort) restores the default action, so the faulting
 /// instruction runs again and kills podinit instead of spinning. A fault signal
 /// *sent* by another process (`kill -SEGV 1`) is a signal to forward like any
-/// other: its number goes down the pipe to the event loop.
+/// other: the handler counts it and sends podinit a SIGCHLD, which is blocked,
+/// so it lands on the signalfd and wakes the event loop, which then takes the
+/// count ([`Signals::read`]). One fd to wait on instead of a signalfd plus a
+/// pipe: the loop can block in read(2) on the signalfd alone.
 extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler; only
-    // async-signal-safe calls follow (getpid, signal, raise, write).
+    // async-signal-safe calls follow (getpid, signal, raise, kill) and a
+    // lock-free atomic add.
     unsafe {
         let code = (*info).si_code;
         if code > 0 || (*info).si_pid() == libc::getpid() {
@@ -154,21 +160,22 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
             }
             return;
         }
-        let fd = FAULT_PIPE.load(Ordering::Relaxed);
-        if fd >= 0 {
-            let b = sig as u8;
-            libc::write(fd, (&b as *const u8).cast(), 1);
+        if let Some(n) = FAULTS_SENT.get(sig as usize) {
+            n.fetch_add(1, Ordering::Relaxed);
+            libc::kill(libc::getpid(), libc::SIGCHLD);
         }
     }
 }
 
-/// Where podinit's signals arrive: a signalfd for everything blocked, and a pipe
-/// fed by the fault handler. Both are non-blocking and close-on-exec.
+/// Where podinit's signals arrive: one signalfd for everything blocked
+/// (close-on-exec, *blocking*: the event loop sleeps in read(2) on it when it
+/// has nothing else to wait for, and reads it after poll(2) only when poll
+/// reported it readable, so a read never blocks there).
 #[derive(Debug)]
 pub struct Signals {
     sfd: SignalFd,
-    faults: OwnedFd,
-    _faults_wr: OwnedFd,
+    /// podinit's own pid, read once: signals it raised itself are dropped.
+    own_pid: i32,
 }
 
 /// Blocks every signal podinit handles (all but the synchronous faults), opens
@@ -180,9 +187,7 @@ pub fn setup() -> nix::Result<Signals> {
     let set = podinit_set();
     signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&set), None)?;
     reset_own_dispositions();
-    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-    let (rd, wr) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
-    FAULT_PIPE.store(wr.as_raw_fd(), Ordering::Relaxed);
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)?;
     for f in FAULTS {
         // SAFETY: a zeroed sigaction with a valid SA_SIGINFO handler; the
         // handler only makes async-signal-safe calls.
@@ -194,7 +199,7 @@ pub fn setup() -> nix::Result<Signals> {
             libc::sigaction(f, &sa, std::ptr::null_mut());
         }
     }
-    Ok(Signals { sfd, faults: rd, _faults_wr: wr })
+    Ok(Signals { sfd, own_pid: nix::unistd::getpid().as_raw() })
 }
 
 /// One signal received: its number and the pid that sent it (0 for the kernel
@@ -207,58 +212,153 @@ pub struct Received {
     pub from: i32,
 }
 
+/// What one read of the signalfd brought.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// SIGCHLD was among them (from any sender): time to reap. More than
+    /// fit in one read stay pending, so the loop's next wait returns at once.
+    pub chld: bool,
+}
+
+/// Signals taken from the signalfd with one read(2).
+const BATCH: usize = 16;
+
 impl Signals {
-    /// The two fds to poll.
-    pub fn fds(&self) -> [RawFd; 2] {
-        [self.sfd.as_raw_fd(), self.faults.as_raw_fd()]
+    /// The fd to poll.
+    pub fn fd(&self) -> RawFd {
+        self.sfd.as_raw_fd()
     }
 
-    /// Reads every pending signal into `f`. Never blocks.
-    pub fn drain(&mut self, mut f: impl FnMut(Received)) {
-        loop {
-            match self.sfd.read_signal() {
-                Ok(Some(info)) => f(Received { sig: info.ssi_signo as SigNum, from: info.ssi_pid as i32 }),
-                Ok(None) => break,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    log::error!("reading signalfd: {e}");
-                    break;
-                }
+    /// Reads up to 16 pending signals with one read(2), blocking until there is
+    /// at least one; calls `f` for every signal other than SIGCHLD that podinit
+    /// did not send itself (SIGPIPE from its own write to a closed stdout, the
+    /// fault handler's SIGCHLD), and for every forwarded fault counted since.
+    pub fn read(&mut self, mut f: impl FnMut(Received)) -> Batch {
+        let mut buf = [MaybeUninit::<libc::signalfd_siginfo>::uninit(); BATCH];
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: buf is BATCH * size writable bytes; the kernel writes whole
+        // signalfd_siginfo records only.
+        let n = unsafe { libc::read(self.sfd.as_raw_fd(), buf.as_mut_ptr().cast(), BATCH * size) };
+        if n < 0 {
+            let e = nix::errno::Errno::last();
+            if e != nix::errno::Errno::EINTR && e != nix::errno::Errno::EAGAIN {
+                log::error!("reading signalfd: {e}");
+            }
+            return Batch::default();
+        }
+        let count = (n as usize / size).min(BATCH);
+        let mut batch = Batch::default();
+        for rec in &buf[..count] {
+            // SAFETY: the first `count` records were written by the kernel.
+            let info = unsafe { rec.assume_init_ref() };
+            let rx = Received { sig: info.ssi_signo as SigNum, from: info.ssi_pid as i32 };
+            if rx.sig == libc::SIGCHLD {
+                batch.chld = true;
+            } else if rx.from != self.own_pid {
+                f(rx);
             }
         }
-        let mut buf = [0u8; 64];
-        while let Ok(n @ 1..) = nix::unistd::read(self.faults.as_raw_fd(), &mut buf) {
-            buf[..n].iter().for_each(|&b| f(Received { sig: b as SigNum, from: 0 }));
+        if batch.chld {
+            take_faults(f);
+        }
+        batch
+    }
+}
+
+/// Hands the faults counted by the handler to `f`, each as often as it came.
+fn take_faults(mut f: impl FnMut(Received)) {
+    for sig in FAULTS {
+        if let Some(c) = FAULTS_SENT.get(sig as usize) {
+            for _ in 0..c.swap(0, Ordering::Relaxed) {
+                f(Received { sig, from: 0 });
+            }
         }
     }
 }
 
 /// Highest signal number the kernel knows (_NSIG - 1 on x86_64 and arm64).
-const KERNEL_SIGMAX: i32 = 64;
+pub(crate) const KERNEL_SIGMAX: i32 = 64;
 
-/// Restores what a freshly exec'd program expects: default dispositions for every
-/// signal (Rust sets SIGPIPE to SIG_IGN, a caller may have ignored others, and an
-/// ignored disposition survives exec) and an empty signal mask.
+/// Restores what a freshly exec'd program expects: default dispositions (Rust
+/// sets SIGPIPE to SIG_IGN, a caller may have ignored others, and an ignored
+/// disposition survives exec) and an empty signal mask.
 ///
-/// Runs in the forked child between fork and exec, so it only makes
-/// async-signal-safe calls. It uses the raw rt_sigaction system call because the
-/// libc refuses to touch the real-time signals it reserves for itself (glibc
-/// 32-33, musl 32-34), which a caller may still have left ignored.
-pub fn reset_for_exec() {
+/// `reset` lists the signals whose disposition is not SIG_DFL: the spawner reads
+/// them once in podinit (a handful: its fault handlers, whatever its caller left
+/// ignored) instead of the child resetting all 64 on every start.
+///
+/// Runs in the child between clone and exec, so it only makes raw system calls:
+/// rt_sigaction because the libc refuses to touch the real-time signals it
+/// reserves for itself (glibc 32-33, musl 32-34), which a caller may still have
+/// left ignored; rt_sigprocmask so that none of them stays blocked either.
+pub fn reset_for_exec(reset: &[SigNum]) {
     // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
     let dfl = [0u64; 4];
-    for sig in 1..=KERNEL_SIGMAX {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
+    for &sig in reset {
         // SAFETY: a valid, zeroed kernel sigaction and a null old-action pointer;
         // the last argument is the kernel's sigset size (8 bytes).
         unsafe {
             libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
         }
     }
-    let empty = SigSet::empty();
-    let _ = signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&empty), None);
+    let empty = 0u64;
+    // SAFETY: an 8-byte kernel sigset, no old-set pointer.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
+    }
+}
+
+/// The signals of `range` whose disposition is not SIG_DFL (a handler or
+/// SIG_IGN), read with the raw system call (the libc hides its reserved
+/// real-time signals). SIGKILL and SIGSTOP are always SIG_DFL.
+pub fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum> {
+    range
+        .filter(|&sig| sig != libc::SIGKILL && sig != libc::SIGSTOP)
+        .filter(|&sig| {
+            // The kernel's struct sigaction: handler, flags, restorer, mask.
+            let mut old = [0u64; 4];
+            // SAFETY: a null new action only reads the current one into `old`,
+            // which is large enough; 8 is the kernel's sigset size.
+            let r = unsafe {
+                libc::syscall(libc::SYS_rt_sigaction, sig, std::ptr::null::<u64>(), old.as_mut_ptr(), 8usize)
+            };
+            // Unknown (error): count it as not default, so it gets reset.
+            r != 0 || old[0] != libc::SIG_DFL as u64
+        })
+        .collect()
+}
+
+/// Blocks every signal the kernel lets a process block and returns the mask
+/// before (for [`restore_mask`]). Raw system call: the libc's wrapper leaves its
+/// reserved real-time signals out.
+pub(crate) fn block_all() -> u64 {
+    let all = !0u64;
+    let mut old = 0u64;
+    // SAFETY: 8-byte kernel sigsets, both valid.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, &mut old as *mut u64, 8usize);
+    }
+    old
+}
+
+/// Puts back a mask saved by [`block_all`].
+pub(crate) fn restore_mask(old: u64) {
+    // SAFETY: an 8-byte kernel sigset, no old-set pointer.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &old as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
+    }
 }
 
 /// Sets podinit's own dispositions to default, so a signal its parent left ignored

@@ -1,33 +1,47 @@
 //! fork + exec with the clean slate a program expects from its init.
 //!
 //! Everything that can allocate or fail in an interesting way (PATH search,
-//! C strings, user lookup) happens before fork. Between fork and exec the child
-//! makes only async-signal-safe calls, and reports a failure to the parent
-//! through a close-on-exec pipe: EOF on the pipe means exec succeeded.
+//! C strings, user lookup) happens before the child exists; an entry's
+//! environment is turned into its `envp` array once ([`Env`]), not per start.
+//! Everything passes through as bytes: argv, environment and paths are
+//! `OsString`s, so a name that is not UTF-8 reaches the child unchanged.
+//!
+//! The child is created with `clone(CLONE_VM | CLONE_VFORK)`, as posix_spawn(3)
+//! does in musl and glibc: it shares podinit's memory (no page tables to copy,
+//! no copy-on-write faults in podinit afterwards) and podinit is suspended
+//! until the child has exec'd or exited. So the child writes a failure straight
+//! into podinit's memory (no error pipe), and a start costs podinit one
+//! clone(2) where it used to cost fork, pipe2, read, two closes and setpgid.
+//! In the child, between clone and exec, only raw system calls run: no
+//! allocation, no libc state (musl and glibc broadcast set*id() to every thread
+//! of the *parent's* thread list, so those are raw syscalls too).
 
-use std::ffi::{CStr, CString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::mem::MaybeUninit;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
-use nix::unistd::{self, ForkResult, Pid};
 
 use crate::sys::reaper;
 use crate::sys::signals;
 use crate::sys::user::Credentials;
 
 /// What to run and how; built once per entry, reused for every restart.
+/// Cloning is cheap: argv and environment are shared ([`Args`], [`Env`]).
 #[derive(Debug, Clone, Default)]
 pub struct Command {
     /// argv; argv[0] is looked up in PATH unless it contains a '/'.
-    pub argv: Vec<String>,
-    /// The full environment, or None to inherit podinit's.
-    pub env: Option<Vec<(String, String)>>,
+    pub argv: Args,
+    /// The full environment, or None to inherit podinit's (passed on as the
+    /// very `environ` podinit got, byte for byte).
+    pub env: Option<Env>,
     /// Working directory, or None for podinit's.
-    pub cwd: Option<String>,
+    pub cwd: Option<PathBuf>,
     /// Drop to this user before exec.
     pub creds: Option<Credentials>,
     /// Give the child the terminal on stdin (job control) when there is one.
@@ -40,6 +54,170 @@ pub struct Command {
     pub null_stdin: bool,
 }
 
+impl Command {
+    /// Another program in the same context (environment, cwd, user) with
+    /// stdin on /dev/null: an entry's hooks and exec probes.
+    pub fn sibling(&self, argv: &[String]) -> Command {
+        Command { argv: Args::new(argv), null_stdin: true, ..self.clone() }
+    }
+}
+
+/// An argv ready for execve(2): the NUL-terminated strings in one buffer and
+/// the NULL-terminated pointer array into it, built once per entry; clones
+/// share it. An argument with a NUL byte cannot be passed on: spawning such an
+/// argv fails ([`SpawnError::Nul`]); [`Args::nul`] tells beforehand.
+#[derive(Clone)]
+pub struct Args(Rc<ArgsBlock>);
+
+/// NUL-terminated strings packed in one buffer, and pointers to each.
+struct Block {
+    /// Owns the bytes `ptrs` points into; never grows after the pointers are taken.
+    bytes: Vec<u8>,
+    /// Where each string starts in `bytes`.
+    starts: Vec<usize>,
+    /// One pointer per string, then NULL.
+    ptrs: Vec<*const libc::c_char>,
+}
+
+impl Block {
+    /// Packs `items`, each given as the slices to concatenate.
+    fn new<'a>(items: impl Iterator<Item = &'a [&'a [u8]]> + Clone) -> Block {
+        let total = items.clone().map(|parts| parts.iter().map(|p| p.len()).sum::<usize>() + 1).sum();
+        let mut bytes = Vec::with_capacity(total);
+        let mut starts = Vec::new();
+        for parts in items {
+            starts.push(bytes.len());
+            parts.iter().for_each(|p| bytes.extend_from_slice(p));
+            bytes.push(0);
+        }
+        let base = bytes.as_ptr();
+        // SAFETY: every start is an offset into `bytes`, which is not resized again.
+        let ptrs = starts.iter().map(|&o| unsafe { base.add(o) }.cast()).chain([std::ptr::null()]).collect();
+        Block { bytes, starts, ptrs }
+    }
+
+    /// The strings, without their NUL.
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let ends = self.starts.iter().skip(1).copied().chain([self.bytes.len()]);
+        self.starts.iter().zip(ends).map(|(&a, b)| &self.bytes[a..b - 1])
+    }
+
+    fn first(&self) -> Option<&CStr> {
+        let a = *self.starts.first()?;
+        let b = self.starts.get(1).copied().unwrap_or(self.bytes.len());
+        CStr::from_bytes_with_nul(&self.bytes[a..b]).ok()
+    }
+}
+
+/// The argv block, and the first argument that held a NUL byte (lossy, for
+/// the message; such arguments are left out of the block).
+struct ArgsBlock {
+    block: Block,
+    nul: Option<String>,
+}
+
+impl Args {
+    /// Builds the block from the arguments' bytes.
+    pub fn new<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Args {
+        let args: Vec<S> = args.into_iter().collect();
+        let nul = args.iter().map(|a| a.as_ref()).find(|a| a.as_bytes().contains(&0));
+        let nul = nul.map(|a| a.to_string_lossy().into_owned());
+        let parts: Vec<[&[u8]; 1]> =
+            args.iter().map(|a| a.as_ref().as_bytes()).filter(|a| !a.contains(&0)).map(|a| [a]).collect();
+        Args(Rc::new(ArgsBlock { block: Block::new(parts.iter().map(|p| &p[..])), nul }))
+    }
+
+    /// argv[0].
+    pub fn first(&self) -> Option<&CStr> {
+        self.0.block.first()
+    }
+
+    /// The arguments, as bytes.
+    pub fn iter(&self) -> impl Iterator<Item = &OsStr> {
+        self.0.block.iter().map(OsStr::from_bytes)
+    }
+
+    /// The first argument that holds a NUL byte, if one does.
+    pub fn nul(&self) -> Option<&str> {
+        self.0.nul.as_deref()
+    }
+
+    fn argv(&self) -> *const *const libc::c_char {
+        self.0.block.ptrs.as_ptr()
+    }
+}
+
+impl<S: AsRef<OsStr>> FromIterator<S> for Args {
+    fn from_iter<I: IntoIterator<Item = S>>(args: I) -> Args {
+        Args::new(args)
+    }
+}
+
+impl Default for Args {
+    fn default() -> Args {
+        Args::new(std::iter::empty::<&OsStr>())
+    }
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// An environment ready for execve(2): the `KEY=VALUE` strings in one buffer
+/// and the NULL-terminated pointer array into it, built once per entry; clones
+/// share it.
+#[derive(Clone)]
+pub struct Env(Rc<EnvBlock>);
+
+struct EnvBlock {
+    block: Block,
+    /// PATH, for the command search.
+    path: Option<OsString>,
+}
+
+impl Env {
+    /// Builds the block from `(key, value)` pairs, in order. A NUL byte in a key or
+    /// value cannot be passed to execve: that is an error naming the variable.
+    pub fn new<K: AsRef<OsStr>, V: AsRef<OsStr>>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Env, SpawnError> {
+        let pairs: Vec<(K, V)> = pairs.into_iter().collect();
+        let mut path = None;
+        let mut parts: Vec<[&[u8]; 3]> = Vec::with_capacity(pairs.len());
+        for (k, v) in &pairs {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            if k.as_bytes().contains(&0) || v.as_bytes().contains(&0) {
+                return Err(SpawnError::Nul(k.to_string_lossy().into_owned()));
+            }
+            if k == "PATH" {
+                path = Some(v.to_os_string());
+            }
+            parts.push([k.as_bytes(), b"=", v.as_bytes()]);
+        }
+        Ok(Env(Rc::new(EnvBlock { block: Block::new(parts.iter().map(|p| &p[..])), path })))
+    }
+
+    /// The value of PATH, if set.
+    pub fn path(&self) -> Option<&OsStr> {
+        self.0.path.as_deref()
+    }
+
+    /// The variables, as `KEY=VALUE` bytes.
+    pub fn vars(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.block.iter()
+    }
+
+    fn envp(&self) -> *const *const libc::c_char {
+        self.0.block.ptrs.as_ptr()
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.vars().map(|v| String::from_utf8_lossy(v).into_owned())).finish()
+    }
+}
+
 /// Why a child could not be started. The child (if forked) is already reaped.
 #[derive(Debug)]
 pub enum SpawnError {
@@ -49,7 +227,7 @@ pub enum SpawnError {
     NotFound(String),
     /// Found but not executable: exit code 126.
     NotExecutable(String),
-    /// fork(2) itself failed (RLIMIT_NPROC, memory).
+    /// clone(2) itself failed (RLIMIT_NPROC, memory).
     Fork(Errno),
     /// A setup step in the child failed (chdir, setuid, exec, ...).
     Child { cmd: String, step: &'static str, errno: Errno },
@@ -85,27 +263,55 @@ impl std::error::Error for SpawnError {}
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// A command name for messages (lossy: messages are text).
+fn shown(cmd: &OsStr) -> String {
+    cmd.to_string_lossy().into_owned()
+}
+
 /// Finds `cmd` the way execvp(3) does: as is when it holds a '/', else in each
 /// PATH directory; a match that is not executable is remembered (EACCES → 126)
-/// but the search goes on.
-pub fn resolve(cmd: &str, path_var: Option<&str>) -> Result<String, SpawnError> {
-    if cmd.is_empty() {
-        return Err(SpawnError::NotFound(cmd.to_string()));
+/// but the search goes on. Bytes throughout: neither needs to be UTF-8.
+pub fn resolve(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<OsString, SpawnError> {
+    let c = CString::new(cmd.as_bytes()).map_err(|_| SpawnError::Nul(shown(cmd)))?;
+    let mut buf = Vec::new();
+    resolve_into(&c, path_var, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
+}
+
+/// [`resolve`] into `buf`: the result is `cmd` itself or the candidate path
+/// built there (one buffer for the whole search).
+fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8>) -> Result<&'a CStr, SpawnError> {
+    let name = cmd.to_bytes();
+    let shown = || shown(OsStr::from_bytes(name));
+    if name.is_empty() {
+        return Err(SpawnError::NotFound(String::new()));
     }
-    if cmd.contains('/') {
-        return check_exec(Path::new(cmd)).map(|()| cmd.to_string()).map_err(|e| e.with(cmd));
+    if name.contains(&b'/') {
+        return match check_exec(cmd) {
+            Ok(()) => Ok(cmd),
+            Err(Lookup::Missing) => Err(SpawnError::NotFound(shown())),
+            Err(Lookup::Denied) => Err(SpawnError::NotExecutable(shown())),
+        };
     }
+    let path = path_var.unwrap_or(OsStr::new(DEFAULT_PATH)).as_bytes();
+    let longest = path.split(|&b| b == b':').map(<[u8]>::len).max().unwrap_or(0).max(1);
+    buf.reserve(longest + name.len() + 2);
     let mut denied = false;
-    for dir in path_var.unwrap_or(DEFAULT_PATH).split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        let full = format!("{dir}/{cmd}");
-        match check_exec(Path::new(&full)) {
-            Ok(()) => return Ok(full),
+    for dir in path.split(|&b| b == b':') {
+        buf.clear();
+        buf.extend_from_slice(if dir.is_empty() { b"." } else { dir });
+        buf.push(b'/');
+        buf.extend_from_slice(name);
+        buf.push(0);
+        // A PATH entry cannot hold a NUL byte (environment strings end at the
+        // first one); skip it if it somehow does.
+        let Ok(candidate) = CStr::from_bytes_with_nul(buf) else { continue };
+        match check_exec(candidate) {
+            Ok(()) => return CStr::from_bytes_with_nul(buf).map_err(|_| SpawnError::NotFound(shown())),
             Err(Lookup::Denied) => denied = true,
             Err(Lookup::Missing) => {}
         }
     }
-    Err(if denied { SpawnError::NotExecutable(cmd.to_string()) } else { SpawnError::NotFound(cmd.to_string()) })
+    Err(if denied { SpawnError::NotExecutable(shown()) } else { SpawnError::NotFound(shown()) })
 }
 
 enum Lookup {
@@ -113,195 +319,419 @@ enum Lookup {
     Denied,
 }
 
-impl Lookup {
-    fn with(self, cmd: &str) -> SpawnError {
-        match self {
-            Lookup::Missing => SpawnError::NotFound(cmd.to_string()),
-            Lookup::Denied => SpawnError::NotExecutable(cmd.to_string()),
-        }
+/// Exists, is not a directory, and we may execute it: stat(2) + access(2).
+fn check_exec(p: &CStr) -> Result<(), Lookup> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer for one struct stat.
+    if unsafe { libc::stat(p.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return Err(Lookup::Missing);
     }
-}
-
-fn check_exec(p: &Path) -> Result<(), Lookup> {
-    let meta = std::fs::metadata(p).map_err(|_| Lookup::Missing)?;
-    if meta.is_dir() {
+    // SAFETY: stat succeeded, so it filled `st`.
+    let mode = unsafe { st.assume_init_ref() }.st_mode;
+    if mode & libc::S_IFMT == libc::S_IFDIR {
         return Err(Lookup::Denied);
     }
-    match unistd::access(p, unistd::AccessFlags::X_OK) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(Lookup::Denied),
+    // SAFETY: a NUL-terminated path.
+    if unsafe { libc::access(p.as_ptr(), libc::X_OK) } != 0 {
+        return Err(Lookup::Denied);
     }
+    Ok(())
 }
 
-fn cstring(s: &str) -> Result<CString, SpawnError> {
-    CString::new(s).map_err(|_| SpawnError::Nul(s.to_string()))
+/// A path for messages.
+fn shown_path(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
 }
 
-/// The setup steps the child can fail at, reported through the error pipe.
+/// The setup steps the child can fail at (index reported back to the parent).
 const STEPS: [&str; 8] = ["setpgid", "stdio", "chdir", "setgroups", "setgid", "setuid", "exec", "open /dev/null"];
+/// No failure: the child got as far as a successful exec.
+const NO_FAILURE: u8 = u8::MAX;
+
+/// Stack of the child between clone and exec: a buffer in `spawn`'s frame, as
+/// musl's posix_spawn does (the parent is suspended meanwhile). The child uses
+/// about 250 bytes (release) to 750 (debug build); one page is plenty, and
+/// keeps `spawn`'s frame under the size at which every page of it is probed.
+const CHILD_STACK: usize = 4096;
+
+extern "C" {
+    /// The environment podinit was started with (POSIX).
+    static environ: *const *const libc::c_char;
+}
+
+/// What the child needs, prepared by the parent; the child writes `failure`.
+struct ChildArgs<'a> {
+    cmd: &'a Command,
+    exe: &'a CStr,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    cwd: Option<&'a CStr>,
+    groups: &'a [libc::gid_t],
+    /// Signals whose disposition is not SIG_DFL in podinit.
+    reset: &'a [libc::c_int],
+    /// (step, errno) of a failed setup; NO_FAILURE when exec succeeded.
+    failure: (u8, i32),
+}
 
 /// Starts `cmd` in a new process group of its own, with default signal
 /// dispositions and an empty mask. Returns its pid once exec has succeeded.
 pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
-    let first = cmd.argv.first().ok_or(SpawnError::Empty)?;
-    let path_var = match &cmd.env {
-        Some(env) => env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()),
-        None => std::env::var("PATH").ok(),
-    };
-    let exe = cstring(&resolve(first, path_var.as_deref())?)?;
-    let argv = cmd.argv.iter().map(|a| cstring(a)).collect::<Result<Vec<_>, _>>()?;
-    let env = match &cmd.env {
-        Some(env) => env.iter().map(|(k, v)| cstring(&format!("{k}={v}"))).collect::<Result<Vec<_>, _>>()?,
-        None => std::env::vars_os()
-            .map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                CString::new(kv).map_err(|_| SpawnError::Nul("an inherited environment variable".into()))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-    };
-    let cwd = cmd.cwd.as_deref().map(cstring).transpose()?;
-    let argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
-    let env_ptrs: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
-    let groups: Vec<libc::gid_t> = cmd.creds.as_ref().map(|c| c.groups.clone()).unwrap_or_default();
-    let devnull = c"/dev/null";
-
-    let (rd, wr) = unistd::pipe2(OFlag::O_CLOEXEC).map_err(SpawnError::Fork)?;
-    // SAFETY: podinit is single-threaded, so the child may run any code; it still
-    // sticks to async-signal-safe calls and leaves only through exec or _exit.
-    match unsafe { unistd::fork() } {
-        Err(e) => Err(SpawnError::Fork(e)),
-        Ok(ForkResult::Child) => {
-            drop(rd);
-            let err = child_setup(cmd, &exe, &argv_ptrs, &env_ptrs, cwd.as_deref(), &groups, devnull);
-            report_and_exit(&wr, err)
-        }
-        Ok(ForkResult::Parent { child }) => {
-            drop(wr);
-            // Also from the parent, so the group exists before we signal it.
-            let _ = unistd::setpgid(child, child);
-            let mut buf = [0u8; 5];
-            let n = read_full(&rd, &mut buf);
-            if n == 0 {
-                return Ok(child.as_raw());
-            }
-            reaper::wait_one(child.as_raw());
-            let step = STEPS.get(buf[0] as usize).copied().unwrap_or("exec");
-            let errno = Errno::from_raw(i32::from_ne_bytes([buf[1], buf[2], buf[3], buf[4]]));
-            let c = first.clone();
-            Err(match (step, errno) {
-                ("exec", Errno::ENOENT) => SpawnError::NotFound(c),
-                ("exec", Errno::EACCES) => SpawnError::NotExecutable(c),
-                _ => SpawnError::Child { cmd: c, step, errno },
-            })
-        }
+    if let Some(arg) = cmd.argv.nul() {
+        return Err(SpawnError::Nul(arg.to_string()));
     }
+    let first = cmd.argv.first().ok_or(SpawnError::Empty)?;
+    let inherited_path;
+    let path_var = match &cmd.env {
+        Some(env) => env.path(),
+        None => {
+            inherited_path = std::env::var_os("PATH");
+            inherited_path.as_deref()
+        }
+    };
+    // argv and envp were built with the Command; what is left is the path
+    // found in PATH and the cwd, one small allocation each.
+    let mut exe_buf = Vec::new();
+    let exe = resolve_into(first, path_var, &mut exe_buf)?;
+    let cwd = cmd.cwd.as_deref().map(|d| CString::new(d.as_os_str().as_bytes())).transpose();
+    let cwd = cwd.map_err(|_| SpawnError::Nul(cmd.cwd.as_deref().map(shown_path).unwrap_or_default()))?;
+    let envp = match &cmd.env {
+        Some(env) => env.envp(),
+        // SAFETY: reading the libc's environ pointer; podinit never changes its
+        // own environment, so the array is as podinit was started with.
+        None => unsafe { environ },
+    };
+    let mut args = ChildArgs {
+        cmd,
+        exe,
+        argv: cmd.argv.argv(),
+        envp,
+        cwd: cwd.as_deref(),
+        groups: cmd.creds.as_ref().map_or(&[], |c| &c.groups[..]),
+        reset: non_default_dispositions(),
+        failure: (NO_FAILURE, 0),
+    };
+    let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
+    // The top of the buffer, aligned down to 16 bytes as the ABI wants.
+    let top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut libc::c_void;
+
+    // Every signal is blocked across the clone, so none can run podinit's fault
+    // handler in the child (which shares podinit's memory); the child resets
+    // the dispositions and then unblocks everything right before exec.
+    let mask = signals::block_all();
+    // SAFETY: `top` is the aligned end of a CHILD_STACK-byte buffer that stays
+    // alive and untouched until clone returns (CLONE_VFORK suspends this thread
+    // until the child has exec'd or exited); `args` outlives the child's use of
+    // it for the same reason. child_main only makes raw system calls.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&mut args as *mut ChildArgs).cast(),
+        )
+    };
+    let clone_errno = Errno::last();
+    signals::restore_mask(mask);
+    if pid < 0 {
+        return Err(SpawnError::Fork(clone_errno));
+    }
+    // SAFETY: the child is done with `args` (it has exec'd or exited); volatile
+    // because the write came from another process through shared memory.
+    let (step, errno) = unsafe { std::ptr::read_volatile(&args.failure) };
+    if step == NO_FAILURE {
+        return Ok(pid);
+    }
+    reaper::wait_one(pid);
+    let step = STEPS.get(step as usize).copied().unwrap_or("exec");
+    let errno = Errno::from_raw(errno);
+    let c = shown(OsStr::from_bytes(first.to_bytes()));
+    Err(match (step, errno) {
+        ("exec", Errno::ENOENT) => SpawnError::NotFound(c),
+        ("exec", Errno::EACCES) => SpawnError::NotExecutable(c),
+        _ => SpawnError::Child { cmd: c, step, errno },
+    })
 }
 
-fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> usize {
-    let mut got = 0;
-    while got < buf.len() {
-        match unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::EINTR) => continue,
-            Err(_) => break,
-        }
+/// The signals whose disposition in podinit is not SIG_DFL (its fault handlers,
+/// whatever its caller left ignored): the only ones the child has to reset.
+/// Read once, at the first start: podinit does not change a disposition after
+/// signals::setup().
+fn non_default_dispositions() -> &'static [libc::c_int] {
+    static SET: OnceLock<Vec<libc::c_int>> = OnceLock::new();
+    SET.get_or_init(|| signals::not_default(1..=signals::KERNEL_SIGMAX))
+}
+
+/// The child, between clone and exec. Leaves only through exec or _exit.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's ChildArgs, alive and not touched by the
+    // parent until this process has exec'd or exited.
+    let args = unsafe { &mut *arg.cast::<ChildArgs>() };
+    let (step, errno) = child_setup(args);
+    let code = if step == 6 && errno == libc::ENOENT { 127 } else { 126 };
+    // SAFETY: a plain store into the parent's memory, read after we are gone.
+    unsafe { std::ptr::write_volatile(&mut args.failure, (step, errno)) };
+    // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
+    unsafe { libc::_exit(code) }
+}
+
+/// A raw system call's result: Err(errno) when it failed.
+fn sys(r: libc::c_long) -> Result<(), i32> {
+    if r < 0 {
+        Err(Errno::last_raw())
+    } else {
+        Ok(())
     }
-    got
 }
 
 /// Runs in the child. Returns only on failure: (step index, errno).
-fn child_setup(
-    cmd: &Command,
-    exe: &CStr,
-    argv: &[*const libc::c_char],
-    env: &[*const libc::c_char],
-    cwd: Option<&CStr>,
-    groups: &[libc::gid_t],
-    devnull: &CStr,
-) -> (u8, Errno) {
-    // Own process group: podinit can signal the whole entry, and a terminal's
-    // Ctrl-C goes to it rather than to podinit (tini does the same).
-    if let Err(e) = unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)) {
-        return (0, e);
-    }
-    if cmd.foreground_tty {
-        // Fails with ENOTTY when stdin is not our terminal: that is fine. SIGTTOU
-        // is still blocked here, so a background caller is not stopped by it.
-        let _ = unistd::tcsetpgrp(std::io::stdin(), unistd::getpid());
-    }
-    for (src, dst) in [(cmd.stdout, 1), (cmd.stderr, 2)] {
-        if let Some(fd) = src {
-            // SAFETY: dup2 on plain fds; the source stays open in the parent.
-            if unsafe { libc::dup2(fd, dst) } < 0 {
-                return (1, Errno::last());
+fn child_setup(a: &ChildArgs) -> (u8, i32) {
+    let cmd = a.cmd;
+    // SAFETY (for the whole function): system calls on integers and on
+    // pointers into `a`, which the parent keeps alive; nothing here allocates.
+    unsafe {
+        // Own process group: podinit can signal the whole entry, and a terminal's
+        // Ctrl-C goes to it rather than to podinit (tini does the same). The
+        // parent resumes only after exec, so the group exists before it signals.
+        if let Err(e) = sys(libc::setpgid(0, 0).into()) {
+            return (0, e);
+        }
+        if cmd.foreground_tty {
+            // Fails with ENOTTY when stdin is not our terminal: that is fine.
+            // SIGTTOU is blocked here, so a background caller is not stopped by it.
+            libc::tcsetpgrp(0, libc::getpid());
+        }
+        for (src, dst) in [(cmd.stdout, 1), (cmd.stderr, 2)] {
+            if let Some(fd) = src {
+                if let Err(e) = sys(libc::dup2(fd, dst).into()) {
+                    return (1, e);
+                }
             }
         }
-    }
-    if cmd.null_stdin {
-        // SAFETY: open/dup2/close on a C string we own.
-        unsafe {
-            let fd = libc::open(devnull.as_ptr(), libc::O_RDONLY);
+        if cmd.null_stdin {
+            let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
             if fd < 0 || libc::dup2(fd, 0) < 0 {
-                return (7, Errno::last());
+                return (7, Errno::last_raw());
             }
             if fd != 0 {
                 libc::close(fd);
             }
         }
+        if let Some(dir) = a.cwd {
+            if let Err(e) = sys(libc::chdir(dir.as_ptr()).into()) {
+                return (2, e);
+            }
+        }
+        if let Some(c) = &cmd.creds {
+            // Order matters: supplementary groups and gid while still root, uid
+            // last. Raw system calls: the libc wrappers would broadcast the
+            // change to the threads of the parent, whose memory we share.
+            if let Err(e) = sys(libc::syscall(libc::SYS_setgroups, a.groups.len(), a.groups.as_ptr())) {
+                return (3, e);
+            }
+            if let Err(e) = sys(libc::syscall(libc::SYS_setgid, c.gid)) {
+                return (4, e);
+            }
+            if let Err(e) = sys(libc::syscall(libc::SYS_setuid, c.uid)) {
+                return (5, e);
+            }
+        }
+        signals::reset_for_exec(a.reset);
+        libc::execve(a.exe.as_ptr(), a.argv, a.envp);
     }
-    if let Some(dir) = cwd {
-        if let Err(e) = unistd::chdir(dir) {
-            return (2, e);
-        }
-    }
-    if let Some(c) = &cmd.creds {
-        // Order matters: supplementary groups and gid while still root, uid last.
-        // SAFETY: groups points to `groups.len()` valid gids.
-        if unsafe { libc::setgroups(groups.len(), groups.as_ptr()) } < 0 {
-            return (3, Errno::last());
-        }
-        if let Err(e) = unistd::setgid(c.gid.into()) {
-            return (4, e);
-        }
-        if let Err(e) = unistd::setuid(c.uid.into()) {
-            return (5, e);
-        }
-    }
-    signals::reset_for_exec();
-    // SAFETY: argv and env are NUL-terminated arrays of pointers into CStrings
-    // that outlive this call.
-    unsafe { libc::execve(exe.as_ptr(), argv.as_ptr(), env.as_ptr()) };
-    (6, Errno::last())
-}
-
-fn report_and_exit(wr: &OwnedFd, (step, errno): (u8, Errno)) -> ! {
-    let e = (errno as i32).to_ne_bytes();
-    let msg = [step, e[0], e[1], e[2], e[3]];
-    let _ = unistd::write(wr, &msg);
-    let code = if step == 6 && errno == Errno::ENOENT { 127 } else { 126 };
-    // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
-    unsafe { libc::_exit(code) }
+    (6, Errno::last_raw())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn os(b: &[u8]) -> &OsStr {
+        OsStr::from_bytes(b)
+    }
+
+    /// A fresh directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("podinit-spawn-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("scratch dir");
+        d
+    }
+
+    /// Writes an executable shell script.
+    fn script(path: &Path, body: &str) {
+        std::fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    fn run(cmd: &Command) -> reaper::ExitStatus {
+        let pid = spawn(cmd).expect("spawn");
+        reaper::wait_one(pid).expect("wait")
+    }
 
     #[test]
     fn resolve_searches_path_like_execvp() {
-        assert_eq!(resolve("sh", Some("/nonexistent:/bin")).unwrap(), "/bin/sh");
-        assert!(matches!(resolve("no-such-cmd-xyz", Some("/bin")), Err(SpawnError::NotFound(_))));
-        assert!(matches!(resolve("/etc/passwd", None), Err(SpawnError::NotExecutable(_))));
-        assert!(matches!(resolve("/etc", None), Err(SpawnError::NotExecutable(_))));
-        assert!(matches!(resolve("./nope/x", None), Err(SpawnError::NotFound(_))));
+        assert_eq!(resolve(os(b"sh"), Some(os(b"/nonexistent:/bin"))).unwrap(), "/bin/sh");
+        assert!(matches!(resolve(os(b"no-such-cmd-xyz"), Some(os(b"/bin"))), Err(SpawnError::NotFound(_))));
+        assert!(matches!(resolve(os(b"/etc/passwd"), None), Err(SpawnError::NotExecutable(_))));
+        assert!(matches!(resolve(os(b"/etc"), None), Err(SpawnError::NotExecutable(_))));
+        assert!(matches!(resolve(os(b"./nope/x"), None), Err(SpawnError::NotFound(_))));
+    }
+
+    #[test]
+    fn resolve_takes_bytes_that_are_not_utf8() {
+        let d = scratch("resolve");
+        let dir = d.join(os(b"bin\xfe"));
+        std::fs::create_dir(&dir).expect("mkdir");
+        script(&dir.join(os(b"s\xffh")), "exit 0");
+        let path = [b"/nonexistent:".as_slice(), dir.as_os_str().as_bytes()].concat();
+        let found = resolve(os(b"s\xffh"), Some(os(&path))).expect("found");
+        assert_eq!(found.as_bytes(), [dir.as_os_str().as_bytes(), b"/s\xff", b"h"].concat());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn argv_block_keeps_every_argument_and_its_order() {
+        let argv = Args::new(["a", "", "bc", "d\u{e9}"]);
+        assert_eq!(argv.iter().collect::<Vec<_>>(), ["a", "", "bc", "d\u{e9}"]);
+        assert_eq!(argv.first(), Some(c"a"));
+        // SAFETY: argv() is a NULL-terminated array of four C strings.
+        unsafe {
+            assert_eq!(CStr::from_ptr(*argv.argv().add(2)), c"bc");
+            assert!((*argv.argv().add(4)).is_null());
+        }
+        assert_eq!(Args::default().first(), None);
+        // SAFETY: an empty argv is the one NULL pointer.
+        assert!(unsafe { *Args::default().argv() }.is_null());
+    }
+
+    #[test]
+    fn an_argument_with_a_nul_byte_is_an_error_at_spawn() {
+        let argv = Args::new(["sh", "a\0b"]);
+        assert_eq!(argv.nul(), Some("a\0b"));
+        assert_eq!(argv.iter().count(), 1, "the bad argument is not passed on");
+        let cmd = Command { argv, ..Command::default() };
+        assert!(matches!(spawn(&cmd), Err(SpawnError::Nul(_))));
+        assert!(matches!(spawn(&Command::default()), Err(SpawnError::Empty)));
     }
 
     #[test]
     fn exit_codes() {
         assert_eq!(SpawnError::NotFound("x".into()).exit_code(), 127);
         assert_eq!(SpawnError::NotExecutable("x".into()).exit_code(), 126);
+    }
+
+    #[test]
+    fn env_block_is_built_once_and_shared() {
+        let env = Env::new([("A", "1"), ("PATH", "/x:/y")]).expect("env");
+        assert_eq!(env.path(), Some(OsStr::new("/x:/y")));
+        assert_eq!(env.vars().collect::<Vec<_>>(), [b"A=1".as_slice(), b"PATH=/x:/y"]);
+        let clone = env.clone();
+        assert!(std::ptr::eq(env.envp(), clone.envp()), "a clone shares the envp array");
+        // SAFETY: envp is a NULL-terminated array of two C strings.
+        unsafe {
+            assert_eq!(CStr::from_ptr(*env.envp()).to_bytes(), b"A=1");
+            assert!((*env.envp().add(2)).is_null());
+        }
+        assert!(matches!(Env::new([("A", "x\0y")]), Err(SpawnError::Nul(k)) if k == "A"));
+    }
+
+    #[test]
+    fn sibling_keeps_the_context_and_takes_stdin_away() {
+        let base = Command {
+            argv: Args::new(["app"]),
+            env: Some(Env::new([("K", "v")]).expect("env")),
+            cwd: Some("/tmp".into()),
+            ..Command::default()
+        };
+        let hook = base.sibling(&["sh".to_string(), "-c".to_string(), "true".to_string()]);
+        assert_eq!(hook.argv.iter().collect::<Vec<_>>(), ["sh", "-c", "true"]);
+        assert!(hook.null_stdin && !base.null_stdin);
+        assert_eq!(hook.cwd, base.cwd);
+        assert_eq!(hook.env.as_ref().map(|e| e.envp()), base.env.as_ref().map(|e| e.envp()));
+    }
+
+    #[test]
+    fn argv_env_and_file_name_pass_through_as_bytes() {
+        let d = scratch("bytes");
+        let out = d.join("out");
+        // The program's own file name is not UTF-8; it writes its $1 and $V.
+        let prog = d.join(os(b"pr\xffg"));
+        script(&prog, &format!("printf '%s|%s' \"$1\" \"$V\" > '{}'", out.display()));
+        let env = Env::new([(os(b"V"), os(b"val\xfe\x80")), (os(b"PATH"), os(b"/usr/bin:/bin"))]).expect("env");
+        let cmd = Command {
+            argv: Args::new([prog.clone().into_os_string(), OsString::from_vec(b"arg\xff\x01".to_vec())]),
+            env: Some(env),
+            ..Command::default()
+        };
+        assert_eq!(run(&cmd), reaper::ExitStatus::Code(0));
+        assert_eq!(std::fs::read(&out).expect("output"), b"arg\xff\x01|val\xfe\x80");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_directory_that_is_not_utf8_is_a_cwd() {
+        let d = scratch("cwd");
+        let dir = d.join(os(b"d\xff"));
+        std::fs::create_dir(&dir).expect("mkdir");
+        let cmd = Command { argv: Args::new(["sh", "-c", "pwd > out"]), cwd: Some(dir.clone()), ..Command::default() };
+        assert_eq!(run(&cmd), reaper::ExitStatus::Code(0));
+        let pwd = std::fs::read(dir.join("out")).expect("output");
+        assert_eq!(pwd, [dir.as_os_str().as_bytes(), b"\n"].concat());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn exec_failures_come_back_from_the_child() {
+        let d = scratch("fail");
+        let cmd = |argv: &str| Command { argv: Args::new([argv]), ..Command::default() };
+        assert!(matches!(spawn(&cmd("/nonexistent/x")), Err(SpawnError::NotFound(_))));
+        // Found and executable, but the kernel cannot run it: exec fails in the child.
+        let bad = d.join("bad");
+        std::fs::write(&bad, [0x7f, b'E', b'L', b'F', 0, 0, 0, 0]).expect("write");
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        match spawn(&cmd(bad.to_str().expect("utf-8 temp dir"))) {
+            Err(e @ SpawnError::Child { step: "exec", .. }) => assert_eq!(e.exit_code(), 126),
+            other => panic!("expected an exec failure, got {other:?}"),
+        }
+        let c = Command { cwd: Some(d.join("no-such-dir")), ..cmd("sh") };
+        assert!(matches!(spawn(&c), Err(SpawnError::Child { step: "chdir", errno: Errno::ENOENT, .. })));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_child_starts_with_default_dispositions_and_an_empty_mask() {
+        // The Rust runtime ignores SIGPIPE in this test process (as in podinit
+        // before signals::setup), and an ignored disposition survives exec:
+        // the child must have it reset.
+        let own = std::fs::read_to_string("/proc/self/status").expect("status");
+        assert!(own.lines().any(|l| l.starts_with("SigIgn:") && l.ends_with("1000")), "{own}");
+        let d = scratch("sigs");
+        let out = d.join("status");
+        let cmd = Command {
+            argv: Args::new([
+                "sh".to_string(),
+                "-c".to_string(),
+                format!("grep -E '^Sig(Blk|Ign)' /proc/self/status > '{}'", out.display()),
+            ]),
+            ..Command::default()
+        };
+        assert_eq!(run(&cmd), reaper::ExitStatus::Code(0));
+        let status = std::fs::read_to_string(&out).expect("output");
+        assert!(status.contains("SigBlk:\t0000000000000000"), "{status}");
+        assert!(status.contains("SigIgn:\t0000000000000000"), "{status}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn dispositions_to_reset_are_the_ones_not_default() {
+        // SIGPIPE: ignored by the Rust runtime; SIGUSR2: nobody touches it.
+        // (No test changes a disposition: the children of parallel tests would see it.)
+        let found = signals::not_default(1..=signals::KERNEL_SIGMAX);
+        assert!(found.contains(&libc::SIGPIPE), "{found:?}");
+        assert!(!found.contains(&libc::SIGUSR2), "{found:?}");
+        assert!(!found.contains(&libc::SIGKILL) && !found.contains(&libc::SIGSTOP));
     }
 }

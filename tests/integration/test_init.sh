@@ -364,6 +364,72 @@ timeout -s KILL 10 env -i A=1 PATH=/usr/bin:/bin "$PODINIT" -- env >"$W/out" 2>"
 assert_eq "A=1|PATH=/usr/bin:/bin" "$(sort "$W/out" | paste -sd'|')" "child's environment (not PID 1)"
 t_end
 
+# ============================================================================
+# Bytes, not strings: argv, environment and file names that are not UTF-8
+# reach the child unchanged (tini, catatonit and dumb-init run them too)
+# ============================================================================
+
+# hex FILE: the bytes of FILE as one hex string.
+hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
+
+t_begin "argv that is not UTF-8 reaches the child byte for byte (PID 1 and not)"
+# $1 = a 0xff b, $2 = 0xfe 0x80 (not even a valid UTF-8 prefix), $3 = plain.
+as_pid1 10 -- sh -c 'printf "%s|%s|%s" "$1" "$2" "$3" > "$0"' "$W/argv.out" $'a\xffb' $'\xfe\x80' plain 2>"$W/err"
+assert_eq 0 "$RC" "exit status ($(head -c 300 "$W/err"))"
+assert_eq "61ff627cfe807c706c61696e" "$(hex "$W/argv.out" 2>/dev/null)" "argv bytes seen by the child"
+rm -f "$W/argv.out"
+timeout -s KILL 10 "$PODINIT" -- sh -c 'printf "%s" "$1" > "$0"' "$W/argv.out" $'\xff' 2>"$W/err"
+assert_eq "ff" "$(hex "$W/argv.out" 2>/dev/null)" "argv bytes (not PID 1; $(head -c 300 "$W/err"))"
+t_end
+
+t_begin "environment names and values that are not UTF-8 pass through (PID 1)"
+timeout -s KILL 10 env -i $'V=x\xffy' $'K\xfe=1' PATH=/usr/bin:/bin unshare --pid --fork --mount-proc \
+    "$PODINIT" -- env >"$W/env.out" 2>"$W/err"
+assert_eq 0 "$?" "exit status ($(head -c 300 "$W/err"))"
+# env prints in environ order; sort the lines (as bytes) for a stable comparison.
+LC_ALL=C sort "$W/env.out" >"$W/env.sorted"
+printf '%s\n' $'K\xfe=1' PATH=/usr/bin:/bin $'V=x\xffy' | LC_ALL=C sort >"$W/env.want"
+assert_eq "$(hex "$W/env.want")" "$(hex "$W/env.sorted")" "the child's environment, as bytes"
+t_end
+
+t_begin "a program whose file name is not UTF-8 runs, by path and through PATH (PID 1)"
+BIN=$W/bin$'\xfe'
+mkdir -p "$BIN"
+printf '#!/bin/sh\necho "ran $*"\nexit 7\n' >"$BIN/s"$'\xff'"h"
+chmod 755 "$BIN/s"$'\xff'"h"
+as_pid1 10 -- "$BIN/s"$'\xff'"h" by-path >"$W/out" 2>"$W/err"
+assert_eq 7 "$RC" "exit status by path ($(head -c 300 "$W/err"))"
+assert_eq "ran by-path" "$(cat "$W/out")" "output by path"
+PATH="$BIN:/usr/bin:/bin" as_pid1 10 -- "s"$'\xff'"h" via-path >"$W/out" 2>"$W/err"
+assert_eq 7 "$RC" "exit status through PATH ($(head -c 300 "$W/err"))"
+assert_eq "ran via-path" "$(cat "$W/out")" "output through PATH"
+# Not found: 127 and one line naming it (lossily: the message is text).
+as_pid1 10 -- "$BIN/nope"$'\xff' >"$W/out" 2>"$W/err"
+assert_eq 127 "$RC" "exit status of a missing file with such a name"
+one_line_naming "$W/err" "nope"
+t_end
+
+t_begin "pod mode: an inherited variable that is not UTF-8 reaches the app, and podinit does not panic"
+mkdir -p "$W/podenv"
+cat >"$W/podenv/pod.toml" <<EOF
+name = "bytes"
+restart_policy = "Never"
+marker_dir = "$W/podenv/markers"
+state_dir = "$W/podenv/state"
+
+[env]
+X = "from-the-pod-file"
+
+[[app]]
+name = "app"
+command = ["sh", "-c", "printf '%s|%s' \"\$V\" \"\$X\" > $W/podenv/out"]
+EOF
+timeout -s KILL 20 env $'V=a\xffb' X=inherited unshare --pid --fork --mount-proc "$PODINIT" run -c "$W/podenv/pod.toml" \
+    >/dev/null 2>"$W/err"
+assert_eq 0 "$?" "exit status ($(head -c 300 "$W/err"))"
+assert_eq "61ff627c66726f6d2d7468652d706f642d66696c65" "$(hex "$W/podenv/out" 2>/dev/null)" "V's bytes | X from the pod file"
+t_end
+
 t_begin "cwd passes through"
 mkdir -p "$W/work dir"
 (cd "$W/work dir" && as_pid1 10 -- readlink /proc/self/cwd >"$W/out" 2>"$W/err")
@@ -371,7 +437,8 @@ assert_eq "$W/work dir" "$(cat "$W/out")" "child's cwd"
 t_end
 
 t_begin "stdin, stdout and stderr pass through"
-echo hi | as_pid1 10 -- cat >"$W/out" 2>"$W/err"
+# A here-string, not a pipeline: in a pipeline as_pid1 would set RC in a subshell.
+as_pid1 10 -- cat <<<hi >"$W/out" 2>"$W/err"
 assert_eq 0 "$RC" "exit status"
 assert_eq hi "$(cat "$W/out")" "echo hi | podinit -- cat"
 echo hi | "$PODINIT" -- cat >"$W/out2" 2>"$W/err"
