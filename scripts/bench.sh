@@ -12,10 +12,14 @@
 #
 # Sections: 1 binary size, 2 start-up (`-- /bin/true`), 3 idle wakeups,
 # 4 peak RSS, 5 100 init steps, 6 CPU with 10 http readiness probes,
-# 7 log_prefix throughput, 8 control-socket latency (restart, status).
+# 7 log_prefix throughput, 8 control-socket latency (restart, status),
+# 9 signal-forwarding latency, 10 reaping orphans; then issue 11's table:
+# podinit against the best peer of the same run, with the ratio.
 #
 # Env: PODINIT, BENCH_SECONDS (probe window, 60), BENCH_IDLE_SECONDS (idle
-# window, 10), BENCH_OUT (report file, docs/benchmarks.md; "-" = stdout only).
+# window, 10), BENCH_OUT (report file, docs/benchmarks.md; "-" = stdout only),
+# BENCH_SIGNALS (2000) and BENCH_SIG_ROUNDS (5) for section 9, BENCH_ORPHANS
+# (5000) and BENCH_REAP_ROUNDS (7) for section 10.
 
 set -uo pipefail
 
@@ -48,6 +52,7 @@ command -v strace >/dev/null || need="$need strace"
 command -v busybox >/dev/null || need="$need busybox-static"
 command -v python3 >/dev/null || need="$need python3"
 command -v unshare >/dev/null || need="$need util-linux"
+command -v cc >/dev/null || need="$need gcc libc6-dev"
 if [ -n "$need" ]; then
     log "installing:$need"
     apt-get update -q >&2 || die "apt-get update failed"
@@ -95,7 +100,8 @@ trap 'exit 130' INT TERM
 # background; sets NSP to its host pid (bounded wait for the exec).
 ns_start() {
     local logf=$1; shift
-    unshare --pid --fork --mount-proc "$@" </dev/null >"$logf" 2>&1 &
+    # fds 7-9 are the bench's own FIFO ends (sections 9, 10): not for the init.
+    unshare --pid --fork --mount-proc "$@" </dev/null >"$logf" 2>&1 7<&- 8<&- 9<&- &
     local u=$! i c
     BG_PIDS="$BG_PIDS $u"
     NSP=""
@@ -188,6 +194,8 @@ hfr() {
 # wall time, hardly affected by other load. Empty when perf is not installed.
 HAVE_PERF=""
 perf stat --no-inherit -x, -e task-clock -o /dev/null -- true >/dev/null 2>&1 && HAVE_PERF=1
+HAVE_VALGRIND_EARLY=""
+command -v valgrind >/dev/null && HAVE_VALGRIND_EARLY=1
 own_cpu() {
     [ -n "$HAVE_PERF" ] || return 0
     local rep=$1; shift
@@ -227,7 +235,7 @@ issue() { ISSUES="$ISSUES
 
 # --- 1. binary size -----------------------------------------------------------
 
-log "1/8 binary size"
+log "1/10 binary size"
 size() { stat -L -c %s "$1"; }
 P_SIZE=$(size "$PODINIT")
 TINI_S=${TINI_STATIC:-$TINI}
@@ -247,7 +255,7 @@ le "$P_SIZE" "$SIZE_TARGET" || issue "static binary is $P_SIZE bytes, over the $
 
 # --- 2. start-up: -- /bin/true ---------------------------------------------------
 
-log "2/8 start-up: podinit -- /bin/true vs peers (hyperfine, 300 runs each)"
+log "2/10 start-up: podinit -- /bin/true vs peers (hyperfine, 300 runs each)"
 hfr "$WORK/true.txt" 3 10 100 \
     "podinit -- /bin/true" "$PODINIT -- /bin/true" \
     "tini -- /bin/true" "$TINI -- /bin/true" \
@@ -318,7 +326,7 @@ case $v in *MISSED*) issue "podinit -- /bin/true as PID 1: median $P1_TRUE ms vs
 
 # --- 3. idle wakeups -------------------------------------------------------------
 
-log "3/8 idle wakeups: ${IDLE_SECONDS}s of context switches, then 5s of strace"
+log "3/10 idle wakeups: ${IDLE_SECONDS}s of context switches, then 5s of strace"
 # The 20-entry pod of section 4 idles in the same window (pod mode, no probes).
 POD20=$WORK/pod20
 mkdir -p "$POD20"
@@ -394,7 +402,7 @@ sum "Idle wakeups (ctxt switches in ${IDLE_SECONDS} s)" "init ${IDLE_D[podinit-i
 
 # --- 4. peak RSS ---------------------------------------------------------------------
 
-log "4/8 peak RSS: init, pause, 20-entry pod"
+log "4/10 peak RSS: init, pause, 20-entry pod"
 declare -A HWM RSS RANON RFILE
 declare -a MBS
 for k in $IDLE_ORDER; do
@@ -402,6 +410,47 @@ for k in $IDLE_ORDER; do
     HWM[$k]=$(st_field "${IDLE_PID[$k]}" VmHWM); RSS[$k]=$(st_field "${IDLE_PID[$k]}" VmRSS)
     RANON[$k]=$(st_field "${IDLE_PID[$k]}" RssAnon); RFILE[$k]=$(st_field "${IDLE_PID[$k]}" RssFile)
 done
+# Where podinit-init's resident pages are (smaps), and how much of each
+# segment of the binary init mode really touches (valgrind lackey: every
+# instruction fetch and data access of `podinit -- sleep 0.3`, by 4 kB page).
+SMAPS_TABLE=""
+if [ -n "${IDLE_PID[podinit-init]:-}" ]; then
+    SMAPS_TABLE=$(awk -v bin="$PODINIT" '
+        /^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "anonymous" : $6); if (name == bin) name = "podinit " $2 " (" $1 ")"; sz = 0 }
+        /^Size:/ { sz = $2 }
+        /^Rss:/ { if (!(name in rss)) order[++n] = name; rss[name] += $2; size[name] += sz }
+        END { for (i = 1; i <= n; i++) printf "| %s | %d | %d |\n", order[i], size[order[i]], rss[order[i]] }' \
+        "/proc/${IDLE_PID[podinit-init]}/smaps" 2>/dev/null)
+fi
+TOUCHED=""
+if [ -n "$HAVE_VALGRIND_EARLY" ]; then
+    valgrind --tool=lackey --trace-mem=yes --log-file="$WORK/lackey.txt" "$PODINIT" -- sleep 0.3 >/dev/null 2>&1
+    TOUCHED=$(python3 - "$PODINIT" "$WORK/lackey.txt" <<'EOF'
+import subprocess, sys
+loads = []
+for l in subprocess.run(["readelf", "-lW", sys.argv[1]], capture_output=True, text=True).stdout.splitlines():
+    f = l.split()
+    if f and f[0] == "LOAD":
+        va, msz = int(f[2], 16), int(f[5], 16)
+        loads.append((va, va + msz, " ".join(f[6:-1])))
+pages = [set() for _ in loads]
+for line in open(sys.argv[2], errors="replace"):
+    if len(line) < 4 or line[0] not in " I" or line[1] not in " LSM":
+        continue
+    try:
+        addr = int(line[2:].split(",")[0], 16)
+    except ValueError:
+        continue
+    for i, (a, b, _) in enumerate(loads):
+        if a <= addr < b:
+            pages[i].add(addr // 4096)
+for (a, b, flags), p in zip(loads, pages):
+    size = (b - (a & ~4095) + 4095) // 4096 * 4
+    windows = {x // 16 for x in p}
+    print(f"| {flags} {a:#x}-{b:#x} | {size} | {len(p) * 4} | {len(windows)} of {(b - 1) // 65536 - a // 65536 + 1} |")
+EOF
+)
+fi
 for k in $IDLE_ORDER; do ns_stop "${IDLE_PID[$k]:-}"; done
 
 HWM[pod20]=${HWM[podinit-pod20]:-}; RSS[pod20]=${RSS[podinit-pod20]:-}
@@ -421,6 +470,25 @@ for k in podinit-init podinit-pause pod20 tini catatonit dumb-init; do
     r "| $name | ${HWM[$k]:-?} | ${RSS[$k]:-?} | ${RANON[$k]:-?} | ${RFILE[$k]:-?} | $t |"
 done
 r ""
+if [ -n "$SMAPS_TABLE" ]; then
+    r "Where podinit-init's resident kB are (/proc/PID/smaps, summed per mapping):"
+    r ""
+    r "| mapping | size kB | Rss kB |"
+    r "|---|---:|---:|"
+    while IFS= read -r l; do r "$l"; done <<< "$SMAPS_TABLE"
+    r ""
+fi
+if [ -n "$TOUCHED" ]; then
+    r "How much of each segment of the binary init mode really uses: every instruction fetch and data access of"
+    r "\`podinit -- sleep 0.3\` (valgrind lackey), by 4 kB page, and the 64 kB-aligned windows those pages fall in. The kernel"
+    r "maps a file page together with its cached neighbours (fault-around, and the page cache's large folios), so a segment"
+    r "is resident wherever one of its windows is touched: RssFile follows the windows, not the pages."
+    r ""
+    r "| segment | size kB | touched kB | 64 kB windows touched |"
+    r "|---|---:|---:|---|"
+    while IFS= read -r l; do r "$l"; done <<< "$TOUCHED"
+    r ""
+fi
 sum "Peak RSS, init / pause" "${HWM[podinit-init]:-?} / ${HWM[podinit-pause]:-?} kB" "tini ${HWM[tini]:-?}, catatonit ${HWM[catatonit]:-?}, dumb-init ${HWM[dumb-init]:-?} kB" "≤ 500 kB" "$( le "${HWM[podinit-init]:-999999}" 500 && le "${HWM[podinit-pause]:-999999}" 500 && echo '**met**' || echo '**MISSED**')"
 sum "Peak RSS, 20-entry pod" "${HWM[pod20]:-?} kB" "-" "≤ 600 kB" "$(verdict "${HWM[pod20]:-}" 600)"
 for k in podinit-init podinit-pause; do
@@ -430,7 +498,7 @@ done
 
 # --- 5. 100 init steps ----------------------------------------------------------------
 
-log "5/8 100 trivial init steps + 1 app vs sh (hyperfine, 2 rounds of 8 runs)"
+log "5/10 100 trivial init steps + 1 app vs sh (hyperfine, 2 rounds of 8 runs)"
 POD100=$WORK/pod100
 mkdir -p "$POD100"
 {
@@ -493,7 +561,7 @@ r ""
 
 # --- 6. CPU with 10 http readiness probes -----------------------------------------------
 
-log "6/8 10 apps with http readiness probes every 1s: ${BENCH_SECONDS}s of CPU accounting"
+log "6/10 10 apps with http readiness probes every 1s: ${BENCH_SECONDS}s of CPU accounting"
 PROBE=$WORK/probe
 mkdir -p "$PROBE/www"
 echo ok > "$PROBE/www/index.html"
@@ -554,7 +622,7 @@ r ""
 
 # --- 7. log_prefix throughput -------------------------------------------------------------
 
-log "7/8 log_prefix throughput: 200 MB of lines"
+log "7/10 log_prefix throughput: 200 MB of lines"
 LOGP=$WORK/logp
 mkdir -p "$LOGP"
 GEN="yes 'some log line of moderate length' | head -c 200000000"
@@ -624,7 +692,7 @@ r ""
 
 # --- 8. control socket ---------------------------------------------------------------------
 
-log "8/8 control socket: podinit restart / status latency"
+log "8/10 control socket: podinit restart / status latency"
 CTL=$WORK/ctl
 mkdir -p "$CTL"
 cat > "$CTL/pod.toml" <<EOF
@@ -701,6 +769,222 @@ else
 fi
 r ""
 
+# --- 9. signal forwarding latency ------------------------------------------------------------
+
+# The helpers of sections 9 and 10 (scripts/bench/*.c), and the four inits as
+# PID 1 (dumb-init takes no "--").
+SIGPING=$WORK/sigping
+ORPHANS=$WORK/orphans
+cc -O2 -o "$SIGPING" "$ROOT/scripts/bench/sigping.c" && cc -O2 -o "$ORPHANS" "$ROOT/scripts/bench/orphans.c" ||
+    die "cannot build scripts/bench/*.c"
+declare -A INIT_CMD=([podinit]="$PODINIT --" [tini]="$TINI --" [catatonit]="$CATATONIT --" [dumb-init]="$DUMB_INIT")
+INITS="podinit tini catatonit dumb-init"
+PEERS="tini catatonit dumb-init"
+HAVE_VALGRIND=""
+command -v valgrind >/dev/null && HAVE_VALGRIND=1
+
+# median: the median of the numbers on stdin (one a line).
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# rotate N WORDS...: WORDS starting at the (N mod count)-th, so every init gets every position.
+rotate() { local n=$1; shift; local a=("$@") i; for i in "${!a[@]}"; do echo "${a[$(( (i + n) % ${#a[@]} ))]}"; done; }
+
+# best_peer ASSOC: "name value" of the smallest value among the peers in the assoc array named ASSOC.
+best_peer() {
+    local -n arr=$1
+    local k best="" bv=""
+    for k in $PEERS; do
+        [ -n "${arr[$k]:-}" ] || continue
+        if [ -z "$bv" ] || le "${arr[$k]}" "$bv"; then best=$k; bv=${arr[$k]}; fi
+    done
+    echo "$best $bv"
+}
+
+SIG_N=${BENCH_SIGNALS:-2000}
+SIG_ROUNDS=${BENCH_SIG_ROUNDS:-5}
+SIG_GAP=300
+log "9/10 signal forwarding: $SIG_ROUNDS rounds x $SIG_N SIGUSR1 per init, kill to the child's sigwaitinfo"
+declare -A SIG_P50 SIG_P99 SIG_MIN SIG_ALL50 SIG_ALL99
+for round in $(seq 0 $(( SIG_ROUNDS - 1 ))); do
+    for k in $(rotate "$round" $INITS); do
+        f=$WORK/sig.fifo
+        rm -f "$f"; mkfifo "$f"
+        ns_start "$WORK/sig-$k.log" ${INIT_CMD[$k]} "$SIGPING" child "$f" || continue
+        p=$NSP
+        res=$(timeout 120 "$SIGPING" send "$p" "$f" "$SIG_N" "$SIG_GAP" 2>"$WORK/sig.err")
+        ns_stop "$p"
+        [ -n "$res" ] || { issue "sigping against $k failed: $(head -c 200 "$WORK/sig.err")"; continue; }
+        set -- $res
+        SIG_ALL50[$k]="${SIG_ALL50[$k]:-} $1"; SIG_ALL99[$k]="${SIG_ALL99[$k]:-} $2"
+        SIG_MIN[$k]=$( { [ -n "${SIG_MIN[$k]:-}" ] && echo "${SIG_MIN[$k]}"; echo "$3"; } | sort -n | head -n1)
+    done
+done
+for k in $INITS; do
+    SIG_P50[$k]=$(printf '%s\n' ${SIG_ALL50[$k]:-} | median)
+    SIG_P99[$k]=$(printf '%s\n' ${SIG_ALL99[$k]:-} | median)
+done
+
+# wait_bounded PID SECONDS: wait for a background PID; SIGKILL it (unshare
+# --kill-child takes its namespace along) when it is still there after SECONDS.
+wait_bounded() {
+    local i
+    for i in $(seq 1 $(( $2 * 10 ))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$1" 2>/dev/null && { log "timeout: killing pid $1"; kill -KILL "$1" 2>/dev/null; }
+    wait "$1" 2>/dev/null
+}
+
+# Instructions per event in user space (callgrind): stable where wall time is not.
+# cg_sig INIT N: total instructions of INIT (PID 1 under valgrind) forwarding N signals.
+cg_sig() {
+    local f=$WORK/cg.fifo out=$WORK/cg.out u v i
+    rm -f "$f" "$out"; mkfifo "$f"
+    unshare --pid --fork --mount-proc --kill-child valgrind --tool=callgrind --callgrind-out-file="$out" \
+        ${INIT_CMD[$1]} "$SIGPING" child "$f" </dev/null >/dev/null 2>&1 7<&- 8<&- 9<&- &
+    u=$!
+    exec 9<>"$f"
+    v=""
+    for i in $(seq 1 100); do v=$(cat "/proc/$u/task/$u/children" 2>/dev/null | awk '{ print $1 }'); [ -n "$v" ] && break; sleep 0.05; done
+    sleep 1
+    [ "$2" -gt 0 ] && [ -n "$v" ] && timeout 120 "$SIGPING" send "$v" "$f" "$2" 200 >/dev/null
+    sleep 0.3
+    [ -n "$v" ] && kill -TERM "$v"
+    exec 9>&-
+    wait_bounded "$u" 60
+    awk '/^totals:/ { print $2 }' "$out" 2>/dev/null
+}
+# cg_reap INIT N: total instructions of INIT (PID 1 under valgrind) reaping one burst of N orphans.
+cg_reap() {
+    local ctl=$WORK/cg.ctl ack=$WORK/cg.ack out=$WORK/cg.out u x
+    rm -f "$ctl" "$ack" "$out"; mkfifo "$ctl" "$ack"
+    exec 8<>"$ctl" 7<>"$ack"
+    unshare --pid --fork --mount-proc --kill-child valgrind --tool=callgrind --callgrind-out-file="$out" \
+        ${INIT_CMD[$1]} "$ORPHANS" "$2" 1 "$ctl" "$ack" </dev/null >/dev/null 2>&1 7<&- 8<&- 9<&- &
+    u=$!
+    read -r -N1 -t 60 x <&7 && printf g >&8 && read -r -N1 -t 120 x <&7
+    exec 8>&- 7<&-
+    wait_bounded "$u" 60
+    awk '/^totals:/ { print $2 }' "$out" 2>/dev/null
+}
+declare -A IPS IPO
+if [ -n "$HAVE_VALGRIND" ]; then
+    log "9/10 callgrind: user-space instructions per forwarded signal and per reaped orphan"
+    for k in $INITS; do
+        a=$(cg_sig "$k" 0); b=$(cg_sig "$k" 1000)
+        [ -n "$a" ] && [ -n "$b" ] && IPS[$k]=$(( (b - a) / 1000 ))
+        a=$(cg_reap "$k" 1); b=$(cg_reap "$k" 5000)
+        [ -n "$a" ] && [ -n "$b" ] && IPO[$k]=$(( (b - a) / 5000 ))
+    done
+fi
+
+# System calls of one forwarded signal: strace of the init while 3 signals go through.
+declare -A SIG_SC
+for k in $INITS; do
+    f=$WORK/sig.fifo
+    rm -f "$f"; mkfifo "$f"
+    ns_start "$WORK/sig-$k.log" ${INIT_CMD[$k]} "$SIGPING" child "$f" || continue
+    p=$NSP
+    timeout 10 strace -o "$WORK/sig-strace.txt" -p "$p" 2>/dev/null &
+    st=$!
+    sleep 0.5
+    timeout 20 "$SIGPING" send "$p" "$f" 3 100000 >/dev/null
+    sleep 0.2
+    kill -INT "$st" 2>/dev/null; wait "$st" 2>/dev/null
+    ns_stop "$p"
+    # The calls between two kill()s of the child: one full loop iteration.
+    SIG_SC[$k]=$(awk '/^kill\(/ { n++; if (n == 2) { printf "%skill", sep; exit } next } n == 1 { sub(/\(.*/, ""); printf "%s%s", sep, $0; sep=", " }' "$WORK/sig-strace.txt")
+done
+
+r "## 9. Signal forwarding"
+r ""
+r "Each init as PID 1 of a fresh PID namespace with \`sigping child\` (scripts/bench/sigping.c) as its child: the host sends"
+r "SIGUSR1 to the init, the child waits in sigwaitinfo(2) and reports the CLOCK_MONOTONIC time of arrival; latency = arrival -"
+r "time of the kill(2). $SIG_N signals per run, ${SIG_GAP} µs apart after each arrival (the init is idle in its wait for"
+r "every one), $SIG_ROUNDS runs per init in rotating order; the table shows the median over the runs of each run's p50 and"
+r "p99, and the smallest single latency seen. Two cores shared with other work: p99 is mostly the machine's noise."
+r ""
+r "| init | p50 µs (median of runs) | p99 µs (median of runs) | min µs | p50 of each run | user-space instructions per signal (callgrind) | system calls of one loop iteration |"
+r "|---|---:|---:|---:|---|---:|---|"
+for k in $INITS; do
+    r "| $k | ${SIG_P50[$k]:-?} | ${SIG_P99[$k]:-?} | ${SIG_MIN[$k]:-?} | ${SIG_ALL50[$k]:-} | ${IPS[$k]:-n/a} | ${SIG_SC[$k]:-?} |"
+done
+r ""
+
+# --- 10. reaping orphans ---------------------------------------------------------------------
+
+REAP_N=${BENCH_ORPHANS:-5000}
+REAP_ROUNDS=${BENCH_REAP_ROUNDS:-7}
+log "10/10 reaping: $REAP_ROUNDS bursts of $REAP_N zombies, then 3 x $REAP_N orphans exiting one by one, per init"
+# reap_run INIT ROUNDS [GAP_US]: the init's CPU time (µs) per round, space-separated.
+reap_run() {
+    local k=$1 rounds=$2 gap=${3:-} ctl=$WORK/reap.ctl ack=$WORK/reap.ack p x c0 c1 out="" i
+    rm -f "$ctl" "$ack"; mkfifo "$ctl" "$ack"
+    exec 8<>"$ctl" 7<>"$ack"
+    if ns_start "$WORK/reap-$k.log" ${INIT_CMD[$k]} "$ORPHANS" "$REAP_N" "$rounds" "$ctl" "$ack" $gap; then
+        p=$NSP
+        for i in $(seq 1 "$rounds"); do
+            read -r -N1 -t 120 x <&7 || break
+            c0=$(cpu_ns "$p"); printf g >&8
+            read -r -N1 -t 300 x <&7 || break
+            c1=$(cpu_ns "$p")
+            out="$out $(( (c1 - c0) / 1000 ))"
+        done
+        ns_stop "$p"
+    fi
+    exec 8>&- 7<&-
+    echo "$out"
+}
+declare -A REAP_B REAP_T REAP_BALL REAP_TALL
+for k in $INITS; do
+    REAP_BALL[$k]=$(reap_run "$k" "$REAP_ROUNDS")
+    REAP_B[$k]=$(printf '%s\n' ${REAP_BALL[$k]} | median)
+done
+for k in $(rotate 1 $INITS); do
+    REAP_TALL[$k]=$(reap_run "$k" 3 50)
+    REAP_T[$k]=$(printf '%s\n' ${REAP_TALL[$k]} | median)
+done
+ms() { [ -n "$1" ] && fmt '%.1f' "$(calc "$1 / 1000")"; }
+r "## 10. Reaping orphans"
+r ""
+r "Each init as PID 1 with \`orphans\` (scripts/bench/orphans.c) as its main child. Burst: a middle process forks $REAP_N"
+r "children that exit at once and stay zombies, then exits, so all $REAP_N are re-parented to the init together. One by"
+r "one: $REAP_N re-parented children exit 50 µs apart, so every exit is a wake-up of its own. The init's CPU time"
+r "(/proc/PID/schedstat) from the moment they are released until the last one is gone; median over $REAP_ROUNDS bursts and"
+r "3 one-by-one runs. The kernel's share (wait4 and its exit bookkeeping) is the same for every init and dominates."
+r ""
+r "| init | burst: CPU ms per $REAP_N (median) | each burst, µs | one by one: CPU ms per $REAP_N (median) | each run, µs | user-space instructions per orphan (callgrind, burst) |"
+r "|---|---:|---|---:|---|---:|"
+for k in $INITS; do
+    r "| $k | $(ms "${REAP_B[$k]:-}") | ${REAP_BALL[$k]:-} | $(ms "${REAP_T[$k]:-}") | ${REAP_TALL[$k]:-} | ${IPO[$k]:-n/a} |"
+done
+r ""
+
+# --- issue 11: podinit against the best peer, same run ---------------------------------------
+
+# i11 METRIC PODINIT_VALUE ASSOC [UNIT]: a row with the best peer of ASSOC and the ratio.
+I11=$WORK/i11.md
+: > "$I11"
+i11() {
+    local metric=$1 pv=$2 bp
+    bp=$(best_peer "$3")
+    set -- $bp
+    local ratio="-"
+    [ -n "$pv" ] && [ -n "${2:-}" ] && le 0.0000001 "$2" && ratio=$(fmt '%.2f' "$(calc "$pv / $2")")
+    printf '| %s | %s | %s %s | %s |\n' "$metric" "${pv:-?}" "${1:-?}" "${2:-?}" "$ratio" >> "$I11"
+}
+declare -A RB_MS RT_MS HWM_PEER
+for k in $INITS; do RB_MS[$k]=$(ms "${REAP_B[$k]:-}"); RT_MS[$k]=$(ms "${REAP_T[$k]:-}"); done
+for k in $PEERS; do HWM_PEER[$k]=${HWM[$k]:-}; done
+i11 "signal forward p50 (µs)" "${SIG_P50[podinit]:-}" SIG_P50
+i11 "signal forward p99 (µs)" "${SIG_P99[podinit]:-}" SIG_P99
+i11 "signal forward, fastest single one (µs)" "${SIG_MIN[podinit]:-}" SIG_MIN
+i11 "user-space instructions per forwarded signal" "${IPS[podinit]:-}" IPS
+i11 "reap $REAP_N orphans in a burst, init CPU (ms)" "${RB_MS[podinit]:-}" RB_MS
+i11 "reap $REAP_N orphans one by one, init CPU (ms)" "${RT_MS[podinit]:-}" RT_MS
+i11 "user-space instructions per reaped orphan" "${IPO[podinit]:-}" IPO
+i11 "init peak RSS, VmHWM (kB; target 500)" "${HWM[podinit-init]:-}" HWM_PEER
+printf '| %s | %s | %s | %s |\n' "100 trivial init steps + app (ms; target < 100)" "${S100_MED:-?}" "sh loop ${SH100_MED:-?} (no peer has init steps)" \
+    "$( [ -n "${S100_MED:-}" ] && [ -n "${SH100_MED:-}" ] && fmt '%.2f' "$(calc "$S100_MED / $SH100_MED")" || echo -)" >> "$I11"
+
 # --- the report ------------------------------------------------------------------------------
 
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -717,6 +1001,15 @@ CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "- Windows: idle ${IDLE_SECONDS} s, probe CPU ${BENCH_SECONDS} s"
     echo "- Load average (1/5/15 min) at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg). Timings are"
     echo "  wall-clock: other load on the machine inflates means and σ, so the verdicts use medians where noted."
+    echo ""
+    echo "## Issue 11: podinit against the best peer of this run"
+    echo ""
+    echo "Best peer: the lowest of tini, catatonit and dumb-init in the same run; ratio = podinit / best peer (≤ 1: as good or"
+    echo "better). Sections 4, 5, 9 and 10 below have the details."
+    echo ""
+    echo "| metric | podinit | best peer | ratio |"
+    echo "|---|---:|---|---:|"
+    cat "$I11"
     echo ""
     echo "## Summary"
     echo ""
