@@ -10,6 +10,7 @@ use toml::de::DeValue;
 use super::document::{self, describe, Key, Table, Value};
 use super::{parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy};
 use super::{WaitFor, WaitTarget};
+use crate::config::suggest::closest;
 use crate::sys::signals::{self, SigNum};
 
 /// `$var` when set and not empty, else `default`.
@@ -785,32 +786,6 @@ fn check_http_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// The valid key closest to a misspelt one, if any is close enough to suggest.
-fn closest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&word.to_ascii_lowercase(), c), *c))
-        .filter(|&(d, _)| d <= 2)
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = i;
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -838,6 +813,5 @@ mod tests {
         assert_eq!(closest("comand", POD_KEYS), None);
         assert_eq!(closest("Name", POD_KEYS), Some("name"));
         assert_eq!(closest("restartPolicy", POD_KEYS), Some("restart_policy"));
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -20,6 +20,7 @@ mod duration;
 pub mod expand;
 pub mod k8s;
 mod model;
+mod suggest;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -323,7 +323,7 @@ impl Pod {
         let u = &mut self.units[i];
         match u.hook.take() {
             Some(Hook::PostStart(_)) if status.success() => {
-                u.started = u.probes.startup.as_ref().map_or(true, |p| p.verdict() == Verdict::Passing);
+                u.started = u.probes.startup.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing);
                 self.dirty = true;
             }
             Some(Hook::PostStart(_)) => {

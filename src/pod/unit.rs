@@ -280,7 +280,7 @@ impl Unit {
         self.pid().is_some()
             && self.started
             && self.stop.is_none()
-            && self.probes.readiness.as_ref().map_or(true, |p| p.verdict() == Verdict::Passing)
+            && self.probes.readiness.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing)
     }
 
     /// Done for good, in a way that lets the next init entry start.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::yaml::{self, Key, Node, Pos, Val};
 use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
+use crate::config::suggest::closest;
 use crate::config::{
     parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget,
 };
@@ -1556,43 +1557,4 @@ fn pod_ip() -> String {
         }
     }
     v6.unwrap_or_else(|| "127.0.0.1".to_string())
-}
-
-/// The candidate closest to a misspelt word, if close enough to suggest.
-fn closest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
-    let lower = word.to_ascii_lowercase();
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&lower, &c.to_ascii_lowercase()), *c))
-        .filter(|&(d, _)| d <= 2)
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = i;
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(closest("comand", &["command", "args"]), Some("command"));
-        assert_eq!(closest("Image", &["image"]), Some("image"));
-        assert_eq!(closest("xyz", &["command"]), None);
-    }
 }
