@@ -1,0 +1,174 @@
+//! What the reader does with each field of each object: use it, ignore it
+//! with an INFO line (and why), or refuse it (and why).
+
+use super::*;
+
+/// What the reader does with a field.
+#[derive(Clone, Copy)]
+pub(super) enum Act {
+    /// Read it.
+    Use,
+    /// Accept it with an INFO line saying why it has no effect here.
+    Ignore(&'static str),
+    /// An error: it would change behaviour and podinit cannot honour it.
+    Refuse(&'static str),
+}
+pub(super) use Act::{Ignore, Refuse, Use};
+
+pub(super) const IMAGE: &str = "podinit runs the command from this machine's filesystem, not an image";
+pub(super) const VOLUMES: &str = "entries share this machine's filesystem (an emptyDir is any directory they agree on)";
+pub(super) const SCHEDULING: &str = "scheduling and placement: podinit runs the pod right here";
+pub(super) const RESOURCES: &str = "podinit sets no resource requests or limits";
+pub(super) const NETWORK: &str = "networking and DNS are those of the machine or container podinit runs in";
+pub(super) const NAMESPACES: &str = "every entry shares podinit's own namespaces and process tree";
+pub(super) const PORTS: &str = "entries share one network, so ports need no declaring";
+pub(super) const TERMINAL: &str = "entries inherit podinit's stdin, stdout and stderr";
+pub(super) const TERM_MESSAGE: &str = "podinit writes no termination message";
+pub(super) const SECURITY: &str = "of the security context podinit applies only runAsUser, runAsGroup and runAsNonRoot";
+pub(super) const ACCOUNT: &str = "entries get no Kubernetes API credentials";
+pub(super) const STATUS: &str = "status is written by a cluster, not read from the manifest";
+pub(super) const BOOKKEEPING: &str = "cluster bookkeeping";
+pub(super) const WORKLOAD: &str = "a setting of the workload, not of its pod: podinit runs one pod";
+pub(super) const NO_CONFIGMAPS: &str = "podinit cannot read ConfigMaps or Secrets: list the variables under env";
+
+pub(super) const POD_SPEC: &[(&str, Act)] = &[
+    ("containers", Use),
+    ("initContainers", Use),
+    ("restartPolicy", Use),
+    ("terminationGracePeriodSeconds", Use),
+    ("activeDeadlineSeconds", Use),
+    ("securityContext", Use),
+    ("nodeName", Use),
+    ("serviceAccountName", Use),
+    ("serviceAccount", Use),
+    ("os", Use),
+    ("volumes", Ignore(VOLUMES)),
+    (
+        "ephemeralContainers",
+        Refuse("ephemeral containers are added to a running pod (kubectl debug), not written in a manifest"),
+    ),
+    ("shareProcessNamespace", Ignore(NAMESPACES)),
+    ("hostPID", Ignore(NAMESPACES)),
+    ("hostIPC", Ignore(NAMESPACES)),
+    ("hostNetwork", Ignore(NAMESPACES)),
+    ("hostUsers", Ignore(NAMESPACES)),
+    ("hostname", Ignore(NETWORK)),
+    ("subdomain", Ignore(NETWORK)),
+    ("setHostnameAsFQDN", Ignore(NETWORK)),
+    ("dnsPolicy", Ignore(NETWORK)),
+    ("dnsConfig", Ignore(NETWORK)),
+    ("hostAliases", Ignore(NETWORK)),
+    ("enableServiceLinks", Ignore(NETWORK)),
+    ("affinity", Ignore(SCHEDULING)),
+    ("nodeSelector", Ignore(SCHEDULING)),
+    ("tolerations", Ignore(SCHEDULING)),
+    ("topologySpreadConstraints", Ignore(SCHEDULING)),
+    ("schedulerName", Ignore(SCHEDULING)),
+    ("schedulingGates", Ignore(SCHEDULING)),
+    ("priority", Ignore(SCHEDULING)),
+    ("priorityClassName", Ignore(SCHEDULING)),
+    ("preemptionPolicy", Ignore(SCHEDULING)),
+    ("runtimeClassName", Ignore(SCHEDULING)),
+    ("readinessGates", Ignore(SCHEDULING)),
+    ("overhead", Ignore(RESOURCES)),
+    ("resources", Ignore(RESOURCES)),
+    ("resourceClaims", Ignore(RESOURCES)),
+    ("imagePullSecrets", Ignore(IMAGE)),
+    ("automountServiceAccountToken", Ignore(ACCOUNT)),
+];
+
+pub(super) const CONTAINER: &[(&str, Act)] = &[
+    ("name", Use),
+    ("command", Use),
+    ("args", Use),
+    ("env", Use),
+    ("workingDir", Use),
+    ("securityContext", Use),
+    ("restartPolicy", Use),
+    ("startupProbe", Use),
+    ("readinessProbe", Use),
+    ("livenessProbe", Use),
+    ("lifecycle", Use),
+    ("ports", Use),
+    ("envFrom", Refuse(NO_CONFIGMAPS)),
+    ("restartPolicyRules", Refuse("podinit restarts by the pod's restartPolicy (and Always for sidecars) only")),
+    ("image", Ignore(IMAGE)),
+    ("imagePullPolicy", Ignore(IMAGE)),
+    ("resources", Ignore(RESOURCES)),
+    ("resizePolicy", Ignore(RESOURCES)),
+    ("volumeMounts", Ignore(VOLUMES)),
+    ("volumeDevices", Ignore(VOLUMES)),
+    ("terminationMessagePath", Ignore(TERM_MESSAGE)),
+    ("terminationMessagePolicy", Ignore(TERM_MESSAGE)),
+    ("stdin", Ignore(TERMINAL)),
+    ("stdinOnce", Ignore(TERMINAL)),
+    ("tty", Ignore(TERMINAL)),
+];
+
+pub(super) const PROBE: &[(&str, Act)] = &[
+    ("exec", Use),
+    ("httpGet", Use),
+    ("tcpSocket", Use),
+    ("initialDelaySeconds", Use),
+    ("periodSeconds", Use),
+    ("timeoutSeconds", Use),
+    ("successThreshold", Use),
+    ("failureThreshold", Use),
+    ("grpc", Refuse("podinit probes with exec, httpGet or tcpSocket (an exec probe can run grpc_health_probe)")),
+    ("terminationGracePeriodSeconds", Refuse("podinit stops a failed entry within the pod's grace period")),
+];
+
+pub(super) const HANDLER: &[(&str, Act)] = &[
+    ("exec", Use),
+    ("httpGet", Use),
+    ("sleep", Use),
+    ("tcpSocket", Refuse("Kubernetes does not run tcpSocket hooks either: use exec, httpGet or sleep")),
+];
+
+pub(super) const HTTP_GET: &[(&str, Act)] = &[
+    ("path", Use),
+    ("port", Use),
+    ("host", Use),
+    ("scheme", Use),
+    ("httpHeaders", Refuse("podinit's HTTP check sends no extra headers (an exec probe can run curl -H)")),
+];
+
+pub(super) const ENV_VAR: &[(&str, Act)] = &[("name", Use), ("value", Use), ("valueFrom", Use)];
+pub(super) const VALUE_FROM: &[(&str, Act)] = &[
+    ("fieldRef", Use),
+    ("configMapKeyRef", Refuse(NO_CONFIGMAPS)),
+    ("secretKeyRef", Refuse(NO_CONFIGMAPS)),
+    ("fileKeyRef", Refuse("podinit reads no env files: list the variables under env")),
+    ("resourceFieldRef", Refuse("podinit sets no resource limits for a resourceFieldRef to read")),
+];
+
+/// The kinds whose pod podinit runs, their apiVersion and where their pod template is.
+pub(super) const POD_KINDS: &[(&str, &str, &[&str])] = &[
+    ("Pod", "v1", &[]),
+    ("Deployment", "apps/v1", &["spec", "template"]),
+    ("StatefulSet", "apps/v1", &["spec", "template"]),
+    ("DaemonSet", "apps/v1", &["spec", "template"]),
+    ("ReplicaSet", "apps/v1", &["spec", "template"]),
+    ("ReplicationController", "v1", &["spec", "template"]),
+    ("Job", "batch/v1", &["spec", "template"]),
+    ("CronJob", "batch/v1", &["spec", "jobTemplate", "spec", "template"]),
+];
+
+/// Pod-level `podinit.dev/` annotations.
+pub(super) const POD_ANNOTATIONS: &[&str] =
+    &["marker-dir", "state-dir", "log-prefix", "pod-env", "termination-grace-period", "active-deadline"];
+/// Per-entry annotations, `podinit.dev/<field>.<container>`, and the kinds each applies to.
+pub(super) const ENTRY_ANNOTATIONS: &[(&str, &[Kind])] = &[
+    ("once", &[Kind::Init]),
+    ("timeout", &[Kind::Init]),
+    ("wait-for", &[Kind::Init]),
+    ("essential", &[Kind::App]),
+    ("user", &[Kind::Init, Kind::Sidecar, Kind::App]),
+    ("stop-signal", &[Kind::Init, Kind::Sidecar, Kind::App]),
+    ("startup-probe", &[Kind::Sidecar, Kind::App]),
+    ("readiness-probe", &[Kind::Sidecar, Kind::App]),
+    ("liveness-probe", &[Kind::Sidecar, Kind::App]),
+];
+
+/// Entry names become marker file names; the same rule as the pod file's.
+pub(super) const MAX_NAME_LEN: usize = 63;

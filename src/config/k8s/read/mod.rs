@@ -1,0 +1,766 @@
+//! A Kubernetes manifest (its parsed tree) to the validated [`Pod`] the TOML
+//! reader would give, collecting every error with its line, column and field path.
+//!
+//! Every field is in one of three classes (the tables below): used, ignored
+//! with an INFO line (it matters only on a cluster: image, resources, …), or
+//! refused (it would change what runs and podinit cannot do it: envFrom, …).
+//! A field in no table is an error, as an unknown key of the pod file is: a
+//! typo must not be silently dropped.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::yaml::{self, Key, Node, Pos, Val};
+use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
+use crate::config::suggest::closest;
+use crate::config::{
+    parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget,
+};
+use crate::sys::signals;
+
+mod annotations;
+mod env;
+mod fields;
+mod probes;
+
+use annotations::*;
+use env::*;
+use fields::*;
+
+/// Reads the manifest `text` of `file` into a validated pod; on success also
+/// logs one INFO line per ignored field.
+pub fn read(file: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
+    let mut r = Reader { file, errors: Vec::new(), infos: Vec::new() };
+    let pod = match yaml::parse(text) {
+        Ok(docs) => r.documents(&docs),
+        Err(e) => {
+            let what = if text.trim_start().starts_with('{') { "JSON" } else { "YAML" };
+            r.error(e.at, "", format!("invalid {what}: {}", e.message));
+            None
+        }
+    };
+    match pod {
+        Some(pod) if r.errors.is_empty() => {
+            for (at, line) in &r.infos {
+                log::info!("{}:{}:{}: {line}", file.display(), at.line, at.col);
+            }
+            Ok(pod)
+        }
+        _ => {
+            let mut errors = r.errors;
+            errors.sort_by_key(|e| (e.line, e.col));
+            errors.dedup();
+            Err(errors)
+        }
+    }
+}
+
+/// Where each entry and its fields came from, for errors found after mapping.
+struct Origin {
+    at: Pos,
+    path: String,
+}
+
+struct Reader<'a> {
+    file: &'a Path,
+    errors: Vec<ConfigError>,
+    infos: Vec<(Pos, String)>,
+}
+
+/// The used fields of one mapping.
+struct Obj<'n> {
+    rows: Vec<(&'n Key, &'n Node)>,
+}
+
+impl<'n> Obj<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.rows.iter().find(|(k, _)| k.name == key).map(|(_, v)| *v)
+    }
+
+    /// Where `key` itself is, for "this field is not valid here".
+    fn key_at(&self, key: &str) -> Pos {
+        self.rows.iter().find(|(k, _)| k.name == key).map_or(Pos::default(), |(k, _)| k.at)
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// What the downward API can give an env var (`valueFrom.fieldRef`).
+struct Downward {
+    uid: String,
+    labels: Vec<(String, String)>,
+    annotations: Vec<(String, String)>,
+    node_name: Option<String>,
+    service_account: Option<String>,
+}
+
+/// One container of the manifest, mapped.
+struct Container {
+    entry: Entry,
+    origin: Origin,
+    /// Its env before the pod-level part is split off: (name, value, where).
+    env: Vec<(String, String, Pos)>,
+    env_path: String,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, at: Pos, path: &str, message: impl AsRef<str>) {
+        // One line per error, even when it quotes a value holding a newline.
+        let mut one_line = String::new();
+        if !path.is_empty() {
+            one_line.push_str(path);
+            one_line.push_str(": ");
+        }
+        for c in message.as_ref().chars() {
+            if c.is_control() {
+                one_line.extend(c.escape_debug());
+            } else {
+                one_line.push(c);
+            }
+        }
+        let (line, col) = if at.line == 0 { (None, None) } else { (Some(at.line), Some(at.col)) };
+        self.errors.push(ConfigError { path: self.file.to_path_buf(), line, col, message: one_line });
+    }
+
+    fn type_error(&mut self, n: &Node, path: &str, expected: &str) {
+        let hint = match n.val {
+            Val::Bool(_) | Val::Int(_) | Val::Float(_) if expected == "a string" => " (quote it)",
+            _ => "",
+        };
+        let message = format!("must be {expected}, found {}{hint}", n.describe());
+        self.error(n.at, path, message);
+    }
+
+    /// The mapping `n` with its keys checked against `table`; `rest` is what to do
+    /// with keys not in it (None: unknown key, an error).
+    fn object<'n>(&mut self, n: &'n Node, path: &str, table: &[(&str, Act)], rest: Option<Act>) -> Obj<'n> {
+        let mut obj = Obj { rows: Vec::new() };
+        let rows = match &n.val {
+            Val::Map(rows) => rows,
+            Val::Null => return obj,
+            _ => {
+                self.type_error(n, path, "a mapping");
+                return obj;
+            }
+        };
+        for (k, v) in rows {
+            let field = join(path, &k.name);
+            match table.iter().find(|(name, _)| *name == k.name).map(|(_, act)| *act).or(rest) {
+                // null is how YAML and JSON say "not set".
+                Some(Use) if v.val == Val::Null => {}
+                Some(Use) => obj.rows.push((k, v)),
+                Some(Ignore(why)) => self.infos.push((k.at, format!("{field} ignored: {why}"))),
+                Some(Refuse(why)) => self.error(k.at, &field, format!("not supported: {why}")),
+                None => {
+                    let names: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+                    let hint = closest(&k.name, &names).map(|s| format!(", did you mean '{s}'?")).unwrap_or_default();
+                    self.error(k.at, &field, format!("unknown field{hint}"));
+                }
+            }
+        }
+        obj
+    }
+
+    fn string(&mut self, n: &Node, path: &str) -> Option<String> {
+        match &n.val {
+            Val::Str(s) if s.contains('\0') => {
+                self.error(n.at, path, "contains a NUL character");
+                None
+            }
+            Val::Str(s) => Some(s.clone()),
+            _ => {
+                self.type_error(n, path, "a string");
+                None
+            }
+        }
+    }
+
+    fn nonempty(&mut self, n: &Node, path: &str) -> Option<String> {
+        let s = self.string(n, path)?;
+        if s.is_empty() {
+            self.error(n.at, path, "must not be empty");
+            return None;
+        }
+        Some(s)
+    }
+
+    fn int(&mut self, n: &Node, path: &str, min: i64, max: i64) -> Option<i64> {
+        let Val::Int(v) = n.val else {
+            self.type_error(n, path, "a whole number");
+            return None;
+        };
+        if v < min || v > max {
+            self.error(n.at, path, format!("must be from {min} to {max}, found {v}"));
+            return None;
+        }
+        Some(v)
+    }
+
+    fn boolean(&mut self, n: &Node, path: &str) -> Option<bool> {
+        match n.val {
+            Val::Bool(b) => Some(b),
+            _ => {
+                self.type_error(n, path, "true or false");
+                None
+            }
+        }
+    }
+
+    fn list<'n>(&mut self, n: &'n Node, path: &str) -> &'n [Node] {
+        match &n.val {
+            Val::Seq(items) => items,
+            Val::Null => &[],
+            _ => {
+                self.type_error(n, path, "a list");
+                &[]
+            }
+        }
+    }
+
+    /// A non-empty argv whose program is not empty.
+    fn argv(&mut self, n: &Node, path: &str) -> Option<Vec<String>> {
+        let items = self.list(n, path);
+        let mut argv = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            argv.push(self.string(item, &format!("{path}[{i}]"))?);
+        }
+        match argv.first() {
+            None if matches!(n.val, Val::Seq(_)) => {
+                self.error(n.at, path, "empty: it needs at least the program to run")
+            }
+            None => {}
+            Some(p) if p.is_empty() => self.error(items[0].at, &format!("{path}[0]"), "the program name is empty"),
+            Some(_) => return Some(argv),
+        }
+        None
+    }
+
+    fn seconds(&mut self, n: &Node, path: &str, min: i64) -> Option<Duration> {
+        self.int(n, path, min, i64::from(i32::MAX)).map(|s| Duration::from_secs(s as u64))
+    }
+
+    // -----------------------------------------------------------------------
+    // Documents and the pod template.
+
+    fn documents(&mut self, docs: &[Node]) -> Option<Pod> {
+        // A `kind: List` (what `kubectl get -o yaml` prints for several objects) holds its items.
+        let mut objects: Vec<(&Node, String)> = Vec::new();
+        for (i, d) in docs.iter().enumerate() {
+            let label = if docs.len() > 1 { format!("document {}", i + 1) } else { String::new() };
+            if d.val == Val::Null {
+                continue;
+            }
+            if d.get("kind").and_then(Node::as_str) == Some("List") {
+                if let Some(items) = d.get("items") {
+                    for (j, item) in self.list(items, "items").iter().enumerate() {
+                        objects.push((item, format!("items[{j}]")));
+                    }
+                }
+                continue;
+            }
+            objects.push((d, label));
+        }
+        let mut pods = Vec::new();
+        let mut others = Vec::new();
+        for (obj, label) in &objects {
+            if !matches!(obj.val, Val::Map(_)) {
+                self.type_error(obj, label, "a Kubernetes object (a mapping with apiVersion and kind)");
+                continue;
+            }
+            let Some(kind) = obj.get("kind") else {
+                self.error(obj.at, label, "no 'kind': a Kubernetes object needs apiVersion and kind");
+                continue;
+            };
+            let Some(kind) = self.string(kind, &join(label, "kind")) else { continue };
+            let name = obj.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("");
+            let desc = format!("{kind} '{name}' (line {})", obj.at.line);
+            match POD_KINDS.iter().find(|(k, ..)| *k == kind) {
+                Some(&(_, api, template)) => pods.push((*obj, label.clone(), kind, api, template, desc)),
+                None => others.push((obj.at, desc)),
+            }
+        }
+        if !self.errors.is_empty() {
+            return None;
+        }
+        let kinds = POD_KINDS.iter().map(|(k, ..)| *k).collect::<Vec<_>>().join(", ");
+        match pods.len() {
+            0 => {
+                let found = if others.is_empty() {
+                    "the file holds no Kubernetes object".to_string()
+                } else {
+                    format!("found {}", others.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join(", "))
+                };
+                let at = others.first().map_or(Pos { line: 1, col: 1 }, |(at, _)| *at);
+                self.error(at, "", format!("no pod spec: podinit runs a {kinds}; {found}"));
+                None
+            }
+            1 => {
+                for (at, desc) in others {
+                    self.infos.push((at, format!("{desc} ignored: podinit reads only the pod spec")));
+                }
+                let (obj, label, kind, api, template, _) = pods.remove(0);
+                self.workload(obj, &label, &kind, api, template)
+            }
+            n => {
+                let list = pods.iter().map(|p| p.5.as_str()).collect::<Vec<_>>().join(", ");
+                self.error(pods[1].0.at, "", format!("{n} documents have a pod spec ({list}): podinit runs one pod"));
+                None
+            }
+        }
+    }
+
+    /// A Pod, or a workload whose pod template is at `template`.
+    fn workload(&mut self, obj: &Node, label: &str, kind: &str, api: &str, template: &[&str]) -> Option<Pod> {
+        let table = [("apiVersion", Use), ("kind", Use), ("metadata", Use), ("spec", Use), ("status", Ignore(STATUS))];
+        let top = self.object(obj, label, &table, None);
+        let api_path = join(label, "apiVersion");
+        match top.get("apiVersion") {
+            None => self.error(obj.at, label, format!("no 'apiVersion' (a {kind} is apiVersion: {api})")),
+            Some(v) => {
+                if let Some(found) = self.string(v, &api_path) {
+                    if found != api {
+                        self.error(v.at, &api_path, format!("a {kind} is {api}, found '{found}'"));
+                    }
+                }
+            }
+        }
+        let meta = top.get("metadata");
+        let mut path = join(label, "spec");
+        let Some(mut node) = top.get("spec") else {
+            self.error(obj.at, &path, format!("missing: a {kind} needs a spec"));
+            return None;
+        };
+        if template.is_empty() {
+            return self.pod(meta, None, node, &path, label);
+        }
+        // Down to the pod template; the other fields on the way are the workload's own.
+        for step in &template[1..] {
+            let o = self.object(node, &path, &[(step, Use)], Some(Ignore(WORKLOAD)));
+            let Some(next) = o.get(step) else {
+                self.error(node.at, &join(&path, step), format!("missing: a {kind} needs its pod template here"));
+                return None;
+            };
+            path = join(&path, step);
+            node = next;
+        }
+        let t = self.object(node, &path, &[("metadata", Use), ("spec", Use)], None);
+        let Some(spec) = t.get("spec") else {
+            self.error(node.at, &join(&path, "spec"), "missing: the pod template needs a spec");
+            return None;
+        };
+        let tmeta = t.get("metadata").map(|m| (m, join(&path, "metadata")));
+        self.pod(meta, tmeta, spec, &join(&path, "spec"), label)
+    }
+
+    /// name, namespace, uid, annotations and labels of a `metadata`.
+    fn metadata(&mut self, n: &Node, path: &str) -> Meta {
+        let table = [("name", Use), ("namespace", Use), ("uid", Use), ("labels", Use), ("annotations", Use)];
+        let m = self.object(n, path, &table, Some(Ignore(BOOKKEEPING)));
+        let name = m.get("name").and_then(|v| self.nonempty(v, &join(path, "name")));
+        let namespace = m.get("namespace").and_then(|v| self.nonempty(v, &join(path, "namespace")));
+        let uid = m.get("uid").and_then(|v| self.string(v, &join(path, "uid")));
+        let mut labels = Vec::new();
+        if let Some(l) = m.get("labels") {
+            for (k, v) in self.string_map(l, &join(path, "labels")) {
+                labels.push((k.name, v));
+            }
+        }
+        let mut annotations = Vec::new();
+        if let Some(a) = m.get("annotations") {
+            if let Val::Map(rows) = &a.val {
+                for (k, v) in rows {
+                    if matches!(v.val, Val::Str(_)) || v.val == Val::Null {
+                        annotations.push((k.clone(), v.clone()));
+                    } else {
+                        self.type_error(v, &format!("{path}.annotations['{}']", k.name), "a string");
+                    }
+                }
+            } else {
+                self.type_error(a, &join(path, "annotations"), "a mapping of strings");
+            }
+        }
+        (name, namespace, uid, annotations, labels)
+    }
+
+    fn string_map(&mut self, n: &Node, path: &str) -> Vec<(Key, String)> {
+        let mut out = Vec::new();
+        match &n.val {
+            Val::Map(rows) => {
+                for (k, v) in rows {
+                    if let Some(s) = self.string(v, &format!("{path}['{}']", k.name)) {
+                        out.push((k.clone(), s));
+                    }
+                }
+            }
+            Val::Null => {}
+            _ => self.type_error(n, path, "a mapping of strings"),
+        }
+        out
+    }
+
+    fn pod(
+        &mut self,
+        meta: Option<&Node>,
+        template_meta: Option<(&Node, String)>,
+        spec: &Node,
+        spec_path: &str,
+        label: &str,
+    ) -> Option<Pod> {
+        let (mut name, mut namespace, mut uid, mut annotations, mut labels) = match meta {
+            Some(m) => self.metadata(m, &join(label, "metadata")),
+            None => (None, None, None, Vec::new(), Vec::new()),
+        };
+        if let Some((tm, tpath)) = template_meta {
+            let (n, ns, u, a, l) = self.metadata(tm, &tpath);
+            name = n.or(name);
+            namespace = ns.or(namespace);
+            uid = u.or(uid);
+            // The template's own annotations win over the workload's; its labels are the pod's.
+            annotations.retain(|(k, _)| !a.iter().any(|(k2, _)| k2.name == k.name));
+            annotations.extend(a);
+            labels = l;
+        }
+        let mut pod = Pod {
+            path: self.file.to_path_buf(),
+            name: name.unwrap_or_else(|| super::env_or("POD_NAME", "pod")),
+            namespace: namespace.unwrap_or_else(|| super::env_or("POD_NAMESPACE", "default")),
+            restart_policy: RestartPolicy::Always,
+            termination_grace_period: Duration::from_secs(30),
+            active_deadline: None,
+            marker_dir: PathBuf::from("/var/lib/podinit"),
+            state_dir: PathBuf::from("/run/podinit"),
+            log_prefix: false,
+            env: Vec::new(),
+            init: Vec::new(),
+            apps: Vec::new(),
+        };
+        let ann = self.annotations(&annotations, label);
+        let s = self.object(spec, spec_path, POD_SPEC, None);
+        let p = |k: &str| join(spec_path, k);
+        if let Some(v) = s.get("restartPolicy") {
+            if let Some(rp) = self.string(v, &p("restartPolicy")) {
+                pod.restart_policy = match rp.as_str() {
+                    "Always" => RestartPolicy::Always,
+                    "OnFailure" => RestartPolicy::OnFailure,
+                    "Never" => RestartPolicy::Never,
+                    other => {
+                        self.error(v.at, &p("restartPolicy"), format!("'{other}' is not Always, OnFailure or Never"));
+                        RestartPolicy::Always
+                    }
+                };
+            }
+        }
+        if let Some(v) = s.get("terminationGracePeriodSeconds") {
+            pod.termination_grace_period =
+                self.seconds(v, &p("terminationGracePeriodSeconds"), 0).unwrap_or(pod.termination_grace_period);
+        }
+        if let Some(v) = s.get("activeDeadlineSeconds") {
+            pod.active_deadline = self.seconds(v, &p("activeDeadlineSeconds"), 1);
+        }
+        if let Some(os) = s.get("os") {
+            let o = self.object(os, &p("os"), &[("name", Use)], None);
+            if let Some(n) = o.get("name") {
+                if let Some(name) = self.string(n, &p("os.name")) {
+                    if name != "linux" {
+                        self.error(n.at, &p("os.name"), format!("podinit runs on Linux, found '{name}'"));
+                    }
+                }
+            }
+        }
+        let node_name = s.get("nodeName").and_then(|v| self.string(v, &p("nodeName")));
+        let service_account = s
+            .get("serviceAccountName")
+            .map(|v| (v, "serviceAccountName"))
+            .or(s.get("serviceAccount").map(|v| (v, "serviceAccount")))
+            .and_then(|(v, k)| self.string(v, &p(k)));
+        let pod_sc = s.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
+        let downward = Downward {
+            uid: uid.unwrap_or_else(random_uid),
+            labels,
+            annotations: annotations
+                .iter()
+                .map(|(k, v)| (k.name.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect(),
+            node_name,
+            service_account,
+        };
+        let mut containers: Vec<Container> = Vec::new();
+        for (key, kind) in [("initContainers", Kind::Init), ("containers", Kind::App)] {
+            let Some(list) = s.get(key) else {
+                if key == "containers" {
+                    self.error(spec.at, &p("containers"), "missing: a pod needs at least one container");
+                }
+                continue;
+            };
+            let items = self.list(list, &p(key));
+            if items.is_empty() && key == "containers" && matches!(list.val, Val::Seq(_)) {
+                self.error(list.at, &p("containers"), "empty: a pod needs at least one container");
+            }
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("{}[{i}]", p(key));
+                if let Some(c) = self.container(item, &path, kind, &pod_sc, &downward, &ann) {
+                    containers.push(c);
+                }
+            }
+        }
+        self.unique_names(&containers);
+        self.apply_annotations(&mut pod, &ann, &mut containers);
+        if !self.errors.is_empty() {
+            return None;
+        }
+        let (lines, entry_lines) = super::toml_out::emit_with_lines(&pod_with(&pod, &containers));
+        let full = pod_with(&pod, &containers);
+        // The same checks as a pod file gets: the TOML reader validates the pod this manifest
+        // maps to. Anything it finds that the checks above missed is reported at the container.
+        match crate::config::parse(self.file, &lines) {
+            Ok(back) if back == full => {}
+            Ok(_) => self.error(spec.at, spec_path, "internal error: the pod does not read back the same"),
+            Err(errors) => {
+                for e in errors {
+                    let line = e.line.unwrap_or(0);
+                    let i = entry_lines.iter().rposition(|&l| l <= line);
+                    let (at, path) = match i.and_then(|i| containers.get(i)) {
+                        Some(c) => (c.origin.at, c.origin.path.clone()),
+                        None => (spec.at, spec_path.to_string()),
+                    };
+                    self.error(at, &path, e.message);
+                }
+            }
+        }
+        if self.errors.is_empty() {
+            Some(full)
+        } else {
+            None
+        }
+    }
+
+    /// runAsUser, runAsGroup, runAsNonRoot of a security context; the rest is ignored.
+    fn security(&mut self, n: &Node, path: &str) -> Security {
+        let table = [("runAsUser", Use), ("runAsGroup", Use), ("runAsNonRoot", Use)];
+        let o = self.object(n, path, &table, Some(Ignore(SECURITY)));
+        let id = |r: &mut Self, k: &str| {
+            o.get(k).and_then(|v| {
+                r.int(v, &join(path, k), 0, i64::from(u32::MAX - 1)).map(|n| (n as u32, v.at, join(path, k)))
+            })
+        };
+        Security {
+            user: id(self, "runAsUser"),
+            group: id(self, "runAsGroup"),
+            non_root: o
+                .get("runAsNonRoot")
+                .and_then(|v| self.boolean(v, &join(path, "runAsNonRoot")).map(|b| (b, v.at))),
+        }
+    }
+
+    fn container(
+        &mut self,
+        n: &Node,
+        path: &str,
+        section: Kind,
+        pod_sc: &Security,
+        downward: &Downward,
+        ann: &Annotations,
+    ) -> Option<Container> {
+        let before = self.errors.len();
+        let c = self.object(n, path, CONTAINER, None);
+        // After an unknown field (`comand`), "no command" would only repeat the problem.
+        let clean = self.errors.len() == before;
+        let p = |k: &str| join(path, k);
+        let name = match c.get("name") {
+            Some(v) => self.entry_name(v, &p("name"))?,
+            None => {
+                self.error(n.at, path, "no 'name'");
+                return None;
+            }
+        };
+        let mut kind = section;
+        if let Some(v) = c.get("restartPolicy") {
+            if section == Kind::App {
+                let why =
+                    "only init containers have a restartPolicy (Always makes one a sidecar); apps follow the pod's";
+                self.error(c.key_at("restartPolicy"), &p("restartPolicy"), why);
+            } else if let Some(rp) = self.string(v, &p("restartPolicy")) {
+                if rp == "Always" {
+                    kind = Kind::Sidecar;
+                } else {
+                    self.error(v.at, &p("restartPolicy"), format!("'{rp}' is not supported: only Always (a sidecar)"));
+                }
+            }
+        }
+        let mut entry = Entry { name: name.clone(), ..Entry::defaults(kind) };
+        let waiter = kind == Kind::Init && ann.entries.iter().any(|a| a.field == "wait-for" && a.container == name);
+        match (c.get("command"), c.get("args")) {
+            // A waiter's command is the shell stand-in `podinit export` wrote for a cluster.
+            _ if waiter => {}
+            (Some(cmd), args) => {
+                let mut argv = self.argv(cmd, &p("command")).unwrap_or_default();
+                if let Some(args) = args {
+                    for (i, a) in self.list(args, &p("args")).iter().enumerate() {
+                        argv.extend(self.string(a, &format!("{}[{i}]", p("args"))));
+                    }
+                }
+                entry.command = argv;
+            }
+            (None, Some(args)) => self.error(
+                args.at,
+                &p("args"),
+                "args without command: Kubernetes appends args to the image's entrypoint, and podinit runs no \
+                 image; put the program and its arguments in command",
+            ),
+            (None, None) if clean => {
+                self.error(n.at, path, "no command: podinit runs no image, so it needs the program in command")
+            }
+            (None, None) => {}
+        }
+        let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
+        let mut env = Vec::new();
+        if let Some(v) = c.get("env") {
+            for (i, item) in self.list(v, &p("env")).iter().enumerate() {
+                if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
+                    env.push(var);
+                }
+            }
+        }
+        if let Some(v) = c.get("workingDir") {
+            entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
+        }
+        let sc = c.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
+        let user = sc.user.clone().or(pod_sc.user.clone());
+        let group = sc.group.clone().or(pod_sc.group.clone());
+        entry.user = match (&user, &group) {
+            (Some((u, ..)), Some((g, ..))) => Some(format!("{u}:{g}")),
+            (Some((u, ..)), None) => Some(u.to_string()),
+            (None, Some((_, at, gpath))) => {
+                let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
+                if !has_user_annotation {
+                    self.error(
+                        *at,
+                        gpath,
+                        "runAsGroup without runAsUser: podinit needs both to switch user (set runAsUser too)",
+                    );
+                }
+                None
+            }
+            (None, None) => None,
+        };
+        if let Some((true, at)) = sc.non_root.or(pod_sc.non_root) {
+            let uid = user.as_ref().map(|(u, ..)| *u).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+            let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
+            if uid == 0 && !has_user_annotation {
+                let why = if user.is_some() {
+                    "runAsUser is 0"
+                } else {
+                    "podinit itself runs as root and no runAsUser is set"
+                };
+                self.error(at, &format!("{path}.securityContext.runAsNonRoot"), format!("true, but {why}"));
+            }
+        }
+        for (key, field) in [("startupProbe", 0), ("readinessProbe", 1), ("livenessProbe", 2)] {
+            let Some(v) = c.get(key) else { continue };
+            if kind == Kind::Init {
+                let why =
+                    "init containers have no probes (restartPolicy: Always makes one a sidecar, which can have them)";
+                self.error(c.key_at(key), &p(key), why);
+                continue;
+            }
+            let probe = self.probe(v, &p(key), key, &ports);
+            match field {
+                0 => entry.startup_probe = probe,
+                1 => entry.readiness_probe = probe,
+                _ => entry.liveness_probe = probe,
+            }
+        }
+        if let Some(v) = c.get("lifecycle") {
+            if kind == Kind::Init {
+                let why =
+                    "init containers have no lifecycle (restartPolicy: Always makes one a sidecar, which can have it)";
+                self.error(c.key_at("lifecycle"), &p("lifecycle"), why);
+            } else {
+                let l =
+                    self.object(v, &p("lifecycle"), &[("postStart", Use), ("preStop", Use), ("stopSignal", Use)], None);
+                if let Some(h) = l.get("postStart") {
+                    entry.post_start = self.handler(h, &p("lifecycle.postStart"), &ports);
+                }
+                if let Some(h) = l.get("preStop") {
+                    entry.pre_stop = self.handler(h, &p("lifecycle.preStop"), &ports);
+                }
+                if let Some(sig) = l.get("stopSignal") {
+                    entry.stop_signal = self.signal(sig, &p("lifecycle.stopSignal")).unwrap_or(entry.stop_signal);
+                }
+            }
+        }
+        if let Some(v) = c.get("ports") {
+            self.infos.push((v.at, format!("{} ignored: {PORTS}", p("ports"))));
+        }
+        Some(Container { entry, origin: Origin { at: n.at, path: path.to_string() }, env, env_path: p("env") })
+    }
+
+    fn entry_name(&mut self, n: &Node, path: &str) -> Option<String> {
+        let name = self.nonempty(n, path)?;
+        let len = name.chars().count();
+        let tame =
+            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
+        if len > MAX_NAME_LEN {
+            self.error(n.at, path, format!("'{name}' is too long ({len} characters, at most {MAX_NAME_LEN})"));
+            return None;
+        }
+        if !tame {
+            let why = "use letters, digits, '.', '_' and '-', starting with a letter or digit";
+            self.error(n.at, path, format!("bad name '{name}': {why} (it becomes the marker file {name}.done)"));
+            return None;
+        }
+        Some(name)
+    }
+
+    fn unique_names(&mut self, containers: &[Container]) {
+        for (i, c) in containers.iter().enumerate() {
+            if let Some(first) = containers[..i].iter().find(|f| f.entry.name == c.entry.name) {
+                let message = format!(
+                    "duplicate container name '{}' (first at {}, line {}): names are unique across initContainers and containers",
+                    c.entry.name, first.origin.path, first.origin.at.line
+                );
+                self.error(c.origin.at, &join(&c.origin.path, "name"), message);
+            }
+        }
+    }
+
+    /// `ports[].name` → `containerPort`, for probes that name their port.
+    fn ports(&mut self, n: &Node, path: &str) -> Vec<(String, u16)> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(n, path).iter().enumerate() {
+            let ipath = format!("{path}[{i}]");
+            let table = [("name", Use), ("containerPort", Use)];
+            let o = self.object(item, &ipath, &table, Some(Ignore(PORTS)));
+            let port = o.get("containerPort").and_then(|v| self.int(v, &join(&ipath, "containerPort"), 1, 65535));
+            let name = o.get("name").and_then(|v| self.string(v, &join(&ipath, "name")));
+            if let (Some(name), Some(port)) = (name, port) {
+                out.push((name, port as u16));
+            }
+        }
+        out
+    }
+}
+
+/// What `metadata` gives: name, namespace, uid, annotations, labels.
+type Meta = (Option<String>, Option<String>, Option<String>, Vec<(Key, Node)>, Vec<(String, String)>);
+
+#[derive(Default, Clone)]
+struct Security {
+    user: Option<(u32, Pos, String)>,
+    group: Option<(u32, Pos, String)>,
+    non_root: Option<(bool, Pos)>,
+}
+
+/// `pod` with the mapped containers as its init entries and apps.
+fn pod_with(pod: &Pod, containers: &[Container]) -> Pod {
+    let mut p = pod.clone();
+    p.init = containers.iter().filter(|c| c.entry.kind != Kind::App).map(|c| c.entry.clone()).collect();
+    p.apps = containers.iter().filter(|c| c.entry.kind == Kind::App).map(|c| c.entry.clone()).collect();
+    p
+}

@@ -1,0 +1,225 @@
+//! Probes and lifecycle handlers: exec, httpGet, tcpSocket, sleep; stop signals.
+
+use super::*;
+
+impl Reader<'_> {
+    pub(super) fn probe(&mut self, n: &Node, path: &str, which: &str, ports: &[(String, u16)]) -> Option<Probe> {
+        let before = self.errors.len();
+        let o = self.object(n, path, PROBE, None);
+        let mut probe = Probe {
+            action: ProbeAction::Exec(Vec::new()),
+            initial_delay: Duration::ZERO,
+            period: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+            success_threshold: 1,
+            failure_threshold: 3,
+        };
+        let mut action = None;
+        for (key, _) in &o.rows {
+            let v = o.get(&key.name)?;
+            let kp = join(path, &key.name);
+            let found = match key.name.as_str() {
+                "exec" => {
+                    let e = self.object(v, &kp, &[("command", Use)], None);
+                    match e.get("command") {
+                        Some(c) => self.argv(c, &join(&kp, "command")).map(ProbeAction::Exec),
+                        None => {
+                            self.error(v.at, &kp, "no 'command'");
+                            None
+                        }
+                    }
+                }
+                "httpGet" => self.http_get(v, &kp, ports).map(ProbeAction::Http),
+                "tcpSocket" => {
+                    let t = self.object(v, &kp, &[("port", Use), ("host", Use)], None);
+                    self.host_port(v, &t, &kp, ports).map(|(h, p)| ProbeAction::Tcp(format!("{h}:{p}")))
+                }
+                "initialDelaySeconds" => {
+                    probe.initial_delay = self.seconds(v, &kp, 0).unwrap_or(probe.initial_delay);
+                    continue;
+                }
+                "periodSeconds" => {
+                    probe.period = self.seconds(v, &kp, 1).unwrap_or(probe.period);
+                    continue;
+                }
+                "timeoutSeconds" => {
+                    probe.timeout = self.seconds(v, &kp, 1).unwrap_or(probe.timeout);
+                    continue;
+                }
+                "successThreshold" => {
+                    probe.success_threshold = self.int(v, &kp, 1, i64::from(i32::MAX)).unwrap_or(1) as u32;
+                    if probe.success_threshold != 1 && which != "readinessProbe" {
+                        self.error(v.at, &kp, format!("must be 1 for a {which} (as in Kubernetes)"));
+                    }
+                    continue;
+                }
+                "failureThreshold" => {
+                    probe.failure_threshold = self.int(v, &kp, 1, i64::from(i32::MAX)).unwrap_or(3) as u32;
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some((first, _)) = &action {
+                self.error(key.at, path, format!("has both {first} and {}: a probe does exactly one check", key.name));
+            } else {
+                action = Some((key.name.clone(), found));
+            }
+        }
+        match action {
+            Some((_, Some(a))) => {
+                probe.action = a;
+                Some(probe)
+            }
+            Some((_, None)) => None,
+            None => {
+                // Not after an unknown or refused field there: that one is the problem.
+                if matches!(n.val, Val::Map(_)) && self.errors.len() == before {
+                    self.error(n.at, path, "needs one of exec, httpGet or tcpSocket");
+                }
+                None
+            }
+        }
+    }
+
+    /// A hook: exec runs its command; httpGet and sleep are run by podinit itself
+    /// (`podinit --hook-http-get URL`, `--hook-sleep SECONDS`), so they need no curl
+    /// or sleep binary.
+    pub(super) fn handler(&mut self, n: &Node, path: &str, ports: &[(String, u16)]) -> Option<Vec<String>> {
+        let before = self.errors.len();
+        let o = self.object(n, path, HANDLER, None);
+        let mut found: Option<(String, Option<Vec<String>>)> = None;
+        for (key, v) in &o.rows {
+            let kp = join(path, &key.name);
+            let argv = match key.name.as_str() {
+                "exec" => {
+                    let e = self.object(v, &kp, &[("command", Use)], None);
+                    match e.get("command") {
+                        Some(c) => self.argv(c, &join(&kp, "command")),
+                        None => {
+                            self.error(v.at, &kp, "no 'command'");
+                            None
+                        }
+                    }
+                }
+                "httpGet" => {
+                    self.http_get(v, &kp, ports).map(|url| vec![HOOK_EXE.to_string(), HOOK_HTTP_GET.to_string(), url])
+                }
+                _ => {
+                    let s = self.object(v, &kp, &[("seconds", Use)], None);
+                    match s.get("seconds") {
+                        Some(secs) => self
+                            .int(secs, &join(&kp, "seconds"), 0, i64::from(i32::MAX))
+                            .map(|secs| vec![HOOK_EXE.to_string(), HOOK_SLEEP.to_string(), secs.to_string()]),
+                        None => {
+                            self.error(v.at, &kp, "no 'seconds'");
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some((first, _)) = &found {
+                self.error(key.at, path, format!("has both {first} and {}: a hook does exactly one thing", key.name));
+            } else {
+                found = Some((key.name.clone(), argv));
+            }
+        }
+        match found {
+            Some((_, argv)) => argv,
+            None => {
+                if matches!(n.val, Val::Map(_)) && self.errors.len() == before {
+                    self.error(n.at, path, "needs one of exec, httpGet or sleep");
+                }
+                None
+            }
+        }
+    }
+
+    /// `http://host:port/path` from an httpGet action.
+    pub(super) fn http_get(&mut self, n: &Node, path: &str, ports: &[(String, u16)]) -> Option<String> {
+        let o = self.object(n, path, HTTP_GET, None);
+        if let Some(s) = o.get("scheme") {
+            match self.string(s, &join(path, "scheme"))?.as_str() {
+                "HTTP" => {}
+                "HTTPS" => {
+                    let why =
+                        "HTTPS is not supported: podinit's HTTP check speaks plain HTTP (an exec probe can run curl)";
+                    self.error(s.at, &join(path, "scheme"), why);
+                    return None;
+                }
+                other => {
+                    self.error(s.at, &join(path, "scheme"), format!("'{other}' is not HTTP or HTTPS"));
+                    return None;
+                }
+            }
+        }
+        let (host, port) = self.host_port(n, &o, path, ports)?;
+        let mut p = match o.get("path") {
+            Some(v) => self.string(v, &join(path, "path"))?,
+            None => "/".to_string(),
+        };
+        if p.chars().any(char::is_whitespace) {
+            self.error(o.get("path")?.at, &join(path, "path"), format!("'{p}' has white space in it"));
+            return None;
+        }
+        if !p.starts_with('/') {
+            p.insert(0, '/');
+        }
+        Some(format!("http://{host}:{port}{p}"))
+    }
+
+    /// The host (default 127.0.0.1; IPv6 in brackets) and port of a tcpSocket or httpGet.
+    pub(super) fn host_port(
+        &mut self,
+        n: &Node,
+        o: &Obj,
+        path: &str,
+        ports: &[(String, u16)],
+    ) -> Option<(String, u16)> {
+        let host = match o.get("host") {
+            Some(h) => {
+                let host = self.nonempty(h, &join(path, "host"))?;
+                if host.chars().any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#' | '[' | ']')) {
+                    self.error(h.at, &join(path, "host"), format!("'{host}' is not a host name or address"));
+                    return None;
+                }
+                if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                }
+            }
+            // Kubernetes' default is the pod's IP; podinit's entries share one network, so loopback.
+            None => "127.0.0.1".to_string(),
+        };
+        let Some(p) = o.get("port") else {
+            self.error(n.at, path, "no 'port'");
+            return None;
+        };
+        let port = match &p.val {
+            Val::Str(name) => match ports.iter().find(|(n, _)| n == name) {
+                Some((_, port)) => *port,
+                None => {
+                    let message = format!("no port named '{name}' in this container's ports");
+                    self.error(p.at, &join(path, "port"), message);
+                    return None;
+                }
+            },
+            _ => self.int(p, &join(path, "port"), 1, 65535)? as u16,
+        };
+        Some((host, port))
+    }
+
+    pub(super) fn signal(&mut self, n: &Node, path: &str) -> Option<i32> {
+        let s = self.string(n, path)?;
+        match signals::parse(&s) {
+            Ok(sig) => Some(sig),
+            Err(e) => {
+                self.error(n.at, path, e.to_string());
+                None
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------
+    // podinit's own annotations.
+}
