@@ -89,6 +89,7 @@ cleanup() {
     for p in $NS_PIDS; do kill -KILL "$p" 2>/dev/null; done
     for p in $BG_PIDS; do kill -KILL "$p" 2>/dev/null; done
     for p in $BG_PIDS; do wait "$p" 2>/dev/null; done
+    [ -n "${BENCH_CG:-}" ] && rmdir "$BENCH_CG" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -101,7 +102,8 @@ trap 'exit 130' INT TERM
 ns_start() {
     local logf=$1; shift
     # fds 7-9 are the bench's own FIFO ends (sections 9, 10): not for the init.
-    unshare --pid --fork --mount-proc "$@" </dev/null >"$logf" 2>&1 7<&- 8<&- 9<&- &
+    # NS_PREFIX: a command to run unshare through (section 9: into a cgroup).
+    "${NS_PREFIX[@]}" unshare --pid --fork --mount-proc "$@" </dev/null >"$logf" 2>&1 7<&- 8<&- 9<&- &
     local u=$! i c
     BG_PIDS="$BG_PIDS $u"
     NSP=""
@@ -117,6 +119,8 @@ ns_start() {
     log "timeout starting: $*"
     return 1
 }
+
+NS_PREFIX=()
 
 # ns_stop PID: SIGKILL a PID 1 (the kernel then kills its whole namespace).
 ns_stop() { [ -n "${1:-}" ] && kill -KILL "$1" 2>/dev/null; sleep 0.1; }
@@ -803,25 +807,67 @@ best_peer() {
 SIG_N=${BENCH_SIGNALS:-2000}
 SIG_ROUNDS=${BENCH_SIG_ROUNDS:-5}
 SIG_GAP=300
-log "9/10 signal forwarding: $SIG_ROUNDS rounds x $SIG_N SIGUSR1 per init, kill to the child's sigwaitinfo"
+# Three placements: free (the scheduler's choice), all on one CPU (no wake-up
+# crosses CPUs: the init's own path), init and child on one CPU and the sender
+# on the other (one cross-CPU wake-up per signal for every init, as for a
+# signal from outside the container). On this 2-vCPU VM a wake-up of an idle
+# vCPU costs tens of µs, so in the free placement the p50 mostly says where the
+# scheduler put the three processes.
+PLACEMENTS="free cgroup same split"
+[ "$(nproc)" -ge 2 ] || PLACEMENTS="free cgroup same"
+# A cpu cgroup of its own for the init and its child, as a container runtime
+# gives a container (v2, or the v1 cpu hierarchy); removed at exit.
+BENCH_CG=""
+for d in /sys/fs/cgroup /sys/fs/cgroup/cpu; do
+    [ -e "$d/cgroup.procs" ] || continue
+    [ "$d" = /sys/fs/cgroup ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ] && continue
+    if mkdir "$d/podinit-bench.$$" 2>/dev/null; then BENCH_CG=$d/podinit-bench.$$; break; fi
+done
+[ -n "$BENCH_CG" ] || { PLACEMENTS=${PLACEMENTS/cgroup /}; log "no cgroup to create: skipping the cgroup placement"; }
+log "9/10 signal forwarding: $SIG_ROUNDS rounds x $SIG_N SIGUSR1 per init and placement ($PLACEMENTS)"
 declare -A SIG_P50 SIG_P99 SIG_MIN SIG_ALL50 SIG_ALL99
+# sig_run PLACEMENT INIT: one run; prints "p50 p99 min max" (µs).
+sig_run() {
+    local f=$WORK/sig.fifo pin_init=() pin_send=() p res
+    case $1 in
+        same) pin_init=(taskset -c 0); pin_send=(taskset -c 0) ;;
+        split) pin_init=(taskset -c 1); pin_send=(taskset -c 0) ;;
+        cgroup) NS_PREFIX=(sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$BENCH_CG") ;;
+    esac
+    rm -f "$f"; mkfifo "$f"
+    ns_start "$WORK/sig-$2.log" "${pin_init[@]}" ${INIT_CMD[$2]} "$SIGPING" child "$f"
+    local ok=$?
+    NS_PREFIX=()
+    [ "$ok" = 0 ] || return 1
+    p=$NSP
+    sleep 0.1
+    res=$(timeout 120 "${pin_send[@]}" "$SIGPING" send "$p" "$f" "$SIG_N" "$SIG_GAP" 2>"$WORK/sig.err")
+    ns_stop "$p"
+    [ -n "$res" ] || issue "sigping ($1) against $2 failed: $(head -c 200 "$WORK/sig.err")"
+    echo "$res"
+}
 for round in $(seq 0 $(( SIG_ROUNDS - 1 ))); do
-    for k in $(rotate "$round" $INITS); do
-        f=$WORK/sig.fifo
-        rm -f "$f"; mkfifo "$f"
-        ns_start "$WORK/sig-$k.log" ${INIT_CMD[$k]} "$SIGPING" child "$f" || continue
-        p=$NSP
-        res=$(timeout 120 "$SIGPING" send "$p" "$f" "$SIG_N" "$SIG_GAP" 2>"$WORK/sig.err")
-        ns_stop "$p"
-        [ -n "$res" ] || { issue "sigping against $k failed: $(head -c 200 "$WORK/sig.err")"; continue; }
-        set -- $res
-        SIG_ALL50[$k]="${SIG_ALL50[$k]:-} $1"; SIG_ALL99[$k]="${SIG_ALL99[$k]:-} $2"
-        SIG_MIN[$k]=$( { [ -n "${SIG_MIN[$k]:-}" ] && echo "${SIG_MIN[$k]}"; echo "$3"; } | sort -n | head -n1)
+    for pl in $PLACEMENTS; do
+        for k in $(rotate "$round" $INITS); do
+            res=$(sig_run "$pl" "$k")
+            [ -n "$res" ] || continue
+            set -- $res
+            SIG_ALL50[$pl.$k]="${SIG_ALL50[$pl.$k]:-} $1"; SIG_ALL99[$pl.$k]="${SIG_ALL99[$pl.$k]:-} $2"
+            SIG_MIN[$pl.$k]=$( { [ -n "${SIG_MIN[$pl.$k]:-}" ] && echo "${SIG_MIN[$pl.$k]}"; echo "$3"; } | sort -n | head -n1)
+        done
     done
 done
+declare -A SIG50_FREE SIG99_FREE SIG50_CG SIG99_CG SIG50_SAME SIG99_SAME SIG50_SPLIT SIG99_SPLIT SIGMIN
 for k in $INITS; do
-    SIG_P50[$k]=$(printf '%s\n' ${SIG_ALL50[$k]:-} | median)
-    SIG_P99[$k]=$(printf '%s\n' ${SIG_ALL99[$k]:-} | median)
+    for pl in $PLACEMENTS; do
+        SIG_P50[$pl.$k]=$(printf '%s\n' ${SIG_ALL50[$pl.$k]:-} | median)
+        SIG_P99[$pl.$k]=$(printf '%s\n' ${SIG_ALL99[$pl.$k]:-} | median)
+    done
+    SIG50_FREE[$k]=${SIG_P50[free.$k]:-}; SIG99_FREE[$k]=${SIG_P99[free.$k]:-}
+    SIG50_CG[$k]=${SIG_P50[cgroup.$k]:-}; SIG99_CG[$k]=${SIG_P99[cgroup.$k]:-}
+    SIG50_SAME[$k]=${SIG_P50[same.$k]:-}; SIG99_SAME[$k]=${SIG_P99[same.$k]:-}
+    SIG50_SPLIT[$k]=${SIG_P50[split.$k]:-}; SIG99_SPLIT[$k]=${SIG_P99[split.$k]:-}
+    SIGMIN[$k]=$(printf '%s\n' ${SIG_MIN[free.$k]:-} ${SIG_MIN[cgroup.$k]:-} ${SIG_MIN[same.$k]:-} ${SIG_MIN[split.$k]:-} | sort -n | head -n1)
 done
 
 # wait_bounded PID SECONDS: wait for a background PID; SIGKILL it (unshare
@@ -899,13 +945,21 @@ r ""
 r "Each init as PID 1 of a fresh PID namespace with \`sigping child\` (scripts/bench/sigping.c) as its child: the host sends"
 r "SIGUSR1 to the init, the child waits in sigwaitinfo(2) and reports the CLOCK_MONOTONIC time of arrival; latency = arrival -"
 r "time of the kill(2). $SIG_N signals per run, ${SIG_GAP} µs apart after each arrival (the init is idle in its wait for"
-r "every one), $SIG_ROUNDS runs per init in rotating order; the table shows the median over the runs of each run's p50 and"
-r "p99, and the smallest single latency seen. Two cores shared with other work: p99 is mostly the machine's noise."
+r "every one), $SIG_ROUNDS runs per init and placement, inits in rotating order; each cell is the median over the runs of"
+r "each run's p50 / p99 (µs). Placements: *free* (the scheduler's choice, everything in the bench's own cgroup),"
+r "*cgroup* (the same, but the init and its child in a cpu cgroup of their own, as a container runtime puts a container),"
+r "*same* (sender, init and child on CPU 0: no wake-up crosses CPUs, so this is the init's own path plus two context"
+r "switches), *split* (init and child on CPU 1, sender on CPU 0: one cross-CPU wake-up per signal for every init). On"
+r "this VM waking an idle vCPU costs tens of µs, so *free* and *cgroup* mostly measure where the scheduler put the three"
+r "processes; p99 is mostly other load on the machine. In *free*, dumb-init's child runs in a session of its own"
+r "(dumb-init calls setsid(2) for it; the others only setpgid(2)), which with sched_autogroup ($(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?') here) is a"
+r "scheduling group of its own; autogroups apply only to tasks in the root cpu cgroup, so in *cgroup* (and in any"
+r "container) that difference is gone."
 r ""
-r "| init | p50 µs (median of runs) | p99 µs (median of runs) | min µs | p50 of each run | user-space instructions per signal (callgrind) | system calls of one loop iteration |"
-r "|---|---:|---:|---:|---|---:|---|"
+r "| init | free p50 / p99 | cgroup p50 / p99 | same CPU p50 / p99 | split p50 / p99 | min µs | free: p50 of each run | user-space instructions per signal (callgrind) | system calls of one loop iteration |"
+r "|---|---:|---:|---:|---:|---:|---|---:|---|"
 for k in $INITS; do
-    r "| $k | ${SIG_P50[$k]:-?} | ${SIG_P99[$k]:-?} | ${SIG_MIN[$k]:-?} | ${SIG_ALL50[$k]:-} | ${IPS[$k]:-n/a} | ${SIG_SC[$k]:-?} |"
+    r "| $k | ${SIG_P50[free.$k]:-?} / ${SIG_P99[free.$k]:-?} | ${SIG_P50[cgroup.$k]:-n/a} / ${SIG_P99[cgroup.$k]:-n/a} | ${SIG_P50[same.$k]:-?} / ${SIG_P99[same.$k]:-?} | ${SIG_P50[split.$k]:-n/a} / ${SIG_P99[split.$k]:-n/a} | ${SIGMIN[$k]:-?} | ${SIG_ALL50[free.$k]:-} | ${IPS[$k]:-n/a} | ${SIG_SC[$k]:-?} |"
 done
 r ""
 
@@ -974,9 +1028,15 @@ i11() {
 declare -A RB_MS RT_MS HWM_PEER
 for k in $INITS; do RB_MS[$k]=$(ms "${REAP_B[$k]:-}"); RT_MS[$k]=$(ms "${REAP_T[$k]:-}"); done
 for k in $PEERS; do HWM_PEER[$k]=${HWM[$k]:-}; done
-i11 "signal forward p50 (µs)" "${SIG_P50[podinit]:-}" SIG_P50
-i11 "signal forward p99 (µs)" "${SIG_P99[podinit]:-}" SIG_P99
-i11 "signal forward, fastest single one (µs)" "${SIG_MIN[podinit]:-}" SIG_MIN
+i11 "signal forward p50 (µs), free placement" "${SIG50_FREE[podinit]:-}" SIG50_FREE
+i11 "signal forward p99 (µs), free placement" "${SIG99_FREE[podinit]:-}" SIG99_FREE
+i11 "signal forward p50 (µs), in a cpu cgroup (as in a container)" "${SIG50_CG[podinit]:-}" SIG50_CG
+i11 "signal forward p99 (µs), in a cpu cgroup (as in a container)" "${SIG99_CG[podinit]:-}" SIG99_CG
+i11 "signal forward p50 (µs), all on one CPU" "${SIG50_SAME[podinit]:-}" SIG50_SAME
+i11 "signal forward p99 (µs), all on one CPU" "${SIG99_SAME[podinit]:-}" SIG99_SAME
+i11 "signal forward p50 (µs), sender on the other CPU" "${SIG50_SPLIT[podinit]:-}" SIG50_SPLIT
+i11 "signal forward p99 (µs), sender on the other CPU" "${SIG99_SPLIT[podinit]:-}" SIG99_SPLIT
+i11 "signal forward, fastest single one (µs)" "${SIGMIN[podinit]:-}" SIGMIN
 i11 "user-space instructions per forwarded signal" "${IPS[podinit]:-}" IPS
 i11 "reap $REAP_N orphans in a burst, init CPU (ms)" "${RB_MS[podinit]:-}" RB_MS
 i11 "reap $REAP_N orphans one by one, init CPU (ms)" "${RT_MS[podinit]:-}" RT_MS
