@@ -221,7 +221,7 @@ pub struct Batch {
 }
 
 /// Signals taken from the signalfd with one read(2).
-const BATCH: usize = 16;
+const BATCH: usize = 8;
 
 impl Signals {
     /// The fd to poll.
@@ -229,7 +229,7 @@ impl Signals {
         self.sfd.as_raw_fd()
     }
 
-    /// Reads up to 16 pending signals with one read(2), blocking until there is
+    /// Reads up to 8 pending signals with one read(2), blocking until there is
     /// at least one; calls `f` for every signal other than SIGCHLD that podinit
     /// did not send itself (SIGPIPE from its own write to a closed stdout, the
     /// fault handler's SIGCHLD), and for every forwarded fault counted since.

@@ -350,9 +350,11 @@ const NO_FAILURE: u8 = u8::MAX;
 
 /// Stack of the child between clone and exec: a buffer in `spawn`'s frame, as
 /// musl's posix_spawn does (the parent is suspended meanwhile). The child uses
-/// about 250 bytes (release) to 750 (debug build); one page is plenty, and
-/// keeps `spawn`'s frame under the size at which every page of it is probed.
-const CHILD_STACK: usize = 4096;
+/// about 250 bytes (release build) to 750 (debug build), measured with a
+/// filled buffer; 2 KiB keeps `spawn`'s frame small (it is on podinit's
+/// deepest stack path, and each page of it that is touched stays resident).
+/// Anything added to `child_setup` must stay as frugal.
+const CHILD_STACK: usize = 2048;
 
 extern "C" {
     /// The environment podinit was started with (POSIX).
