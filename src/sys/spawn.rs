@@ -351,10 +351,11 @@ const NO_FAILURE: u8 = u8::MAX;
 /// Stack of the child between clone and exec: a buffer in `spawn`'s frame, as
 /// musl's posix_spawn does (the parent is suspended meanwhile). The child uses
 /// about 250 bytes (release build) to 750 (debug build), measured with a
-/// filled buffer; 2 KiB keeps `spawn`'s frame small (it is on podinit's
-/// deepest stack path, and each page of it that is touched stays resident).
+/// filled buffer. There is no guard page: an overflow would run into the
+/// suspended parent's own frames, so the buffer keeps a wide margin (musl keeps
+/// 1024 + PATH_MAX); only the pages the child touches become resident.
 /// Anything added to `child_setup` must stay as frugal.
-const CHILD_STACK: usize = 2048;
+const CHILD_STACK: usize = 8192;
 
 extern "C" {
     /// The environment podinit was started with (POSIX).
