@@ -73,3 +73,15 @@ pod_cleanup() {
     wait 2>/dev/null
 }
 suite_cleanup() { pod_cleanup; }
+
+# json_field EXPR: a value from $D/state/status.json, EXPR in Python over `s`
+# (a bare name means s["name"]; e["x"] is the entry named x).
+json_field() {
+    python3 -S - "$D/state/status.json" "$1" <<'EOF' 2>/dev/null
+import json, sys
+s = json.load(open(sys.argv[1]))
+e = {x["name"]: x for x in s["entries"]}
+expr = sys.argv[2]
+print(s[expr] if expr in s else eval(expr))
+EOF
+}

@@ -13,11 +13,6 @@ use super::{WaitFor, WaitTarget};
 use crate::config::suggest::closest;
 use crate::sys::signals::{self, SigNum};
 
-/// `$var` when set and not empty, else `default`.
-fn env_or(var: &str, default: &str) -> String {
-    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
-}
-
 // ---------------------------------------------------------------------------
 // The schema.
 
@@ -239,22 +234,9 @@ impl<'a> Checker<'a> {
 
     /// Checks the whole document.
     pub(super) fn pod(&mut self, root: &Table) -> Pod {
-        let mut pod = Pod {
-            path: self.path.to_path_buf(),
-            // Under Kubernetes the downward API already names the pod; a pod
-            // file that does not say otherwise keeps those names.
-            name: env_or("POD_NAME", "pod"),
-            namespace: env_or("POD_NAMESPACE", "default"),
-            restart_policy: RestartPolicy::Always,
-            termination_grace_period: Duration::from_secs(30),
-            active_deadline: None,
-            marker_dir: PathBuf::from("/var/lib/podinit"),
-            state_dir: PathBuf::from("/run/podinit"),
-            log_prefix: false,
-            env: Vec::new(),
-            init: Vec::new(),
-            apps: Vec::new(),
-        };
+        // Under Kubernetes the downward API already names the pod; a pod
+        // file that does not say otherwise keeps those names.
+        let mut pod = Pod::defaults(self.path);
         for f in fields(root) {
             match f.name() {
                 "name" => pod.name = self.nonempty(f).unwrap_or(pod.name),

@@ -1,7 +1,7 @@
 //! The data model of a validated pod file: what [`crate::config::parse`] builds
 //! and the supervisor runs. Nothing here reads text; see `check.rs` for that.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::sys::signals::SigNum;
@@ -146,6 +146,27 @@ pub struct Pod {
     pub apps: Vec<Entry>,
 }
 
+impl Pod {
+    /// A pod read from `path` with nothing set yet: every top-level default
+    /// (name and namespace from the downward API when podinit runs under Kubernetes).
+    pub fn defaults(path: &Path) -> Pod {
+        Pod {
+            path: path.to_path_buf(),
+            name: env_or("POD_NAME", "pod"),
+            namespace: env_or("POD_NAMESPACE", "default"),
+            restart_policy: RestartPolicy::Always,
+            termination_grace_period: Duration::from_secs(30),
+            active_deadline: None,
+            marker_dir: PathBuf::from("/var/lib/podinit"),
+            state_dir: PathBuf::from("/run/podinit"),
+            log_prefix: false,
+            env: Vec::new(),
+            init: Vec::new(),
+            apps: Vec::new(),
+        }
+    }
+}
+
 impl Entry {
     /// An entry of `kind` with every optional key at its default.
     pub fn defaults(kind: Kind) -> Entry {
@@ -168,4 +189,9 @@ impl Entry {
             pre_stop: None,
         }
     }
+}
+
+/// `$var` when set and not empty, else `default`.
+pub(crate) fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
 }

@@ -28,16 +28,6 @@ python3 -c 'import yaml' 2>/dev/null && HAVE_PYYAML=1
 pstatus() { "$PODINIT" status -c "$P" "$@" 2>&1; }
 http_get() { curl -fsS --max-time 2 "$1" 2>/dev/null || wget -q -T 2 -O - "$1" 2>/dev/null; }
 
-# json_field EXPR: a value from $D/state/status.json (EXPR in Python over s; e = entries by name).
-json_field() {
-    python3 - "$D/state/status.json" "$1" <<'EOF' 2>/dev/null
-import json, sys
-s = json.load(open(sys.argv[1]))
-e = {x["name"]: x for x in s["entries"]}
-expr = sys.argv[2]
-print(s[expr] if expr in s else eval(expr))
-EOF
-}
 
 # field_is EXPR WANT: json_field EXPR is WANT (for wait_for, which re-runs it).
 field_is() { [ "$(json_field "$1")" = "$2" ]; }

@@ -32,17 +32,6 @@ pstatus() { "$PODINIT" status -c "$P" "$@" 2>&1; }
 # status_is WANT: the pod STATUS in $D's status.json is WANT.
 status_is() { [ "$(json_field status)" = "$1" ]; }
 
-# json_field EXPR: a value from $D/state/status.json, EXPR in Python over `s`
-# (a bare name means s["name"]).
-json_field() {
-    python3 - "$D/state/status.json" "$1" <<'EOF' 2>/dev/null
-import json, sys
-s = json.load(open(sys.argv[1]))
-e = {x["name"]: x for x in s["entries"]}
-expr = sys.argv[2]
-print(s[expr] if expr in s else eval(expr))
-EOF
-}
 
 # lifecycle: podinit's "started"/"exited"/"killed"/"waiting" lines of $ERR, without pids, times, targets.
 lifecycle() {

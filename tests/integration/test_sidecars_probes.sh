@@ -67,17 +67,6 @@ ready() {
 # put FILE TEXT: replace FILE atomically (servers and probes never see it half written).
 put() { printf '%s\n' "$2" >"$1.tmp" && mv -f "$1.tmp" "$1"; }
 
-# json_field EXPR: a value from $D/state/status.json, EXPR in Python over `s`
-# (a bare name means s["name"]; e["x"] is the entry named x).
-json_field() {
-    "$PY" -S - "$D/state/status.json" "$1" <<'EOF' 2>/dev/null
-import json, sys
-s = json.load(open(sys.argv[1]))
-e = {x["name"]: x for x in s["entries"]}
-expr = sys.argv[2]
-print(s[expr] if expr in s else eval(expr))
-EOF
-}
 
 # ef NAME KEY: field KEY of entry NAME in status.json.
 ef() { json_field "e[\"$1\"][\"$2\"]"; }

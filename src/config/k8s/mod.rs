@@ -101,11 +101,5 @@ pub fn to_toml(pod: &Pod) -> Result<String, String> {
     }
 }
 
-/// `$var` when set and not empty, else `default` (the pod file's defaults for name and namespace).
-#[cfg(feature = "manifests")]
-fn env_or(var: &str, default: &str) -> String {
-    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
-}
-
 #[cfg(all(test, feature = "manifests"))]
 mod tests;

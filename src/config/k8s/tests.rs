@@ -210,7 +210,7 @@ fn kubernetes_defaults() {
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    command: [a]\n    \
                  readinessProbe:\n      tcpSocket: {port: 1}\n",
     );
-    assert_eq!(p.namespace, crate::config::k8s::env_or("POD_NAMESPACE", "default"));
+    assert_eq!(p.namespace, crate::config::model::env_or("POD_NAMESPACE", "default"));
     assert_eq!(p.restart_policy, RestartPolicy::Always);
     assert_eq!(p.termination_grace_period, Duration::from_secs(30));
     assert_eq!(p.active_deadline, None);

@@ -426,20 +426,13 @@ impl Reader<'_> {
             annotations.extend(a);
             labels = l;
         }
-        let mut pod = Pod {
-            path: self.file.to_path_buf(),
-            name: name.unwrap_or_else(|| super::env_or("POD_NAME", "pod")),
-            namespace: namespace.unwrap_or_else(|| super::env_or("POD_NAMESPACE", "default")),
-            restart_policy: RestartPolicy::Always,
-            termination_grace_period: Duration::from_secs(30),
-            active_deadline: None,
-            marker_dir: PathBuf::from("/var/lib/podinit"),
-            state_dir: PathBuf::from("/run/podinit"),
-            log_prefix: false,
-            env: Vec::new(),
-            init: Vec::new(),
-            apps: Vec::new(),
-        };
+        let mut pod = Pod::defaults(self.file);
+        if let Some(n) = name {
+            pod.name = n;
+        }
+        if let Some(ns) = namespace {
+            pod.namespace = ns;
+        }
         let ann = self.annotations(&annotations, label);
         let s = self.object(spec, spec_path, POD_SPEC, None);
         let p = |k: &str| join(spec_path, k);
