@@ -37,11 +37,11 @@ define static_build
 	fi
 endef
 
-static:
+static: setup
 	$(call static_build,--no-default-features)
 	@ls -l $(STATIC) | awk '{ printf "static binary: %s bytes (target <= 700000)\n", $$5 }'
 
-static-k8s:
+static-k8s: setup
 	$(call static_build,--target-dir target/k8s)
 	@ls -l $(STATIC_K8S) | awk '{ printf "static binary with manifests: %s bytes\n", $$5 }'
 

@@ -21,6 +21,7 @@ use crate::config::{Kind, RestartPolicy};
 use crate::pod::control::{ConnId, Reply};
 pub use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
 use crate::pod::unit::{Reason, State, Unit};
+use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 
 /// How long to wait for SIGKILLed processes to be reaped before exiting anyway
@@ -214,21 +215,42 @@ impl Pod {
         self.settings.status_file = false;
     }
 
-    /// Feeds one event; the effects to carry out are appended to `out`, in order.
-    pub fn handle(&mut self, ev: Event, now: Instant, out: &mut Vec<Effect>) {
+    /// Feeds one event; the effects to carry out are appended to `out`, in
+    /// order. Quiet when the event changed nothing but may have sent signals
+    /// (a forwarded signal, a stranger's orphan): then there is nothing to
+    /// settle, and the runtime need not tick.
+    pub fn handle(&mut self, ev: Event, now: Instant, out: &mut Vec<Effect>) -> Change {
         if self.exited {
-            return;
+            return Change::Quiet;
         }
-        match ev {
-            Event::Tick => self.tick(now, out),
+        let change = match ev {
             Event::Signal { sig, from } => self.signal(sig, from, now, out),
             Event::Exited { pid, status } => self.exited(pid, status, now, out),
-            Event::NoChildren => self.no_children = true,
-            Event::Spawned { unit, proc, result } => self.spawned(unit, proc, result, now, out),
-            Event::Probed(o) => self.probed(o, now, out),
-            Event::Control { conn, req } => self.request(conn, req, now, out),
+            Event::Tick => {
+                self.tick(now, out);
+                Change::Changed
+            }
+            Event::NoChildren => {
+                self.no_children = true;
+                Change::Changed
+            }
+            Event::Spawned { unit, proc, result } => {
+                self.spawned(unit, proc, result, now, out);
+                Change::Changed
+            }
+            Event::Probed(o) => {
+                self.probed(o, now, out);
+                Change::Changed
+            }
+            Event::Control { conn, req } => {
+                self.request(conn, req, now, out);
+                Change::Changed
+            }
+        };
+        if change == Change::Changed {
+            self.settle(now, out);
         }
-        self.settle(now, out);
+        change
     }
 
     /// The next instant a [`Event::Tick`] has work to do, if any.
@@ -331,19 +353,22 @@ impl Pod {
     }
 
     /// A child was reaped: an entry's process, a hook, or somebody else's orphan.
-    fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
+    fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) -> Change {
         // No allocation on this path: reaping thousands of orphans must stay cheap.
         if let Some(i) = self.units.iter().position(|u| u.pid() == Some(pid)) {
-            return self.finished(i, status, Reason::Error, now, out);
+            self.finished(i, status, Reason::Error, now, out);
+            return Change::Changed;
         }
         if let Some(i) = self.units.iter().position(|u| u.hook.is_some_and(|h| h.pid() == pid)) {
-            return self.hook_done(i, status, now, out);
+            self.hook_done(i, status, now, out);
+            return Change::Changed;
         }
         if let Flavor::Init { warn_reaped: true, .. } = self.flavor {
             log::warn!("reaped zombie pid {pid} ({status})");
         } else {
             log::debug!("reaped pid {pid} ({status})");
         }
+        Change::Quiet
     }
 }
 

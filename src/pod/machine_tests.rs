@@ -12,6 +12,7 @@ use crate::pod::control::{Reply, Request};
 use crate::pod::machine::{Effect, Event, Flavor, Phase, Pod, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::unit::{Reason, State, Unit};
+use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 
 const TERM: i32 = libc::SIGTERM;
@@ -58,6 +59,8 @@ struct Harness {
     /// Processes besides the entries are alive (the final sweep finds someone).
     others: bool,
     exit: Option<i32>,
+    /// What the last fed event (not its follow-ups) did to the machine.
+    change: Option<Change>,
 }
 
 impl Harness {
@@ -76,6 +79,7 @@ impl Harness {
             fail_spawn: Vec::new(),
             others: false,
             exit: None,
+            change: None,
         }
     }
 
@@ -87,10 +91,12 @@ impl Harness {
     fn feed(&mut self, ev: Event) -> Vec<Effect> {
         let mut queue = vec![ev];
         let mut all = Vec::new();
+        self.change = None;
         while !queue.is_empty() {
             let ev = queue.remove(0);
             let mut out = Vec::new();
-            self.pod.handle(ev, self.now, &mut out);
+            let change = self.pod.handle(ev, self.now, &mut out);
+            self.change.get_or_insert(change);
             for e in &out {
                 match *e {
                     Effect::Spawn { unit, proc } => {
@@ -867,8 +873,49 @@ fn reaping_an_orphan_changes_nothing() {
     let mut h = Harness::new(RestartPolicy::Always, vec![app("web")]);
     h.tick();
     let effects = h.feed(Event::Exited { pid: 4242, status: ExitStatus::Code(0) });
-    assert!(effects.iter().all(|e| matches!(e, Effect::WriteStatus)), "{effects:?}");
+    assert_eq!(effects, vec![]);
     assert!(h.running("web"));
+}
+
+#[test]
+fn only_events_that_move_the_pod_are_not_quiet() {
+    // A Quiet event lets the event loop skip tick, poll set and deadline: it
+    // may only send signals. (flavor, event, what it did)
+    let init = Flavor::Init { kill_group: false, remap_to_zero: vec![], warn_reaped: true };
+    let sig = |sig| Event::Signal { sig, from: 7 };
+    let orphan = Event::Exited { pid: 4242, status: ExitStatus::Code(0) };
+    let table = [
+        (init.clone(), sig(TERM), Change::Quiet),
+        (init.clone(), sig(libc::SIGHUP), Change::Quiet),
+        (init.clone(), orphan.clone(), Change::Quiet),
+        (Flavor::Pod, sig(libc::SIGHUP), Change::Quiet),
+        (Flavor::Pod, Event::Signal { sig: libc::SIGPIPE, from: PODINIT_PID as i32 }, Change::Quiet),
+        (Flavor::Pod, orphan.clone(), Change::Quiet),
+        (Flavor::Pod, sig(TERM), Change::Changed),
+        (Flavor::Pod, sig(libc::SIGINT), Change::Changed),
+        (Flavor::Pod, Event::Tick, Change::Changed),
+        (Flavor::Pod, Event::NoChildren, Change::Changed),
+        (Flavor::Pause, sig(libc::SIGHUP), Change::Quiet),
+        (Flavor::Pause, orphan, Change::Quiet),
+        (Flavor::Pause, sig(TERM), Change::Changed),
+    ];
+    for (flavor, ev, want) in table {
+        let entries = if flavor == Flavor::Pause { vec![] } else { vec![app("web")] };
+        let mut h = Harness::pod(flavor.clone(), RestartPolicy::Always, 5, entries);
+        h.tick();
+        let effects = h.feed(ev.clone());
+        assert_eq!(h.change, Some(want), "{flavor:?} {ev:?}");
+        if want == Change::Quiet {
+            assert!(effects.iter().all(|e| matches!(e, Effect::Kill { .. })), "{flavor:?} {ev:?}: {effects:?}");
+        }
+    }
+    // The entry's own exit is never quiet, in either flavor that has one.
+    for flavor in [init, Flavor::Pod] {
+        let mut h = Harness::pod(flavor, RestartPolicy::Never, 5, vec![app("web")]);
+        h.tick();
+        h.exit_code("web", 0);
+        assert_eq!(h.change, Some(Change::Changed));
+    }
 }
 
 #[test]
@@ -898,7 +945,7 @@ fn every_pod_status_kubectl_shows() {
     // Between the apps' start request and their pids.
     let b = h.pid("b");
     let mut out = Vec::new();
-    h.pod.handle(Event::Exited { pid: b, status: ExitStatus::Code(0) }, h.now, &mut out);
+    let _ = h.pod.handle(Event::Exited { pid: b, status: ExitStatus::Code(0) }, h.now, &mut out);
     assert_eq!(h.label(), "PodInitializing");
     h.feed(Event::Spawned { unit: 2, proc: Proc::Main, result: Ok(500) });
     assert_eq!(h.label(), "NotReady");

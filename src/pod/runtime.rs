@@ -26,7 +26,7 @@ use crate::pod::marker::MarkerStore;
 use crate::pod::probe::Outcome;
 use crate::pod::status;
 use crate::pod::unit;
-use crate::sys::event_loop::Handler;
+use crate::sys::event_loop::{Change, Handler};
 use crate::sys::reaper::{self, ExitStatus};
 use crate::sys::shutdown;
 use crate::sys::signals::{self, Received};
@@ -91,12 +91,14 @@ impl Runtime {
         &self.pod
     }
 
-    /// Hands `ev` to the machine and carries out everything that follows.
-    fn feed(&mut self, ev: Event, now: Instant) {
+    /// Hands `ev` to the machine and carries out everything that follows;
+    /// Quiet when no event of the chain changed the machine.
+    fn feed(&mut self, ev: Event, now: Instant) -> Change {
+        let mut change = Change::Quiet;
         self.events.push_back(ev);
         while let Some(ev) = self.events.pop_front() {
             let mut effects = std::mem::take(&mut self.effects);
-            self.pod.handle(ev, now, &mut effects);
+            change |= self.pod.handle(ev, now, &mut effects);
             for e in effects.drain(..) {
                 self.perform(e, now);
             }
@@ -107,6 +109,7 @@ impl Runtime {
             self.status_wanted = false;
             self.write_status(now);
         }
+        change
     }
 
     fn perform(&mut self, e: Effect, now: Instant) {
@@ -218,29 +221,28 @@ impl Runtime {
     fn feed_outcomes(&mut self, now: Instant) {
         let mut outcomes = std::mem::take(&mut self.outcomes);
         for o in outcomes.drain(..) {
-            self.feed(Event::Probed(o), now);
+            let _ = self.feed(Event::Probed(o), now);
         }
         self.outcomes = outcomes;
     }
 }
 
 impl Handler for Runtime {
-    fn signal(&mut self, rx: Received) {
+    fn signal(&mut self, rx: Received, now: Instant) -> Change {
         log::debug!("received {} from pid {}", signals::name(rx.sig), rx.from);
-        self.feed(Event::Signal { sig: rx.sig, from: rx.from }, Instant::now());
+        self.feed(Event::Signal { sig: rx.sig, from: rx.from }, now)
     }
 
-    fn exited(&mut self, pid: i32, status: ExitStatus) {
-        let now = Instant::now();
+    fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant) -> Change {
         match self.checks.exited(pid, status) {
             Some(Some(o)) => self.feed(Event::Probed(o), now),
-            Some(None) => {}
+            Some(None) => Change::Changed,
             None => self.feed(Event::Exited { pid, status }, now),
         }
     }
 
-    fn no_children(&mut self) {
-        self.feed(Event::NoChildren, Instant::now());
+    fn no_children(&mut self, now: Instant) -> Change {
+        self.feed(Event::NoChildren, now)
     }
 
     fn tick(&mut self, now: Instant) {
@@ -249,7 +251,7 @@ impl Handler for Runtime {
         if let Some(c) = &mut self.io.control {
             c.expire(now);
         }
-        self.feed(Event::Tick, now);
+        let _ = self.feed(Event::Tick, now);
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -269,11 +271,10 @@ impl Handler for Runtime {
         self.checks.fds(out);
     }
 
-    fn ready(&mut self, fd: RawFd, _revents: i16) {
-        let now = Instant::now();
+    fn ready(&mut self, fd: RawFd, _revents: i16, now: Instant) {
         if let Some(c) = self.io.control.as_mut().filter(|c| c.owns(fd)) {
             for (conn, req) in c.ready(fd, now) {
-                self.feed(Event::Control { conn, req }, now);
+                let _ = self.feed(Event::Control { conn, req }, now);
             }
             return;
         }
@@ -284,7 +285,7 @@ impl Handler for Runtime {
             return;
         }
         if let Some(o) = self.checks.ready(fd) {
-            self.feed(Event::Probed(o), now);
+            let _ = self.feed(Event::Probed(o), now);
         }
     }
 

@@ -8,6 +8,7 @@ use crate::config::Kind;
 use crate::pod::event::{Effect, Proc};
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, DEADLINE_EXIT, KILL_WAIT};
 use crate::pod::unit::{Hook, Reason, State, Stop};
+use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::{self, SigNum};
 
@@ -181,24 +182,30 @@ impl Pod {
     }
 
     /// A signal for podinit: stop, skip the grace period, forward, or ignore.
-    pub(crate) fn signal(&mut self, sig: SigNum, from: i32, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn signal(&mut self, sig: SigNum, from: i32, now: Instant, out: &mut Vec<Effect>) -> Change {
         let stop = sig == libc::SIGTERM || sig == libc::SIGINT;
         // Raised by podinit's own syscalls (SIGPIPE when whoever reads its stdout
         // went away): about podinit, not a request to relay to the apps.
         if from == self.settings.pid as i32 {
-            return;
+            return Change::Quiet;
         }
         match (&self.flavor, self.phase) {
-            (_, Phase::Done { .. }) => {}
+            (_, Phase::Done { .. }) => Change::Quiet,
             (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
                 log::warn!("second {}: skipping the grace period", signals::name(sig));
                 self.phase = Phase::Terminating { cause, deadline: now, swept: false, killed_at: None };
+                Change::Changed
             }
-            (Flavor::Pause, _) if stop => self.begin_stop(Cause::Signal, now, out),
-            (Flavor::Pause, _) => {}
-            (Flavor::Pod, _) if stop => self.begin_stop(Cause::Signal, now, out),
-            _ if signals::is_forwardable(sig) => self.forward(sig, out),
-            _ => {}
+            (Flavor::Pause | Flavor::Pod, _) if stop => {
+                self.begin_stop(Cause::Signal, now, out);
+                Change::Changed
+            }
+            (Flavor::Pause, _) => Change::Quiet,
+            _ if signals::is_forwardable(sig) => {
+                self.forward(sig, out);
+                Change::Quiet
+            }
+            _ => Change::Quiet,
         }
     }
 
