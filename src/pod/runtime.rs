@@ -94,21 +94,29 @@ impl Runtime {
     /// Hands `ev` to the machine and carries out everything that follows;
     /// Quiet when no event of the chain changed the machine.
     fn feed(&mut self, ev: Event, now: Instant) -> Change {
-        let mut change = Change::Quiet;
-        self.events.push_back(ev);
+        // The first event goes straight in: most (a forwarded signal, an
+        // orphan) have no follow-up, and the queue would only copy them twice.
+        let mut change = self.step(ev, now);
         while let Some(ev) = self.events.pop_front() {
-            let mut effects = std::mem::take(&mut self.effects);
-            change |= self.pod.handle(ev, now, &mut effects);
-            for e in effects.drain(..) {
-                self.perform(e, now);
-            }
-            self.effects = effects;
+            change |= self.step(ev, now);
         }
         // After the queue is drained, so the file shows where the events led.
         if self.status_wanted {
             self.status_wanted = false;
             self.write_status(now);
         }
+        change
+    }
+
+    /// One event through the machine, and its effects carried out (their
+    /// outcomes are queued for `feed`).
+    fn step(&mut self, ev: Event, now: Instant) -> Change {
+        let mut effects = std::mem::take(&mut self.effects);
+        let change = self.pod.handle(ev, now, &mut effects);
+        for e in effects.drain(..) {
+            self.perform(e, now);
+        }
+        self.effects = effects;
         change
     }
 
