@@ -781,8 +781,12 @@ SIGPING=$WORK/sigping
 ORPHANS=$WORK/orphans
 cc -O2 -o "$SIGPING" "$ROOT/scripts/bench/sigping.c" && cc -O2 -o "$ORPHANS" "$ROOT/scripts/bench/orphans.c" ||
     die "cannot build scripts/bench/*.c"
-declare -A INIT_CMD=([podinit]="$PODINIT --" [tini]="$TINI --" [catatonit]="$CATATONIT --" [dumb-init]="$DUMB_INIT")
+declare -A INIT_CMD=([podinit]="$PODINIT --" [tini]="$TINI --" [catatonit]="$CATATONIT --" [dumb-init]="$DUMB_INIT"
+    [dumb-init-sc]="$DUMB_INIT --single-child")
 INITS="podinit tini catatonit dumb-init"
+# Section 9's control: dumb-init's own switch for keeping the child in its
+# session (--single-child: no setsid), to show what the session alone is worth.
+SIG_INITS="$INITS dumb-init-sc"
 PEERS="tini catatonit dumb-init"
 HAVE_VALGRIND=""
 command -v valgrind >/dev/null && HAVE_VALGRIND=1
@@ -793,11 +797,11 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (N
 # rotate N WORDS...: WORDS starting at the (N mod count)-th, so every init gets every position.
 rotate() { local n=$1; shift; local a=("$@") i; for i in "${!a[@]}"; do echo "${a[$(( (i + n) % ${#a[@]} ))]}"; done; }
 
-# best_peer ASSOC: "name value" of the smallest value among the peers in the assoc array named ASSOC.
+# best_peer ASSOC [PEERS]: "name value" of the smallest value among PEERS (default: all) in the assoc array named ASSOC.
 best_peer() {
     local -n arr=$1
     local k best="" bv=""
-    for k in $PEERS; do
+    for k in ${2:-$PEERS}; do
         [ -n "${arr[$k]:-}" ] || continue
         if [ -z "$bv" ] || le "${arr[$k]}" "$bv"; then best=$k; bv=${arr[$k]}; fi
     done
@@ -848,7 +852,7 @@ sig_run() {
 }
 for round in $(seq 0 $(( SIG_ROUNDS - 1 ))); do
     for pl in $PLACEMENTS; do
-        for k in $(rotate "$round" $INITS); do
+        for k in $(rotate "$round" $SIG_INITS); do
             res=$(sig_run "$pl" "$k")
             [ -n "$res" ] || continue
             set -- $res
@@ -858,7 +862,7 @@ for round in $(seq 0 $(( SIG_ROUNDS - 1 ))); do
     done
 done
 declare -A SIG50_FREE SIG99_FREE SIG50_CG SIG99_CG SIG50_SAME SIG99_SAME SIG50_SPLIT SIG99_SPLIT SIGMIN
-for k in $INITS; do
+for k in $SIG_INITS; do
     for pl in $PLACEMENTS; do
         SIG_P50[$pl.$k]=$(printf '%s\n' ${SIG_ALL50[$pl.$k]:-} | median)
         SIG_P99[$pl.$k]=$(printf '%s\n' ${SIG_ALL99[$pl.$k]:-} | median)
@@ -952,13 +956,15 @@ r "*same* (sender, init and child on CPU 0: no wake-up crosses CPUs, so this is 
 r "switches), *split* (init and child on CPU 1, sender on CPU 0: one cross-CPU wake-up per signal for every init). On"
 r "this VM waking an idle vCPU costs tens of µs, so *free* and *cgroup* mostly measure where the scheduler put the three"
 r "processes; p99 is mostly other load on the machine. In *free*, dumb-init's child runs in a session of its own"
-r "(dumb-init calls setsid(2) for it; the others only setpgid(2)), which with sched_autogroup ($(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?') here) is a"
-r "scheduling group of its own; autogroups apply only to tasks in the root cpu cgroup, so in *cgroup* (and in any"
-r "container) that difference is gone."
+r "(dumb-init calls setsid(2) for it; tini, catatonit and podinit keep it in their session, in a process group of"
+r "its own that gets the terminal, as SPEC §2 asks), which with sched_autogroup ($(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?') here) is a"
+r "scheduling group of its own. The control row *dumb-init-sc* is dumb-init with its own \`--single-child\` switch"
+r "(no setsid): the same program, the child in the init's session. Autogroups apply only to tasks in the root cpu"
+r "cgroup, so in *cgroup* (and in any container a runtime starts) the difference is gone."
 r ""
 r "| init | free p50 / p99 | cgroup p50 / p99 | same CPU p50 / p99 | split p50 / p99 | min µs | free: p50 of each run | user-space instructions per signal (callgrind) | system calls of one loop iteration |"
 r "|---|---:|---:|---:|---:|---:|---|---:|---|"
-for k in $INITS; do
+for k in $SIG_INITS; do
     r "| $k | ${SIG_P50[free.$k]:-?} / ${SIG_P99[free.$k]:-?} | ${SIG_P50[cgroup.$k]:-n/a} / ${SIG_P99[cgroup.$k]:-n/a} | ${SIG_P50[same.$k]:-?} / ${SIG_P99[same.$k]:-?} | ${SIG_P50[split.$k]:-n/a} / ${SIG_P99[split.$k]:-n/a} | ${SIGMIN[$k]:-?} | ${SIG_ALL50[free.$k]:-} | ${IPS[$k]:-n/a} | ${SIG_SC[$k]:-?} |"
 done
 r ""
@@ -1014,12 +1020,12 @@ r ""
 
 # --- issue 11: podinit against the best peer, same run ---------------------------------------
 
-# i11 METRIC PODINIT_VALUE ASSOC [UNIT]: a row with the best peer of ASSOC and the ratio.
+# i11 METRIC PODINIT_VALUE ASSOC [PEERS]: a row with the best peer of ASSOC (among PEERS) and the ratio.
 I11=$WORK/i11.md
 : > "$I11"
 i11() {
     local metric=$1 pv=$2 bp
-    bp=$(best_peer "$3")
+    bp=$(best_peer "$3" "${4:-}")
     set -- $bp
     local ratio="-"
     [ -n "$pv" ] && [ -n "${2:-}" ] && le 0.0000001 "$2" && ratio=$(fmt '%.2f' "$(calc "$pv / $2")")
@@ -1030,6 +1036,9 @@ for k in $INITS; do RB_MS[$k]=$(ms "${REAP_B[$k]:-}"); RT_MS[$k]=$(ms "${REAP_T[
 for k in $PEERS; do HWM_PEER[$k]=${HWM[$k]:-}; done
 i11 "signal forward p50 (µs), free placement" "${SIG50_FREE[podinit]:-}" SIG50_FREE
 i11 "signal forward p99 (µs), free placement" "${SIG99_FREE[podinit]:-}" SIG99_FREE
+# The same, against the peers that keep the child in their session as podinit does (section 9).
+i11 "signal forward p50 (µs), free, child in the init's session" "${SIG50_FREE[podinit]:-}" SIG50_FREE "tini catatonit dumb-init-sc"
+i11 "signal forward p99 (µs), free, child in the init's session" "${SIG99_FREE[podinit]:-}" SIG99_FREE "tini catatonit dumb-init-sc"
 i11 "signal forward p50 (µs), in a cpu cgroup (as in a container)" "${SIG50_CG[podinit]:-}" SIG50_CG
 i11 "signal forward p99 (µs), in a cpu cgroup (as in a container)" "${SIG99_CG[podinit]:-}" SIG99_CG
 i11 "signal forward p50 (µs), all on one CPU" "${SIG50_SAME[podinit]:-}" SIG50_SAME
