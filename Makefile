@@ -26,14 +26,30 @@ BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=
 # `make static-k8s` is the same binary with manifests, in its own target dir.
 STATIC_K8S := target/k8s/$(TARGET)/release/podinit
 
+# Peak RSS (issue 11): the kernel maps the whole 64 KiB window of cached file
+# pages around each page fault, so the static binary is linked by the
+# toolchain's rust-lld with --symbol-ordering-file scripts/podinit.order, which
+# puts the code init, pause and pod modes run at the start of .text, in a few
+# windows. The names in it carry code hashes: a stale file only loses effect
+# (lld skips unknown names); `bash scripts/symbol-order.sh` regenerates it from
+# real runs. Without rust-lld: the default link, same code, no ordering.
+GCC_LD = $(shell rustc --print sysroot)/lib/rustlib/$(shell rustc -vV | sed -n 's/^host: //p')/bin/gcc-ld
+ORDER_LINK = -C link-arg=-fuse-ld=lld -C link-arg=-B$(GCC_LD) \
+	-C link-arg=-Wl,--symbol-ordering-file=$(CURDIR)/scripts/podinit.order -C link-arg=-Wl,--no-warn-symbol-ordering
+# Extra rustc flags for the final link (scripts/symbol-order.sh: a map file).
+STATIC_LINK_EXTRA :=
+
 # static_build FEATURE-FLAGS: one release build with std rebuilt when possible.
+# `cargo rustc` so that the link flags reach the binary only (std is not rebuilt for them).
 define static_build
-	@if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then \
-		echo "RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD) $(1)"; \
-		RUSTC_BOOTSTRAP=1 cargo build --release --target $(TARGET) $(BUILD_STD) $(1); \
+	@link="$(ORDER_LINK) $(STATIC_LINK_EXTRA)"; \
+	[ -x "$(GCC_LD)/ld.lld" ] || { link="$(STATIC_LINK_EXTRA)"; echo "no rust-lld at $(GCC_LD): default link, no symbol ordering"; }; \
+	if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then \
+		echo "RUSTC_BOOTSTRAP=1 cargo rustc --release --target $(TARGET) --bin podinit $(BUILD_STD) $(1) -- $$link"; \
+		RUSTC_BOOTSTRAP=1 cargo rustc --release --target $(TARGET) --bin podinit $(BUILD_STD) $(1) -- $$link; \
 	else \
 		echo "rust-src missing (rustup component add rust-src): plain build"; \
-		cargo build --release --target $(TARGET) $(1); \
+		cargo rustc --release --target $(TARGET) --bin podinit $(1) -- $$link; \
 	fi
 endef
 

@@ -15,4 +15,6 @@ fn main() {
     println!("cargo:rustc-env=PODINIT_GIT_HASH={hash}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+    // make static links with this lld ordering file: a new one must relink.
+    println!("cargo:rerun-if-changed=scripts/podinit.order");
 }
