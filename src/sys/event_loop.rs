@@ -14,7 +14,7 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::sys::reaper::{self, ExitStatus};
-use crate::sys::signals::{Received, Signals};
+use crate::sys::signals::{Batch, Received, Signals};
 
 /// What an event did to the handler's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,28 +95,22 @@ pub fn run(h: &mut impl Handler, sigs: &mut Signals) -> i32 {
                 if n < 0 && e != nix::errno::Errno::EINTR {
                     log::error!("poll: {e}");
                 }
-                // A timeout is the deadline: tick. EINTR cannot come (every
-                // signal is blocked) but costs nothing to treat the same way.
-                now = Instant::now();
+                // A timeout is the deadline: tick (no revents are set). EINTR
+                // cannot come (every signal is blocked); treated the same.
                 change = Change::Changed;
-                continue;
             }
             // Readable means a signal is pending, so the read below does not block.
-            fds[0].revents != 0
+            n > 0 && fds[0].revents != 0
         };
-        if signalled {
-            let batch = sigs.read(|rx| pending.push(rx));
-            now = Instant::now();
-            // Reap first: a mode deciding what a signal means should already
-            // know which of its children are gone.
-            if batch.chld && !reaper::reap(|pid, st| change |= h.exited(pid, st, now)) {
-                change |= h.no_children(now);
-            }
-            for rx in pending.drain(..) {
-                change |= h.signal(rx, now);
-            }
-        } else {
-            now = Instant::now();
+        let batch = if signalled { sigs.read(|rx| pending.push(rx)) } else { Batch::default() };
+        now = Instant::now();
+        // Reap first: a mode deciding what a signal means should already
+        // know which of its children are gone.
+        if batch.chld && !reaper::reap(|pid, st| change |= h.exited(pid, st, now)) {
+            change |= h.no_children(now);
+        }
+        for rx in pending.drain(..) {
+            change |= h.signal(rx, now);
         }
         for p in &fds[1..] {
             if p.revents != 0 {
