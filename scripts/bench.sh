@@ -797,28 +797,18 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (N
 # rotate N WORDS...: WORDS starting at the (N mod count)-th, so every init gets every position.
 rotate() { local n=$1; shift; local a=("$@") i; for i in "${!a[@]}"; do echo "${a[$(( (i + n) % ${#a[@]} ))]}"; done; }
 
-# best_peer ASSOC [PEERS]: "name value" of the smallest value among PEERS (default: all) in the assoc array named ASSOC.
+# best_peer ASSOC [PEERS]: "name best worst": the peer with the smallest value
+# among PEERS (default: all) in the assoc array named ASSOC, its value, and the
+# largest value (worst / best is the peer spread of the issue-11 table).
 best_peer() {
     local -n arr=$1
-    local k best="" bv=""
+    local k best="" bv="" wv=""
     for k in ${2:-$PEERS}; do
         [ -n "${arr[$k]:-}" ] || continue
         if [ -z "$bv" ] || le "${arr[$k]}" "$bv"; then best=$k; bv=${arr[$k]}; fi
+        if [ -z "$wv" ] || le "$wv" "${arr[$k]}"; then wv=${arr[$k]}; fi
     done
-    echo "$best $bv"
-}
-
-# peer_spread ASSOC [PEERS]: largest / smallest value among PEERS: how far apart
-# programs doing the same system calls land in this run (the noise a ratio sits in).
-peer_spread() {
-    local -n arr=$1
-    local k lo="" hi=""
-    for k in ${2:-$PEERS}; do
-        [ -n "${arr[$k]:-}" ] || continue
-        if [ -z "$lo" ] || le "${arr[$k]}" "$lo"; then lo=${arr[$k]}; fi
-        if [ -z "$hi" ] || le "$hi" "${arr[$k]}"; then hi=${arr[$k]}; fi
-    done
-    [ -n "$lo" ] && le 0.0000001 "$lo" && fmt '%.2f' "$(calc "$hi / $lo")" || echo -
+    echo "$best $bv $wv"
 }
 
 SIG_N=${BENCH_SIGNALS:-2000}
@@ -1033,16 +1023,18 @@ r ""
 
 # --- issue 11: podinit against the best peer, same run ---------------------------------------
 
-# i11 METRIC PODINIT_VALUE ASSOC [PEERS]: a row with the best peer of ASSOC (among PEERS) and the ratio.
+# i11 METRIC PODINIT_VALUE ASSOC [PEERS]: a row with the best peer of ASSOC (among PEERS), the ratio and the peer spread.
 I11=$WORK/i11.md
 : > "$I11"
 i11() {
-    local metric=$1 pv=$2 bp spread
+    local metric=$1 pv=$2 bp
     bp=$(best_peer "$3" "${4:-}")
-    spread=$(peer_spread "$3" "${4:-}")
     set -- $bp
-    local ratio="-"
-    [ -n "$pv" ] && [ -n "${2:-}" ] && le 0.0000001 "$2" && ratio=$(fmt '%.2f' "$(calc "$pv / $2")")
+    local ratio="-" spread="-"
+    if [ -n "${2:-}" ] && le 0.0000001 "$2"; then
+        [ -n "$pv" ] && ratio=$(fmt '%.2f' "$(calc "$pv / $2")")
+        spread=$(fmt '%.2f' "$(calc "$3 / $2")")
+    fi
     printf '| %s | %s | %s %s | %s | %s |\n' "$metric" "${pv:-?}" "${1:-?}" "${2:-?}" "$ratio" "$spread" >> "$I11"
 }
 declare -A RB_MS RT_MS HWM_PEER
