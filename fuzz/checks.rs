@@ -161,21 +161,23 @@ pub fn signal_name(data: &[u8]) {
 pub fn expand_vars(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (template, env_text) = text.split_once('\0').unwrap_or((&text, "A=x\nB=$(A)\nEMPTY="));
-    let mut env: Vec<(String, String)> = Vec::new();
-    for line in env_text.split('\n') {
-        if let Some((k, v)) = line.split_once('=') {
-            expand::set(&mut env, k, v.to_string());
-        }
+    let lines: Vec<(&str, &str)> = env_text.split('\n').filter_map(|l| l.split_once('=')).collect();
+    let mut env = expand::Vars::new(&[]);
+    for (k, v) in &lines {
+        env.set(k, v.to_string());
     }
-    let got = expand::expand(template, |n| expand::lookup(&env, n));
-    let want = kubernetes_expand(template, |n| expand::lookup(&env, n).filter(|_| !n.is_empty()));
+    let got = expand::expand(template, |n| env.get(n));
+    let want = kubernetes_expand(template, |n| env.get(n).filter(|_| !n.is_empty()));
     assert_eq!(got, want, "template {template:?}");
     if !template.contains('$') {
         assert_eq!(got, template);
     }
-    // extend_env must not panic either, whatever refers to what.
-    let mut base = vec![("POD_NAME".to_string(), "p".to_string())];
-    expand::extend_env(&mut base, &env);
+    // extend must not panic either, whatever refers to what.
+    let base = [("POD_NAME".to_string(), "p".to_string())];
+    let defs: Vec<(String, String)> = lines.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut vars = expand::Vars::new(&base);
+    vars.extend(&defs);
+    assert_eq!(vars.iter().count(), vars.iter().map(|(k, _)| k).collect::<std::collections::HashSet<_>>().len());
 }
 
 /// Kubernetes' `expansion.Expand`, byte for byte.

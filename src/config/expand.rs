@@ -43,27 +43,59 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> Stri
     out
 }
 
-/// Adds `vars` to `env` in order, each value expanded against what `env` holds so
-/// far (Kubernetes: a variable may refer to ones defined before it). A later
-/// definition of a name replaces the earlier one in place.
-pub fn extend_env(env: &mut Vec<(String, String)>, vars: &[(String, String)]) {
-    for (k, v) in vars {
-        let value = expand(v, |name| lookup(env, name));
-        set(env, k, value);
-    }
+/// One entry's variables: a base that every entry shares (podinit's own
+/// environment, not copied per entry) and the entry's definitions on top. A
+/// definition replaces a base variable of the same name in place; a new name
+/// comes after the base, in the order it was first defined.
+pub struct Vars<'a> {
+    base: &'a [(String, String)],
+    own: Vec<(&'a str, String)>,
 }
 
-/// Sets `k` to `v` in `env`, replacing an existing definition.
-pub fn set(env: &mut Vec<(String, String)>, k: &str, v: String) {
-    match env.iter_mut().find(|(n, _)| n == k) {
-        Some(slot) => slot.1 = v,
-        None => env.push((k.to_string(), v)),
+impl<'a> Vars<'a> {
+    /// `base` and nothing of the entry's yet.
+    pub fn new(base: &'a [(String, String)]) -> Vars<'a> {
+        Vars { base, own: Vec::new() }
     }
-}
 
-/// The value of `name` in `env`.
-pub fn lookup<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    /// The value of `name`: the entry's definition, else the base's.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.own_value(name).or_else(|| self.base.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()))
+    }
+
+    /// Defines `k` as `v`, replacing an earlier definition.
+    pub fn set(&mut self, k: &'a str, v: String) {
+        match self.own.iter_mut().find(|(n, _)| *n == k) {
+            Some(slot) => slot.1 = v,
+            None => self.own.push((k, v)),
+        }
+    }
+
+    /// Defines `vars` in order, each value expanded against what is defined so
+    /// far (Kubernetes: a variable may refer to ones defined before it).
+    pub fn extend(&mut self, vars: &'a [(String, String)]) {
+        for (k, v) in vars {
+            let value = expand(v, |name| self.get(name));
+            self.set(k, value);
+        }
+    }
+
+    /// True when `name` is defined, in the base or by the entry.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Every variable once, in order: the base's (with the entry's values where
+    /// it redefines them), then the names the entry added.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let base = self.base.iter().map(|(k, v)| (k.as_str(), self.own_value(k).unwrap_or(v)));
+        let added = self.own.iter().filter(|(k, _)| !self.base.iter().any(|(b, _)| b == k));
+        base.chain(added.map(|(k, v)| (*k, v.as_str())))
+    }
+
+    fn own_value(&self, name: &str) -> Option<&str> {
+        self.own.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -71,8 +103,9 @@ mod tests {
     use super::*;
 
     fn ex(s: &str) -> String {
-        let env = vec![("A".to_string(), "x".to_string()), ("EMPTY".to_string(), String::new())];
-        expand(s, |n| lookup(&env, n))
+        let base = [("A".to_string(), "x".to_string()), ("EMPTY".to_string(), String::new())];
+        let vars = Vars::new(&base);
+        expand(s, |n| vars.get(n))
     }
 
     #[test]
@@ -93,12 +126,26 @@ mod tests {
 
     #[test]
     fn env_refers_to_earlier_vars() {
-        let mut env = vec![("POD_NAME".to_string(), "web".to_string())];
-        extend_env(
-            &mut env,
-            &[("URL".into(), "http://$(POD_NAME)/".into()), ("POD_NAME".into(), "$(POD_NAME)-2".into())],
-        );
-        assert_eq!(lookup(&env, "URL"), Some("http://web/"));
-        assert_eq!(lookup(&env, "POD_NAME"), Some("web-2"));
+        let base = [("POD_NAME".to_string(), "web".to_string())];
+        let defs = [("URL".to_string(), "http://$(POD_NAME)/".to_string()), ("POD_NAME".into(), "$(POD_NAME)-2".into())];
+        let mut vars = Vars::new(&base);
+        vars.extend(&defs);
+        assert_eq!(vars.get("URL"), Some("http://web/"));
+        assert_eq!(vars.get("POD_NAME"), Some("web-2"));
+    }
+
+    #[test]
+    fn definitions_replace_in_place_and_new_names_come_last() {
+        let base = [("A".to_string(), "1".to_string()), ("B".to_string(), "2".to_string())];
+        let defs = [("C".to_string(), "$(B)3".to_string()), ("A".to_string(), "one".to_string())];
+        let mut vars = Vars::new(&base);
+        vars.set("D", "4".to_string());
+        vars.extend(&defs);
+        vars.set("D", "four".to_string());
+        let all: Vec<(&str, &str)> = vars.iter().collect();
+        assert_eq!(all, [("A", "one"), ("B", "2"), ("D", "four"), ("C", "23")]);
+        assert!(vars.contains("B") && vars.contains("C") && !vars.contains("E"));
+        // The base itself is untouched: the next entry starts from it again.
+        assert_eq!(base[0].1, "1");
     }
 }

@@ -4,7 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
-use crate::config::expand;
+use crate::config::expand::{self, Vars};
 use crate::config::{self, Kind};
 use crate::pod::control::{self, ControlError};
 use crate::pod::init_steps;
@@ -40,8 +40,8 @@ pub fn split_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> (TextV
 
 /// The final environment of one entry: `text` (expanded) then the byte-only
 /// variables `text` does not override.
-fn env_block(text: &[(String, String)], bytes: &[(OsString, OsString)]) -> Result<Env, SpawnError> {
-    let shadowed = |k: &OsStr| text.iter().any(|(n, _)| OsStr::new(n) == k);
+fn env_block(text: &Vars, bytes: &[(OsString, OsString)]) -> Result<Env, SpawnError> {
+    let shadowed = |k: &OsStr| k.to_str().is_some_and(|k| text.contains(k));
     Env::new(
         text.iter()
             .map(|(k, v)| (OsStr::new(k), OsStr::new(v)))
@@ -61,13 +61,13 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
     for e in pod.init.iter().chain(&pod.apps) {
         // Environment: podinit's own, then the downward-API names, then the pod's
         // [env], then the entry's; each value may refer to the ones before it.
-        let mut env = inherited.clone();
-        expand::set(&mut env, "POD_NAME", pod.name.clone());
-        expand::set(&mut env, "POD_NAMESPACE", pod.namespace.clone());
-        expand::set(&mut env, "CONTAINER_NAME", e.name.clone());
-        expand::extend_env(&mut env, &pod.env);
-        expand::extend_env(&mut env, &e.env);
-        let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| expand::lookup(&env, n))).collect();
+        let mut env = Vars::new(&inherited);
+        env.set("POD_NAME", pod.name.clone());
+        env.set("POD_NAMESPACE", pod.namespace.clone());
+        env.set("CONTAINER_NAME", e.name.clone());
+        env.extend(&pod.env);
+        env.extend(&e.env);
+        let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| env.get(n))).collect();
         if let Some(arg) = argv.nul() {
             errors.push(format!("{}: entry '{}': argument contains a NUL byte: {arg:?}", pod.path.display(), e.name));
             continue;
@@ -200,11 +200,12 @@ mod tests {
         ]);
         assert_eq!(text, [("A".to_string(), "1".to_string()), ("C".to_string(), "3".to_string())]);
         assert_eq!(bytes, [(raw(b"B"), raw(b"v\xff")), (raw(b"K\xfe"), raw(b"2"))]);
-        let env = env_block(&text, &bytes).expect("env");
+        let env = env_block(&Vars::new(&text), &bytes).expect("env");
         let vars: Vec<&[u8]> = env.vars().collect();
         assert_eq!(vars, [b"A=1".as_slice(), b"C=3", b"B=v\xff", b"K\xfe=2"]);
         // A pod-file variable of the same name replaces the inherited bytes.
-        let text = vec![("B".to_string(), "new".to_string())];
+        let mut text = Vars::new(&[]);
+        text.set("B", "new".to_string());
         let env = env_block(&text, &bytes).expect("env");
         let vars: Vec<&[u8]> = env.vars().collect();
         assert_eq!(vars, [b"B=new".as_slice(), b"K\xfe=2"]);
