@@ -127,7 +127,8 @@ mod tests {
     #[test]
     fn env_refers_to_earlier_vars() {
         let base = [("POD_NAME".to_string(), "web".to_string())];
-        let defs = [("URL".to_string(), "http://$(POD_NAME)/".to_string()), ("POD_NAME".into(), "$(POD_NAME)-2".into())];
+        let defs =
+            [("URL".to_string(), "http://$(POD_NAME)/".to_string()), ("POD_NAME".into(), "$(POD_NAME)-2".into())];
         let mut vars = Vars::new(&base);
         vars.extend(&defs);
         assert_eq!(vars.get("URL"), Some("http://web/"));

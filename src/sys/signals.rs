@@ -12,6 +12,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -186,7 +187,7 @@ pub fn setup() -> nix::Result<Signals> {
     // no nix::Signal variant, and leaves out the few the libc keeps for itself.
     let set = podinit_set();
     signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&set), None)?;
-    reset_own_dispositions();
+    let mut not_default = reset_own_dispositions();
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)?;
     for f in FAULTS {
         // SAFETY: a zeroed sigaction with a valid SA_SIGINFO handler; the
@@ -199,6 +200,9 @@ pub fn setup() -> nix::Result<Signals> {
             libc::sigaction(f, &sa, std::ptr::null_mut());
         }
     }
+    not_default.extend(FAULTS);
+    // Already set only when something spawned before setup (a unit test).
+    let _ = NOT_DEFAULT.set(not_default);
     Ok(Signals { sfd, own_pid: nix::unistd::getpid().as_raw() })
 }
 
@@ -361,18 +365,41 @@ pub(crate) fn restore_mask(old: u64) {
     }
 }
 
-/// Sets podinit's own dispositions to default, so a signal its parent left ignored
-/// is still queued to the signalfd rather than dropped.
-fn reset_own_dispositions() {
+/// Sets podinit's own dispositions of the standard signals to default, so a
+/// signal its parent left ignored is still queued to the signalfd rather than
+/// dropped, and returns the real-time signals that are not SIG_DFL (left ignored
+/// by the caller, or the libc's own): children reset those before exec.
+///
+/// One raw rt_sigaction per signal (the kernel has no call for all of them):
+/// with a new action it resets, without one it only reads. The real-time ones
+/// are only read, because the libc may have a handler of its own on those it
+/// reserves. The faults are skipped: setup() gives them a handler next.
+fn reset_own_dispositions() -> Vec<SigNum> {
+    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
+    let dfl = [0u64; 4];
     for sig in 1..=31 {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP || FAULTS.contains(&sig) {
             continue;
         }
-        // SAFETY: as in reset_for_exec; podinit installs no handlers of its own.
+        // SAFETY: a valid, zeroed kernel sigaction and a null old-action
+        // pointer; 8 is the kernel's sigset size.
         unsafe {
-            libc::signal(sig, libc::SIG_DFL);
+            libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
         }
     }
+    not_default(32..=KERNEL_SIGMAX)
+}
+
+/// Set by [`setup`]: the signals whose disposition is not SIG_DFL.
+static NOT_DEFAULT: OnceLock<Vec<SigNum>> = OnceLock::new();
+
+/// The signals whose disposition in podinit is not SIG_DFL (its fault handlers,
+/// the real-time signals its caller left ignored): the only ones a child has to
+/// reset ([`reset_for_exec`]). Known since [`setup`], which is the last place
+/// podinit changes a disposition; read from the kernel when setup never ran
+/// (unit tests).
+pub fn not_default_dispositions() -> &'static [SigNum] {
+    NOT_DEFAULT.get_or_init(|| not_default(1..=KERNEL_SIGMAX))
 }
 
 /// Sends `sig` to `pid` (negative: a process group). ESRCH is not an error: the

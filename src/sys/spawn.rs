@@ -23,7 +23,6 @@ use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::OnceLock;
 
 use nix::errno::Errno;
 
@@ -410,7 +409,7 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
         envp,
         cwd: cwd.as_deref(),
         groups: cmd.creds.as_ref().map_or(&[], |c| &c.groups[..]),
-        reset: non_default_dispositions(),
+        reset: signals::not_default_dispositions(),
         failure: (NO_FAILURE, 0),
     };
     let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
@@ -453,15 +452,6 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
         ("exec", Errno::EACCES) => SpawnError::NotExecutable(c),
         _ => SpawnError::Child { cmd: c, step, errno },
     })
-}
-
-/// The signals whose disposition in podinit is not SIG_DFL (its fault handlers,
-/// whatever its caller left ignored): the only ones the child has to reset.
-/// Read once, at the first start: podinit does not change a disposition after
-/// signals::setup().
-fn non_default_dispositions() -> &'static [libc::c_int] {
-    static SET: OnceLock<Vec<libc::c_int>> = OnceLock::new();
-    SET.get_or_init(|| signals::not_default(1..=signals::KERNEL_SIGMAX))
 }
 
 /// The child, between clone and exec. Leaves only through exec or _exit.

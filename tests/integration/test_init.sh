@@ -330,10 +330,11 @@ assert_eq 0 "$RC" "exit status"
 check_sig_clean "$W/out"
 t_end
 
-# A hostile caller: SIGPIPE/USR1/HUP ignored and USR2/TERM/RTMIN+1 blocked, as an
-# exec'ing parent can leave them. podinit must not hand them down.
+# A hostile caller: SIGPIPE/USR1/HUP and the real-time 40 and 64 ignored,
+# USR2/TERM/RTMIN+1 blocked, as an exec'ing parent can leave them. podinit must
+# not hand them down.
 HOSTILE='import os, signal, sys
-for s in (signal.SIGPIPE, signal.SIGUSR1, signal.SIGHUP): signal.signal(s, signal.SIG_IGN)
+for s in (signal.SIGPIPE, signal.SIGUSR1, signal.SIGHUP, 40, 64): signal.signal(s, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGTERM, 35})
 os.execvp(sys.argv[1], sys.argv[1:])'
 
