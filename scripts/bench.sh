@@ -426,10 +426,9 @@ if [ -n "${IDLE_PID[podinit-init]:-}" ]; then
         END { for (i = 1; i <= n; i++) printf "| %s | %d | %d |\n", order[i], size[order[i]], rss[order[i]] }' \
         "/proc/${IDLE_PID[podinit-init]}/smaps" 2>/dev/null)
 fi
-TOUCHED=""
-if [ -n "$HAVE_VALGRIND_EARLY" ]; then
-    valgrind --tool=lackey --trace-mem=yes --log-file="$WORK/lackey.txt" "$PODINIT" -- sleep 0.3 >/dev/null 2>&1
-    TOUCHED=$(python3 - "$PODINIT" "$WORK/lackey.txt" <<'EOF'
+# touched MODE TRACE: the table rows of the binary's LOAD segments for one lackey trace.
+touched() {
+    python3 - "$PODINIT" "$2" "$1" <<'EOF'
 import subprocess, sys
 loads = []
 for l in subprocess.run(["readelf", "-lW", sys.argv[1]], capture_output=True, text=True).stdout.splitlines():
@@ -451,9 +450,19 @@ for line in open(sys.argv[2], errors="replace"):
 for (a, b, flags), p in zip(loads, pages):
     size = (b - (a & ~4095) + 4095) // 4096 * 4
     windows = {x // 16 for x in p}
-    print(f"| {flags} {a:#x}-{b:#x} | {size} | {len(p) * 4} | {len(windows)} of {(b - 1) // 65536 - a // 65536 + 1} |")
+    print(f"| {sys.argv[3]} | {flags} {a:#x}-{b:#x} | {size} | {len(p) * 4} | {len(windows)} of {(b - 1) // 65536 - a // 65536 + 1} |")
 EOF
-)
+}
+TOUCHED=""
+if [ -n "$HAVE_VALGRIND_EARLY" ]; then
+    valgrind --tool=lackey --trace-mem=yes --log-file="$WORK/lackey.txt" "$PODINIT" -- sleep 0.3 >/dev/null 2>&1
+    TOUCHED=$(touched init "$WORK/lackey.txt")
+    # The 20-entry pod from its start (fresh marker and state dirs: the steps
+    # run) until SIGTERM has stopped it: parser, spawns, status file, stop.
+    sed "s#$POD20/markers#$POD20/lackey-markers#; s#$POD20/state#$POD20/lackey-state#" "$POD20/pod.toml" > "$POD20/lackey.toml"
+    timeout -s TERM 4 valgrind --tool=lackey --trace-mem=yes --log-file="$WORK/lackey-pod.txt" \
+        "$PODINIT" run -c "$POD20/lackey.toml" >/dev/null 2>&1
+    TOUCHED=$(printf '%s\n' "$TOUCHED"; touched "pod (20 entries)" "$WORK/lackey-pod.txt")
 fi
 for k in $IDLE_ORDER; do ns_stop "${IDLE_PID[$k]:-}"; done
 
@@ -483,13 +492,14 @@ if [ -n "$SMAPS_TABLE" ]; then
     r ""
 fi
 if [ -n "$TOUCHED" ]; then
-    r "How much of each segment of the binary init mode really uses: every instruction fetch and data access of"
-    r "\`podinit -- sleep 0.3\` (valgrind lackey), by 4 kB page, and the 64 kB-aligned windows those pages fall in. The kernel"
+    r "How much of each segment of the binary each mode really uses: every instruction fetch and data access of"
+    r "\`podinit -- sleep 0.3\` (init) and of the 20-entry pod from its start until SIGTERM has stopped it (pod; valgrind"
+    r "lackey), by 4 kB page, and the 64 kB-aligned windows those pages fall in. The kernel"
     r "maps a file page together with its cached neighbours (fault-around, and the page cache's large folios), so a segment"
     r "is resident wherever one of its windows is touched: RssFile follows the windows, not the pages."
     r ""
-    r "| segment | size kB | touched kB | 64 kB windows touched |"
-    r "|---|---:|---:|---|"
+    r "| mode | segment | size kB | touched kB | 64 kB windows touched |"
+    r "|---|---|---:|---:|---|"
     while IFS= read -r l; do r "$l"; done <<< "$TOUCHED"
     r ""
 fi

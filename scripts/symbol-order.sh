@@ -9,8 +9,8 @@
 #
 # How: links the static binary with a map file (-Wl,-Map, mangled names), runs it
 # as PID 1 under valgrind lackey for (a) init mode with a forwarded signal and a
-# reaped orphan, (b) pause until SIGTERM, (c) a small pod run with init steps and
-# apps until SIGTERM, maps every touched address to its input section, and writes
+# reaped orphan, (b) pause until SIGTERM, (c) a 20-entry pod until SIGTERM, as PID 1
+# and as a subreaper, maps every touched address to its input section, and writes
 # one symbol per section: those all three modes touch first, then init+pause,
 # init+pod, init, pause+pod, pause, pod; first-touched first within each group.
 #
@@ -66,7 +66,9 @@ signal USR1 "$u"
 wait "$u" || true
 # (b) pause, then SIGTERM.
 lackey_term pause 3 pause
-# (c) a pod: two init steps and three apps, running, then SIGTERM.
+# (c) a pod as the bench's 20-entry one: 10 init steps and 10 apps (more than
+# 11 names, so the name index's B-tree splits), running, then SIGTERM; once as
+# PID 1 and once from a shell (a subreaper), the two ways it is started.
 mkdir -p "$WORK/pod"
 {
     echo 'name = "order"'
@@ -74,11 +76,15 @@ mkdir -p "$WORK/pod"
     echo 'termination_grace_period = "2s"'
     echo "marker_dir = \"$WORK/pod/markers\""
     echo "state_dir = \"$WORK/pod/state\""
-    for i in 1 2; do printf '\n[[init]]\nname = "init%d"\ncommand = ["true"]\n' "$i"; done
-    for i in 1 2 3; do printf '\n[[app]]\nname = "app%d"\ncommand = ["sleep", "1000"]\n' "$i"; done
+    for i in $(seq 1 10); do printf '\n[[init]]\nname = "init%d"\ncommand = ["true"]\n' "$i"; done
+    for i in $(seq 1 10); do printf '\n[[app]]\nname = "app%d"\ncommand = ["sleep", "1000"]\n' "$i"; done
 } >"$WORK/pod/pod.toml"
-lackey_term pod 5 run -c "$WORK/pod/pod.toml"
-for n in init pause pod; do
+lackey_term pod1 5 run -c "$WORK/pod/pod.toml"
+rm -rf "$WORK/pod/markers" "$WORK/pod/state"
+timeout -s TERM 5 valgrind --tool=lackey --trace-mem=yes --log-file="$WORK/pod2.trace" \
+    "$PWD/$BIN" run -c "$WORK/pod/pod.toml" >"$WORK/pod2.out" 2>&1 || true
+cat "$WORK/pod1.trace" "$WORK/pod2.trace" >"$WORK/pod.trace"
+for n in init pause pod1 pod2; do
     [ -s "$WORK/$n.trace" ] || { echo "symbol-order: no trace for $n ($(tail -n 3 "$WORK/$n.out"))" >&2; exit 1; }
 done
 
