@@ -333,16 +333,7 @@ case $v in *MISSED*) issue "podinit -- /bin/true as PID 1: median $P1_TRUE ms vs
 log "3/10 idle wakeups: ${IDLE_SECONDS}s of context switches, then 5s of strace"
 # The 20-entry pod of section 4 idles in the same window (pod mode, no probes).
 POD20=$WORK/pod20
-mkdir -p "$POD20"
-{
-    echo "name = \"pod20\""
-    echo "restart_policy = \"Always\""
-    echo "termination_grace_period = \"2s\""
-    echo "marker_dir = \"$POD20/markers\""
-    echo "state_dir = \"$POD20/state\""
-    for i in $(seq 1 10); do printf '\n[[init]]\nname = "init%d"\ncommand = ["true"]\n' "$i"; done
-    for i in $(seq 1 10); do printf '\n[[app]]\nname = "app%d"\ncommand = ["sleep", "1000"]\n' "$i"; done
-} > "$POD20/pod.toml"
+bash "$ROOT/scripts/bench/pod20.sh" "$POD20"
 declare -A IDLE_PID
 ns_start "$POD20/podinit.log" "$PODINIT" run -c "$POD20/pod.toml" && IDLE_PID[podinit-pod20]=$NSP
 ns_start "$WORK/idle-init.log" "$PODINIT" -- sleep 1000 && IDLE_PID[podinit-init]=$NSP
@@ -459,9 +450,9 @@ if [ -n "$HAVE_VALGRIND_EARLY" ]; then
     TOUCHED=$(touched init "$WORK/lackey.txt")
     # The 20-entry pod from its start (fresh marker and state dirs: the steps
     # run) until SIGTERM has stopped it: parser, spawns, status file, stop.
-    sed "s#$POD20/markers#$POD20/lackey-markers#; s#$POD20/state#$POD20/lackey-state#" "$POD20/pod.toml" > "$POD20/lackey.toml"
+    bash "$ROOT/scripts/bench/pod20.sh" "$WORK/lackey-pod"
     timeout -s TERM 4 valgrind --tool=lackey --trace-mem=yes --log-file="$WORK/lackey-pod.txt" \
-        "$PODINIT" run -c "$POD20/lackey.toml" >/dev/null 2>&1
+        "$PODINIT" run -c "$WORK/lackey-pod/pod.toml" >/dev/null 2>&1
     TOUCHED=$(printf '%s\n' "$TOUCHED"; touched "pod (20 entries)" "$WORK/lackey-pod.txt")
 fi
 for k in $IDLE_ORDER; do ns_stop "${IDLE_PID[$k]:-}"; done

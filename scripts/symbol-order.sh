@@ -66,27 +66,18 @@ signal USR1 "$u"
 wait "$u" || true
 # (b) pause, then SIGTERM.
 lackey_term pause 3 pause
-# (c) a pod as the bench's 20-entry one: 10 init steps and 10 apps (more than
-# 11 names, so the name index's B-tree splits), running, then SIGTERM; once as
-# PID 1 and once from a shell (a subreaper), the two ways it is started.
-mkdir -p "$WORK/pod"
-{
-    echo 'name = "order"'
-    echo 'restart_policy = "Always"'
-    echo 'termination_grace_period = "2s"'
-    echo "marker_dir = \"$WORK/pod/markers\""
-    echo "state_dir = \"$WORK/pod/state\""
-    for i in $(seq 1 10); do printf '\n[[init]]\nname = "init%d"\ncommand = ["true"]\n' "$i"; done
-    for i in $(seq 1 10); do printf '\n[[app]]\nname = "app%d"\ncommand = ["sleep", "1000"]\n' "$i"; done
-} >"$WORK/pod/pod.toml"
+# (c) the bench's 20-entry pod (scripts/bench/pod20.sh: more than 11 names, so
+# the name index's B-tree splits), running, then SIGTERM; once as PID 1 and once
+# from a shell (a subreaper), the two ways it is started.
+bash scripts/bench/pod20.sh "$WORK/pod"
 lackey_term pod1 5 run -c "$WORK/pod/pod.toml"
 rm -rf "$WORK/pod/markers" "$WORK/pod/state"
 timeout -s TERM 5 valgrind --tool=lackey --trace-mem=yes --log-file="$WORK/pod2.trace" \
     "$PWD/$BIN" run -c "$WORK/pod/pod.toml" >"$WORK/pod2.out" 2>&1 || true
-cat "$WORK/pod1.trace" "$WORK/pod2.trace" >"$WORK/pod.trace"
 for n in init pause pod1 pod2; do
     [ -s "$WORK/$n.trace" ] || { echo "symbol-order: no trace for $n ($(tail -n 3 "$WORK/$n.out"))" >&2; exit 1; }
 done
+cat "$WORK/pod1.trace" "$WORK/pod2.trace" >"$WORK/pod.trace"
 
 python3 - "$MAP" "$OUT" "$WORK/init.trace" "$WORK/pause.trace" "$WORK/pod.trace" <<'EOF'
 import bisect, sys
