@@ -8,7 +8,7 @@ use crate::config::Kind;
 use crate::pod::control::Reply;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, Then};
-use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Verdict};
+use crate::pod::probe::{Outcome, ProbeKind, Verdict};
 use crate::pod::unit::{Hook, Probes, Reason, State, BACKOFF_CAP, BACKOFF_RESET, BACKOFF_START};
 use crate::sys::reaper::ExitStatus;
 
@@ -269,15 +269,7 @@ impl Pod {
             if u.stop.is_some() || !u.active() {
                 continue;
             }
-            let p = &mut u.probes;
-            let due: [Option<&mut ProbeState>; 2] = if p.waiter.is_some() {
-                [p.waiter.as_mut(), None]
-            } else if !u.started {
-                [p.startup.as_mut(), None]
-            } else {
-                [p.readiness.as_mut(), p.liveness.as_mut()]
-            };
-            for probe in due.into_iter().flatten() {
+            for probe in u.probes.scheduled_mut(u.started).into_iter().flatten() {
                 if probe.start_if_due(now) {
                     out.push(Effect::Probe { unit: i, kind: probe.kind });
                 }

@@ -272,7 +272,10 @@ impl Pod {
             match u.stop {
                 Some(s) if !s.killed => at(s.deadline),
                 Some(_) => {}
-                None => u.probes.all().filter_map(|p| p.deadline()).for_each(&mut at),
+                None if u.active() => {
+                    u.probes.scheduled(u.started).into_iter().flatten().filter_map(|p| p.deadline()).for_each(&mut at)
+                }
+                None => {}
             }
         }
         if let Phase::Terminating { deadline, killed_at, .. } = self.phase {

@@ -167,6 +167,31 @@ impl Probes {
         }
     }
 
+    /// The probes whose attempts are scheduled now: the waiter alone; else
+    /// the startup probe until the entry has started; then readiness and
+    /// liveness. The one rule both the deadline and the tick follow, so the
+    /// machine never reports a deadline it will not act on.
+    pub fn scheduled_mut(&mut self, started: bool) -> [Option<&mut ProbeState>; 2] {
+        if self.waiter.is_some() {
+            [self.waiter.as_mut(), None]
+        } else if !started {
+            [self.startup.as_mut(), None]
+        } else {
+            [self.readiness.as_mut(), self.liveness.as_mut()]
+        }
+    }
+
+    /// The read-only view of [`Probes::scheduled_mut`].
+    pub fn scheduled(&self, started: bool) -> [Option<&ProbeState>; 2] {
+        if self.waiter.is_some() {
+            [self.waiter.as_ref(), None]
+        } else if !started {
+            [self.startup.as_ref(), None]
+        } else {
+            [self.readiness.as_ref(), self.liveness.as_ref()]
+        }
+    }
+
     /// Every probe the entry has.
     pub fn all(&self) -> impl Iterator<Item = &ProbeState> {
         [&self.startup, &self.readiness, &self.liveness, &self.waiter].into_iter().flatten()
