@@ -26,7 +26,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
-pub use model::{Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+pub use model::{
+    Entry, FromImage, Kind, Mount, Pod, Probe, ProbeAction, RestartPolicy, Volume, VolumeContent, VolumeFile, WaitFor,
+    WaitTarget,
+};
 
 /// One problem in a pod file. Displays as a single line, `FILE:LINE:COL: message`,
 /// or `FILE: message` when the problem has no position (an unreadable file).
