@@ -93,7 +93,7 @@ impl Reader<'_> {
                     lookup(&d.annotations, &k).unwrap_or_default()
                 } else {
                     let known = "metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'], \
-                                 metadata.annotations['KEY'], spec.nodeName, spec.serviceAccountName, status.podIP";
+                                 metadata.annotations['KEY'], spec.nodeName, spec.serviceAccountName, status.podIP(s), status.hostIP(s)";
                     self.error(
                         fp.at,
                         fp_path,
