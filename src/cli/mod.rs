@@ -5,6 +5,7 @@
 //! argument, so `podinit -- run` still runs a program called `run`.
 
 pub mod commands;
+mod inputs;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -129,6 +130,12 @@ usage:
   podinit import FILE                   print a Kubernetes manifest (or pod file) as a pod file
   (run, check and export also read a Kubernetes Pod manifest, YAML or JSON)
 
+manifest inputs (after any subcommand that reads the pod, repeatable):
+  --images FILE | REF=FILE   what each image runs: docker image inspect output,
+                             an OCI image config (as REF=FILE) or a map of them
+  --configmaps DIR           ConfigMaps as DIR/NAME/KEY files
+  --secrets DIR              Secrets as DIR/NAME/KEY files
+
 init options:
   -s            register as child subreaper (automatic when not PID 1)
   -g            send signals to the child's process group
@@ -152,7 +159,10 @@ environment:
 pub fn parse_env() -> Result<Mode, CliError> {
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
-    parse(&argv0, args.collect(), &|k| std::env::var_os(k))
+    // --images, --configmaps, --secrets: for every manifest this process reads.
+    let (args, inputs) = inputs::extract(args.collect())?;
+    config::k8s::set_inputs(inputs);
+    parse(&argv0, args, &|k| std::env::var_os(k))
 }
 
 /// Parses `args` (without argv[0]); `env` looks up environment variables.

@@ -65,6 +65,8 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
         env.set("POD_NAME", pod.name.clone());
         env.set("POD_NAMESPACE", pod.namespace.clone());
         env.set("CONTAINER_NAME", e.name.clone());
+        // A manifest's container: HOSTNAME and its image's Env come under the pod's env and its own.
+        env.extend(&e.base_env);
         env.extend(&pod.env);
         env.extend(&e.env);
         let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| env.get(n))).collect();
@@ -130,6 +132,13 @@ pub fn load(path: &Path) -> Option<Runtime> {
             return None;
         }
     };
+    // A manifest's volumes: made real now, after every check and before anything runs.
+    if let Err(errors) = crate::pod::volumes::materialize(&pod.volumes, &pod.state_dir) {
+        for e in errors {
+            eprintln!("podinit: {e}");
+        }
+        return None;
+    }
     let markers = MarkerStore::new(&pod.marker_dir);
     let log_prefix = pod.log_prefix;
     // The control socket doubles as the lock that keeps a second podinit off

@@ -24,6 +24,7 @@ pub mod status;
 pub mod stop;
 pub mod unit;
 pub mod view;
+pub mod volumes;
 
 #[cfg(test)]
 mod machine_tests;

@@ -62,7 +62,8 @@ impl Images {
             // docker image inspect: an array of images, each naming itself.
             (Value::Array(items), None) => {
                 for (i, item) in items.iter().enumerate() {
-                    let config = item.get("Config").ok_or(format!("[{i}]: no 'Config' (not docker image inspect output?)"))?;
+                    let config =
+                        item.get("Config").ok_or(format!("[{i}]: no 'Config' (not docker image inspect output?)"))?;
                     let config = parse_config(config).map_err(|e| format!("[{i}].Config: {e}"))?;
                     let mut names = Vec::new();
                     for key in ["RepoTags", "RepoDigests"] {
@@ -94,8 +95,10 @@ impl Images {
                 }
                 Ok(())
             }
-            _ => Err("expected docker image inspect output (an array), an OCI image config or an object of them by image"
-                .into()),
+            _ => Err(
+                "expected docker image inspect output (an array), an OCI image config or an object of them by image"
+                    .into(),
+            ),
         }
     }
 
@@ -199,7 +202,9 @@ pub fn normalize(reference: &str) -> Result<String, String> {
     let name = strip_tag(rest);
     let tag = rest.get(name.len() + 1..).filter(|_| name.len() < rest.len());
     if let Some(t) = tag {
-        if t.is_empty() || t.len() > 128 || !t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        if t.is_empty()
+            || t.len() > 128
+            || !t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         {
             return Err(format!("bad tag '{t}'"));
         }

@@ -94,11 +94,7 @@ impl Reader<'_> {
                 } else {
                     let known = "metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'], \
                                  metadata.annotations['KEY'], spec.nodeName, spec.serviceAccountName, status.podIP(s), status.hostIP(s)";
-                    self.error(
-                        fp.at,
-                        fp_path,
-                        format!("'{field}' is not supported (podinit knows {known})"),
-                    );
+                    self.error(fp.at, fp_path, format!("'{field}' is not supported (podinit knows {known})"));
                     return None;
                 }
             }

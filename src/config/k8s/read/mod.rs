@@ -727,11 +727,7 @@ impl Reader<'_> {
         if let Some((true, at)) = sc.non_root.or(pod_sc.non_root) {
             // The image's user counts when it is a number (the kubelet cannot check a name either).
             let image_uid = image_user.as_deref().map(|u| u.split(':').next().unwrap_or(u).parse::<u32>().unwrap_or(1));
-            let uid = user
-                .as_ref()
-                .map(|(u, ..)| *u)
-                .or(image_uid)
-                .unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+            let uid = user.as_ref().map(|(u, ..)| *u).or(image_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
             let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
             if uid == 0 && !has_user_annotation {
                 let why = if user.is_some() {
@@ -792,7 +788,8 @@ impl Reader<'_> {
             self.error(at, path, format!("{why} and no image: podinit needs the program in command"));
             return;
         };
-        let what = if has_args { "args without command go to the entrypoint" } else { "no command: it runs the entrypoint" };
+        let what =
+            if has_args { "args without command go to the entrypoint" } else { "no command: it runs the entrypoint" };
         let full = super::images::normalize(image).unwrap_or_else(|e| format!("not a valid reference: {e}"));
         let given = match self.images.files {
             0 => String::new(),

@@ -42,11 +42,7 @@ pub(super) type Data = Vec<(String, Vec<u8>)>;
 
 impl Store {
     pub(super) fn new(inputs: &super::super::Inputs) -> Store {
-        Store {
-            docs: Vec::new(),
-            configmap_dirs: inputs.configmaps.clone(),
-            secret_dirs: inputs.secrets.clone(),
-        }
+        Store { docs: Vec::new(), configmap_dirs: inputs.configmaps.clone(), secret_dirs: inputs.secrets.clone() }
     }
 
     /// Adds `DIR`s given by an annotation.
@@ -119,10 +115,8 @@ impl Reader<'_> {
             ("binaryData", Use),
         ];
         let o = self.object(obj, label, &table, Some(Ignore(BOOKKEEPING)));
-        let Some(name) = o
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .and_then(|n| self.nonempty(n, &join(label, "metadata.name")))
+        let Some(name) =
+            o.get("metadata").and_then(|m| m.get("name")).and_then(|n| self.nonempty(n, &join(label, "metadata.name")))
         else {
             return;
         };
@@ -161,7 +155,14 @@ impl Reader<'_> {
     }
 
     /// The data of `name`, or None (an error recorded unless `optional`).
-    pub(super) fn source_data(&mut self, source: Source, name: &str, optional: bool, at: Pos, path: &str) -> Option<Data> {
+    pub(super) fn source_data(
+        &mut self,
+        source: Source,
+        name: &str,
+        optional: bool,
+        at: Pos,
+        path: &str,
+    ) -> Option<Data> {
         match self.store.get(source, name) {
             Ok(Some(d)) => Some(d),
             Ok(None) if optional => None,
@@ -244,8 +245,7 @@ impl Reader<'_> {
             let rpath = join(&ipath, field);
             let ro = self.object(r, &rpath, &[("name", Use), ("optional", Use)], None);
             let name = ro.get("name").and_then(|v| self.string(v, &join(&rpath, "name"))).unwrap_or_default();
-            let optional =
-                ro.get("optional").and_then(|v| self.boolean(v, &join(&rpath, "optional"))).unwrap_or(false);
+            let optional = ro.get("optional").and_then(|v| self.boolean(v, &join(&rpath, "optional"))).unwrap_or(false);
             let Some(data) = self.source_data(source, &name, optional, r.at, &rpath) else { continue };
             let mut skipped = Vec::new();
             for (k, v) in data {
@@ -261,7 +261,10 @@ impl Reader<'_> {
             }
             if !skipped.is_empty() {
                 let what = format!("{} '{name}'", source.kind());
-                self.infos.push((item.at, format!("{ipath}: keys of {what} skipped, not variable names: {}", skipped.join(", "))));
+                self.infos.push((
+                    item.at,
+                    format!("{ipath}: keys of {what} skipped, not variable names: {}", skipped.join(", ")),
+                ));
             }
         }
         out

@@ -119,7 +119,8 @@ impl Reader<'_> {
         let o = self.object(n, path, &[("path", Use), ("type", Use)], None);
         let p = o.get("path").and_then(|v| self.nonempty(v, &join(path, "path")));
         let kind = o.get("type").and_then(|v| self.string(v, &join(path, "type"))).unwrap_or_default();
-        let known = ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
+        let known =
+            ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
         if !known.contains(&kind.as_str()) {
             let at = o.get("type").map_or(n.at, |v| v.at);
             self.error(at, &join(path, "type"), format!("'{kind}' is not a hostPath type ({})", known[1..].join(", ")));
@@ -146,7 +147,10 @@ impl Reader<'_> {
     fn item_path(&mut self, n: &Node, path: &str) -> Option<PathBuf> {
         let p = self.nonempty(n, path)?;
         let rel = Path::new(&p);
-        if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) || p.starts_with("..") {
+        if rel.is_absolute()
+            || rel.components().any(|c| matches!(c, std::path::Component::ParentDir))
+            || p.starts_with("..")
+        {
             self.error(n.at, path, format!("'{p}' must be a relative path without '..'"));
             return None;
         }
@@ -208,13 +212,7 @@ impl Reader<'_> {
         self.downward_files(n, path, d, None)
     }
 
-    fn downward_files(
-        &mut self,
-        n: &Node,
-        path: &str,
-        d: &Downward,
-        default: Option<u32>,
-    ) -> Option<Vec<VolumeFile>> {
+    fn downward_files(&mut self, n: &Node, path: &str, d: &Downward, default: Option<u32>) -> Option<Vec<VolumeFile>> {
         let o = self.object(n, path, &[("items", Use), ("defaultMode", Use)], None);
         if default.is_some() && o.get("defaultMode").is_some() {
             self.error(o.key_at("defaultMode"), &join(path, "defaultMode"), "not valid in a projection");
@@ -234,7 +232,9 @@ impl Reader<'_> {
             let rel = io.get("path").and_then(|v| self.item_path(v, &join(&ipath, "path")));
             let fmode = self.mode(io.get("mode"), &join(&ipath, "mode"), mode);
             let Some(f) = io.get("fieldRef") else {
-                if io.rows.iter().all(|(k, _)| k.name != "resourceFieldRef") && self.errors.iter().all(|e| !e.message.starts_with(&ipath)) {
+                if io.rows.iter().all(|(k, _)| k.name != "resourceFieldRef")
+                    && self.errors.iter().all(|e| !e.message.starts_with(&ipath))
+                {
                     self.error(item.at, &ipath, "needs fieldRef");
                 }
                 continue;
@@ -338,7 +338,11 @@ impl Reader<'_> {
     }
 
     /// Puts each container's mounts on their volumes; a mount of no volume is an error.
-    pub(super) fn attach_mounts(&mut self, declared: Vec<Declared>, containers: &[Container]) -> Vec<crate::config::Volume> {
+    pub(super) fn attach_mounts(
+        &mut self,
+        declared: Vec<Declared>,
+        containers: &[Container],
+    ) -> Vec<crate::config::Volume> {
         let mut volumes: Vec<Volume> = declared.into_iter().map(|d| d.volume).collect();
         for c in containers {
             for (name, mount, at) in &c.mounts {
