@@ -162,6 +162,12 @@ pub enum VolumeContent {
         /// `hostPath.type` ("" for no check).
         kind: String,
     },
+    /// Storage only a cluster attaches (csi, nfs, a cloud disk): podinit takes it as
+    /// mounted at every mount path already, and checks that it is there.
+    Provided {
+        /// The volume source's field (`csi`, `nfs`, …), for the error.
+        kind: String,
+    },
     /// configMap, secret, downwardAPI, projected: these files, written at each mount path.
     Files(Vec<VolumeFile>),
 }

@@ -5,6 +5,8 @@
 //!   paths that already is a directory (else the first, created 0777 as the kubelet
 //!   makes an emptyDir); every other mount path becomes a symlink to it;
 //! - a hostPath is its path; a mount path elsewhere becomes a symlink to it;
+//! - storage only a cluster attaches (csi, nfs, a cloud disk, …) must already be
+//!   mounted at its mount paths (docker run -v): podinit checks that they exist;
 //! - configMap, secret, downwardAPI and projected volumes are their files, written
 //!   at every mount path (with their mode);
 //! - `subPath` shows one part of the volume at the mount path.
@@ -31,6 +33,8 @@ enum Op<'a> {
     Files { dir: PathBuf, files: Vec<(PathBuf, &'a VolumeFile)>, single: bool },
     /// Check a hostPath of a type that must exist.
     Exists { path: PathBuf, kind: &'a str },
+    /// Check that storage podinit cannot attach (`kind`: csi, nfs, …) was mounted at `path`.
+    Provided { path: PathBuf, kind: &'a str },
 }
 
 /// Makes every volume of the pod real; `private` is where a volume no mount path can
@@ -62,6 +66,11 @@ fn depth(p: &Path) -> usize {
 fn plan<'a>(v: &'a Volume, private: &Path, ops: &mut Vec<(usize, &'a Mount, Op<'a>)>) {
     let Some(first) = v.mounts.first() else { return };
     match &v.content {
+        VolumeContent::Provided { kind } => {
+            for m in &v.mounts {
+                ops.push((depth(&m.path), m, Op::Provided { path: m.path.clone(), kind }));
+            }
+        }
         VolumeContent::Dir | VolumeContent::Host { .. } => {
             let home = match &v.content {
                 VolumeContent::Host { path, kind } => {
@@ -137,6 +146,15 @@ fn perform(op: &Op) -> Result<(), String> {
     match op {
         Op::Dir(path) => make_dir(path),
         Op::Link { path, target } => link(path, target),
+        Op::Provided { path, kind } => match fs::metadata(path) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!(
+                "{}: {}; podinit cannot attach a {kind} volume: mount the storage there before podinit starts \
+                 (docker run -v, say)",
+                path.display(),
+                reason(&e)
+            )),
+        },
         Op::Exists { path, kind } => {
             let md = fs::metadata(path).map_err(|e| format!("hostPath {} ({kind}): {}", path.display(), reason(&e)))?;
             let ft = md.file_type();

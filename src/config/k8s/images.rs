@@ -103,7 +103,7 @@ impl Images {
     }
 
     fn insert(&mut self, reference: &str, config: &ImageConfig) -> Result<(), String> {
-        let key = normalize(reference).map_err(|e| format!("'{reference}': {e}"))?;
+        let key = key(reference);
         self.by_ref.retain(|(k, _)| *k != key);
         self.by_ref.push((key, config.clone()));
         Ok(())
@@ -111,7 +111,7 @@ impl Images {
 
     /// The configuration of `reference`, if one was given.
     pub fn get(&self, reference: &str) -> Option<&ImageConfig> {
-        let key = normalize(reference).ok()?;
+        let key = key(reference);
         if let Some((_, c)) = self.by_ref.iter().find(|(k, _)| *k == key) {
             return Some(c);
         }
@@ -120,6 +120,12 @@ impl Images {
         let plain = format!("{}@{digest}", strip_tag(name));
         self.by_ref.iter().find(|(k, _)| *k == plain).map(|(_, c)| c)
     }
+}
+
+/// How a reference is looked up: normalised; one Docker cannot parse (a template's
+/// `<REGISTRY>/app:1`, `$IMAGE`) as written, so a file can still name it.
+fn key(reference: &str) -> String {
+    normalize(reference).unwrap_or_else(|_| format!("as-written:{}", reference.trim()))
 }
 
 /// Whether `v` is an OCI image config (rather than a map of them by image).
@@ -293,5 +299,8 @@ mod tests {
         assert_eq!(images.get("docker.io/library/redis:7").unwrap().cmd, Some(vec!["redis-server".to_string()]));
         assert!(images.add(None, "[1]").is_err());
         assert!(images.add(None, r#"{"x": {"Cmd": "sh"}}"#).unwrap_err().contains("Cmd"));
+        // A reference Docker cannot parse (a template's placeholder) matches as written.
+        images.add(None, r#"{"<REPO>/app:1": {"Cmd": ["app"]}}"#).unwrap();
+        assert!(images.get("<REPO>/app:1").is_some() && images.get("<REPO>/app").is_none());
     }
 }

@@ -42,6 +42,7 @@ pub fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigE
         images: Images::default(),
         store: sources::Store::new(inputs),
         indexed_job: None,
+        claims: Vec::new(),
     };
     for spec in &inputs.images {
         if let Err(e) = r.images.load(spec, Path::new(".")) {
@@ -88,6 +89,8 @@ struct Reader<'a> {
     store: sources::Store,
     /// An Indexed Job's name: its pod is index 0 (`JOB_COMPLETION_INDEX`, the host name).
     indexed_job: Option<String>,
+    /// A StatefulSet's volumeClaimTemplates: directories, as a persistentVolumeClaim is.
+    claims: Vec<String>,
 }
 
 /// The used fields of one mapping.
@@ -372,6 +375,11 @@ impl Reader<'_> {
         // Down to the pod template; the other fields on the way are the workload's own.
         for step in &template[1..] {
             // The Job controller gives an Indexed Job's pods their index (this one is 0).
+            // A StatefulSet's volumeClaimTemplates are volumes of its pods, named as the templates.
+            if let Some(Val::Seq(claims)) = node.get("volumeClaimTemplates").map(|n| &n.val) {
+                let names = claims.iter().filter_map(|c| c.get("metadata")?.get("name")?.as_str());
+                self.claims.extend(names.map(str::to_string));
+            }
             if node.get("completionMode").and_then(Node::as_str) == Some("Indexed") {
                 let job = meta.and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("job");
                 self.indexed_job = Some(job.to_string());
@@ -521,7 +529,14 @@ impl Reader<'_> {
             node_name,
             service_account,
         };
-        let declared = s.get("volumes").map(|v| self.volumes(v, &p("volumes"), &downward)).unwrap_or_default();
+        let mut declared = s.get("volumes").map(|v| self.volumes(v, &p("volumes"), &downward)).unwrap_or_default();
+        for name in std::mem::take(&mut self.claims) {
+            if !declared.iter().any(|d| d.volume.name == name) {
+                let volume =
+                    crate::config::Volume { name, content: crate::config::VolumeContent::Dir, mounts: Vec::new() };
+                declared.push(volumes::Declared { volume, ok: true });
+            }
+        }
         // What the container runtime sets first: HOSTNAME is the pod's host name (spec.hostname,
         // an Indexed Job's `NAME-INDEX`, else the pod's name).
         let hostname = match (s.get("hostname"), &self.indexed_job) {

@@ -1,7 +1,8 @@
 //! `spec.volumes` and `volumeMounts`: what podinit can make real in one
 //! filesystem (src/pod/volumes.rs writes it when the pod starts).
 //!
-//! - emptyDir, persistentVolumeClaim: one directory for every mount path;
+//! - emptyDir, persistentVolumeClaim, ephemeral (and a StatefulSet's volumeClaimTemplates):
+//!   one directory for every mount path;
 //! - hostPath: the host's path itself (a symlink where it is mounted elsewhere);
 //! - configMap, secret, downwardAPI, projected: their files, written at each mount path;
 //! - anything that needs a cluster (csi, nfs, a cloud disk, …): refused.
@@ -20,31 +21,54 @@ const VOLUME: &[(&str, Act)] = &[
     ("secret", Use),
     ("downwardAPI", Use),
     ("projected", Use),
-    ("csi", Refuse(CLUSTER)),
-    ("ephemeral", Refuse(CLUSTER)),
+    ("csi", Use),
+    ("ephemeral", Use),
     ("image", Refuse("podinit runs no images, so it cannot mount one")),
     ("gitRepo", Refuse("deprecated; clone the repository in an init container")),
-    ("nfs", Refuse(CLUSTER)),
-    ("iscsi", Refuse(CLUSTER)),
-    ("fc", Refuse(CLUSTER)),
-    ("rbd", Refuse(CLUSTER)),
-    ("cephfs", Refuse(CLUSTER)),
-    ("glusterfs", Refuse(CLUSTER)),
-    ("cinder", Refuse(CLUSTER)),
-    ("flocker", Refuse(CLUSTER)),
-    ("flexVolume", Refuse(CLUSTER)),
-    ("azureFile", Refuse(CLUSTER)),
-    ("azureDisk", Refuse(CLUSTER)),
-    ("vsphereVolume", Refuse(CLUSTER)),
-    ("quobyte", Refuse(CLUSTER)),
-    ("photonPersistentDisk", Refuse(CLUSTER)),
-    ("portworxVolume", Refuse(CLUSTER)),
-    ("scaleIO", Refuse(CLUSTER)),
-    ("storageos", Refuse(CLUSTER)),
-    ("gcePersistentDisk", Refuse(CLUSTER)),
-    ("awsElasticBlockStore", Refuse(CLUSTER)),
+    ("nfs", Use),
+    ("iscsi", Use),
+    ("fc", Use),
+    ("rbd", Use),
+    ("cephfs", Use),
+    ("glusterfs", Use),
+    ("cinder", Use),
+    ("flocker", Use),
+    ("flexVolume", Use),
+    ("azureFile", Use),
+    ("azureDisk", Use),
+    ("vsphereVolume", Use),
+    ("quobyte", Use),
+    ("photonPersistentDisk", Use),
+    ("portworxVolume", Use),
+    ("scaleIO", Use),
+    ("storageos", Use),
+    ("gcePersistentDisk", Use),
+    ("awsElasticBlockStore", Use),
 ];
 const CLUSTER: &str = "a volume of a cluster's storage or a driver, which podinit cannot attach";
+/// Storage podinit cannot attach but whoever starts it can (`docker run -v`): taken as there.
+const PROVIDED: &[&str] = &[
+    "csi",
+    "nfs",
+    "iscsi",
+    "fc",
+    "rbd",
+    "cephfs",
+    "glusterfs",
+    "cinder",
+    "flocker",
+    "flexVolume",
+    "azureFile",
+    "azureDisk",
+    "vsphereVolume",
+    "quobyte",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+];
 const MOUNT: &[(&str, Act)] = &[
     ("name", Use),
     ("mountPath", Use),
@@ -59,6 +83,8 @@ const DEFAULT_MODE: u32 = 0o644;
 /// A volume read from `spec.volumes`, before its mounts are known.
 pub(super) struct Declared {
     pub(super) volume: Volume,
+    /// False when reading it failed (an error is recorded).
+    pub(super) ok: bool,
 }
 
 impl Reader<'_> {
@@ -84,6 +110,10 @@ impl Reader<'_> {
                     if self.errors.iter().all(|e| !e.message.starts_with(&ipath)) {
                         self.error(item.at, &ipath, "no volume source (emptyDir, configMap, secret, …)");
                     }
+                    out.push(Declared {
+                        volume: Volume { name, content: VolumeContent::Dir, mounts: Vec::new() },
+                        ok: false,
+                    });
                     continue;
                 }
                 [k] => *k,
@@ -103,14 +133,27 @@ impl Reader<'_> {
                     self.object(v, &vpath, &[], Some(Ignore("a claim is a directory that outlives the pod here")));
                     Some(VolumeContent::Dir)
                 }
+                // A generic ephemeral volume is a claim that lives as long as the pod: an emptyDir here.
+                "ephemeral" => {
+                    self.object(v, &vpath, &[], Some(Ignore("its claim is a directory that lives with the pod here")));
+                    Some(VolumeContent::Dir)
+                }
                 "hostPath" => self.host_path(v, &vpath),
+                // Storage only a cluster attaches: podinit takes it as already mounted at the
+                // mount paths (by docker run -v, say) and checks they exist when the pod starts.
+                k if PROVIDED.contains(&k) => {
+                    let why = "podinit cannot attach this storage: it must be mounted at the mount paths before the pod starts";
+                    self.infos.push((item.at, format!("{vpath}: {why}")));
+                    Some(VolumeContent::Provided { kind: k.to_string() })
+                }
                 "configMap" | "secret" => self.source_volume(v, &vpath, content).map(VolumeContent::Files),
                 "downwardAPI" => self.downward_volume(v, &vpath, d).map(VolumeContent::Files),
                 _ => self.projected(v, &vpath, d).map(VolumeContent::Files),
             };
-            if let Some(content) = content {
-                out.push(Declared { volume: Volume { name, content, mounts: Vec::new() } });
-            }
+            // A volume that could not be read is still declared: its mounts are not errors too.
+            let ok = content.is_some();
+            let content = content.unwrap_or(VolumeContent::Dir);
+            out.push(Declared { volume: Volume { name, content, mounts: Vec::new() }, ok });
         }
         out
     }
@@ -343,11 +386,13 @@ impl Reader<'_> {
         declared: Vec<Declared>,
         containers: &[Container],
     ) -> Vec<crate::config::Volume> {
-        let mut volumes: Vec<Volume> = declared.into_iter().map(|d| d.volume).collect();
+        let broken: Vec<String> = declared.iter().filter(|d| !d.ok).map(|d| d.volume.name.clone()).collect();
+        let mut volumes: Vec<Volume> = declared.into_iter().filter(|d| d.ok).map(|d| d.volume).collect();
         for c in containers {
             for (name, mount, at) in &c.mounts {
                 match volumes.iter_mut().find(|v| v.name == *name) {
                     Some(v) => v.mounts.push(mount.clone()),
+                    None if broken.contains(name) => {}
                     None => {
                         let path = c.origin.path.clone() + ".volumeMounts";
                         self.error(*at, &path, format!("no volume named '{name}' in spec.volumes"))
