@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::*;
-use crate::config::Volume;
 use crate::config::{self, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
 
 fn pod(text: &str) -> Pod {
@@ -595,4 +594,222 @@ fn never_panics_on_mangled_input() {
             check(&t);
         }
     }
+}
+
+/// `text` read with an images file holding `images` (podinit's map form).
+fn with_images(images: &str, text: &str) -> Result<Pod, Vec<String>> {
+    let dir = std::env::temp_dir().join(format!(
+        "podinit-k8s-images-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("images.json");
+    std::fs::write(&file, images).unwrap();
+    let inputs = Inputs { images: vec![file.display().to_string()], ..Inputs::default() };
+    let got = read::read(Path::new("pod.yaml"), text, &inputs).map_err(|e| e.iter().map(ToString::to_string).collect());
+    let _ = std::fs::remove_dir_all(&dir);
+    got
+}
+
+const IMAGES: &str = r#"{
+  "web:1": {"Entrypoint": ["/entry", "$(NOT)"], "Cmd": ["serve", "--port=80"], "Env": ["PATH=/bin", "IMG=$HOME"],
+            "WorkingDir": "/srv", "User": "www"},
+  "registry.local:5000/tools/only-cmd": {"config": {"Cmd": ["run-me"], "Entrypoint": [""]}},
+  "empty": {}
+}"#;
+
+#[test]
+fn the_image_runs_by_kubernetes_rules() {
+    let container =
+        |extra: &str| format!("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    image: {extra}\n");
+    let app = |text: &str| with_images(IMAGES, text).unwrap().apps.remove(0);
+    // Neither command nor args: Entrypoint + Cmd, neither $(VAR)-expanded (their $ escaped).
+    let a = app(&container("docker.io/library/web:1"));
+    assert_eq!(a.command, strings(&["/entry", "$$(NOT)", "serve", "--port=80"]));
+    // args replace Cmd only; command replaces both (Cmd is dropped even without args).
+    assert_eq!(app(&container("web:1\n    args: [\"$(X)\"]")).command, strings(&["/entry", "$$(NOT)", "$(X)"]));
+    assert_eq!(app(&container("web:1\n    command: [sh]")).command, strings(&["sh"]));
+    assert_eq!(app(&container("web:1\n    command: [sh]\n    args: [-c, x]")).command, strings(&["sh", "-c", "x"]));
+    // An empty command is no command (Kubernetes); an Entrypoint of [""] is none.
+    assert_eq!(app(&container("web:1\n    command: []")).command[0], "/entry");
+    assert_eq!(app(&container("registry.local:5000/tools/only-cmd:latest")).command, strings(&["run-me"]));
+    // Env under the container's, literal; WorkingDir and User as defaults.
+    assert_eq!(
+        a.base_env,
+        [("HOSTNAME", "$(POD_NAME)"), ("PATH", "/bin"), ("IMG", "$$HOME")].map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    assert_eq!((a.working_dir.as_deref(), a.user.as_deref()), (Some(Path::new("/srv")), Some("www")));
+    let from = a.from_image.as_ref().unwrap();
+    assert!(from.entrypoint && from.cmd && from.working_dir && from.user);
+    let own = app(&container("web:1\n    workingDir: /x\n    securityContext: {runAsGroup: 7}"));
+    assert_eq!((own.working_dir.as_deref(), own.user.as_deref()), (Some(Path::new("/x")), Some("www:7")));
+    let runs_as = app(&container("web:1\n    securityContext: {runAsUser: 5}"));
+    assert_eq!(runs_as.user.as_deref(), Some("5"));
+    // Nothing to run: a positioned error naming the image.
+    let e = with_images(IMAGES, &container("empty")).unwrap_err();
+    assert!(
+        e.len() == 1
+            && e[0].starts_with("pod.yaml:5:5: spec.containers[0]: no command, and image 'empty' has no Entrypoint"),
+        "{e:?}"
+    );
+    // No configuration: the error says how to give it.
+    let e = with_images(IMAGES, &container("web:2")).unwrap_err();
+    assert!(
+        e.len() == 1
+            && e[0].contains("image 'web:2' (docker.io/library/web:2)")
+            && e[0].contains("(not in the 1 image file(s) given)")
+            && e[0].contains("--images FILE"),
+        "{e:?}"
+    );
+    let e = with_images("[1]", &container("web:1\n    command: [x]")).unwrap_err();
+    assert!(e[0].contains("--images ") && e[0].contains("no 'Config'"), "{e:?}");
+}
+
+const SOURCES: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {mode: fast, "bad=key": x, "dollar": "$(HOME)"}
+binaryData: {bin: aGk=}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sec}
+data: {password: cGFzcw==, user: bm8=}
+stringData: {user: yes-string}
+---
+"#;
+
+#[test]
+fn configmaps_and_secrets_feed_env() {
+    let p = pod(&format!(
+        "{SOURCES}kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    envFrom:\n    \
+         - configMapRef: {{name: cfg}}\n      prefix: C_\n    - secretRef: {{name: none, optional: true}}\n    env:\n    \
+         - {{name: P, valueFrom: {{secretKeyRef: {{name: sec, key: password}}}}}}\n    \
+         - {{name: U, valueFrom: {{secretKeyRef: {{name: sec, key: user}}}}}}\n    \
+         - {{name: O, valueFrom: {{configMapKeyRef: {{name: cfg, key: nokey, optional: true}}}}}}\n    \
+         - {{name: C_mode, value: overridden}}\n"
+    ));
+    let env: Vec<(&str, &str)> = p.apps[0].env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // envFrom first (keys that are no variable name skipped), env after it; values literal; O not set.
+    assert_eq!(
+        env,
+        [("C_bin", "hi"), ("C_dollar", "$$(HOME)"), ("P", "pass"), ("U", "yes-string"), ("C_mode", "overridden")]
+    );
+    let e = errors(&format!(
+        "{SOURCES}kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env:\n    \
+         - {{name: P, valueFrom: {{secretKeyRef: {{name: sec, key: nope}}}}}}\n"
+    ));
+    assert!(
+        e.len() == 1 && e[0].contains("env[0].valueFrom.secretKeyRef.key: Secret 'sec' has no key 'nope'"),
+        "{e:?}"
+    );
+    let e = errors("kind: Secret\napiVersion: v1\nmetadata: {name: s}\ndata: {k: \"not base64!\"}\n---\nkind: Pod\napiVersion: v1\nspec:\n  containers: [{name: a, command: [a]}]\n");
+    assert!(e.len() == 1 && e[0].starts_with("pod.yaml:4:11: document 1.data['k']: not valid base64"), "{e:?}");
+}
+
+#[test]
+fn base64_is_strict() {
+    use read::decode_base64_for_tests as d;
+    assert_eq!(d("aGVsbG8="), Some(b"hello".to_vec()));
+    assert_eq!(d("aGVsbG8h"), Some(b"hello!".to_vec()));
+    assert_eq!(d("aGk=\n"), Some(b"hi".to_vec()));
+    assert_eq!(d(""), Some(vec![]));
+    for bad in ["aGk", "aG=k", "a===", "aGk=aGk=", "@@@@"] {
+        assert_eq!(d(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn volumes_map_to_what_the_runtime_writes() {
+    use crate::config::VolumeContent;
+    let p = pod(&format!(
+        "{SOURCES}apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: db}}\nspec:\n  volumeClaimTemplates:\n  \
+         - metadata: {{name: data}}\n  template:\n    metadata: {{labels: {{app: db, tier: \"x\\\"y\"}}}}\n    spec:\n      \
+         containers:\n      - name: a\n        command: [a]\n        volumeMounts:\n        \
+         - {{name: data, mountPath: /var/data}}\n        - {{name: cfg, mountPath: /etc/cfg}}\n        \
+         - {{name: info, mountPath: /etc/info}}\n        - {{name: all, mountPath: /etc/all, subPath: s}}\n        \
+         - {{name: disk, mountPath: /mnt/disk}}\n      volumes:\n      \
+         - {{name: cfg, configMap: {{name: cfg, defaultMode: 0400, items: [{{key: mode, path: m/mode, mode: 0600}}]}}}}\n      \
+         - {{name: info, downwardAPI: {{items: [{{path: labels, fieldRef: {{fieldPath: metadata.labels}}}}, {{path: name, fieldRef: {{fieldPath: metadata.name}}}}]}}}}\n      \
+         - {{name: all, projected: {{defaultMode: 0440, sources: [{{secret: {{name: sec}}}}, {{serviceAccountToken: {{path: token}}}}]}}}}\n      \
+         - {{name: disk, csi: {{driver: x}}}}\n      - {{name: unused, emptyDir: {{}}}}\n"
+    ));
+    let names: Vec<&str> = p.volumes.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["cfg", "info", "all", "disk", "data"], "mounted volumes only, claims last");
+    let files = |i: usize| match &p.volumes[i].content {
+        VolumeContent::Files(f) => f
+            .iter()
+            .map(|f| (f.path.display().to_string(), String::from_utf8_lossy(&f.data).into_owned(), f.mode))
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(files(0), [("m/mode".to_string(), "fast".to_string(), 0o600)]);
+    assert_eq!(
+        files(1),
+        [
+            ("labels".to_string(), "app=\"db\"\ntier=\"x\\\"y\"".to_string(), 0o644),
+            ("name".to_string(), "db".to_string(), 0o644)
+        ]
+    );
+    assert_eq!(
+        files(2).iter().map(|f| (f.0.as_str(), f.2)).collect::<Vec<_>>(),
+        [("password", 0o440), ("user", 0o440)]
+    );
+    assert_eq!(p.volumes[3].content, VolumeContent::Provided { kind: "csi".into() });
+    assert_eq!(p.volumes[4].content, VolumeContent::Dir);
+    let m = &p.volumes[2].mounts[0];
+    assert_eq!(
+        (m.container.as_str(), m.path.as_path(), m.sub_path.as_deref()),
+        ("a", Path::new("/etc/all"), Some(Path::new("s")))
+    );
+    assert!(
+        m.origin.starts_with("pod.yaml:") && m.origin.ends_with("spec.template.spec.containers[0].volumeMounts[3]"),
+        "{}",
+        m.origin
+    );
+    // What cannot be honoured: one positioned error each.
+    let base = "kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    volumeMounts: [{name: v, mountPath: /v}]\n  volumes:\n";
+    for (vol, want) in [
+        (
+            "  - {name: w, emptyDir: {}}\n",
+            "pod.yaml:7:20: spec.containers[0].volumeMounts: no volume named 'v' in spec.volumes",
+        ),
+        (
+            "  - {name: v, configMap: {name: nope}}\n",
+            "pod.yaml:9:26: spec.volumes[0].configMap: ConfigMap 'nope' not found",
+        ),
+        (
+            "  - {name: v, image: {reference: x}}\n",
+            "pod.yaml:9:15: spec.volumes[0].image: not supported: podinit runs no images",
+        ),
+        (
+            "  - {name: v, hostPath: {path: rel}}\n",
+            "pod.yaml:9:32: spec.volumes[0].hostPath.path: must be an absolute path",
+        ),
+        (
+            "  - {name: v, emptyDir: {}, secret: {secretName: s}}\n",
+            "pod.yaml:9:5: spec.volumes[0]: more than one volume source",
+        ),
+        (
+            "  - {name: v, emtpyDir: {}}\n",
+            "pod.yaml:9:15: spec.volumes[0].emtpyDir: unknown field, did you mean 'emptyDir'?",
+        ),
+    ] {
+        let e = errors(&format!("{base}{vol}"));
+        assert!(e.len() == 1 && e[0].starts_with(want), "{vol}: {e:?}");
+    }
+    let e = errors("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    volumeMounts: [{name: v, mountPath: /v, subPathExpr: $(POD_NAME)}]\n  volumes: [{name: v, emptyDir: {}}]\n");
+    assert!(e.len() == 1 && e[0].contains("subPathExpr: not supported"), "{e:?}");
+}
+
+#[test]
+fn the_kubelet_sets_hostname_and_an_indexed_jobs_index() {
+    let p = pod("kind: Pod\napiVersion: v1\nspec:\n  hostname: my-host\n  containers: [{name: a, command: [a]}]\n");
+    assert_eq!(p.apps[0].base_env, [("HOSTNAME".to_string(), "my-host".to_string())]);
+    let job = pod("apiVersion: batch/v1\nkind: Job\nmetadata: {name: work}\nspec:\n  completionMode: Indexed\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: a, command: [a]}]\n");
+    let want = [("HOSTNAME", "work-0"), ("JOB_COMPLETION_INDEX", "0")].map(|(k, v)| (k.to_string(), v.to_string()));
+    assert_eq!(job.apps[0].base_env, want);
+    let plain = pod("apiVersion: batch/v1\nkind: Job\nmetadata: {name: work}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: a, command: [a]}]\n");
+    assert_eq!(plain.apps[0].base_env, [("HOSTNAME".to_string(), "$(POD_NAME)".to_string())]);
 }

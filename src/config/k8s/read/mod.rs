@@ -27,6 +27,9 @@ mod probes;
 mod sources;
 mod volumes;
 
+#[cfg(test)]
+pub(crate) use sources::decode_base64 as decode_base64_for_tests;
+
 use annotations::*;
 use env::*;
 use fields::*;
@@ -687,9 +690,15 @@ impl Reader<'_> {
         let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
         // envFrom first, then env (which overrides it), as the kubelet builds them.
         let mut env = c.get("envFrom").map(|v| self.env_from(v, &p("envFrom"))).unwrap_or_default();
+        let mut from_env_from = env.len();
         if let Some(v) = c.get("env") {
             for (i, item) in self.list(v, &p("env")).iter().enumerate() {
                 if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
+                    // env overrides what envFrom gave under the same name.
+                    if let Some(j) = env[..from_env_from].iter().position(|(k, ..)| *k == var.0) {
+                        env.remove(j);
+                        from_env_from -= 1;
+                    }
                     env.push(var);
                 }
             }

@@ -150,6 +150,8 @@ impl Reader<'_> {
                 put(k.name, bytes);
             }
         }
+        // Sorted by key, as the kubelet projects them and as a directory is read.
+        data.sort();
         self.store.docs.retain(|(s, n, _)| !(*s == source && *n == name));
         self.store.docs.push((source, name, data));
     }
@@ -224,7 +226,7 @@ impl Reader<'_> {
 
     /// `envFrom[]`: every key of a ConfigMap or Secret (with `prefix`) as a variable.
     pub(super) fn env_from(&mut self, n: &Node, path: &str) -> Vec<(String, String, Pos)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(String, String, Pos)> = Vec::new();
         for (i, item) in self.list(n, path).iter().enumerate() {
             let ipath = format!("{path}[{i}]");
             let table = [("configMapRef", Use), ("secretRef", Use), ("prefix", Use)];
@@ -256,6 +258,8 @@ impl Reader<'_> {
                     continue;
                 }
                 if let Some(value) = self.env_value(v, r.at, &rpath) {
+                    // A later source wins over an earlier one with the same name.
+                    out.retain(|(k, ..)| *k != var);
                     out.push((var, value, item.at));
                 }
             }
@@ -273,7 +277,7 @@ impl Reader<'_> {
 
 /// Standard base64 (RFC 4648, padded), as the API server stores Secret data;
 /// whitespace is skipped. Hand-written: ~20 lines against a crate's size in PID 1.
-pub(super) fn decode_base64(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if digits.len() % 4 != 0 {
         return None;

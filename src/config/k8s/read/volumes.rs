@@ -119,6 +119,10 @@ impl Reader<'_> {
                 [k] => *k,
                 _ => {
                     self.error(item.at, &ipath, format!("more than one volume source: {}", kinds.join(", ")));
+                    out.push(Declared {
+                        volume: Volume { name, content: VolumeContent::Dir, mounts: Vec::new() },
+                        ok: false,
+                    });
                     continue;
                 }
             };
