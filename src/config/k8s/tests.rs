@@ -715,6 +715,7 @@ fn base64_is_strict() {
     assert_eq!(d("aGVsbG8h"), Some(b"hello!".to_vec()));
     assert_eq!(d("aGk=\n"), Some(b"hi".to_vec()));
     assert_eq!(d(""), Some(vec![]));
+    assert_eq!(d("+/+/"), Some(vec![0xfb, 0xff, 0xbf]));
     for bad in ["aGk", "aG=k", "a===", "aGk=aGk=", "@@@@"] {
         assert_eq!(d(bad), None, "{bad}");
     }
