@@ -640,6 +640,10 @@ fn the_image_runs_by_kubernetes_rules() {
         [("HOSTNAME", "$(POD_NAME)"), ("PATH", "/bin"), ("IMG", "$$HOME")].map(|(k, v)| (k.to_string(), v.to_string()))
     );
     assert_eq!((a.working_dir.as_deref(), a.user.as_deref()), (Some(Path::new("/srv")), Some("www")));
+    // import writes what runs: the image's command and Env (not the default HOSTNAME).
+    let toml = toml_out::emit(&with_images(IMAGES, &container("web:1\n    env: [{name: PATH, value: /x}]")).unwrap());
+    assert!(toml.contains("command = [\"/entry\", \"$$(NOT)\", \"serve\", \"--port=80\"]"), "{toml}");
+    assert!(toml.contains("env = { IMG = \"$$HOME\", PATH = \"/x\" }") && !toml.contains("HOSTNAME"), "{toml}");
     let from = a.from_image.as_ref().unwrap();
     assert!(from.entrypoint && from.cmd && from.working_dir && from.user);
     let own = app(&container("web:1\n    workingDir: /x\n    securityContext: {runAsGroup: 7}"));

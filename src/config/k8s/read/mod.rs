@@ -934,13 +934,15 @@ fn image_argv(cfg: &ImageConfig, args: Option<Vec<String>>, from: &mut FromImage
     argv
 }
 
-/// The pod as its pod file reads back: what a pod file has no key for (the runtime's
-/// env, volumes) left out, the image's part of the env folded into the entry's.
+/// The pod as its pod file reads back: volumes left out (a pod file has none), the
+/// runtime's part of the env folded into the entry's (src/config/k8s/toml_out.rs).
 fn as_pod_file(pod: &Pod) -> Pod {
     let mut p = pod.clone();
     p.volumes.clear();
+    let pod_env = p.env.clone();
     for e in p.init.iter_mut().chain(p.apps.iter_mut()) {
         e.from_image = None;
+        e.env = super::toml_out::pod_file_env(e, &pod_env);
         e.base_env.clear();
     }
     p
