@@ -98,6 +98,10 @@ EOF
     # The image's Env under the container's, taken literally (the kubelet expands no image value).
     assert_match "$envtxt" '^FROM_IMAGE=busybox \$\(NOT_EXPANDED\)$' "the init container's env"
     wait_for 10 field_is 'e["nginx"]["ready"]' True || t_fail "nginx not Ready: $(cat "$D/err")"
+    # status finds the pod without being told the images: what it runs does not matter there.
+    rc=0; out=$("$PODINIT" status -c "$P" 2>&1) || rc=$?
+    assert_eq 0 "$rc" "status without --images ($out)"
+    assert_match "$out" "nginx +.*Running"
     kill -TERM "$P1"
     stop_wait
     assert_eq 0 "$RC" "exit status after SIGTERM ($ERR)"

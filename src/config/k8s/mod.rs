@@ -43,6 +43,10 @@ pub struct Inputs {
     pub configmaps: Vec<PathBuf>,
     /// `--secrets DIR`: Secrets, `DIR/NAME/KEY` (the files hold the decoded values).
     pub secrets: Vec<PathBuf>,
+    /// For the subcommands that only find the running pod (status, health, reset,
+    /// control): what the pod runs does not matter, so a missing image configuration,
+    /// ConfigMap or Secret is no error.
+    pub lenient: bool,
 }
 
 /// The process's [`Inputs`], set once by the command line before any manifest is read.

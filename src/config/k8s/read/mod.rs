@@ -46,6 +46,7 @@ pub fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigE
         store: sources::Store::new(inputs),
         indexed_job: None,
         claims: Vec::new(),
+        lenient: inputs.lenient,
     };
     for spec in &inputs.images {
         if let Err(e) = r.images.load(spec, Path::new(".")) {
@@ -94,6 +95,8 @@ struct Reader<'a> {
     indexed_job: Option<String>,
     /// A StatefulSet's volumeClaimTemplates: directories, as a persistentVolumeClaim is.
     claims: Vec<String>,
+    /// Missing image configurations, ConfigMaps and Secrets are no error (Inputs::lenient).
+    lenient: bool,
 }
 
 /// The used fields of one mapping.
@@ -683,6 +686,10 @@ impl Reader<'_> {
                     let why = format!("no command, and image '{i}' has no Entrypoint or Cmd to run");
                     self.error(n.at, path, why);
                 }
+            }
+            // `podinit status` and the like only need the pod's state directory.
+            (None, None) if self.lenient => {
+                entry.command = vec![format!("(the entrypoint of {})", image.as_deref().unwrap_or("?"))]
             }
             (None, None) if clean => self.no_image_config(n.at, path, image.as_deref(), args.is_some()),
             (None, None) => {}

@@ -167,7 +167,7 @@ impl Reader<'_> {
     ) -> Option<Data> {
         match self.store.get(source, name) {
             Ok(Some(d)) => Some(d),
-            Ok(None) if optional => None,
+            Ok(None) if optional || self.lenient => None,
             Ok(None) => {
                 self.error(at, path, Store::hint(source, name));
                 None
