@@ -63,7 +63,7 @@ const ALLOWED_CRATE_PATHS: &[&str] = &[
 /// The code of a file without its `#[cfg(test)]` module and comments.
 fn code(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let text = match text.find("#[cfg(test)]") {
+    let text = match text.find("#[cfg(test)]\nmod ") {
         Some(i) => &text[..i],
         None => &text[..],
     };
