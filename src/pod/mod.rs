@@ -22,9 +22,12 @@ pub mod requests;
 pub mod runtime;
 pub mod status;
 pub mod stop;
+pub mod timer;
 pub mod unit;
 pub mod view;
 pub mod volumes;
 
+#[cfg(test)]
+mod machine_props;
 #[cfg(test)]
 mod machine_tests;
