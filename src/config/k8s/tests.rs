@@ -812,7 +812,9 @@ fn volumes_map_to_what_the_runtime_writes() {
 fn the_kubelet_sets_hostname_and_an_indexed_jobs_index() {
     let p = pod("kind: Pod\napiVersion: v1\nspec:\n  hostname: my-host\n  containers: [{name: a, command: [a]}]\n");
     assert_eq!(p.apps[0].base_env, [("HOSTNAME".to_string(), "my-host".to_string())]);
-    let job = pod("apiVersion: batch/v1\nkind: Job\nmetadata: {name: work}\nspec:\n  completionMode: Indexed\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: a, command: [a]}]\n");
+    // The Job controller's hostname wins over the template's; its annotation is there for fieldRefs.
+    let job = pod("apiVersion: batch/v1\nkind: Job\nmetadata: {name: work}\nspec:\n  completionMode: Indexed\n  template:\n    spec:\n      hostname: mine\n      restartPolicy: Never\n      containers:\n      - name: a\n        command: [a]\n        env: [{name: I, valueFrom: {fieldRef: {fieldPath: \"metadata.annotations['batch.kubernetes.io/job-completion-index']\"}}}]\n");
+    assert_eq!(job.apps[0].env, [("I".to_string(), "0".to_string())]);
     let want = [("HOSTNAME", "work-0"), ("JOB_COMPLETION_INDEX", "0")].map(|(k, v)| (k.to_string(), v.to_string()));
     assert_eq!(job.apps[0].base_env, want);
     let plain = pod("apiVersion: batch/v1\nkind: Job\nmetadata: {name: work}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: a, command: [a]}]\n");

@@ -523,15 +523,18 @@ impl Reader<'_> {
             .or(s.get("serviceAccount").map(|v| (v, "serviceAccount")))
             .and_then(|(v, k)| self.string(v, &p(k)));
         let pod_sc = s.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
+        let mut annotations: Vec<(String, String)> =
+            annotations.iter().map(|(k, v)| (k.name.clone(), v.as_str().unwrap_or_default().to_string())).collect();
+        if self.indexed_job.is_some() {
+            // What the Job controller adds to an Indexed Job's pod (the env var reads it).
+            annotations.push(("batch.kubernetes.io/job-completion-index".to_string(), "0".to_string()));
+        }
         let downward = Downward {
             name: pod.name.clone(),
             namespace: pod.namespace.clone(),
             uid: uid.unwrap_or_else(random_uid),
             labels,
-            annotations: annotations
-                .iter()
-                .map(|(k, v)| (k.name.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect(),
+            annotations,
             node_name,
             service_account,
         };
@@ -545,9 +548,10 @@ impl Reader<'_> {
         }
         // What the container runtime sets first: HOSTNAME is the pod's host name (spec.hostname,
         // an Indexed Job's `NAME-INDEX`, else the pod's name).
+        // The Job controller sets an Indexed Job's pod's hostname whatever the template says.
         let hostname = match (s.get("hostname"), &self.indexed_job) {
-            (Some(h), _) => self.nonempty(h, &p("hostname")).map(|h| h.replace('$', "$$")),
-            (None, Some(job)) => Some(format!("{}-0", job.replace('$', "$$"))),
+            (_, Some(job)) => Some(format!("{}-0", job.replace('$', "$$"))),
+            (Some(h), None) => self.nonempty(h, &p("hostname")).map(|h| h.replace('$', "$$")),
             (None, None) => None,
         };
         let base = Base { hostname: hostname.unwrap_or_else(|| "$(POD_NAME)".to_string()), pod_sc: pod_sc.clone() };
