@@ -804,8 +804,16 @@ fn volumes_map_to_what_the_runtime_writes() {
         let e = errors(&format!("{base}{vol}"));
         assert!(e.len() == 1 && e[0].starts_with(want), "{vol}: {e:?}");
     }
-    let e = errors("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    volumeMounts: [{name: v, mountPath: /v, subPathExpr: $(POD_NAME)}]\n  volumes: [{name: v, emptyDir: {}}]\n");
-    assert!(e.len() == 1 && e[0].contains("subPathExpr: not supported"), "{e:?}");
+    // subPathExpr: the container's env, as the kubelet expands it.
+    let expr = |e: &str| {
+        format!("kind: Pod\napiVersion: v1\nmetadata: {{name: web}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env: [{{name: MY_POD, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}, {{name: D, value: logs}}]\n    volumeMounts: [{{name: v, mountPath: /v, subPathExpr: \"{e}\"}}]\n  volumes: [{{name: v, emptyDir: {{}}}}]\n")
+    };
+    assert_eq!(pod(&expr("$(D)/$(MY_POD)")).volumes[0].mounts[0].sub_path.as_deref(), Some(Path::new("logs/web")));
+    let e = errors(&expr("/$(D)"));
+    assert!(
+        e.len() == 1 && e[0].contains("subPathExpr: '/$(D)' gives '/logs', which must be a relative path"),
+        "{e:?}"
+    );
 }
 
 #[test]

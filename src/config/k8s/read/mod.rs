@@ -15,8 +15,7 @@ use super::yaml::{self, Key, Node, Pos, Val};
 use super::{Inputs, ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
 use crate::config::suggest::closest;
 use crate::config::{
-    parse_duration, ConfigError, Entry, FromImage, Kind, Mount, Pod, Probe, ProbeAction, RestartPolicy, WaitFor,
-    WaitTarget,
+    parse_duration, ConfigError, Entry, FromImage, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget,
 };
 use crate::sys::signals;
 
@@ -142,8 +141,8 @@ struct Container {
     /// Its env before the pod-level part is split off: (name, value, where).
     env: Vec<(String, String, Pos)>,
     env_path: String,
-    /// `volumeMounts[]`: (volume name, mount, where).
-    mounts: Vec<(String, Mount, Pos)>,
+    /// `volumeMounts[]`.
+    mounts: Vec<volumes::MountRead>,
 }
 
 impl Reader<'_> {
@@ -717,7 +716,8 @@ impl Reader<'_> {
         if let Some(v) = c.get("workingDir") {
             entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
         }
-        let mounts = c.get("volumeMounts").map(|v| self.mounts(v, &p("volumeMounts"), &name)).unwrap_or_default();
+        let mut mounts = c.get("volumeMounts").map(|v| self.mounts(v, &p("volumeMounts"), &name)).unwrap_or_default();
+        self.expand_sub_paths(&mut mounts, &env, downward);
         // Under the container's env (and the pod's): HOSTNAME, the image's Env, an Indexed Job's index.
         entry.base_env.push(("HOSTNAME".to_string(), base.hostname.clone()));
         let image_user = config.as_ref().and_then(|c| c.user.clone());

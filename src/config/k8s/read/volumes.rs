@@ -76,7 +76,7 @@ const MOUNT: &[(&str, Act)] = &[
     ("readOnly", Ignore("podinit writes the volume's files but cannot make a path read-only")),
     ("mountPropagation", Ignore(NAMESPACES)),
     ("recursiveReadOnly", Ignore("podinit writes the volume's files but cannot make a path read-only")),
-    ("subPathExpr", Refuse("podinit takes subPath only (write the path out)")),
+    ("subPathExpr", Use),
 ];
 const DEFAULT_MODE: u32 = 0o644;
 
@@ -351,14 +351,15 @@ impl Reader<'_> {
     }
 
     /// `volumeMounts[]` of one container.
-    pub(super) fn mounts(&mut self, n: &Node, path: &str, container: &str) -> Vec<(String, Mount, Pos)> {
+    pub(super) fn mounts(&mut self, n: &Node, path: &str, container: &str) -> Vec<MountRead> {
         let mut out = Vec::new();
         for (i, item) in self.list(n, path).iter().enumerate() {
             let ipath = format!("{path}[{i}]");
             let o = self.object(item, &ipath, MOUNT, None);
             let name = o.get("name").and_then(|v| self.nonempty(v, &join(&ipath, "name")));
             let mount_path = o.get("mountPath").and_then(|v| self.nonempty(v, &join(&ipath, "mountPath")));
-            let sub_path = match o.get("subPath") {
+            // subPathExpr: $(VAR) of the container's env, expanded by the caller (`expand_sub_paths`).
+            let sub_path = match o.get("subPath").or(o.get("subPathExpr")) {
                 Some(v) if v.as_str() == Some("") => None,
                 Some(v) => match self.item_path(v, &join(&ipath, "subPath")) {
                     Some(p) => Some(p),
@@ -366,6 +367,10 @@ impl Reader<'_> {
                 },
                 None => None,
             };
+            if o.get("subPath").is_some() && o.get("subPathExpr").is_some() {
+                self.error(item.at, &ipath, "has both subPath and subPathExpr");
+                continue;
+            }
             let (Some(name), Some(mount_path)) = (name, mount_path) else {
                 if o.get("name").is_none() || o.get("mountPath").is_none() {
                     self.error(item.at, &ipath, "needs name and mountPath");
@@ -379,9 +384,33 @@ impl Reader<'_> {
             }
             let origin = format!("{}:{}:{}: {ipath}", self.file.display(), item.at.line, item.at.col);
             let mount = Mount { container: container.to_string(), path: PathBuf::from(mount_path), sub_path, origin };
-            out.push((name, mount, item.at));
+            let expr = o.get("subPathExpr").map(|v| (v.at, join(&ipath, "subPathExpr")));
+            out.push((name, mount, item.at, expr));
         }
         out
+    }
+
+    /// `subPathExpr`: expanded as the kubelet does, with the container's env (`env`, and the
+    /// pod's name and namespace, which `$(POD_NAME)` values stand for here).
+    pub(super) fn expand_sub_paths(&mut self, mounts: &mut [MountRead], env: &[(String, String, Pos)], d: &Downward) {
+        for (_, mount, _, expr) in mounts.iter_mut() {
+            let Some((at, path)) = expr.take() else { continue };
+            let Some(raw) = mount.sub_path.take() else { continue };
+            let raw = raw.display().to_string();
+            let lookup = |n: &str| env.iter().rev().find(|(k, ..)| k == n).map(|(_, v, _)| v.as_str());
+            let once = crate::config::expand::expand(&raw, lookup);
+            let names = [("POD_NAME", d.name.as_str()), ("POD_NAMESPACE", d.namespace.as_str())];
+            let value = crate::config::expand::expand(&once, |n| names.iter().find(|(k, _)| *k == n).map(|(_, v)| *v));
+            let rel = Path::new(&value);
+            if value.is_empty()
+                || rel.is_absolute()
+                || rel.components().any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                self.error(at, &path, format!("'{raw}' gives '{value}', which must be a relative path without '..'"));
+                continue;
+            }
+            mount.sub_path = Some(rel.to_path_buf());
+        }
     }
 
     /// Puts each container's mounts on their volumes; a mount of no volume is an error.
@@ -393,7 +422,7 @@ impl Reader<'_> {
         let broken: Vec<String> = declared.iter().filter(|d| !d.ok).map(|d| d.volume.name.clone()).collect();
         let mut volumes: Vec<Volume> = declared.into_iter().filter(|d| d.ok).map(|d| d.volume).collect();
         for c in containers {
-            for (name, mount, at) in &c.mounts {
+            for (name, mount, at, _) in &c.mounts {
                 match volumes.iter_mut().find(|v| v.name == *name) {
                     Some(v) => v.mounts.push(mount.clone()),
                     None if broken.contains(name) => {}
@@ -408,6 +437,9 @@ impl Reader<'_> {
         volumes
     }
 }
+
+/// A `volumeMounts[]` entry read: (volume name, mount, where, `subPathExpr` still to expand).
+pub(super) type MountRead = (String, Mount, Pos, Option<(Pos, String)>);
 
 /// A Go `%q`-quoted string, as the kubelet writes label and annotation values.
 fn quote(s: &str) -> String {
