@@ -806,7 +806,7 @@ fn volumes_map_to_what_the_runtime_writes() {
     }
     // subPathExpr: the container's env, as the kubelet expands it.
     let expr = |e: &str| {
-        format!("kind: Pod\napiVersion: v1\nmetadata: {{name: web}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env: [{{name: MY_POD, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}, {{name: D, value: logs}}]\n    volumeMounts: [{{name: v, mountPath: /v, subPathExpr: \"{e}\"}}]\n  volumes: [{{name: v, emptyDir: {{}}}}]\n")
+        format!("kind: Pod\napiVersion: v1\nmetadata: {{name: web}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env: [{{name: MY_POD, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}, {{name: D, value: logs}}, {{name: A, value: /abs}}]\n    volumeMounts: [{{name: v, mountPath: /v, subPathExpr: \"{e}\"}}]\n  volumes: [{{name: v, emptyDir: {{}}}}]\n")
     };
     assert_eq!(pod(&expr("$(D)/$(MY_POD)")).volumes[0].mounts[0].sub_path.as_deref(), Some(Path::new("logs/web")));
     let e = errors(&expr("/$(D)"));

@@ -361,7 +361,9 @@ impl Reader<'_> {
             // subPathExpr: $(VAR) of the container's env, expanded by the caller (`expand_sub_paths`).
             let sub_path = match o.get("subPath").or(o.get("subPathExpr")) {
                 Some(v) if v.as_str() == Some("") => None,
-                Some(v) => match self.item_path(v, &join(&ipath, "subPath")) {
+                Some(v) => match self
+                    .item_path(v, &join(&ipath, if o.get("subPath").is_some() { "subPath" } else { "subPathExpr" }))
+                {
                     Some(p) => Some(p),
                     None => continue,
                 },
