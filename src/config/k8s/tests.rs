@@ -809,9 +809,9 @@ fn volumes_map_to_what_the_runtime_writes() {
         format!("kind: Pod\napiVersion: v1\nmetadata: {{name: web}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env: [{{name: MY_POD, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}, {{name: D, value: logs}}, {{name: A, value: /abs}}]\n    volumeMounts: [{{name: v, mountPath: /v, subPathExpr: \"{e}\"}}]\n  volumes: [{{name: v, emptyDir: {{}}}}]\n")
     };
     assert_eq!(pod(&expr("$(D)/$(MY_POD)")).volumes[0].mounts[0].sub_path.as_deref(), Some(Path::new("logs/web")));
-    let e = errors(&expr("/$(D)"));
+    let e = errors(&expr("$(A)"));
     assert!(
-        e.len() == 1 && e[0].contains("subPathExpr: '/$(D)' gives '/logs', which must be a relative path"),
+        e.len() == 1 && e[0].contains("subPathExpr: '$(A)' gives '/abs', which must be a relative path"),
         "{e:?}"
     );
 }
