@@ -734,14 +734,16 @@ fn volumes_map_to_what_the_runtime_writes() {
          containers:\n      - name: a\n        command: [a]\n        volumeMounts:\n        \
          - {{name: data, mountPath: /var/data}}\n        - {{name: cfg, mountPath: /etc/cfg}}\n        \
          - {{name: info, mountPath: /etc/info}}\n        - {{name: all, mountPath: /etc/all, subPath: s}}\n        \
-         - {{name: disk, mountPath: /mnt/disk}}\n      volumes:\n      \
+         - {{name: disk, mountPath: /mnt/disk}}\n        - {{name: bare, mountPath: /bare}}\n      volumes:\n      \
          - {{name: cfg, configMap: {{name: cfg, defaultMode: 0400, items: [{{key: mode, path: m/mode, mode: 0600}}]}}}}\n      \
          - {{name: info, downwardAPI: {{items: [{{path: labels, fieldRef: {{fieldPath: metadata.labels}}}}, {{path: name, fieldRef: {{fieldPath: metadata.name}}}}]}}}}\n      \
          - {{name: all, projected: {{defaultMode: 0440, sources: [{{secret: {{name: sec}}}}, {{serviceAccountToken: {{path: token}}}}]}}}}\n      \
-         - {{name: disk, csi: {{driver: x}}}}\n      - {{name: unused, emptyDir: {{}}}}\n"
+         - {{name: disk, csi: {{driver: x}}}}\n      - {{name: unused, emptyDir: {{}}}}\n      - {{name: bare}}\n"
     ));
     let names: Vec<&str> = p.volumes.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["cfg", "info", "all", "disk", "data"], "mounted volumes only, claims last");
+    assert_eq!(names, ["cfg", "info", "all", "disk", "bare", "data"], "mounted volumes only, claims last");
+    // A volume with no source is an emptyDir, as the API server defaults it.
+    assert_eq!(p.volumes[4].content, VolumeContent::Dir);
     let files = |i: usize| match &p.volumes[i].content {
         VolumeContent::Files(f) => f
             .iter()
@@ -762,7 +764,7 @@ fn volumes_map_to_what_the_runtime_writes() {
         [("password", 0o440), ("user", 0o440)]
     );
     assert_eq!(p.volumes[3].content, VolumeContent::Provided { kind: "csi".into() });
-    assert_eq!(p.volumes[4].content, VolumeContent::Dir);
+    assert_eq!(p.volumes[5].content, VolumeContent::Dir);
     let m = &p.volumes[2].mounts[0];
     assert_eq!(
         (m.container.as_str(), m.path.as_path(), m.sub_path.as_deref()),
@@ -810,10 +812,7 @@ fn volumes_map_to_what_the_runtime_writes() {
     };
     assert_eq!(pod(&expr("$(D)/$(MY_POD)")).volumes[0].mounts[0].sub_path.as_deref(), Some(Path::new("logs/web")));
     let e = errors(&expr("$(A)"));
-    assert!(
-        e.len() == 1 && e[0].contains("subPathExpr: '$(A)' gives '/abs', which must be a relative path"),
-        "{e:?}"
-    );
+    assert!(e.len() == 1 && e[0].contains("subPathExpr: '$(A)' gives '/abs', which must be a relative path"), "{e:?}");
 }
 
 #[test]

@@ -105,17 +105,16 @@ impl Reader<'_> {
             }
             let kinds: Vec<&str> = o.rows.iter().map(|(k, _)| k.name.as_str()).filter(|k| *k != "name").collect();
             let content = match kinds.as_slice() {
-                [] => {
-                    // A volume of a refused kind was reported already.
-                    if self.errors.iter().all(|e| !e.message.starts_with(&ipath)) {
-                        self.error(item.at, &ipath, "no volume source (emptyDir, configMap, secret, …)");
-                    }
+                // A volume of a refused kind was reported already.
+                [] if self.errors.iter().any(|e| e.message.starts_with(&format!("{ipath}."))) => {
                     out.push(Declared {
                         volume: Volume { name, content: VolumeContent::Dir, mounts: Vec::new() },
                         ok: false,
                     });
                     continue;
                 }
+                // No source at all: the API server defaults it to an emptyDir (SetDefaults_Volume).
+                [] => "emptyDir",
                 [k] => *k,
                 _ => {
                     self.error(item.at, &ipath, format!("more than one volume source: {}", kinds.join(", ")));
@@ -126,7 +125,8 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            let v = o.get(content).unwrap_or(item);
+            let empty = Node { at: item.at, val: Val::Map(Vec::new()) };
+            let v = o.get(content).unwrap_or(&empty);
             let vpath = join(&ipath, content);
             let content = match content {
                 "emptyDir" => {
