@@ -827,3 +827,29 @@ fn the_kubelet_sets_hostname_and_an_indexed_jobs_index() {
     let plain = pod("apiVersion: batch/v1\nkind: Job\nmetadata: {name: work}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: a, command: [a]}]\n");
     assert_eq!(plain.apps[0].base_env, [("HOSTNAME".to_string(), "$(POD_NAME)".to_string())]);
 }
+
+#[test]
+fn resource_field_refs_give_limits_requests_or_this_machine() {
+    let text = "kind: Pod\napiVersion: v1\nmetadata: {name: r}\nspec:\n  containers:\n  - name: a\n    command: [a]\n    \
+                resources: {limits: {memory: 128Mi, cpu: 500m}}\n    env:\n    \
+                - {name: MEM, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}\n    \
+                - {name: CPU, valueFrom: {resourceFieldRef: {resource: requests.cpu}}}\n    \
+                - {name: MCPU, valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}}\n    \
+                - {name: B, valueFrom: {resourceFieldRef: {resource: limits.cpu, containerName: b}}}\n    \
+                - {name: BMEM, valueFrom: {resourceFieldRef: {resource: requests.memory, containerName: b}}}\n    \
+                volumeMounts: [{name: info, mountPath: /info}]\n  \
+                - name: b\n    command: [b]\n  volumes:\n  \
+                - {name: info, downwardAPI: {items: [{path: mem, resourceFieldRef: {containerName: a, resource: limits.memory}}]}}\n";
+    let p = pod(text);
+    let env: Vec<(&str, &str)> = p.apps[0].env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let cpus = std::thread::available_parallelism().unwrap().get().to_string();
+    assert_eq!(env, [("MEM", "128"), ("CPU", "1"), ("MCPU", "500"), ("B", cpus.as_str()), ("BMEM", "0")]);
+    match &p.volumes[0].content {
+        crate::config::VolumeContent::Files(f) => assert_eq!(f[0].data, b"134217728"),
+        other => panic!("{other:?}"),
+    }
+    let e = errors(&text.replace("containerName: a, ", ""));
+    assert!(e.len() == 1 && e[0].contains("a downwardAPI file needs containerName"), "{e:?}");
+    let e = errors(&text.replace("limits.memory, divisor: 1Mi", "limits.gpu"));
+    assert!(e.len() == 1 && e[0].contains("'limits.gpu' is not limits or requests of cpu"), "{e:?}");
+}

@@ -47,9 +47,13 @@ impl Reader<'_> {
         if let Some(r) = o.get("secretKeyRef") {
             return self.key_ref(r, &join(path, "secretKeyRef"), sources::Source::Secret);
         }
+        if let Some(r) = o.get("resourceFieldRef") {
+            let container = self.current.clone();
+            return self.resource_value(r, &join(path, "resourceFieldRef"), &container).map(Some);
+        }
         let Some(f) = o.get("fieldRef") else {
             if o.rows.is_empty() && self.errors.iter().all(|e| !e.message.starts_with(path)) {
-                self.error(n.at, path, "needs fieldRef, configMapKeyRef or secretKeyRef");
+                self.error(n.at, path, "needs fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef");
             }
             return None;
         };

@@ -138,7 +138,7 @@ pub(super) const VALUE_FROM: &[(&str, Act)] = &[
     ("configMapKeyRef", Use),
     ("secretKeyRef", Use),
     ("fileKeyRef", Refuse("podinit reads no env files: list the variables under env")),
-    ("resourceFieldRef", Refuse("podinit sets no resource limits for a resourceFieldRef to read")),
+    ("resourceFieldRef", Use),
 ];
 
 /// The kinds whose pod podinit runs, their apiVersion and where their pod template is.

@@ -23,6 +23,7 @@ mod annotations;
 mod env;
 mod fields;
 mod probes;
+mod resources;
 mod sources;
 mod volumes;
 
@@ -46,6 +47,8 @@ pub fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigE
         indexed_job: None,
         claims: Vec::new(),
         lenient: inputs.lenient,
+        resources: Vec::new(),
+        current: String::new(),
     };
     for spec in &inputs.images {
         if let Err(e) = r.images.load(spec, Path::new(".")) {
@@ -96,6 +99,10 @@ struct Reader<'a> {
     claims: Vec<String>,
     /// Missing image configurations, ConfigMaps and Secrets are no error (Inputs::lenient).
     lenient: bool,
+    /// Each container's resource limits and requests, for `resourceFieldRef`.
+    resources: Vec<(String, Vec<(String, String)>, Vec<(String, String)>)>,
+    /// The container being read, for an env `resourceFieldRef` without containerName.
+    current: String,
 }
 
 /// The used fields of one mapping.
@@ -537,6 +544,7 @@ impl Reader<'_> {
             node_name,
             service_account,
         };
+        self.resources = resources::container_resources(spec);
         let mut declared = s.get("volumes").map(|v| self.volumes(v, &p("volumes"), &downward)).unwrap_or_default();
         for name in std::mem::take(&mut self.claims) {
             if !declared.iter().any(|d| d.volume.name == name) {
@@ -698,6 +706,7 @@ impl Reader<'_> {
             (None, None) => {}
         }
         let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
+        self.current = name.clone();
         // envFrom first, then env (which overrides it), as the kubelet builds them.
         let mut env = c.get("envFrom").map(|v| self.env_from(v, &p("envFrom"))).unwrap_or_default();
         let mut from_env_from = env.len();

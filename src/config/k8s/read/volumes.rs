@@ -269,24 +269,25 @@ impl Reader<'_> {
         let Some(items) = o.get("items") else { return Some(files) };
         for (i, item) in self.list(items, &join(path, "items")).iter().enumerate() {
             let ipath = format!("{path}.items[{i}]");
-            let table = [
-                ("path", Use),
-                ("fieldRef", Use),
-                ("mode", Use),
-                ("resourceFieldRef", Refuse("podinit sets no resource limits for a resourceFieldRef to read")),
-            ];
+            let table = [("path", Use), ("fieldRef", Use), ("mode", Use), ("resourceFieldRef", Use)];
             let io = self.object(item, &ipath, &table, None);
             let rel = io.get("path").and_then(|v| self.item_path(v, &join(&ipath, "path")));
             let fmode = self.mode(io.get("mode"), &join(&ipath, "mode"), mode);
-            let Some(f) = io.get("fieldRef") else {
-                if io.rows.iter().all(|(k, _)| k.name != "resourceFieldRef")
-                    && self.errors.iter().all(|e| !e.message.starts_with(&ipath))
-                {
-                    self.error(item.at, &ipath, "needs fieldRef");
+            let value = match (io.get("fieldRef"), io.get("resourceFieldRef")) {
+                (Some(f), None) => self.downward_file(f, &join(&ipath, "fieldRef"), d),
+                (None, Some(r)) => self.resource_value(r, &join(&ipath, "resourceFieldRef"), ""),
+                (Some(_), Some(_)) => {
+                    self.error(item.at, &ipath, "has both fieldRef and resourceFieldRef");
+                    None
                 }
-                continue;
+                (None, None) => {
+                    if self.errors.iter().all(|e| !e.message.starts_with(&ipath)) {
+                        self.error(item.at, &ipath, "needs fieldRef or resourceFieldRef");
+                    }
+                    None
+                }
             };
-            let Some(value) = self.downward_file(f, &join(&ipath, "fieldRef"), d) else { continue };
+            let Some(value) = value else { continue };
             if let Some(rel) = rel {
                 files.push(VolumeFile { path: rel, data: value.into_bytes(), mode: fmode });
             } else if io.get("path").is_none() {
