@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use super::yaml::{self, Node, Val};
 
 /// The parts of an image's configuration a container runtime applies.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -56,42 +56,50 @@ impl Images {
     }
 
     /// Adds the configurations of one file's `text`; `name` names an OCI config.
+    /// JSON is read by the manifests' own parser (a YAML 1.2 superset of JSON), which
+    /// costs the binary nothing more.
     pub fn add(&mut self, name: Option<&str>, text: &str) -> Result<(), String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-        match (&v, name) {
+        let docs = yaml::parse(text)
+            .map_err(|e| format!("invalid JSON at line {}, column {}: {}", e.at.line, e.at.col, e.message))?;
+        let v = match docs.as_slice() {
+            [one] => one,
+            _ => return Err("expected one JSON value".into()),
+        };
+        match (&v.val, name) {
             // docker image inspect: an array of images, each naming itself.
-            (Value::Array(items), None) => {
+            (Val::Seq(items), None) => {
                 for (i, item) in items.iter().enumerate() {
                     let config =
                         item.get("Config").ok_or(format!("[{i}]: no 'Config' (not docker image inspect output?)"))?;
                     let config = parse_config(config).map_err(|e| format!("[{i}].Config: {e}"))?;
                     let mut names = Vec::new();
                     for key in ["RepoTags", "RepoDigests"] {
-                        if let Some(Value::Array(refs)) = item.get(key) {
-                            names.extend(refs.iter().filter_map(Value::as_str));
+                        if let Some(Val::Seq(refs)) = item.get(key).map(|n| &n.val) {
+                            names.extend(refs.iter().filter_map(Node::as_str));
                         }
                     }
                     if names.is_empty() {
                         return Err(format!("[{i}]: no RepoTags or RepoDigests: the image has no name to match"));
                     }
                     for n in names {
-                        self.insert(n, &config)?;
+                        self.insert(n, &config);
                     }
                 }
                 Ok(())
             }
-            (Value::Object(_), Some(name)) => {
-                let config = v.get("config").or(v.get("Config")).unwrap_or(&v);
-                self.insert(name, &parse_config(config)?)
+            (Val::Map(_), Some(name)) => {
+                let config = v.get("config").or(v.get("Config")).unwrap_or(v);
+                self.insert(name, &parse_config(config)?);
+                Ok(())
             }
-            (Value::Object(_), None) if is_oci_config(&v) => {
+            (Val::Map(_), None) if is_oci_config(v) => {
                 Err("an OCI image config names no image: give it as --images REF=FILE".into())
             }
-            (Value::Object(map), None) => {
-                for (name, config) in map {
+            (Val::Map(rows), None) => {
+                for (name, config) in rows {
                     let config = config.get("config").or(config.get("Config")).unwrap_or(config);
-                    let config = parse_config(config).map_err(|e| format!("'{name}': {e}"))?;
-                    self.insert(name, &config)?;
+                    let config = parse_config(config).map_err(|e| format!("'{}': {e}", name.name))?;
+                    self.insert(&name.name, &config);
                 }
                 Ok(())
             }
@@ -102,11 +110,10 @@ impl Images {
         }
     }
 
-    fn insert(&mut self, reference: &str, config: &ImageConfig) -> Result<(), String> {
+    fn insert(&mut self, reference: &str, config: &ImageConfig) {
         let key = key(reference);
         self.by_ref.retain(|(k, _)| *k != key);
         self.by_ref.push((key, config.clone()));
-        Ok(())
     }
 
     /// The configuration of `reference`, if one was given.
@@ -129,14 +136,14 @@ fn key(reference: &str) -> String {
 }
 
 /// Whether `v` is an OCI image config (rather than a map of them by image).
-fn is_oci_config(v: &Value) -> bool {
+fn is_oci_config(v: &Node) -> bool {
     ["config", "Config", "architecture", "os", "rootfs"].iter().any(|k| v.get(k).is_some())
 }
 
-fn strings(v: Option<&Value>, field: &str) -> Result<Option<Vec<String>>, String> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
+fn strings(v: Option<&Node>, field: &str) -> Result<Option<Vec<String>>, String> {
+    match v.map(|n| &n.val) {
+        None | Some(Val::Null) => Ok(None),
+        Some(Val::Seq(items)) => items
             .iter()
             .map(|s| s.as_str().map(str::to_string).ok_or(format!("{field}: not a list of strings")))
             .collect::<Result<Vec<_>, _>>()
@@ -145,18 +152,18 @@ fn strings(v: Option<&Value>, field: &str) -> Result<Option<Vec<String>>, String
     }
 }
 
-fn text(v: Option<&Value>, field: &str) -> Result<Option<String>, String> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+fn text(v: Option<&Node>, field: &str) -> Result<Option<String>, String> {
+    match v.map(|n| &n.val) {
+        None | Some(Val::Null) => Ok(None),
+        Some(Val::Str(s)) if s.is_empty() => Ok(None),
+        Some(Val::Str(s)) => Ok(Some(s.clone())),
         Some(_) => Err(format!("{field}: not a string")),
     }
 }
 
 /// The `config` (OCI) or `Config` (docker inspect) object; both spell the fields the same.
-fn parse_config(v: &Value) -> Result<ImageConfig, String> {
-    if !v.is_object() && !v.is_null() {
+fn parse_config(v: &Node) -> Result<ImageConfig, String> {
+    if !matches!(v.val, Val::Map(_) | Val::Null) {
         return Err("not an image configuration (an object with Entrypoint, Cmd, Env, …)".into());
     }
     let env = strings(v.get("Env"), "Env")?
