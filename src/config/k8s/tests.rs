@@ -842,7 +842,8 @@ fn resource_field_refs_give_limits_requests_or_this_machine() {
                 - {name: info, downwardAPI: {items: [{path: mem, resourceFieldRef: {containerName: a, resource: limits.memory}}]}}\n";
     let p = pod(text);
     let env: Vec<(&str, &str)> = p.apps[0].env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let cpus = std::thread::available_parallelism().unwrap().get().to_string();
+    // SAFETY: sysconf reads a system constant.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.to_string();
     assert_eq!(env, [("MEM", "128"), ("CPU", "1"), ("MCPU", "500"), ("B", cpus.as_str()), ("BMEM", "0")]);
     match &p.volumes[0].content {
         crate::config::VolumeContent::Files(f) => assert_eq!(f[0].data, b"134217728"),
@@ -852,4 +853,21 @@ fn resource_field_refs_give_limits_requests_or_this_machine() {
     assert!(e.len() == 1 && e[0].contains("a downwardAPI file needs containerName"), "{e:?}");
     let e = errors(&text.replace("limits.memory, divisor: 1Mi", "limits.gpu"));
     assert!(e.len() == 1 && e[0].contains("'limits.gpu' is not limits or requests of cpu"), "{e:?}");
+}
+
+#[test]
+fn quantities_are_exact() {
+    use read::quantity_for_tests as q;
+    let nano = 1_000_000_000u128;
+    assert_eq!(q("250m"), Some(250_000_000));
+    assert_eq!(q("1.5"), Some(1_500_000_000));
+    assert_eq!(q(".5"), Some(500_000_000));
+    assert_eq!(q("128Mi"), Some(128 * 1024 * 1024 * nano));
+    assert_eq!(q("1G"), Some(1_000_000_000 * nano));
+    assert_eq!(q("1e3"), Some(1000 * nano));
+    assert_eq!(q("1n"), Some(1));
+    assert_eq!(q("1Ei"), Some((1u128 << 60) * nano));
+    for bad in ["", "x", "1Q", "1.2.3", "-1", "."] {
+        assert_eq!(q(bad), None, "{bad}");
+    }
 }

@@ -28,6 +28,8 @@ mod sources;
 mod volumes;
 
 #[cfg(test)]
+pub(crate) use resources::quantity as quantity_for_tests;
+#[cfg(test)]
 pub(crate) use sources::decode_base64 as decode_base64_for_tests;
 
 use annotations::*;

@@ -40,7 +40,7 @@ impl Reader<'_> {
         let set = |m: &[(String, String)]| m.iter().find(|(k, _)| k == what).map(|(_, v)| v.clone());
         let value = match kind {
             "limits" => set(limits).map_or_else(|| Some(allocatable(what)), |q| quantity(&q)),
-            _ => set(requests).or_else(|| set(limits)).map_or(Some(0.0), |q| quantity(&q)),
+            _ => set(requests).or_else(|| set(limits)).map_or(Some(0), |q| quantity(&q)),
         };
         let Some(value) = value else {
             self.error(r.at, &join(path, "resource"), format!("the container's {resource} is not a quantity"));
@@ -53,65 +53,87 @@ impl Reader<'_> {
                     _ => self.string(d, &join(path, "divisor"))?,
                 };
                 match quantity(&text) {
-                    Some(q) if q > 0.0 => q,
+                    Some(q) if q > 0 => q,
                     _ => {
                         self.error(d.at, &join(path, "divisor"), format!("'{text}' is not a positive quantity"));
                         return None;
                     }
                 }
             }
-            None => 1.0,
+            None => NANO,
         };
         // The kubelet rounds up: 250m of CPU with divisor 1 is "1".
-        Some(format!("{}", (value / divisor).ceil().max(0.0) as u64))
+        Some(value.div_ceil(divisor).to_string())
     }
 }
 
-/// What a container may use here when the manifest sets no limit: this machine's
-/// CPUs (those podinit may run on), memory, and root filesystem size.
-fn allocatable(what: &str) -> f64 {
+/// One unit in nano-units: quantities are whole numbers of 10^-9, the finest
+/// suffix (`n`). Integers, not floats: float parsing would add ~20 KB to PID 1.
+const NANO: u128 = 1_000_000_000;
+
+/// What a container may use here when the manifest sets no limit, in nano-units:
+/// this machine's online CPUs, memory, and root filesystem size.
+fn allocatable(what: &str) -> u128 {
     match what {
-        "cpu" => std::thread::available_parallelism().map_or(1, |n| n.get()) as f64,
+        "cpu" => {
+            // SAFETY: sysconf reads a system constant; no memory is passed.
+            let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+            n.max(1) as u128 * NANO
+        }
         "memory" => {
             let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
             let kb = meminfo
                 .lines()
                 .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-                .unwrap_or(0.0);
-            kb * 1024.0
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u128>().ok())
+                .unwrap_or(0);
+            kb * 1024 * NANO
         }
-        _ => nix::sys::statvfs::statvfs("/").map_or(0.0, |s| s.blocks() as f64 * s.fragment_size() as f64),
+        _ => nix::sys::statvfs::statvfs("/").map_or(0, |s| s.blocks() as u128 * s.fragment_size() as u128 * NANO),
     }
 }
 
-/// A Kubernetes quantity (`250m`, `1.5`, `128Mi`, `1G`, `1e3`) in base units.
-pub(super) fn quantity(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-'))).unwrap_or(s.len());
+/// A Kubernetes quantity (`250m`, `1.5`, `128Mi`, `1G`, `1e3`) in nano-units.
+pub(crate) fn quantity(s: &str) -> Option<u128> {
+    let s = s.trim().strip_prefix('+').unwrap_or(s.trim());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (number, suffix) = s.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    // The number in nano-units: digits past the ninth decimal are dropped.
+    let frac9: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut v = int.checked_mul(NANO)?.checked_add(frac9.parse().ok()?)?;
+    let (ten, two): (i32, u32) = match suffix {
+        "" => (0, 0),
+        "n" => (-9, 0),
+        "u" => (-6, 0),
+        "m" => (-3, 0),
+        "k" => (3, 0),
+        "M" => (6, 0),
+        "G" => (9, 0),
+        "T" => (12, 0),
+        "P" => (15, 0),
+        "E" => (18, 0),
+        "Ki" => (0, 10),
+        "Mi" => (0, 20),
+        "Gi" => (0, 30),
+        "Ti" => (0, 40),
+        "Pi" => (0, 50),
+        "Ei" => (0, 60),
+        e if e.starts_with(['e', 'E']) => (e[1..].parse().ok()?, 0),
         _ => return None,
     };
-    Some(number * factor).filter(|v| v.is_finite() && *v >= 0.0)
+    v = v.checked_mul(1u128.checked_shl(two)?)?;
+    if ten >= 0 {
+        v = v.checked_mul(10u128.checked_pow(ten as u32)?)?;
+    } else {
+        // Below a nano-unit rounds up, as Kubernetes rounds a quantity up to its scale.
+        v = v.div_ceil(10u128.checked_pow(ten.unsigned_abs())?);
+    }
+    Some(v)
 }
 
 /// (container name, limits, requests) of every container of `spec`, read without
