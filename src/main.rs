@@ -18,7 +18,7 @@ fn main() {
         Ok(m) => m,
         Err(e) => {
             eprintln!("podinit: {e}");
-            std::process::exit(2);
+            std::process::exit(e.code);
         }
     };
     if !matches!(mode, Mode::Init(_) | Mode::Pause | Mode::Run { .. }) {
@@ -28,8 +28,8 @@ fn main() {
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
     let code = match mode {
-        Mode::Help => {
-            print!("{}", cli::USAGE);
+        Mode::Help(text) => {
+            print!("{text}");
             0
         }
         Mode::Version { tini } => {
@@ -78,6 +78,7 @@ fn main() {
         Mode::Health { config } => commands::health(&config),
         Mode::Reset { config, steps } => commands::reset(&config, &steps),
         Mode::Control { config, cmd } => commands::control(&config, &cmd),
+        Mode::Wait { config, until, timeout, names } => cli::wait::run(&config, until, timeout, &names),
     };
     std::process::exit(code);
 }
