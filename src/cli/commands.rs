@@ -48,7 +48,7 @@ pub fn status(path: &Path, json: bool) -> i32 {
             (st, 0)
         }
         Liveness::NotRunning(why, Ok(st)) => {
-            eprintln!("podinit: the pod is not running: {why}; last state from {}", file.display());
+            eprintln!("podinit: {why}; last state from {}", file.display());
             (st, 1)
         }
         Liveness::Unknown(why, Ok(st)) => {
@@ -79,7 +79,7 @@ pub fn health(path: &Path) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
     let verdict = match live::probe(&pod.state_dir) {
         Liveness::Live(st) | Liveness::Running(st, _) => status::health(&st),
-        Liveness::NotRunning(why, _) => Err(format!("the pod is not running: {why}")),
+        Liveness::NotRunning(why, _) => Err(why),
         Liveness::Unknown(why, _) => Err(why),
     };
     match verdict {
