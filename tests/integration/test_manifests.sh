@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/pod_lib.sh"
 T_SUITE=manifests
-pod_suite_requires
+suite_requires
 
 EX=$ROOT/examples
 MANIFESTS=$ROOT/tests/manifests
