@@ -3,8 +3,11 @@
 //! outlives a podinit killed with SIGKILL). podinit is running when
 //!
 //! 1. its control socket answers a status request (the live state), or, where
-//!    the socket cannot be used (another user's socket, none bound),
-//! 2. the pid in status.json is alive and started when that podinit did
+//!    the socket cannot be used (another user's 0600 socket),
+//! 2. someone listens on that socket path (`/proc/net/unix`, as `ss -xl`
+//!    reads it: a listener vanishes with the process that holds it), or,
+//!    where that cannot be read or podinit has no socket,
+//! 3. the pid in status.json is alive and started when that podinit did
 //!    (`/proc/PID/stat` start time against the file's `started_at`), so a
 //!    reused pid does not count.
 //!
@@ -50,6 +53,7 @@ pub fn probe(state_dir: &Path) -> Liveness {
         Err(ControlError::NotRunning { stale: false, .. }) => format!("no control socket at {}", sock.display()),
         Err(e) => e.to_string(),
     };
+    let listener = listening(&sock);
     let st = match status::read(state_dir) {
         Ok(st) => st,
         Err(e @ StatusError::NotFound { .. }) => {
@@ -57,12 +61,47 @@ pub fn probe(state_dir: &Path) -> Liveness {
         }
         Err(e) => return Liveness::NotRunning(format!("podinit is not running ({why_no_socket})"), Err(e)),
     };
+    let socket_file = std::fs::symlink_metadata(&sock).is_ok();
+    match listener {
+        Some(true) => return Liveness::Running(st, why_no_socket),
+        Some(false) if socket_file => {
+            let why = format!("podinit is not running (nobody listens on {}; {why_no_socket})", sock.display());
+            return Liveness::NotRunning(why, Ok(st));
+        }
+        _ => {}
+    }
     if pid_is(st.pid, st.started_at) {
         Liveness::Running(st, why_no_socket)
     } else {
         let why = format!("podinit (pid {}) is not running ({why_no_socket})", st.pid);
         Liveness::NotRunning(why, Ok(st))
     }
+}
+
+/// Whether a process listens on the Unix socket `path` (from `/proc/net/unix`
+/// of this network namespace); None when that table cannot be read.
+pub fn listening(path: &Path) -> Option<bool> {
+    let table = std::fs::read_to_string("/proc/net/unix").ok()?;
+    let abs = if path.is_relative() { std::env::current_dir().ok()?.join(path) } else { path.to_path_buf() };
+    let want = [path.as_os_str(), abs.as_os_str()];
+    Some(table.lines().skip(1).filter_map(listener_path).any(|p| want.iter().any(|w| *w == std::ffi::OsStr::new(p))))
+}
+
+/// The path of a listening socket's line of `/proc/net/unix`
+/// (`Num RefCount Protocol Flags Type St Inode Path`; Flags has
+/// `__SO_ACCEPTCON` 0x10000 for a listener), None for any other line.
+pub fn listener_path(line: &str) -> Option<&str> {
+    let mut rest = line;
+    let mut fields = [""; 7];
+    for f in &mut fields {
+        rest = rest.trim_start_matches(' ');
+        let end = rest.find(' ')?;
+        *f = &rest[..end];
+        rest = &rest[end..];
+    }
+    let flags = u32::from_str_radix(fields[3], 16).ok()?;
+    let path = rest.strip_prefix(' ')?;
+    (flags & 0x10000 != 0 && !path.is_empty()).then_some(path)
 }
 
 /// Whether process `pid` exists here and started at `started_at` (unix
@@ -123,6 +162,24 @@ pub fn status_path(state_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listeners_in_proc_net_unix() {
+        let l = "00000000371e9184: 00000002 00000000 00010000 0001 01 663014 /tmp/a b/control.sock";
+        assert_eq!(listener_path(l), Some("/tmp/a b/control.sock"));
+        // Inode padded with spaces (%5lu), a connected socket, no path.
+        assert_eq!(listener_path("0000000000000001: 00000002 00000000 00010000 0001 01   123 /s"), Some("/s"));
+        assert_eq!(listener_path("00000000a0ca4ed0: 00000003 00000000 00000000 0001 03 656979 /s"), None);
+        assert_eq!(listener_path("00000000a0ca4ed0: 00000003 00000000 00010000 0001 01 656979"), None);
+        assert_eq!(listener_path("Num       RefCount Protocol Flags    Type St Inode Path"), None);
+        // A real listener, and the same path once it is closed.
+        let t = crate::testutil::TempDir::new("listen");
+        let sock = t.0.join("x.sock");
+        let l = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+        assert_eq!(listening(&sock), Some(true));
+        drop(l);
+        assert_eq!(listening(&sock), Some(false));
+    }
 
     #[test]
     fn start_ticks_survives_odd_comm() {

@@ -174,10 +174,19 @@ fn attach(dir: &Path, ask: Duration) -> Result<Watched, String> {
     }
 }
 
-/// The fallback where the socket cannot be used (another user's): status.json's
-/// pid, if that process started when the file says podinit did.
+/// The fallback where the socket cannot be used (another user's): the status
+/// file, if someone listens on the socket path (no pidfd: the pid is not
+/// known), else if status.json's pid started when the file says podinit did.
 fn attach_by_pid(dir: &Path, why: &str) -> Result<Watched, String> {
     let st = status::read(dir).map_err(|e| format!("{why}; {e}"))?;
+    let sock = crate::pod::control::socket_path(dir);
+    match live::listening(&sock) {
+        Some(true) => return Ok(Watched { pidfd: None, pid: None, id: (st.pid, st.started_at), last: st }),
+        Some(false) if std::fs::symlink_metadata(&sock).is_ok() => {
+            return Err(format!("{NOT_RUNNING} (nobody listens on {}; {why})", sock.display()))
+        }
+        _ => {}
+    }
     if !live::pid_is(st.pid, st.started_at) {
         return Err(format!("{NOT_RUNNING} (pid {} of {} is gone; {why})", st.pid, live::status_path(dir).display()));
     }
@@ -194,7 +203,10 @@ fn attach_by_pid(dir: &Path, why: &str) -> Result<Watched, String> {
 fn still_there(dir: &Path, w: &Watched) -> bool {
     match w.pid {
         Some(pid) => live::pid_is(pid as u32, w.id.1),
-        None => !matches!(Connection::open(dir, live::ASK_TIMEOUT), Err(ControlError::NotRunning { .. })),
+        None => match live::listening(&crate::pod::control::socket_path(dir)) {
+            Some(listens) => listens,
+            None => !matches!(Connection::open(dir, live::ASK_TIMEOUT), Err(ControlError::NotRunning { .. })),
+        },
     }
 }
 

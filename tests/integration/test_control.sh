@@ -592,13 +592,13 @@ assert_eq 0 "$CRC" "exit code of the table"
 assert_match "$COUT" '^ctl +[0-9]/[0-9] +Running' "table"
 t_end
 
-t_begin "status: after the pod ended, status.json is used and stderr says so; control commands say it is not running"
+t_begin "status: after the pod ended, status.json is shown, stderr says it is not running, exit 1; control commands say so too"
 term_wait 15
 assert_eq 0 "$RC" "exit code of the main pod after SIGTERM"
 assert_no_file "$D/state/control.sock"
 ctl status
-assert_eq 0 "$CRC" "exit code ($CERR)"
-assert_eq "podinit: the pod is not running; last state from $D/state/status.json" "$CERR" "stderr"
+assert_eq 1 "$CRC" "exit code ($CERR)"
+assert_match "$CERR" "^podinit: podinit \(pid 1\) is not running \(no control socket at $D/state/control.sock\); last state from $D/state/status.json\$" "stderr"
 assert_match "$COUT" '^ctl +[0-9]/[0-9] +Completed' "table"
 ctl restart web
 assert_eq 1 "$CRC" "exit code of restart after the end"
@@ -765,8 +765,8 @@ ctl restart app
 assert_eq 1 "$CRC" "exit code of a control command on the stale socket"
 assert_contains "$CERR" "the pod is not running: nobody listens on $D/state/control.sock"
 ctl status
-assert_eq 0 "$CRC" "exit code of status on the stale socket ($CERR)"
-assert_contains "$CERR" "the pod is not running; last state from $D/state/status.json"
+assert_eq 1 "$CRC" "exit code of status on the stale socket ($CERR)"
+assert_contains "$CERR" "podinit is not running (nobody listens on $D/state/control.sock); last state from $D/state/status.json"
 start_pod
 wait_for 5 live_is status Running || t_fail "second pod not Running: $(cat "$D/err")"
 [ -S "$D/state/control.sock" ] || t_fail "no socket after the restart"
