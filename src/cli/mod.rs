@@ -414,7 +414,8 @@ fn parse_wait(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError
             }
             Long("timeout") => {
                 let v = p.value()?.string()?;
-                timeout = config::parse_duration(&v)
+                // A bare 0 (check once) needs no unit, as in kubectl wait --timeout=0.
+                timeout = if v == "0" { Ok(Duration::ZERO) } else { config::parse_duration(&v) }
                     .map_err(|e| CliError::new(format!("'podinit wait': --timeout: bad duration '{v}': {e}")))?;
             }
             Value(v) => names.push(v.string()?),
@@ -717,6 +718,7 @@ mod tests {
         assert!(w(&["wait", "--for", "healthy"]).unwrap_err().message.contains("ready, started or exit"));
         assert!(w(&["wait", "--timeout", "soon"]).unwrap_err().message.contains("--timeout"));
         assert!(w(&["wait", "--json"]).is_err());
+        assert!(matches!(w(&["wait", "--timeout", "0"]), Ok(Mode::Wait { timeout: Duration::ZERO, .. })));
     }
 
     #[test]

@@ -944,7 +944,7 @@ t_end
 t_begin "status: when the apps run, Running 1/1; status --json parses; health exits 0"
 touch "$D/go"
 ready "$D/ready"
-wait_for 5 status_is Running || t_fail "status never showed Running (last: $(json_field status))"
+"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "the pod never became Ready (last: $(json_field status))"
 sq=$(pstatus | tr -s ' ')
 assert_match "$(sed -n 2p <<<"$sq")" '^statuspod 1/1 Running 0 [0-9]+s$' "pod row"
 assert_match "$(sed -n 5p <<<"$sq")" '^gate init Completed - 0 0 [0-9]+s$' "gate row"
