@@ -47,8 +47,11 @@ bg_pwait_done() {
 # one_line TEXT WHAT: TEXT is exactly one line.
 one_line() { assert_eq 1 "$(printf '%s\n' "$1" | wc -l)" "lines of $2"; }
 
-# wait_proc PID [NAME]: the wait process (a child of the bg_pwait subshell).
-wait_proc() { pgrep -f -- "wait -c $P" | head -n1; }
+# wait_proc: the pid of the background `podinit wait` (not its `timeout`).
+wait_proc() { pgrep -f -- "^$PODINIT wait -c $P" | head -n1; }
+
+# web_not_ready: status.json says entry web is not ready.
+web_not_ready() { [ "$(json_field 'e["web"]["ready"]')" = False ]; }
 
 # ============================================================================
 t_begin "started before podinit: waits for it, returns once the pod is Ready (not before)"
@@ -75,11 +78,12 @@ t_end
 t_begin "a blocked wait does not poll: no wake-ups while nothing changes"
 rm -f "$D/go"
 "$PODINIT" kill -c "$P" web TERM >/dev/null 2>&1 # restart_policy Always: back, not ready
+wait_for 5 web_not_ready || t_fail "web still ready after its restart (the case tests nothing)"
 bg_pwait --timeout 20s web
 sleep 0.5
 wp=$(wait_proc)
 if [ -z "$wp" ]; then
-    t_fail "no wait process"
+    t_fail "no wait process (it ended: $(cat "$D/w.err" 2>/dev/null))"
 else
     c0=$(awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$wp/status")
     sleep 2
@@ -95,7 +99,7 @@ t_end
 t_begin "podinit gone (kill -KILL): the waiter wakes at once and says so, exit 1"
 rm -f "$D/go"
 "$PODINIT" kill -c "$P" web TERM >/dev/null 2>&1
-sleep 0.3
+wait_for 5 web_not_ready || t_fail "web still ready after its restart (the case tests nothing)"
 bg_pwait --timeout 20s
 sleep 0.5
 t0=$(now_ms)
