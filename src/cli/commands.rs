@@ -56,7 +56,7 @@ pub fn status(path: &Path, json: bool) -> i32 {
             (st, 1)
         }
         Liveness::NotRunning(why, Err(_)) | Liveness::Unknown(why, Err(_)) => {
-            eprintln!("podinit: the pod is not running: {why}");
+            eprintln!("podinit: {why}");
             return 1;
         }
     };

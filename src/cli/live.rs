@@ -56,10 +56,8 @@ pub fn probe(state_dir: &Path) -> Liveness {
     let listener = listening(&sock);
     let st = match status::read(state_dir) {
         Ok(st) => st,
-        Err(e @ StatusError::NotFound { .. }) => {
-            return Liveness::NotRunning(format!("podinit is not running ({why_no_socket}, no status file)"), Err(e))
-        }
-        Err(e) => return Liveness::NotRunning(format!("podinit is not running ({why_no_socket})"), Err(e)),
+        // "no status file at ...: the pod is not running, or podinit could not write its state_dir"
+        Err(e) => return Liveness::NotRunning(format!("{why_no_socket}; {e}"), Err(e)),
     };
     let socket_file = std::fs::symlink_metadata(&sock).is_ok();
     match listener {
