@@ -18,7 +18,7 @@ fake_suite() {
 # run_runner [ENV...]: tests/run.sh over $S. Sets RC and OUT.
 run_runner() {
     RC=0
-    OUT=$(env "$@" SUITES="$S" PODINIT=/bin/true bash "$ROOT/tests/run.sh" 2>&1) || RC=$?
+    OUT=$(env -u ONLY "$@" SUITES="$S" PODINIT=/bin/true bash "$ROOT/tests/run.sh" 2>&1) || RC=$?
 }
 
 fake_suite good 't_begin one; assert_eq 1 1; t_end; t_summary'
