@@ -788,39 +788,39 @@ t_end
 # Bad input catalogue (docs/reliability.md)
 # ===========================================================================
 
-t_begin "bad command lines: exit 2, one line naming the problem, never a panic"
+t_begin "bad command lines: exit 1 in init mode (as tini), 2 for a subcommand; one line naming the problem, never a panic"
 bad=""
-while IFS='|' read -r args want; do
+while IFS='|' read -r code args want; do
     RC=0
     # shellcheck disable=SC2086
     timeout -s KILL 5 "$PODINIT" $args >/dev/null 2>"$T_TMP/cli.err" || RC=$?
     e=$(cat "$T_TMP/cli.err")
-    if [ "$RC" != 2 ] || [ "$(wc -l <"$T_TMP/cli.err")" != 1 ] || ! grep -q -- "$want" "$T_TMP/cli.err" || grep -q panicked "$T_TMP/cli.err"; then
+    if [ "$RC" != "$code" ] || [ "$(wc -l <"$T_TMP/cli.err")" != 1 ] || ! grep -q -- "$want" "$T_TMP/cli.err" || grep -q panicked "$T_TMP/cli.err"; then
         bad="$bad [$args] rc=$RC: $(head -c 200 "$T_TMP/cli.err");"
     fi
 done <<'EOF'
---bogus|invalid option
-|no command given
---|no command given
--t xyz -- true|expected a number with a unit
--t 99999999999h -- true|too large
--p BOGUS -- true|unknown signal 'BOGUS'
--p RTMAX--2147483648 -- true|unknown signal
--p RTMIN+2147483647 -- true|unknown signal
--e 300 -- true|not an exit code
--e abc -- true|not an exit code
-run -c|missing argument
-kill web NOSIG|unknown signal
-kill web RTMAX--2147483648|unknown signal
-restart|needs NAME
-status --bogus|invalid option
+1|--bogus|invalid option
+1||no command given
+1|--|no command given
+1|-t xyz -- true|expected a number with a unit
+1|-t 99999999999h -- true|too large
+1|-p BOGUS -- true|unknown signal 'BOGUS'
+1|-p RTMAX--2147483648 -- true|unknown signal
+1|-p RTMIN+2147483647 -- true|unknown signal
+1|-e 300 -- true|not an exit code
+1|-e abc -- true|not an exit code
+2|run -c|missing argument
+2|kill web NOSIG|unknown signal
+2|kill web RTMAX--2147483648|unknown signal
+2|restart|needs NAME
+2|status --bogus|invalid option
 EOF
 assert_eq "" "$bad" "bad command lines"
 t_end
 
-t_begin "bad environment: PODINIT_VERBOSITY=abc is exit 2; PODINIT_LOG garbage, odd POD_NAME and a 100 kB variable are harmless"
+t_begin "bad environment: PODINIT_VERBOSITY=abc is exit 1; PODINIT_LOG garbage, odd POD_NAME and a 100 kB variable are harmless"
 RC=0; PODINIT_VERBOSITY=abc timeout -s KILL 5 "$PODINIT" -- true 2>"$T_TMP/env.err" || RC=$?
-assert_eq 2 "$RC" "PODINIT_VERBOSITY=abc"
+assert_eq 1 "$RC" "PODINIT_VERBOSITY=abc"
 assert_contains "$(cat "$T_TMP/env.err")" "PODINIT_VERBOSITY" "stderr"
 RC=0; PODINIT_LOG='%%%=,,=debug' timeout -s KILL 5 "$PODINIT" -- true 2>"$T_TMP/env.err" || RC=$?
 assert_eq 0 "$RC" "PODINIT_LOG garbage"

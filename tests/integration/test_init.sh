@@ -778,12 +778,12 @@ t_end
 # Command line
 # ============================================================================
 
-# bad_flag ARGS...: exit 2, exactly one stderr line, nothing on stdout, nothing started.
+# bad_flag ARGS...: exit 1 (as tini), exactly one stderr line, nothing on stdout, nothing started.
 bad_flag() {
     rm -f "$W/started"
     local rc=0
     timeout -s KILL 10 "$PODINIT" "$@" >"$W/out" 2>"$W/err" || rc=$?
-    assert_eq 2 "$rc" "exit status"
+    assert_eq 1 "$rc" "exit status"
     assert_eq 1 "$(lines "$W/err")" "stderr lines ($(head -c 300 "$W/err"))"
     assert_eq "" "$(cat "$W/out")" "stdout"
     assert_no_file "$W/started"
@@ -817,14 +817,14 @@ bad_flag
 bad_flag --
 t_end
 
-t_begin "no command as PID 1: exit 2, one stderr line"
+t_begin "bad flag as PID 1: exit 1, one stderr line"
 as_pid1 10 -- -e 300 -- touch "$W/started" >"$W/out" 2>"$W/err"
-assert_eq 2 "$RC" "exit status"
+assert_eq 1 "$RC" "exit status"
 assert_eq 1 "$(lines "$W/err")" "stderr lines"
 assert_no_file "$W/started"
 t_end
 
-t_begin "bad PODINIT_VERBOSITY: exit 2, one stderr line"
+t_begin "bad PODINIT_VERBOSITY: exit 1, one stderr line"
 PODINIT_VERBOSITY=lots bad_flag -- touch "$W/started"
 t_end
 
