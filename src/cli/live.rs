@@ -109,9 +109,9 @@ pub fn pid_is(pid: u32, started_at: u64) -> bool {
     if pid <= 0 {
         return false;
     }
-    match (start_unix(pid), boot_unix()) {
-        (Some(ticks_since_boot), Some(btime)) => {
-            let start = btime + ticks_since_boot;
+    match (start_after_boot(pid), boot_unix()) {
+        (Some(secs_after_boot), Some(btime)) => {
+            let start = btime + secs_after_boot;
             start.abs_diff(started_at) <= START_SLACK
         }
         _ => false,
@@ -123,7 +123,7 @@ pub fn pid_is(pid: u32, started_at: u64) -> bool {
 pub const START_SLACK: u64 = 2;
 
 /// Seconds after boot at which `pid` started (field 22 of /proc/PID/stat, in clock ticks).
-fn start_unix(pid: i32) -> Option<u64> {
+fn start_after_boot(pid: i32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     start_ticks(&text).map(|t| t / clock_ticks())
 }
@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn this_process_is_itself_and_not_a_later_one() {
         let me = std::process::id();
-        let my_start = boot_unix().expect("btime") + start_unix(me as i32).expect("stat");
+        let my_start = boot_unix().expect("btime") + start_after_boot(me as i32).expect("stat");
         assert!(pid_is(me, my_start));
         assert!(pid_is(me, my_start + START_SLACK));
         // The same pid recorded by a process that started earlier (pid reuse): not it.
@@ -224,7 +224,7 @@ mod tests {
         }
         // Recorded with our real start time: running, although no socket answers.
         let me = std::process::id();
-        let st = PodStatus { started_at: boot_unix().unwrap() + start_unix(me as i32).unwrap(), ..st };
+        let st = PodStatus { started_at: boot_unix().unwrap() + start_after_boot(me as i32).unwrap(), ..st };
         status::write(&t.0, &st).expect("write");
         assert!(matches!(probe(&t.0), Liveness::Running(..)), "{:?}", probe(&t.0));
         // A stale socket (bound, then its listener closed) wins over the file.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::cli::commands::load_or_print;
 use crate::cli::live;
 use crate::cli::WaitFor;
-use crate::config::{Kind, RestartPolicy};
+use crate::config::RestartPolicy;
 use crate::pod::control::{Connection, ControlError, Reply, Request};
 use crate::pod::status::{self, EntryStatus, PodStatus};
 
@@ -80,7 +80,9 @@ fn wait(dir: &Path, until: WaitFor, timeout: Duration, names: &[String], policy:
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let pending = match &mut watched {
-            None => match attach(dir, left.min(live::ASK_TIMEOUT)) {
+            // The status request gets at least a second even when little time is
+            // left (--timeout 0 still asks a live podinit once).
+            None => match attach(dir, left.max(Duration::from_secs(1)).min(live::ASK_TIMEOUT)) {
                 Ok(w) => {
                     watched = Some(w);
                     continue;
@@ -156,7 +158,7 @@ const NOT_RUNNING: &str = "podinit is not running";
 /// between is podinit's), else from status.json's pid and start time.
 fn attach(dir: &Path, ask: Duration) -> Result<Watched, String> {
     let sock = crate::pod::control::socket_path(dir);
-    match Connection::open(dir, ask.max(Duration::from_millis(1))) {
+    match Connection::open(dir, ask) {
         Ok(conn) => {
             let pid = conn.peer_pid();
             let pidfd = pid.and_then(pidfd_open);
@@ -309,20 +311,12 @@ fn entry_started(e: &EntryStatus) -> bool {
 
 /// An app that ended and that the restart policy will not start again.
 fn ended_for_good(e: &EntryStatus, policy: RestartPolicy) -> bool {
-    e.kind == kind_label(Kind::App)
+    e.kind == "app"
         && match e.state.as_str() {
             "Completed" => policy != RestartPolicy::Always,
             "Error" => policy == RestartPolicy::Never,
             _ => false,
         }
-}
-
-fn kind_label(k: Kind) -> &'static str {
-    match k {
-        Kind::Init => "init",
-        Kind::Sidecar => "sidecar",
-        Kind::App => "app",
-    }
 }
 
 /// Whether `until` holds for the pod (no `names`) or for each named entry,
