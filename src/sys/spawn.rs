@@ -837,7 +837,10 @@ mod tests {
         let c = Command { cwd: Some(d.join("no-such-dir")), ..cmd("sh") };
         let e = spawn(&c).expect_err("no such working dir");
         assert!(matches!(e, SpawnError::WorkingDir { errno: Errno::ENOENT, .. }), "{e:?}");
-        assert_eq!(e.to_string(), format!("working_dir {}: No such file or directory", d.join("no-such-dir").display()));
+        assert_eq!(
+            e.to_string(),
+            format!("working_dir {}: No such file or directory", d.join("no-such-dir").display())
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 
