@@ -5,7 +5,8 @@
 # pod for us. Each case starts a pod whose processes write their pids to files
 # (an app that listens on a TCP port and forked a child that holds it too, a
 # sidecar with a background job, an app whose postStart hook is still running,
-# an app with a long exec probe in flight; `$$$$` in an entry's command is
+# an app with a long exec probe in flight, an app that exited and left a
+# background job in its process group; `$$$$` in an entry's command is
 # the shell's `$$`, as `$$` is `$` in Kubernetes; hooks and probes are not
 # expanded, as in Kubernetes), kills podinit one way or another,
 # and checks within a bounded wait that every one of those processes is gone
@@ -71,8 +72,12 @@ post_start = ["sh", "-c", "echo \$\$ > @D@/pid.hook; exec sleep 1000"]
 name = "probed"
 command = ["sh", "-c", "echo \$\$\$\$ > @D@/pid.probed; exec sleep 1000"]
 liveness_probe = { exec = ["sh", "-c", "echo \$\$ > @D@/pid.probe; exec sleep 1000"], period = "1s", timeout = "100s" }
+
+[[app]]
+name = "leaver"
+command = ["sh", "-c", "sleep 1000 & echo \$\$! > @D@/pid.leaver-job"]
 EOF
-    PIDS="side side-job web web-child hooked hook probed probe"
+    PIDS="side side-job web web-child hooked hook probed probe leaver-job"
 }
 
 # pid_files_ready: every process of $PIDS has written its pid.
