@@ -313,20 +313,27 @@ fn shown(cmd: &OsStr) -> String {
 pub fn resolve(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<OsString, SpawnError> {
     let c = CString::new(cmd.as_bytes()).map_err(|_| SpawnError::Nul(shown(cmd)))?;
     let mut buf = Vec::new();
-    resolve_into(&c, path_var, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
+    resolve_into(&c, path_var, None, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
 }
 
 /// [`resolve`] into `buf`: the result is `cmd` itself or the candidate path
-/// built there (one buffer for the whole search).
-fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8>) -> Result<&'a CStr, SpawnError> {
+/// built there (one buffer for the whole search). A relative result is looked
+/// at from `cwd` when given: the child execs it after its chdir.
+fn resolve_into<'a>(
+    cmd: &'a CStr,
+    path_var: Option<&OsStr>,
+    cwd: Option<&CStr>,
+    buf: &'a mut Vec<u8>,
+) -> Result<&'a CStr, SpawnError> {
     let name = cmd.to_bytes();
     let shown = || shown(OsStr::from_bytes(name));
     if name.is_empty() {
         return Err(SpawnError::NotFound(String::new()));
     }
     if name.contains(&b'/') {
-        return match check_exec(cmd) {
+        return match check_exec_from(cwd, cmd) {
             Ok(()) => Ok(cmd),
+            Err(Lookup::Missing) if name[0] != b'/' => Err(missing_cwd(cwd).unwrap_or(SpawnError::NotFound(shown()))),
             Err(Lookup::Missing) => Err(SpawnError::NotFound(shown())),
             Err(Lookup::Denied) => Err(SpawnError::NotExecutable(shown())),
         };
@@ -344,7 +351,7 @@ fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8
         // A PATH entry cannot hold a NUL byte (environment strings end at the
         // first one); skip it if it somehow does.
         let Ok(candidate) = CStr::from_bytes_with_nul(buf) else { continue };
-        match check_exec(candidate) {
+        match check_exec_from(cwd, candidate) {
             Ok(()) => return CStr::from_bytes_with_nul(buf).map_err(|_| SpawnError::NotFound(shown())),
             Err(Lookup::Denied) => denied = true,
             Err(Lookup::Missing) => {}
@@ -356,6 +363,30 @@ fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8
 enum Lookup {
     Missing,
     Denied,
+}
+
+/// [`check_exec`] of `p` as the child will see it: a relative path from
+/// `cwd` (one allocation, only for a relative path with a working directory).
+fn check_exec_from(cwd: Option<&CStr>, p: &CStr) -> Result<(), Lookup> {
+    match cwd {
+        Some(dir) if p.to_bytes().first() != Some(&b'/') => {
+            let joined = [dir.to_bytes(), b"/", p.to_bytes_with_nul()].concat();
+            CStr::from_bytes_with_nul(&joined).map_or(Err(Lookup::Missing), check_exec)
+        }
+        _ => check_exec(p),
+    }
+}
+
+/// The working directory's own error, when it is the directory that is missing.
+fn missing_cwd(cwd: Option<&CStr>) -> Option<SpawnError> {
+    let dir = cwd?;
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer for one struct stat.
+    if unsafe { libc::stat(dir.as_ptr(), st.as_mut_ptr()) } == 0 {
+        return None;
+    }
+    let dir = OsStr::from_bytes(dir.to_bytes()).to_string_lossy().into_owned();
+    Some(SpawnError::WorkingDir { dir, errno: Errno::last() })
 }
 
 /// Exists, is not a directory, and we may execute it: stat(2) + access(2).
@@ -435,10 +466,10 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     };
     // argv and envp were built with the Command; what is left is the path
     // found in PATH and the cwd, one small allocation each.
-    let mut exe_buf = Vec::new();
-    let exe = resolve_into(first, path_var, &mut exe_buf)?;
     let cwd = cmd.cwd.as_deref().map(|d| CString::new(d.as_os_str().as_bytes())).transpose();
     let cwd = cwd.map_err(|_| SpawnError::Nul(cmd.cwd.as_deref().map(shown_path).unwrap_or_default()))?;
+    let mut exe_buf = Vec::new();
+    let exe = resolve_into(first, path_var, cwd.as_deref(), &mut exe_buf)?;
     let envp = match &cmd.env {
         Some(env) => env.envp(),
         // SAFETY: reading the libc's environ pointer; podinit never changes its
@@ -878,6 +909,29 @@ mod tests {
             let want = format!("program loader {} not found", String::from_utf8_lossy(&bogus));
             assert!(e.to_string().contains(&want), "{e}");
         }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_relative_command_is_found_from_the_working_dir() {
+        // The child execs after its chdir, so the look-up must start there too,
+        // not in podinit's own cwd (which has no ./bin/hello).
+        let d = scratch("relative");
+        std::fs::create_dir_all(d.join("bin")).expect("mkdir");
+        let out = d.join("out");
+        script(&d.join("bin/hello"), &format!("echo hi > '{}'", out.display()));
+        let cmd = Command { argv: Args::new(["./bin/hello"]), cwd: Some(d.clone()), ..Command::default() };
+        assert_eq!(run(&cmd), reaper::ExitStatus::Code(0));
+        assert_eq!(std::fs::read_to_string(&out).expect("output"), "hi\n");
+        // Relative to a working directory that does not exist: the directory is the error.
+        let gone = d.join("gone");
+        let e = spawn(&Command { cwd: Some(gone.clone()), ..cmd.clone() }).expect_err("no such dir");
+        assert_eq!(e.to_string(), format!("working_dir {}: No such file or directory", gone.display()));
+        // A missing interpreter is found from the working directory as well.
+        std::fs::write(d.join("bin/bogus"), "#!/bin/bogus\n").expect("write");
+        std::fs::set_permissions(d.join("bin/bogus"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let e = spawn(&Command { argv: Args::new(["./bin/bogus"]), ..cmd }).expect_err("bogus interpreter");
+        assert_eq!(e.to_string(), "./bin/bogus: interpreter /bin/bogus not found");
         let _ = std::fs::remove_dir_all(&d);
     }
 
