@@ -227,7 +227,7 @@ fn take_pdeathsig(args: Vec<OsString>) -> Result<(Option<SigNum>, Vec<OsString>)
                 rest.extend(it.by_ref());
                 break;
             }
-            Some("-p") => it.next().ok_or_else(|| CliError("'podinit run': -p needs a signal".into()))?,
+            Some("-p") => it.next().ok_or_else(|| run_usage("-p needs a signal".into()))?,
             Some(s) if s.starts_with("-p") => s[2..].into(),
             _ => {
                 rest.push(a);
@@ -235,9 +235,14 @@ fn take_pdeathsig(args: Vec<OsString>) -> Result<(Option<SigNum>, Vec<OsString>)
             }
         };
         let v = value.to_string_lossy();
-        sig = Some(signals::parse(&v).map_err(|e| CliError(format!("'podinit run': -p: {e}")))?);
+        sig = Some(signals::parse(&v).map_err(|e| run_usage(format!("-p: {e}")))?);
     }
     Ok((sig, rest))
+}
+
+/// A usage error of `podinit run`.
+fn run_usage(msg: String) -> CliError {
+    CliError(format!("'podinit run': {msg}"))
 }
 
 /// `export`, `import` and the hooks of Kubernetes manifests (config::k8s).
@@ -467,8 +472,8 @@ mod tests {
             p(&["run", "-c", "-p", "-pSIGKILL"]),
             Ok(Mode::Run { config: "-p".into(), pdeathsig: Some(libc::SIGKILL) })
         );
-        assert!(p(&["run", "-p", "NOPE"]).unwrap_err().0.contains("-p: unknown signal 'NOPE'"));
-        assert!(p(&["run", "-p"]).unwrap_err().0.contains("-p needs a signal"));
+        assert!(p(&["run", "-p", "NOPE"]).unwrap_err().to_string().contains("-p: unknown signal 'NOPE'"));
+        assert!(p(&["run", "-p"]).unwrap_err().to_string().contains("-p needs a signal"));
         assert!(p(&["check", "-p", "TERM"]).is_err(), "-p is for run only");
         assert_eq!(p(&["status", "--json", "-c", "p"]), Ok(Mode::Status { config: "p".into(), json: true }));
         assert_eq!(
