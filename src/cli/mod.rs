@@ -459,11 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn modes() {
-        assert_eq!(p(&["pause"]), Ok(Mode::Pause));
-        assert_eq!(p(&["-V"]), Ok(Mode::Version { tini: false }));
-        assert_eq!(p(&["--help"]), Ok(Mode::Help));
-        assert_eq!(p(&["run", "-c", "x.toml"]), Ok(Mode::Run { config: "x.toml".into(), pdeathsig: None }));
+    fn run_takes_a_parent_death_signal() {
         assert_eq!(
             p(&["run", "-p", "TERM", "-c", "x.toml"]),
             Ok(Mode::Run { config: "x.toml".into(), pdeathsig: Some(libc::SIGTERM) })
@@ -475,6 +471,14 @@ mod tests {
         assert!(p(&["run", "-p", "NOPE"]).unwrap_err().to_string().contains("-p: unknown signal 'NOPE'"));
         assert!(p(&["run", "-p"]).unwrap_err().to_string().contains("-p needs a signal"));
         assert!(p(&["check", "-p", "TERM"]).is_err(), "-p is for run only");
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(p(&["pause"]), Ok(Mode::Pause));
+        assert_eq!(p(&["-V"]), Ok(Mode::Version { tini: false }));
+        assert_eq!(p(&["--help"]), Ok(Mode::Help));
+        assert_eq!(p(&["run", "-c", "x.toml"]), Ok(Mode::Run { config: "x.toml".into(), pdeathsig: None }));
         assert_eq!(p(&["status", "--json", "-c", "p"]), Ok(Mode::Status { config: "p".into(), json: true }));
         assert_eq!(
             p(&["reset", "-c", "p", "a", "b"]),
