@@ -25,10 +25,16 @@
 //! group is empty ([`reaped`], one kill(2) with signal 0).
 //!
 //! Limits: a process that left its entry's process group (setsid, setpgid: a
-//! daemon, a shell with job control) is not in the list; nor is anything when
-//! the guard itself was killed too. Both then still lose the entry process itself
-//! to PDEATHSIG, unless it exec'd a set-user-ID program (the kernel clears the
-//! setting then; the guard's list still covers it).
+//! daemon, a shell with job control) is not in any listed group and survives.
+//! When the guard is killed along with podinit, only PDEATHSIG is left: the
+//! entries, hooks and probes themselves die, their own children do not. An
+//! entry that exec'd a set-user-ID program loses PDEATHSIG (the kernel clears
+//! it); the guard still kills its group. The pid a listed group had could be
+//! reused only after the group emptied and the pid counter wrapped around
+//! between two reaps: the list is cleared at every reap that finds it empty.
+//!
+//! podinit is single-threaded, which PDEATHSIG needs: the kernel sends it
+//! when the *thread* that forked the child exits, which is podinit's only one.
 
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
