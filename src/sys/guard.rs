@@ -6,7 +6,7 @@
 //! or of its caller's process group, would leave the pod running, re-parented,
 //! holding its ports. Two mechanisms close that:
 //!
-//! - every child gets PR_SET_PDEATHSIG = SIGKILL ([`spawn::Command::die_with_parent`]):
+//! - every child gets PR_SET_PDEATHSIG = SIGKILL ([`crate::sys::spawn::Command::die_with_parent`]):
 //!   the kernel kills the entry, hook or probe itself when podinit dies;
 //! - a guard process, started here, kills the *process groups* of those
 //!   children: the entry's own children (a shell's background jobs, a server's
