@@ -708,6 +708,8 @@ trap 'kill -TERM $P' INT
 wait $P; wait $P; echo "podinit exit $?"
 EOF
 out=$(PODINIT=$PODINIT timeout 70 python3 "$ROOT/tests/helpers/ctrl_c.py" "$CC/ready" "$CC/script.sh" "$CC/pod.toml" 2>&1)
+rc=$?
+[ "$rc" = 0 ] || t_fail "ctrl_c.py exited $rc; pod files: $(ls "$CC" | tr '\n' ' ')"
 assert_contains "$out" "podinit exit 0"
 assert_contains "$out" "SIGTERM: already stopping"
 assert_not_contains "$out" "skipping the grace period"
