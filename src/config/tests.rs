@@ -236,7 +236,7 @@ const BAD: &[(&str, &str, &str)] = &[
     ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nliveness_probe = { tcp = \"h:1\", failure_threshold = 0 }\n", "4:53", "'failure_threshold' must be at least 1, found 0"),
     ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { tcp = \"h:1\", period = \"0s\" }\n", "4:43", "'period' must be longer than 0"),
     ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { exec = [\"x\"], tcp = \"h:1\" }\n", "4:35", "has both 'exec' and 'tcp'"),
-    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { period = \"5s\" }\n", "4:19", "'readiness_probe' needs one of exec, tcp or http"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { period = \"5s\" }\n", "4:19", "'readiness_probe' needs one of exec, tcp, http or grpc"),
     ("[[init]]\nname = \"i\"\n", "1:1", "init step 'i' has no 'command' or 'wait_for'"),
     ("[[init]]\nname = \"i\"\ncommand = [\"x\"]\nwait_for = { file = \"/f\" }\n", "4:1", "has both 'command' and 'wait_for'"),
     ("[[app]]\nname = \"web/1\"\ncommand = [\"x\"]\n", "2:8", "bad name 'web/1'"),

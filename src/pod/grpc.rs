@@ -168,8 +168,7 @@ impl Call {
             failed("Unavailable", "error reading from server: EOF")
         } else {
             // Not even a SETTINGS frame: not an HTTP/2 server (or not yet listening properly).
-            "error: failed to connect service: the server closed the connection (is it an h2c gRPC server?)"
-                .to_string()
+            "error: failed to connect service: the server closed the connection (is it an h2c gRPC server?)".to_string()
         }
     }
 
@@ -736,7 +735,8 @@ mod tests {
     const SERVING: &str = "0000070000000000010000000002080100001e010500000001400b677270632d7374617475730130000c677270632d6d65737361676500";
     const NOT_SERVING: &str = "0000070000000000010000000002080200001e010500000001400b677270632d7374617475730130000c677270632d6d65737361676500";
     // service "nope": an empty message, then grpc-status 5 (NOT_FOUND).
-    const NOT_FOUND: &str = "000005000000000001000000000000001e010500000001400b677270632d7374617475730135000c677270632d6d65737361676500";
+    const NOT_FOUND: &str =
+        "000005000000000001000000000000001e010500000001400b677270632d7374617475730135000c677270632d6d65737361676500";
 
     fn run(answer: &[u8]) -> Option<Result<(), String>> {
         let mut c = Call::new("127.0.0.1:50999", "", 1000);
@@ -763,10 +763,8 @@ mod tests {
         assert_eq!((frames[1].0, frames[1].1, frames[1].2), (HEADERS, END_HEADERS, 1));
         let mut fields = Vec::new();
         Hpack::default().decode(&frames[1].3, &mut fields).unwrap();
-        let fields: Vec<(String, String)> = fields
-            .into_iter()
-            .map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap()))
-            .collect();
+        let fields: Vec<(String, String)> =
+            fields.into_iter().map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap())).collect();
         let want = [
             (":method", "POST"),
             (":scheme", "http"),
@@ -835,8 +833,10 @@ mod tests {
         let mut fields = Vec::new();
         h.decode(&hex("885f8b1d75d0620d263d4c4d656440889acac8b21234da8f820b5f"), &mut fields).unwrap();
         h.decode(&hex("bfbe40899acac8b5254207317f93a8ea4632752d525c53caa2c3e94fffe3fffeef"), &mut fields).unwrap();
-        let text: Vec<String> =
-            fields.iter().map(|(n, v)| format!("{}={}", String::from_utf8_lossy(n), String::from_utf8_lossy(v))).collect();
+        let text: Vec<String> = fields
+            .iter()
+            .map(|(n, v)| format!("{}={}", String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
+            .collect();
         assert_eq!(
             text,
             [
