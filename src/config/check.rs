@@ -621,7 +621,7 @@ impl<'a> Checker<'a> {
         match split_host_port(&target) {
             Ok(_) => Some(target),
             Err(why) => {
-                self.error(Some(f.at()), format!("bad tcp address '{target}' ({why})"));
+                self.error(Some(f.at()), format!("bad {} address '{target}' ({why})", f.name()));
                 None
             }
         }
