@@ -13,11 +13,16 @@
 # app started, failure kills the app); pre_stop (before the stop signal, inside
 # the grace period); tcp/http/file/unix waiters, a waiter timeout, waiters
 # running again on the next start; log_prefix (chatty apps, no trailing
-# newline, 16 KiB cut, stderr); SIGHUP forwarded to apps and sidecars only.
+# newline, 16 KiB cut, stderr); SIGHUP forwarded to apps and sidecars only;
+# grpc readiness against a real gRPC health server (grpcio), from a pod file
+# and from a manifest, and httpGet.httpHeaders as the server sees them; a
+# probe whose host's DNS server never answers (a mount namespace with its own
+# resolv.conf) leaves `podinit status` and signal forwarding untouched.
 #
 # The first back-off is 10 s, so the two restart cases start first and are
-# checked at the end, while the other cases run. Total: about 35 s.
-# Needs root (unshare --pid) and python3 (servers, status.json).
+# checked at the end, while the other cases run. Total: about 45 s.
+# Needs root (unshare --pid, --mount), python3 (servers, status.json) and
+# python's grpcio + grpcio-health-checking (scripts/setup.sh installs them).
 
 . "$(dirname "$0")/../lib.sh"
 T_SUITE=probes
