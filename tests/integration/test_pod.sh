@@ -658,13 +658,60 @@ start_pod
 ready "$D/ready"
 t0=$(now_ms)
 kill -TERM "$P1"
-sleep 0.5
+sleep 1.3
 kill -TERM "$P1"
 stop_wait 10
 ms=$(($(now_ms) - t0))
 assert_eq 137 "$RC" "exit status"
-assert_between 400 3000 "$ms" "ms from the first SIGTERM to exit (grace 30s)"
+assert_between 1200 4000 "$ms" "ms from the first SIGTERM to exit (grace 30s)"
 assert_contains "$ERR" "second SIGTERM"
+t_end
+
+# A script that traps INT to `kill -TERM` podinit: Ctrl-C delivers SIGINT to
+# the foreground group and the trap SIGTERM milliseconds later. One request:
+# the app gets its grace period and finishes its flush.
+t_begin "stop: SIGINT then SIGTERM within a second is one stop request (Ctrl-C in a script)"
+newpod ctrl-c <<EOF
+termination_grace_period = "30s"
+[[app]]
+name = "flusher"
+command = ["sh", "-c", "trap 'sleep 1.5; echo flushed > @D@/flushed; exit 0' TERM; $TRAP_LOOP"]
+EOF
+start_pod
+ready "$D/ready"
+kill -INT "$P1"
+kill -TERM "$P1"
+stop_wait 10
+assert_eq 0 "$RC" "exit status"
+assert_file "$D/flushed"
+assert_not_contains "$ERR" "skipping the grace period"
+assert_contains "$ERR" "already stopping"
+t_end
+
+# The same, as a person does it: a test script that runs the pod in the
+# background and traps INT to `kill -TERM` it, in a real terminal, and Ctrl-C
+# typed into that terminal (tests/helpers/ctrl_c.py).
+t_begin "stop: Ctrl-C in a terminal running a script that traps INT stays graceful"
+CC=$T_TMP/ctrl-c
+mkdir -p "$CC"
+cat > "$CC/pod.toml" <<EOF
+state_dir = "$CC/state"
+marker_dir = "$CC/markers"
+termination_grace_period = "30s"
+[[app]]
+name = "flusher"
+command = ["sh", "-c", "trap 'sleep 1.5; echo flushed > $CC/flushed; exit 0' TERM; touch $CC/ready; while :; do sleep 0.1; done"]
+EOF
+cat > "$CC/script.sh" <<'EOF'
+"$PODINIT" run -c "$1" & P=$!
+trap 'kill -TERM $P' INT
+wait $P; wait $P; echo "podinit exit $?"
+EOF
+out=$(PODINIT=$PODINIT timeout 70 python3 "$ROOT/tests/helpers/ctrl_c.py" "$CC/ready" "$CC/script.sh" "$CC/pod.toml" 2>&1)
+assert_contains "$out" "podinit exit 0"
+assert_contains "$out" "SIGTERM: already stopping"
+assert_not_contains "$out" "skipping the grace period"
+assert_file "$CC/flushed"
 t_end
 
 t_begin "stop: stop_signal = \"SIGUSR1\" is what the app gets"
