@@ -135,12 +135,12 @@ impl Checks {
     /// Connects to `host:port` at once when the host is an address, else
     /// starts a resolver child.
     fn open(&mut self, host: &str, port: u16, proto: Proto) -> Result<Wait, String> {
-        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            let addr = SocketAddr::new(ip, port);
+        // `host` as written: an IPv6 address in brackets, so "host:port" parses.
+        if let Ok(addr) = format!("{host}:{port}").parse::<SocketAddr>() {
             let sock = connect_nonblocking(addr).map_err(|e| format!("connect {addr}: {}", e.desc()))?;
             return Ok(Wait::Socket { sock, proto, connected: false });
         }
+        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         let (pid, pipe) = resolver(bare, port).map_err(|e| format!("cannot resolve {bare}: {}", e.desc()))?;
         self.orphans.push(pid);
         Ok(Wait::Resolve { pid, pipe, answer: Vec::new(), port, proto })
@@ -354,11 +354,14 @@ fn resolver(host: &str, port: u16) -> Result<(i32, OwnedFd), Errno> {
                 libc::syscall(libc::SYS_close_range, 3u32, (w - 1) as u32, 0u32);
                 libc::syscall(libc::SYS_close_range, (w + 1) as u32, u32::MAX, 0u32);
             }
-            let answer = match (host, port).to_socket_addrs() {
-                Ok(mut addrs) => addrs.next().map_or_else(|| "!no address".to_string(), |a| a.ip().to_string()),
-                Err(e) => format!("!{e}"),
+            // The address's octets (4 or 16 bytes), or "!" and the error.
+            let answer = match (host, port).to_socket_addrs().map(|mut a| a.next()) {
+                Ok(Some(SocketAddr::V4(a))) => a.ip().octets().to_vec(),
+                Ok(Some(SocketAddr::V6(a))) => a.ip().octets().to_vec(),
+                Ok(None) => b"!no address".to_vec(),
+                Err(e) => format!("!{e}").into_bytes(),
             };
-            let _ = nix::unistd::write(&wr, answer.as_bytes());
+            let _ = nix::unistd::write(&wr, &answer);
             // SAFETY: ends the child without running PID 1's exit path.
             unsafe { libc::_exit(0) }
         }
@@ -378,11 +381,10 @@ fn read_answer(pipe: &OwnedFd, answer: &mut Vec<u8>) -> Option<Result<IpAddr, St
             Err(_) => return None,
         }
     }
-    let text = String::from_utf8_lossy(answer);
-    Some(match text.strip_prefix('!') {
-        Some(e) => Err(format!("cannot resolve: {e}")),
-        None if text.is_empty() => Err("cannot resolve: the resolver died".to_string()),
-        None => text.parse().map_err(|_| format!("cannot resolve: bad answer '{text}'")),
+    Some(match answer.as_slice() {
+        [b'!', e @ ..] => Err(format!("cannot resolve: {}", String::from_utf8_lossy(e))),
+        &[a, b, c, d] => Ok(IpAddr::from([a, b, c, d])),
+        a => <[u8; 16]>::try_from(a).map(IpAddr::from).map_err(|_| "cannot resolve: the resolver died".to_string()),
     })
 }
 
