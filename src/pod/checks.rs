@@ -104,14 +104,14 @@ impl Checks {
                 return done(r.is_ok(), format!("{}: {}", p.display(), err_text(r.err())));
             }
             Check::Tcp(a) => match split_host_port(a) {
-                Ok((host, port)) => match self.open(host, port, Proto::Connect) {
+                Ok((host, port)) => match self.open(host, port, Proto::Connect, a) {
                     Ok(w) => (w, a.clone()),
                     Err(e) => return done(false, e),
                 },
                 Err(e) => return done(false, format!("{a}: {e}")),
             },
             Check::Http(get) => match http_target(&get.url) {
-                Ok(t) => match self.open(t.host, t.port, Proto::Http(Http::new(get, &t))) {
+                Ok(t) => match self.open(t.host, t.port, Proto::Http(Http::new(get, &t)), &get.url) {
                     Ok(w) => (w, get.url.clone()),
                     Err(e) => return done(false, e),
                 },
@@ -120,9 +120,9 @@ impl Checks {
             Check::Grpc { addr, service } => match split_host_port(addr) {
                 Ok((host, port)) => {
                     let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-                    match self.open(host, port, Proto::Grpc(Box::new(grpc::Call::new(addr, service, ms)))) {
+                    match self.open(host, port, Proto::Grpc(Box::new(grpc::Call::new(addr, service, ms))), addr) {
                         Ok(w) => (w, addr.clone()),
-                        Err(e) => return done(false, format!("error: failed to connect service at \"{addr}\": {e}")),
+                        Err(e) => return done(false, e),
                     }
                 }
                 Err(e) => return done(false, format!("{addr}: {e}")),
@@ -134,10 +134,10 @@ impl Checks {
 
     /// Connects to `host:port` at once when the host is an address, else
     /// starts a resolver child.
-    fn open(&mut self, host: &str, port: u16, proto: Proto) -> Result<Wait, String> {
+    fn open(&mut self, host: &str, port: u16, proto: Proto, target: &str) -> Result<Wait, String> {
         // `host` as written: an IPv6 address in brackets, so "host:port" parses.
         if let Ok(addr) = format!("{host}:{port}").parse::<SocketAddr>() {
-            let sock = connect_nonblocking(addr).map_err(|e| format!("connect {addr}: {}", e.desc()))?;
+            let sock = connect_nonblocking(addr).map_err(|e| connect_failed(&proto, target, e))?;
             return Ok(Wait::Socket { sock, proto, connected: false });
         }
         let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
@@ -191,17 +191,12 @@ impl Checks {
                     else {
                         return None;
                     };
-                    let addr = SocketAddr::new(ip, port);
-                    let grpc = matches!(proto, Proto::Grpc(_));
-                    match connect_nonblocking(addr) {
+                    match connect_nonblocking(SocketAddr::new(ip, port)) {
                         Ok(sock) => {
                             a.wait = Wait::Socket { sock, proto, connected: false };
                             return None;
                         }
-                        Err(e) if grpc => {
-                            Err(format!("error: failed to connect service at \"{}\": connect: {}", a.target, e.desc()))
-                        }
-                        Err(e) => Err(format!("connect {addr}: {}", e.desc())),
+                        Err(e) => Err(connect_failed(&proto, &a.target, e)),
                     }
                 }
                 Some(Err(e)) => Err(e),
@@ -209,12 +204,7 @@ impl Checks {
             Wait::Socket { sock, proto, connected } => {
                 if !*connected {
                     if let Err(e) = socket_error(sock) {
-                        let why = match proto {
-                            Proto::Grpc(_) => {
-                                format!("error: failed to connect service at \"{}\": connect: {}", a.target, e.desc())
-                            }
-                            _ => format!("connect: {}", e.desc()),
-                        };
+                        let why = connect_failed(proto, &a.target, e);
                         let a = self.running.swap_remove(i);
                         return Some(Outcome { unit: a.unit, kind: a.kind, ok: false, why });
                     }
@@ -228,10 +218,7 @@ impl Checks {
                         Ok(Some(code)) => Err(format!("HTTP status {code}")),
                         Err(e) => Err(e),
                     },
-                    Proto::Grpc(call) => match step_grpc(sock, call) {
-                        None => return None,
-                        Some(r) => r,
-                    },
+                    Proto::Grpc(call) => step_grpc(sock, call)?,
                 }
             }
         };
@@ -305,6 +292,14 @@ impl Checks {
     }
 }
 
+/// Why a connection failed; for a grpc probe in the kubelet's words.
+fn connect_failed(proto: &Proto, target: &str, e: Errno) -> String {
+    match proto {
+        Proto::Grpc(_) => format!("error: failed to connect service at \"{target}\": connect: {}", e.desc()),
+        _ => format!("connect {target}: {}", e.desc()),
+    }
+}
+
 fn err_text(e: Option<std::io::Error>) -> String {
     e.map_or_else(String::new, |e| e.to_string())
 }
@@ -347,6 +342,8 @@ fn resolver(host: &str, port: u16) -> Result<(i32, OwnedFd), Errno> {
     // mask is PID 1's (everything blocked): SIGKILL still ends it.
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Child => {
+            // SAFETY: prctl(2) on this process; a killed podinit takes its resolver with it.
+            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
             let w = wr.as_raw_fd();
             // SAFETY: closes fds this child does not use (PID 1's sockets, so
             // that a probe connection closes when PID 1 closes it); `wr` stays.
@@ -685,23 +682,25 @@ mod tests {
         let Wait::Resolve { pid, .. } = &c.running[0].wait else { panic!("{:?}", c.running[0].wait) };
         let pid = *pid;
         assert!(c.orphans.contains(&pid));
-        let mut status = 0;
-        // SAFETY: waits for our own child.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert_eq!(c.exited(pid, ExitStatus::Code(0)), Some(None));
         let end = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < end {
+        let mut outcome = None;
+        while outcome.is_none() && Instant::now() < end {
             let mut fds = Vec::new();
             c.fds(&mut fds);
             // SAFETY: one valid pollfd.
             unsafe { libc::poll(&mut fds[0], 1, 50) };
             if fds[0].revents != 0 {
-                if let Some(o) = c.ready(fds[0].fd) {
-                    assert!(o.ok, "{o:?}");
-                    return;
-                }
+                outcome = c.ready(fds[0].fd);
             }
         }
-        panic!("no outcome");
+        let _ = signals::send(pid, libc::SIGKILL);
+        let mut status = 0;
+        // SAFETY: reaps our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(c.exited(pid, ExitStatus::Code(0)), Some(None));
+        match outcome {
+            Some(o) => assert!(o.ok, "{o:?}"),
+            None => panic!("no outcome"),
+        }
     }
 }
