@@ -703,19 +703,20 @@ impl<'a> Checker<'a> {
         if action_key.is_none() {
             self.error(Some(f.at()), format!("'{}' needs one of exec, tcp, http or grpc", f.name()));
         }
-        match (&mut action, headers) {
-            (Some(ProbeAction::Http(get)), Some((h, _))) => get.headers = h,
-            (_, Some((_, at))) if action_key.is_some_and(|k| k != "http") => {
-                self.error(Some(at), format!("'headers' goes with 'http' (this probe does {})", action_key?));
+        // Where `headers` and `service` were written, when the action is not theirs.
+        let mut misplaced =
+            [("headers", "http", headers.as_ref().map(|h| h.1)), ("service", "grpc", service.as_ref().map(|s| s.1))];
+        match (&mut action, headers, service) {
+            (Some(ProbeAction::Http(get)), Some((h, _)), _) => (get.headers, misplaced[0].2) = (h, None),
+            (Some(ProbeAction::Grpc { service, .. }), _, Some((s, _))) => {
+                (*service, misplaced[1].2) = (s.unwrap_or_default(), None)
             }
             _ => {}
         }
-        match (&mut action, service) {
-            (Some(ProbeAction::Grpc { service, .. }), Some((s, _))) => *service = s.unwrap_or_default(),
-            (_, Some((_, at))) if action_key.is_some_and(|k| k != "grpc") => {
-                self.error(Some(at), format!("'service' goes with 'grpc' (this probe does {})", action_key?));
+        for (key, goes_with, at) in misplaced {
+            if let (Some(at), Some(does)) = (at, action_key.filter(|&k| k != goes_with)) {
+                self.error(Some(at), format!("'{key}' goes with '{goes_with}' (this probe does {does})"));
             }
-            _ => {}
         }
         Some(Probe { action: action?, initial_delay, period, timeout, success_threshold, failure_threshold })
     }
