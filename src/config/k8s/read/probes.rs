@@ -104,12 +104,10 @@ impl Reader<'_> {
                     }
                 }
                 "httpGet" => self.http_get(v, &kp, ports).and_then(|get| {
-                    if let Some(h) = self.object(v, &kp, HTTP_GET, None).get("httpHeaders") {
-                        if !get.headers.is_empty() {
-                            let why = "not supported in a hook (podinit's httpGet hook sends no extra headers; an exec hook can run curl -H)";
-                            self.error(h.at, &join(&kp, "httpHeaders"), why);
-                            return None;
-                        }
+                    if !get.headers.is_empty() {
+                        let why = "not supported in a hook (podinit's httpGet hook sends no extra headers; an exec hook can run curl -H)";
+                        self.error(v.at, &join(&kp, "httpHeaders"), why);
+                        return None;
                     }
                     Some(vec![HOOK_EXE.to_string(), HOOK_HTTP_GET.to_string(), get.url])
                 }),
