@@ -11,7 +11,7 @@ use crate::config::k8s::Inputs;
 
 /// The subcommands that read a pod file or manifest.
 const READERS: &[&str] =
-    &["run", "check", "status", "health", "reset", "export", "import", "restart", "stop", "start", "kill"];
+    &["run", "check", "status", "health", "wait", "reset", "export", "import", "restart", "stop", "start", "kill"];
 
 /// `args` (without argv[0]) without the input flags, and the inputs they gave.
 pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, Inputs), CliError> {
@@ -23,7 +23,7 @@ pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, Inputs), CliError>
     inputs.lenient = args
         .first()
         .and_then(|a| a.to_str())
-        .is_some_and(|a| matches!(a, "status" | "health" | "reset" | "restart" | "stop" | "start" | "kill"));
+        .is_some_and(|a| matches!(a, "status" | "health" | "wait" | "reset" | "restart" | "stop" | "start" | "kill"));
     let mut out = Vec::with_capacity(args.len());
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -49,10 +49,10 @@ pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, Inputs), CliError>
             None => it
                 .next()
                 .and_then(|v| v.into_string().ok())
-                .ok_or_else(|| CliError(format!("{flag} needs a value (a UTF-8 path)")))?,
+                .ok_or_else(|| CliError::new(format!("{flag} needs a value (a UTF-8 path)")))?,
         };
         if value.is_empty() {
-            return Err(CliError(format!("{flag}: empty path")));
+            return Err(CliError::new(format!("{flag}: empty path")));
         }
         match flag {
             "--images" => inputs.images.push(value),
@@ -84,7 +84,7 @@ mod tests {
         assert_eq!((rest.len(), inputs.images.len()), (4, 0));
         let (rest, _) = extract(os(&["check", "--", "--images", "x"])).unwrap();
         assert_eq!(rest.len(), 4);
-        assert!(extract(os(&["check", "--configmaps"])).unwrap_err().0.contains("--configmaps needs a value"));
+        assert!(extract(os(&["check", "--configmaps"])).unwrap_err().message.contains("--configmaps needs a value"));
         assert!(extract(os(&["status"])).unwrap().1.lenient && !extract(os(&["run"])).unwrap().1.lenient);
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use toml::de::DeValue;
 
 use super::document::{self, describe, Key, Table, Value};
+use super::{check_header_name, http_target, split_host_port, WaitFor, WaitTarget};
 use super::{parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy};
-use super::{WaitFor, WaitTarget};
 use crate::config::suggest::closest;
 use crate::sys::signals::{self, SigNum};
 
@@ -61,8 +61,19 @@ const ENTRY_KEYS: &[(&str, &[Kind], &str)] = &[
     ("pre_stop", SUPERVISED, NO_HOOKS),
 ];
 
-const PROBE_KEYS: &[&str] =
-    &["exec", "tcp", "http", "initial_delay", "period", "timeout", "success_threshold", "failure_threshold"];
+const PROBE_KEYS: &[&str] = &[
+    "exec",
+    "tcp",
+    "http",
+    "grpc",
+    "headers",
+    "service",
+    "initial_delay",
+    "period",
+    "timeout",
+    "success_threshold",
+    "failure_threshold",
+];
 const WAIT_KEYS: &[&str] = &["tcp", "http", "file", "unix", "timeout", "period"];
 
 /// Entry names become file names (`<name>.done`), so they are kept short and tame.
@@ -239,8 +250,8 @@ impl<'a> Checker<'a> {
         let mut pod = Pod::defaults(self.path);
         for f in fields(root) {
             match f.name() {
-                "name" => pod.name = self.nonempty(f).unwrap_or(pod.name),
-                "namespace" => pod.namespace = self.nonempty(f).unwrap_or(pod.namespace),
+                "name" => pod.name = self.k8s_name(f, false).unwrap_or(pod.name),
+                "namespace" => pod.namespace = self.k8s_name(f, true).unwrap_or(pod.namespace),
                 "restart_policy" => pod.restart_policy = self.restart_policy(f).unwrap_or(pod.restart_policy),
                 "termination_grace_period" => {
                     pod.termination_grace_period = self.duration(f).unwrap_or(pod.termination_grace_period)
@@ -394,6 +405,21 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         Kind::Sidecar
+    }
+
+    /// The pod's name or namespace, valid as Kubernetes validates them
+    /// (apimachinery `NameIsDNSSubdomain` for a pod, `NameIsDNSLabel` for a
+    /// namespace), so `podinit export` never writes a manifest the API server refuses.
+    fn k8s_name(&mut self, f: Field, label: bool) -> Option<String> {
+        let name = self.nonempty(f)?;
+        match dns1123_error(&name, label) {
+            None => Some(name),
+            Some(why) => {
+                let what = if label { "an RFC 1123 label" } else { "an RFC 1123 subdomain" };
+                self.error(Some(f.at()), format!("bad {} '{name}': {why} (Kubernetes needs {what})", f.name()));
+                None
+            }
+        }
     }
 
     fn entry_name(&mut self, f: Field) -> Option<String> {
@@ -607,10 +633,10 @@ impl<'a> Checker<'a> {
 
     fn tcp(&mut self, f: Field) -> Option<String> {
         let target = self.string(f)?;
-        match check_host_port(&target) {
-            Ok(()) => Some(target),
+        match split_host_port(&target) {
+            Ok(_) => Some(target),
             Err(why) => {
-                self.error(Some(f.at()), format!("bad tcp address '{target}' ({why})"));
+                self.error(Some(f.at()), format!("bad {} address '{target}' ({why})", f.name()));
                 None
             }
         }
@@ -618,8 +644,8 @@ impl<'a> Checker<'a> {
 
     fn http(&mut self, f: Field) -> Option<String> {
         let url = self.string(f)?;
-        match check_http_url(&url) {
-            Ok(()) => Some(url),
+        match http_target(&url) {
+            Ok(_) => Some(url),
             Err(why) => {
                 self.error(Some(f.at()), format!("bad http URL '{url}' ({why})"));
                 None
@@ -633,11 +659,22 @@ impl<'a> Checker<'a> {
         let mut initial_delay = Duration::ZERO;
         let (mut period, mut timeout) = (Duration::from_secs(10), Duration::from_secs(1));
         let (mut success_threshold, mut failure_threshold) = (1, 3);
+        // `headers` go with `http`, `service` with `grpc`: (value, where).
+        let (mut headers, mut service) = (None, None);
         for g in fields(rows) {
             let found = match g.name() {
                 "exec" => self.command(g).map(ProbeAction::Exec),
                 "tcp" => self.tcp(g).map(ProbeAction::Tcp),
-                "http" => self.http(g).map(ProbeAction::Http),
+                "http" => self.http(g).map(|url| ProbeAction::Http(url.into())),
+                "grpc" => self.tcp(g).map(|addr| ProbeAction::Grpc { addr, service: String::new() }),
+                "headers" => {
+                    headers = Some((self.headers(g), g.key_at()));
+                    continue;
+                }
+                "service" => {
+                    service = Some((self.string(g), g.key_at()));
+                    continue;
+                }
                 "initial_delay" => {
                     initial_delay = self.duration(g).unwrap_or(initial_delay);
                     continue;
@@ -669,7 +706,7 @@ impl<'a> Checker<'a> {
             };
             if let Some(first) = action_key {
                 let message = format!(
-                    "'{}' has both '{first}' and '{}': a probe does exactly one of exec, tcp or http",
+                    "'{}' has both '{first}' and '{}': a probe does exactly one of exec, tcp, http or grpc",
                     f.name(),
                     g.name()
                 );
@@ -679,9 +716,52 @@ impl<'a> Checker<'a> {
             }
         }
         if action_key.is_none() {
-            self.error(Some(f.at()), format!("'{}' needs one of exec, tcp or http", f.name()));
+            self.error(Some(f.at()), format!("'{}' needs one of exec, tcp, http or grpc", f.name()));
+        }
+        // Where `headers` and `service` were written, when the action is not theirs.
+        let mut misplaced =
+            [("headers", "http", headers.as_ref().map(|h| h.1)), ("service", "grpc", service.as_ref().map(|s| s.1))];
+        match (&mut action, headers, service) {
+            (Some(ProbeAction::Http(get)), Some((h, _)), _) => (get.headers, misplaced[0].2) = (h, None),
+            (Some(ProbeAction::Grpc { service, .. }), _, Some((s, _))) => {
+                (*service, misplaced[1].2) = (s.unwrap_or_default(), None)
+            }
+            _ => {}
+        }
+        for (key, goes_with, at) in misplaced {
+            if let (Some(at), Some(does)) = (at, action_key.filter(|&k| k != goes_with)) {
+                self.error(Some(at), format!("'{key}' goes with '{goes_with}' (this probe does {does})"));
+            }
         }
         Some(Probe { action: action?, initial_delay, period, timeout, success_threshold, failure_threshold })
+    }
+
+    /// An http probe's extra request headers: `{ Host = "example.com", X-Key = ["a", "b"] }`
+    /// (an array sends the header once per value, in order).
+    fn headers(&mut self, f: Field) -> Vec<(String, String)> {
+        let Some(rows) = self.table(f, "a table of strings, like { Host = \"example.com\" }") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for h in fields(rows) {
+            let name = h.name();
+            if let Err(why) = check_header_name(name) {
+                self.error(Some(h.key_at()), why);
+                continue;
+            }
+            let values = match h.value() {
+                DeValue::Array(_) => self.command(h).unwrap_or_default(),
+                _ => self.string(h).into_iter().collect(),
+            };
+            for v in values {
+                if v.contains(['\r', '\n']) {
+                    self.error(Some(h.at()), format!("header '{name}' has a line break in its value"));
+                } else {
+                    out.push((name.to_string(), v));
+                }
+            }
+        }
+        out
     }
 
     fn wait_for(&mut self, f: Field) -> Option<WaitFor> {
@@ -724,48 +804,26 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Checks `host:port` (an IPv6 host in brackets, `[::1]:80`).
-fn check_host_port(s: &str) -> Result<(), String> {
-    let Some((host, port)) = s.rsplit_once(':') else {
-        return Err("expected host:port, like \"127.0.0.1:80\"".to_string());
-    };
-    check_host(host)?;
-    match port.parse::<u16>() {
-        Ok(p) if p > 0 => Ok(()),
-        _ => Err(format!("port '{port}' is not a number from 1 to 65535")),
+/// Why `name` is not a DNS-1123 label (`label`: at most 63 of `a-z0-9-`,
+/// alphanumeric at both ends) or subdomain (at most 253; labels joined by
+/// '.'), as apimachinery's IsDNS1123Label / IsDNS1123Subdomain; None when it is.
+pub(crate) fn dns1123_error(name: &str, label: bool) -> Option<String> {
+    let max = if label { 63 } else { 253 };
+    let len = name.len();
+    if len > max {
+        return Some(format!("at most {max} characters, not {len}"));
     }
-}
-
-fn check_host(host: &str) -> Result<(), String> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    if bare.is_empty() {
-        return Err("the host is missing".to_string());
+    let parts: Vec<&str> = if label { vec![name] } else { name.split('.').collect() };
+    for part in parts {
+        let ok_chars = part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !ok_chars || !ends(part.chars().next()) || !ends(part.chars().last()) {
+            let allowed =
+                if label { "lowercase letters, digits and '-'" } else { "lowercase letters, digits, '-' and '.'" };
+            return Some(format!("use {allowed}, starting and ending with a letter or digit"));
+        }
     }
-    if bare.len() == host.len() && host.contains(':') {
-        return Err("an IPv6 host needs brackets, like [::1]:80".to_string());
-    }
-    if host.chars().any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#')) {
-        return Err(format!("'{host}' is not a host name or address"));
-    }
-    Ok(())
-}
-
-/// Checks `http://host[:port][/path]`: the probe speaks plain HTTP only.
-fn check_http_url(url: &str) -> Result<(), String> {
-    if url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
-        return Err("https is not supported: use http://, or an exec probe that runs curl".to_string());
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err("expected a URL like http://127.0.0.1:8080/healthz".to_string());
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    // A port is present when a ':' follows the (possibly bracketed) host.
-    let has_port = authority.rsplit_once(':').is_some_and(|(host, _)| !host.starts_with('[') || host.ends_with(']'));
-    if has_port {
-        check_host_port(authority)
-    } else {
-        check_host(authority)
-    }
+    None
 }
 
 #[cfg(test)]
@@ -773,21 +831,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_port_and_url_checks() {
-        for ok in ["127.0.0.1:80", "db:5432", "[::1]:65535", "a.b-c:1"] {
-            assert_eq!(check_host_port(ok), Ok(()), "{ok}");
+    fn pod_names_are_dns1123_as_kubernetes_validates_them() {
+        for ok in ["web", "a", "web-1", "0abc", "web.example.com", &"a".repeat(253)] {
+            assert_eq!(dns1123_error(ok, false), None, "{ok}");
         }
-        for bad in ["db", ":80", "db:", "db:x", "db:65536", "::1:80", "[]:80", "a b:1"] {
-            assert!(check_host_port(bad).is_err(), "{bad}");
-        }
-        for ok in ["http://h", "http://h/", "http://h:8080/x?y#z", "http://[::1]/", "http://[::1]:81"] {
-            assert_eq!(check_http_url(ok), Ok(()), "{ok}");
-        }
-        for bad in
-            ["https://h/", "HTTPS://h", "ftp://h", "h:80", "http://", "http://:80/", "http://h:0/", "http://u@h/"]
+        for bad in ["My Pod", "Web", "web_1", "-web", "web-", ".web", "web..x", "web.-x", "", "wéb", &"a".repeat(254)]
         {
-            assert!(check_http_url(bad).is_err(), "{bad}");
+            assert!(dns1123_error(bad, false).is_some(), "{bad}");
         }
+        // A namespace is a label: no dots, at most 63.
+        assert_eq!(dns1123_error(&"a".repeat(63), true), None);
+        assert!(dns1123_error(&"a".repeat(64), true).is_some());
+        assert!(dns1123_error("a.b", true).is_some());
+    }
+
+    #[test]
+    fn a_bad_pod_name_is_positioned() {
+        let errors = crate::config::parse(Path::new("p.toml"), "name = \"My Pod\"\nnamespace = \"x.y\"\n").unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|e| e.starts_with("p.toml:1:8: bad name 'My Pod'")), "{text:?}");
+        assert!(text.iter().any(|e| e.starts_with("p.toml:2:13: bad namespace 'x.y'")), "{text:?}");
     }
 
     #[test]

@@ -21,15 +21,17 @@ pub mod expand;
 pub mod k8s;
 mod model;
 mod suggest;
+mod url;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
 pub use model::{
-    Entry, FromImage, Kind, Mount, Pod, Probe, ProbeAction, RestartPolicy, Volume, VolumeContent, VolumeFile, WaitFor,
-    WaitTarget,
+    Entry, FromImage, HttpGet, Kind, Mount, Pod, Probe, ProbeAction, RestartPolicy, Volume, VolumeContent, VolumeFile,
+    WaitFor, WaitTarget,
 };
+pub use url::{check_header_name, http_target, split_host_port, HttpTarget};
 
 /// One problem in a pod file. Displays as a single line, `FILE:LINE:COL: message`,
 /// or `FILE: message` when the problem has no position (an unreadable file).

@@ -35,8 +35,39 @@ pub enum ProbeAction {
     Exec(Vec<String>),
     /// Connect to this `host:port`.
     Tcp(String),
-    /// GET this `http://` URL; a status of 200-399 is success.
-    Http(String),
+    /// GET this `http://` URL (with these headers); a status of 200-399 is success.
+    Http(HttpGet),
+    /// The gRPC health check (grpc.health.v1.Health/Check over h2c) at
+    /// `host:port` answers SERVING for `service` ("" is the server as a whole).
+    Grpc {
+        /// `host:port`, as a `tcp` probe's.
+        addr: String,
+        /// The service name in the HealthCheckRequest.
+        service: String,
+    },
+}
+
+/// An HTTP GET check: a probe's `http` with its `headers`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpGet {
+    /// `http://host[:port][/path]`.
+    pub url: String,
+    /// Extra request headers in order, a name repeated for several values
+    /// (Kubernetes' `httpGet.httpHeaders`). `Host` replaces the URL's
+    /// authority; a `User-Agent` or `Accept` given empty is not sent.
+    pub headers: Vec<(String, String)>,
+}
+
+impl From<&str> for HttpGet {
+    fn from(url: &str) -> HttpGet {
+        HttpGet { url: url.to_string(), headers: Vec::new() }
+    }
+}
+
+impl From<String> for HttpGet {
+    fn from(url: String) -> HttpGet {
+        HttpGet { url, headers: Vec::new() }
+    }
 }
 
 /// A startup, readiness or liveness probe.

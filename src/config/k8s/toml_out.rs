@@ -123,7 +123,10 @@ fn probe(p: &Probe) -> String {
     let mut parts = vec![match &p.action {
         ProbeAction::Exec(c) => format!("exec = {}", argv(c, false)),
         ProbeAction::Tcp(t) => format!("tcp = {}", string(t)),
-        ProbeAction::Http(u) => format!("http = {}", string(u)),
+        ProbeAction::Http(h) if h.headers.is_empty() => format!("http = {}", string(&h.url)),
+        ProbeAction::Http(h) => format!("http = {}, headers = {}", string(&h.url), headers(&h.headers)),
+        ProbeAction::Grpc { addr, service } if service.is_empty() => format!("grpc = {}", string(addr)),
+        ProbeAction::Grpc { addr, service } => format!("grpc = {}, service = {}", string(addr), string(service)),
     }];
     if !p.initial_delay.is_zero() {
         parts.push(format!("initial_delay = \"{}\"", duration(p.initial_delay)));
@@ -141,6 +144,28 @@ fn probe(p: &Probe) -> String {
         parts.push(format!("failure_threshold = {}", p.failure_threshold));
     }
     format!("{{ {} }}", parts.join(", "))
+}
+
+/// `{ Name = "v", Repeated = ["a", "b"] }`: a header's values in order, names
+/// in the order they first appear.
+fn headers(h: &[(String, String)]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (n, _) in h {
+        if !names.contains(&n.as_str()) {
+            names.push(n);
+        }
+    }
+    let rows: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let values: Vec<&str> = h.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+            match values.as_slice() {
+                [one] => format!("{} = {}", key(name), string(one)),
+                _ => format!("{} = [{}]", key(name), values.iter().map(|v| string(v)).collect::<Vec<_>>().join(", ")),
+            }
+        })
+        .collect();
+    format!("{{ {} }}", rows.join(", "))
 }
 
 fn wait_for(w: &WaitFor) -> String {

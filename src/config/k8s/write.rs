@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::toml_out::duration;
 use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
-use crate::config::{Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+use crate::config::{Entry, HttpGet, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
 use crate::sys::signals;
 
 /// A value of the manifest being written; mappings keep their order.
@@ -268,19 +268,10 @@ fn split_host_port(t: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port.parse().ok()?))
 }
 
-/// `http://host[:port][/path]` as host, port and path.
+/// `http://host[:port][/path]` as host (no brackets), port and path.
 fn split_url(url: &str) -> Option<(String, u16, String)> {
-    let rest = url.strip_prefix("http://")?;
-    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(cut);
-    let has_port = authority.rsplit_once(':').is_some_and(|(h, _)| !h.starts_with('[') || h.ends_with(']'));
-    let (host, port) = if has_port { split_host_port(authority)? } else { (unbracket(authority), 80) };
-    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-    Some((host, port, path))
-}
-
-fn unbracket(h: &str) -> String {
-    h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(h).to_string()
+    let t = crate::config::http_target(url).ok()?;
+    Some((t.bare_host().to_string(), t.port, t.path))
 }
 
 /// What the reader makes of a host and port: `[::1]` in brackets.
@@ -308,12 +299,34 @@ fn probe(p: &Probe) -> Result<(Out, Vec<(String, Out)>), String> {
             }
             vec![("tcpSocket", map(vec![("host", s(host)), ("port", Out::Int(port.into()))]))]
         }
-        ProbeAction::Http(u) => {
+        ProbeAction::Http(HttpGet { url: u, headers }) => {
             let (host, port, path) = split_url(u).ok_or_else(|| format!("bad http probe URL '{u}'"))?;
             if format!("http://{}{path}", join_host_port(&host, port)) != *u {
                 exact.push(("http".to_string(), s(u.as_str())));
             }
-            vec![("httpGet", http_get(&host, port, &path))]
+            let mut get = http_get(&host, port, &path);
+            if let Out::Map(rows) = &mut get {
+                if !headers.is_empty() {
+                    let list =
+                        headers.iter().map(|(n, v)| map(vec![("name", s(n.as_str())), ("value", s(v.as_str()))]));
+                    rows.push(("httpHeaders".to_string(), Out::Seq(list.collect())));
+                }
+            }
+            vec![("httpGet", get)]
+        }
+        ProbeAction::Grpc { addr, service } => {
+            let (host, port) = split_host_port(addr).ok_or_else(|| format!("bad grpc probe address '{addr}'"))?;
+            // The kubelet's grpc probe has no host: it always dials the pod itself.
+            if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") {
+                return Err(format!(
+                    "a grpc probe of another host ({addr}) has no Kubernetes form: grpc probes always check the pod itself"
+                ));
+            }
+            let mut g = vec![("port", Out::Int(port.into()))];
+            if !service.is_empty() {
+                g.push(("service", s(service.as_str())));
+            }
+            vec![("grpc", map(g))]
         }
     };
     for (key, ann, d, min, default) in [

@@ -269,7 +269,12 @@ impl Reader<'_> {
                     }
                 }
                 "tcp" => p.action = self.ann_string(&n, at, &kp).map(ProbeAction::Tcp).unwrap_or(p.action.clone()),
-                "http" => p.action = self.ann_string(&n, at, &kp).map(ProbeAction::Http).unwrap_or(p.action.clone()),
+                "http" => match (self.ann_string(&n, at, &kp), &mut p.action) {
+                    // The exact URL; the httpGet's headers stay.
+                    (Some(url), ProbeAction::Http(get)) => get.url = url,
+                    (Some(url), a) => *a = ProbeAction::Http(url.into()),
+                    (None, _) => {}
+                },
                 "initial_delay" | "period" | "timeout" => {
                     let nonzero = k.name != "initial_delay";
                     if let Some(d) = self.ann_string(&n, at, &kp).and_then(|s| self.ann_duration(&s, at, &kp, nonzero))

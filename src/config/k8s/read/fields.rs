@@ -113,7 +113,7 @@ pub(super) const PROBE: &[(&str, Act)] = &[
     ("timeoutSeconds", Use),
     ("successThreshold", Use),
     ("failureThreshold", Use),
-    ("grpc", Refuse("podinit probes with exec, httpGet or tcpSocket (an exec probe can run grpc_health_probe)")),
+    ("grpc", Use),
     ("terminationGracePeriodSeconds", Refuse("podinit stops a failed entry within the pod's grace period")),
 ];
 
@@ -124,13 +124,11 @@ pub(super) const HANDLER: &[(&str, Act)] = &[
     ("tcpSocket", Refuse("Kubernetes does not run tcpSocket hooks either: use exec, httpGet or sleep")),
 ];
 
-pub(super) const HTTP_GET: &[(&str, Act)] = &[
-    ("path", Use),
-    ("port", Use),
-    ("host", Use),
-    ("scheme", Use),
-    ("httpHeaders", Refuse("podinit's HTTP check sends no extra headers (an exec probe can run curl -H)")),
-];
+pub(super) const HTTP_GET: &[(&str, Act)] =
+    &[("path", Use), ("port", Use), ("host", Use), ("scheme", Use), ("httpHeaders", Use)];
+
+pub(super) const GRPC: &[(&str, Act)] = &[("port", Use), ("service", Use)];
+pub(super) const HTTP_HEADER: &[(&str, Act)] = &[("name", Use), ("value", Use)];
 
 pub(super) const ENV_VAR: &[(&str, Act)] = &[("name", Use), ("value", Use), ("valueFrom", Use)];
 pub(super) const VALUE_FROM: &[(&str, Act)] = &[
