@@ -16,6 +16,7 @@
 
 mod check;
 mod document;
+pub mod dotenv;
 mod duration;
 pub mod expand;
 pub mod k8s;
@@ -26,7 +27,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
-pub use model::{Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+pub use model::{
+    Backoff, Entry, ExitCodeOperator, FileEnv, Kind, Pod, Probe, ProbeAction, RestartPolicy, RestartRule, WaitFor,
+    WaitTarget,
+};
 
 /// One problem in a pod file. Displays as a single line, `FILE:LINE:COL: message`,
 /// or `FILE: message` when the problem has no position (an unreadable file).

@@ -198,6 +198,8 @@ fn every_supported_field_maps_to_the_pod() {
         state_dir: "/run/podinit".into(),
         log_prefix: false,
         env: vec![],
+        env_files: vec![],
+        backoff: crate::config::Backoff::default(),
         init: vec![setup, shipper],
         apps: vec![app],
     };
