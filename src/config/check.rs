@@ -803,9 +803,14 @@ impl<'a> Checker<'a> {
                     }
                     for item in items.iter() {
                         match item.get_ref() {
-                            DeValue::Integer(i) => match document::integer(i).and_then(|n| i32::try_from(n).ok()) {
-                                Some(n) => values.push(n),
-                                None => self.error(Some(item.span().start), "an exit code must fit in 32 bits"),
+                            // A Linux exit status is 0-255 (a death by signal N counts as 128+N).
+                            DeValue::Integer(i) => match document::integer(i).filter(|n| (0..=255).contains(n)) {
+                                Some(n) => values.push(n as i32),
+                                None => {
+                                    let message =
+                                        format!("bad exit code {}: an exit code is 0 to 255", self.written_int(g, i));
+                                    self.error(Some(item.span().start), message);
+                                }
                             },
                             other => {
                                 let message = format!("'values' must hold whole numbers, found {}", describe(other));
