@@ -114,7 +114,7 @@ impl Pod {
     /// Fires every due timer that `which` selects, one at a time (each may
     /// change what the others mean), until none is due.
     pub(crate) fn fire_due(&mut self, now: Instant, out: &mut Vec<Effect>, which: fn(Timer) -> bool) {
-        for _ in 0..MAX_FIRES_PER_UNIT * (self.units.len() + 1) {
+        for fired in 0..MAX_FIRES_PER_UNIT * (self.units.len() + 1) {
             let mut due = None;
             self.timers(|t, at| {
                 if at <= now && which(t) && due.is_none() {
