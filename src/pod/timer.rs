@@ -114,7 +114,7 @@ impl Pod {
     /// Fires every due timer that `which` selects, one at a time (each may
     /// change what the others mean), until none is due.
     pub(crate) fn fire_due(&mut self, now: Instant, out: &mut Vec<Effect>, which: fn(Timer) -> bool) {
-        for fired in 0..MAX_FIRES_PER_UNIT * (self.units.len() + 1) {
+        for _ in 0..MAX_FIRES_PER_UNIT * (self.units.len() + 1) {
             let mut due = None;
             self.timers(|t, at| {
                 if at <= now && which(t) && due.is_none() {
@@ -122,18 +122,6 @@ impl Pod {
                 }
             });
             let Some(t) = due else { return };
-            #[cfg(test)]
-            if fired > MAX_FIRES_PER_UNIT * (self.units.len() + 1) - 3 {
-                eprintln!(
-                    "fire_due: {t:?} still due: {:?}",
-                    self.units
-                        .get(match t {
-                            Timer::Unit(i, _) => i,
-                            _ => 0,
-                        })
-                        .map(|u| &u.state)
-                );
-            }
             self.fire(t, now, out);
         }
         debug_assert!(self.deadline().is_none_or(|d| d > now), "timers still due after the bound");

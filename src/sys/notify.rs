@@ -218,10 +218,7 @@ mod tests {
             ]
         );
         // Malformed or hostile: no panic, nothing believed.
-        assert_eq!(
-            parse(b"READY=0\nREADY\nMAINPID=-1\nMAINPID=x\nMAINPID=0\n\xff\xfe=1"),
-            vec![Notify::Other; 6]
-        );
+        assert_eq!(parse(b"READY=0\nREADY\nMAINPID=-1\nMAINPID=x\nMAINPID=0\n\xff\xfe=1"), vec![Notify::Other; 6]);
         assert_eq!(parse(b"STATUS=a\tb\x1b[31mred"), [Notify::Status("ab[31mred".into())]);
         assert_eq!(parse(b""), []);
     }
