@@ -1,7 +1,9 @@
 //! The OOM-kill counter of podinit's own cgroup (cgroup v2 `memory.events`,
-//! `oom_kill N`), so that a SIGKILL death can be told apart: when the counter
-//! rose since the last look, the kernel's OOM killer sent it (the kubelet and
-//! cAdvisor read the same counter to report `OOMKilled`).
+//! `oom_kill N`; on a cgroup v1 host the memory controller's
+//! `memory.oom_control`, which has the same line), so that a SIGKILL death can
+//! be told apart: when the counter rose since the last look, the kernel's OOM
+//! killer sent it (the kubelet and cAdvisor read the same counter to report
+//! `OOMKilled`).
 //!
 //! Entries are not put in cgroups of their own, so the counter is the whole
 //! container's; memory.events counts the cgroup and everything below it.
@@ -42,20 +44,27 @@ impl OomCounter {
     }
 }
 
-/// `memory.events` of the cgroup v2 path that `/proc/self/cgroup` (`0::/path`)
-/// names, under `root`.
+/// The file holding the counter for the cgroup `/proc/self/cgroup` names,
+/// under `root` (/sys/fs/cgroup): cgroup v2's `memory.events` (`0::/path`),
+/// else the v1 memory controller's `memory.oom_control` (`N:memory:/path`).
 fn events_path(root: &Path, proc_cgroup: &str) -> Option<PathBuf> {
-    let rel = proc_cgroup.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let rel = rel.trim().trim_start_matches('/');
     // In a cgroup namespace whose root is above podinit's own cgroup, or after
-    // a move, the path can be "/.." or gone: then take the namespace's root.
-    let dir = if rel.is_empty() || rel.split('/').any(|c| c == "..") { root.to_path_buf() } else { root.join(rel) };
-    let events = dir.join("memory.events");
-    if events.exists() {
-        Some(events)
-    } else {
-        Some(root.join("memory.events")).filter(|p| p.exists())
+    // a move, the path can be "/.." or gone: then take the hierarchy's root.
+    let under = |base: PathBuf, rel: &str, file: &str| {
+        let rel = rel.trim().trim_start_matches('/');
+        let dir = if rel.is_empty() || rel.split('/').any(|c| c == "..") { base.clone() } else { base.join(rel) };
+        [dir.join(file), base.join(file)].into_iter().find(|p| p.exists())
+    };
+    let v2 = proc_cgroup.lines().find_map(|l| l.strip_prefix("0::"));
+    if let Some(found) = v2.and_then(|rel| under(root.to_path_buf(), rel, "memory.events")) {
+        return Some(found);
     }
+    let v1 = proc_cgroup.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (_, controllers, rel) = (f.next()?, f.next()?, f.next()?);
+        controllers.split(',').any(|c| c == "memory").then_some(rel)
+    })?;
+    under(root.join("memory"), v1, "memory.oom_control")
 }
 
 /// The `oom_kill` value of a memory.events file.
@@ -85,7 +94,15 @@ mod tests {
         assert_eq!(path, cg.join("memory.events"));
         assert_eq!(events_path(&tmp.0, "0::/\n"), Some(tmp.0.join("memory.events")));
         assert_eq!(events_path(&tmp.0, "0::/../x\n"), Some(tmp.0.join("memory.events")));
-        assert_eq!(events_path(&tmp.0, "1:memory:/x\n"), None, "cgroup v1 only");
+        assert_eq!(events_path(&tmp.0, "1:memory:/x\n"), None, "no v1 memory hierarchy here");
+        // A cgroup v1 host (no v2 memory.events): the memory controller's memory.oom_control.
+        std::fs::remove_file(tmp.0.join("memory.events")).expect("rm");
+        let v1 = tmp.0.join("memory/docker/abc");
+        std::fs::create_dir_all(&v1).expect("mkdir");
+        std::fs::write(v1.join("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n").expect("write");
+        let found = events_path(&tmp.0, "4:memory:/docker/abc\n0::/\n").expect("v1 path");
+        assert_eq!(found, v1.join("memory.oom_control"));
+        assert_eq!(read(&found), Some(2));
         let mut c = OomCounter::at(&path).expect("counter");
         assert!(!c.rose());
         std::fs::write(&path, "oom 1\noom_kill 1\n").expect("write");
