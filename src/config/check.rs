@@ -74,6 +74,8 @@ const BACKOFF_KEYS: &[&str] = &["initial", "max"];
 const RULE_KEYS: &[&str] = &["action", "exit_codes"];
 const EXIT_CODES_KEYS: &[&str] = &["operator", "values"];
 const FILE_REF_KEYS: &[&str] = &["file", "key", "optional"];
+/// Variables read from a file, each with where it is written.
+type FileVars = Vec<(FileEnv, usize)>;
 /// Kubernetes' limits on restartPolicyRules (KEP-5307).
 const MAX_RULES: usize = 20;
 const MAX_RULE_VALUES: usize = 255;
@@ -627,7 +629,7 @@ impl<'a> Checker<'a> {
 
     /// An `env` table: its plain variables, and those read from a file
     /// (`NAME = { file = "…", key = "…" }`) with where each is written.
-    fn env(&mut self, f: Field) -> (Vec<(String, String)>, Vec<(FileEnv, usize)>) {
+    fn env(&mut self, f: Field) -> (Vec<(String, String)>, FileVars) {
         let Some(rows) = self.table(f, "a table of strings, like { LANG = \"C.UTF-8\" }") else {
             return (Vec::new(), Vec::new());
         };

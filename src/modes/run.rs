@@ -51,6 +51,10 @@ fn env_block(text: &Vars, bytes: &[(OsString, OsString)]) -> Result<Env, SpawnEr
     )
 }
 
+/// A prepared pod: the machine, each unit's command, and how to build the
+/// environment of the units that read files at each start.
+pub type Prepared = (Pod, Vec<Command>, Vec<Option<EnvBuilder>>);
+
 /// The path of the notify socket of a pod whose state directory is `state_dir`.
 pub fn notify_path(state_dir: &Path) -> std::path::PathBuf {
     state_dir.join("notify.sock")
@@ -108,7 +112,7 @@ fn entry_env(
 /// Everything that can stop a pod from starting, each a one-line message.
 /// Each entry's argv and envp are built here, once, not at every start
 /// (except the environment of an entry that reads files: see `env_at_start`).
-pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>, Vec<Option<EnvBuilder>>), Vec<String>> {
+pub fn prepare(pod: &config::Pod) -> Result<Prepared, Vec<String>> {
     let now = std::time::Instant::now();
     let markers = MarkerStore::new(&pod.marker_dir);
     let mut cmds = Vec::new();

@@ -334,7 +334,7 @@ impl Pod {
     /// believed only from an entry with `notify = true` whose main process
     /// sent it (the process podinit started or the one MAINPID= named), or a
     /// direct child of that process (`systemd-notify` run from its script).
-    pub(crate) fn notified(&mut self, pid: i32, ppid: Option<i32>, msg: &[Notify], now: Instant) -> bool {
+    pub(crate) fn notified(&mut self, pid: i32, ppid: Option<i32>, msg: &[Notify]) -> bool {
         let main_of = |r: &Run| [Some(r.pid), r.notify.as_ref().and_then(|n| n.main_pid)];
         let sent_by = |r: &Run, p: i32| r.notify.is_some() && main_of(r).contains(&Some(p));
         let find = |p: i32| self.units.iter().position(|u| u.run().is_some_and(|r| sent_by(r, p)));
@@ -372,7 +372,6 @@ impl Pod {
         if changed {
             r.started = r.gates_clear();
             self.dirty = true;
-            let _ = now;
         }
         changed
     }

@@ -257,7 +257,7 @@ impl Pod {
                 self.request(conn, req, now, out);
                 Change::Changed
             }
-            Event::Notified { pid, ppid, msg } => match self.notified(pid, ppid, &msg, now) {
+            Event::Notified { pid, ppid, msg } => match self.notified(pid, ppid, &msg) {
                 true => Change::Changed,
                 false => Change::Quiet,
             },
