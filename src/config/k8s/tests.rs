@@ -592,3 +592,66 @@ fn never_panics_on_mangled_input() {
         }
     }
 }
+
+#[test]
+fn lifecycle_fields_of_kubernetes_1_35_map_to_the_pod() {
+    use crate::config::{Backoff, ExitCodeOperator, FileEnv, RestartRule};
+    let p = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rules
+  annotations:
+    podinit.dev/backoff: '{"initial": "1s", "max": "1m"}'
+    podinit.dev/notify.db: "true"
+    podinit.dev/env-file.web: /etc/web.env
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: migrate
+    command: [migrate]
+    restartPolicy: Never
+    restartPolicyRules:
+    - action: Restart
+      exitCodes: {operator: In, values: [75]}
+  - name: db
+    command: [postgres]
+    restartPolicy: Always
+  containers:
+  - name: web
+    command: [web]
+    restartPolicy: OnFailure
+    restartPolicyRules:
+    - {action: Restart, exitCodes: {operator: NotIn, values: [0, 143]}}
+    volumeMounts:
+    - {name: shared, mountPath: /shared, readOnly: true}
+    env:
+    - name: CONFIG
+      valueFrom:
+        fileKeyRef: {volumeName: shared, path: conf/app.env, key: CONFIG_URL}
+    - name: OPT
+      valueFrom:
+        fileKeyRef: {volumeName: shared, path: x.env, key: X, optional: true}
+"#);
+    assert_eq!(p.backoff, Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60) });
+    let (migrate, db, web) = (&p.init[0], &p.init[1], &p.apps[0]);
+    assert_eq!((migrate.kind, migrate.restart_policy), (Kind::Init, Some(RestartPolicy::Never)));
+    assert_eq!(migrate.restart_rules, [RestartRule { operator: ExitCodeOperator::In, values: vec![75] }]);
+    assert_eq!((db.kind, db.restart_policy, db.notify), (Kind::Sidecar, None, true));
+    assert_eq!(web.restart_policy, Some(RestartPolicy::OnFailure));
+    assert_eq!(web.restart_rules, [RestartRule { operator: ExitCodeOperator::NotIn, values: vec![0, 143] }]);
+    assert_eq!(web.env_files, [PathBuf::from("/etc/web.env")]);
+    assert_eq!(
+        web.file_env,
+        [
+            FileEnv {
+                name: "CONFIG".into(),
+                path: "/shared/conf/app.env".into(),
+                key: "CONFIG_URL".into(),
+                optional: false
+            },
+            FileEnv { name: "OPT".into(), path: "/shared/x.env".into(), key: "X".into(), optional: true },
+        ]
+    );
+    assert!(web.env.is_empty(), "file-read variables are not plain env: {:?}", web.env);
+}
