@@ -61,6 +61,9 @@ pub struct Io {
 /// `FILE:LINE:COL: message`.
 pub type EnvBuilder = Box<dyn Fn() -> Result<spawn::Env, String>>;
 
+/// Notify datagrams handled per wakeup, at most.
+const NOTIFY_BATCH: usize = 64;
+
 /// What podinit has told its own supervisor.
 #[derive(Debug, Default, Clone, Copy)]
 struct Told {
@@ -284,12 +287,18 @@ impl Runtime {
         }
     }
 
-    /// Every datagram queued on the notify socket, to the machine.
+    /// The datagrams queued on the notify socket, to the machine: at most
+    /// [`NOTIFY_BATCH`] per wakeup, so a process flooding the socket cannot
+    /// keep PID 1 from its other work (poll reports the rest next time).
     fn read_notify(&mut self, now: Instant) {
         let mut buf = std::mem::take(&mut self.notify_buf);
-        while let Some(pid) = self.io.notify.as_ref().and_then(|s| s.recv(&mut buf)) {
+        for _ in 0..NOTIFY_BATCH {
+            let Some(pid) = self.io.notify.as_ref().and_then(|s| s.recv(&mut buf)) else { break };
             let msg = notify::parse(&buf);
-            let ppid = parent_of(pid);
+            // The parent matters only for a sender that is no entry's process
+            // (systemd-notify run by one); pid 0 is a sender outside podinit's namespace.
+            let entry = self.pod.units().iter().any(|u| u.pid() == Some(pid));
+            let ppid = if entry || pid <= 0 { None } else { parent_of(pid) };
             let _ = self.feed(Event::Notified { pid, ppid, msg }, now);
         }
         self.notify_buf = buf;
