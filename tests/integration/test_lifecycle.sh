@@ -157,6 +157,42 @@ stop_wait
 t_end
 
 # ---------------------------------------------------------------------------
+t_begin "notify: a flood of datagrams from a stranger neither starves podinit nor makes the app ready"
+newpod notify-flood <<'EOF'
+[[app]]
+name = "web"
+notify = true
+command = ["sh", "-c", "echo $NOTIFY_SOCKET > @D@/sock; exec sleep 60"]
+EOF
+start_pod
+wait_for 5 test -s "$D/sock" || t_fail "no NOTIFY_SOCKET"
+"$PY" - "$(cat "$D/sock" 2>/dev/null)" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setblocking(False)
+end = time.time() + 2
+while time.time() < end:
+    try:
+        s.sendto(b"READY=1\nSTATUS=spoofed", sys.argv[1])
+    except BlockingIOError:
+        time.sleep(0.001)
+EOF
+FLOOD=$!
+CLEANUP="$CLEANUP $FLOOD"
+sleep 0.5
+t0=$(now_ms)
+"$PODINIT" status -c "$P" >/dev/null 2>&1 || t_fail "podinit status failed during the flood"
+assert_between 0 1500 "$(($(now_ms) - t0))" "ms for podinit status during the flood"
+wait "$FLOOD" 2>/dev/null
+sleep 0.3
+assert_eq "False" "$(ef web ready)" "READY after the flood"
+assert_eq "waiting for READY=1" "$(ef web notify)" "web's notify status"
+kill -TERM "$P1"
+stop_wait
+assert_eq 0 "$RC" "exit status"
+t_end
+
+# ---------------------------------------------------------------------------
 t_begin "notify: podinit sends READY=1 when the pod is Ready and STOPPING=1 on stop to its own NOTIFY_SOCKET"
 newpod own-notify <<'EOF'
 [[app]]
