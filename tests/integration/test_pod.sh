@@ -694,7 +694,7 @@ t_end
 # background and traps INT to `kill -TERM` it, in a real terminal, and Ctrl-C
 # typed into that terminal (tests/helpers/ctrl_c.py).
 t_begin "stop: Ctrl-C in a terminal running a script that traps INT stays graceful"
-CC=$T_TMP/ctrl-c
+CC=$T_TMP/ctrl-c-pty  # not newpod's $T_TMP/ctrl-c of the case above
 mkdir -p "$CC"
 cat > "$CC/pod.toml" <<EOF
 state_dir = "$CC/state"
