@@ -303,13 +303,11 @@ impl<'a> Checker<'a> {
     }
 
     fn restart_policy(&mut self, f: Field) -> Option<RestartPolicy> {
-        match self.string(f)?.as_str() {
-            "Always" => Some(RestartPolicy::Always),
-            "OnFailure" => Some(RestartPolicy::OnFailure),
-            "Never" => Some(RestartPolicy::Never),
-            other => {
-                let message = format!("bad restart_policy '{other}' (expected Always, OnFailure or Never)");
-                self.error(Some(f.at()), message);
+        let word = self.string(f)?;
+        match word.parse() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.error(Some(f.at()), format!("bad restart_policy '{word}' ({e})"));
                 None
             }
         }

@@ -439,15 +439,10 @@ impl Reader<'_> {
         let p = |k: &str| join(spec_path, k);
         if let Some(v) = s.get("restartPolicy") {
             if let Some(rp) = self.string(v, &p("restartPolicy")) {
-                pod.restart_policy = match rp.as_str() {
-                    "Always" => RestartPolicy::Always,
-                    "OnFailure" => RestartPolicy::OnFailure,
-                    "Never" => RestartPolicy::Never,
-                    other => {
-                        self.error(v.at, &p("restartPolicy"), format!("'{other}' is not Always, OnFailure or Never"));
-                        RestartPolicy::Always
-                    }
-                };
+                pod.restart_policy = rp.parse().unwrap_or_else(|_| {
+                    self.error(v.at, &p("restartPolicy"), format!("'{rp}' is not Always, OnFailure or Never"));
+                    RestartPolicy::Always
+                });
             }
         }
         if let Some(v) = s.get("terminationGracePeriodSeconds") {
