@@ -90,7 +90,7 @@ pub(super) const CONTAINER: &[(&str, Act)] = &[
     ("lifecycle", Use),
     ("ports", Use),
     ("envFrom", Use),
-    ("restartPolicyRules", Refuse("podinit restarts by the pod's restartPolicy (and Always for sidecars) only")),
+    ("restartPolicyRules", Use),
     ("image", Use),
     ("imagePullPolicy", Ignore(IMAGE)),
     ("resources", Ignore(RESOURCES)),
@@ -135,7 +135,7 @@ pub(super) const VALUE_FROM: &[(&str, Act)] = &[
     ("fieldRef", Use),
     ("configMapKeyRef", Use),
     ("secretKeyRef", Use),
-    ("fileKeyRef", Refuse("podinit reads no env files: list the variables under env")),
+    ("fileKeyRef", Use),
     ("resourceFieldRef", Use),
 ];
 
@@ -159,6 +159,8 @@ pub(super) const POD_ANNOTATIONS: &[&str] = &[
     "pod-env",
     "termination-grace-period",
     "active-deadline",
+    "backoff",
+    "env-file",
     "images",
     "configmaps",
     "secrets",
@@ -174,7 +176,6 @@ pub(super) const ENTRY_ANNOTATIONS: &[(&str, &[Kind])] = &[
     ("startup-probe", &[Kind::Sidecar, Kind::App]),
     ("readiness-probe", &[Kind::Sidecar, Kind::App]),
     ("liveness-probe", &[Kind::Sidecar, Kind::App]),
+    ("notify", &[Kind::Sidecar, Kind::App]),
+    ("env-file", &[Kind::Init, Kind::Sidecar, Kind::App]),
 ];
-
-/// Entry names become marker file names; the same rule as the pod file's.
-pub(super) const MAX_NAME_LEN: usize = 63;

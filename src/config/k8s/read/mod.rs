@@ -22,6 +22,7 @@ use crate::sys::signals;
 mod annotations;
 mod env;
 mod fields;
+mod lifecycle;
 mod probes;
 mod resources;
 mod sources;
@@ -496,15 +497,10 @@ impl Reader<'_> {
         let p = |k: &str| join(spec_path, k);
         if let Some(v) = s.get("restartPolicy") {
             if let Some(rp) = self.string(v, &p("restartPolicy")) {
-                pod.restart_policy = match rp.as_str() {
-                    "Always" => RestartPolicy::Always,
-                    "OnFailure" => RestartPolicy::OnFailure,
-                    "Never" => RestartPolicy::Never,
-                    other => {
-                        self.error(v.at, &p("restartPolicy"), format!("'{other}' is not Always, OnFailure or Never"));
-                        RestartPolicy::Always
-                    }
-                };
+                pod.restart_policy = rp.parse().unwrap_or_else(|_| {
+                    self.error(v.at, &p("restartPolicy"), format!("'{rp}' is not Always, OnFailure or Never"));
+                    RestartPolicy::Always
+                });
             }
         }
         if let Some(v) = s.get("terminationGracePeriodSeconds") {
@@ -656,20 +652,26 @@ impl Reader<'_> {
             }
         };
         let mut kind = section;
+        // KEP-5307: any container may set its own restartPolicy; on an init container Always makes a sidecar.
+        let mut own_policy = None;
         if let Some(v) = c.get("restartPolicy") {
-            if section == Kind::App {
-                let why =
-                    "only init containers have a restartPolicy (Always makes one a sidecar); apps follow the pod's";
-                self.error(c.key_at("restartPolicy"), &p("restartPolicy"), why);
-            } else if let Some(rp) = self.string(v, &p("restartPolicy")) {
-                if rp == "Always" {
-                    kind = Kind::Sidecar;
-                } else {
-                    self.error(v.at, &p("restartPolicy"), format!("'{rp}' is not supported: only Always (a sidecar)"));
-                }
+            let (policy, sidecar) = self.container_policy(v, &p("restartPolicy"), section == Kind::Init);
+            own_policy = policy;
+            if sidecar {
+                kind = Kind::Sidecar;
             }
         }
-        let mut entry = Entry { name: name.clone(), ..Entry::defaults(kind) };
+        let mut entry = Entry { name: name.clone(), restart_policy: own_policy, ..Entry::defaults(kind) };
+        if let Some(v) = c.get("restartPolicyRules") {
+            entry.restart_rules = self.restart_rules(v, &p("restartPolicyRules"));
+            if c.get("restartPolicy").is_none() {
+                let why = "needs the container's own restartPolicy (Kubernetes requires it next to the rules)";
+                self.error(c.key_at("restartPolicyRules"), &p("restartPolicyRules"), why);
+            }
+        }
+        let mut mounts = c.get("volumeMounts").map(|v| self.mounts(v, &p("volumeMounts"), &name)).unwrap_or_default();
+        // A fileKeyRef finds its file at the volume's mount path in this container.
+        let mount_paths: Vec<(String, PathBuf)> = mounts.iter().map(|(v, m, ..)| (v.clone(), m.path.clone())).collect();
         let waiter = kind == Kind::Init && ann.entries.iter().any(|a| a.field == "wait-for" && a.container == name);
         let image = c.get("image").and_then(|v| self.string(v, &p("image")));
         let config = image.as_deref().and_then(|i| self.images.get(i)).cloned();
@@ -714,6 +716,10 @@ impl Reader<'_> {
         let mut from_env_from = env.len();
         if let Some(v) = c.get("env") {
             for (i, item) in self.list(v, &p("env")).iter().enumerate() {
+                if item.get("valueFrom").and_then(|f| f.get("fileKeyRef")).is_some() {
+                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), &mount_paths));
+                    continue;
+                }
                 if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
                     // env overrides what envFrom gave under the same name.
                     if let Some(j) = env[..from_env_from].iter().position(|(k, ..)| *k == var.0) {
@@ -727,7 +733,6 @@ impl Reader<'_> {
         if let Some(v) = c.get("workingDir") {
             entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
         }
-        let mut mounts = c.get("volumeMounts").map(|v| self.mounts(v, &p("volumeMounts"), &name)).unwrap_or_default();
         self.expand_sub_paths(&mut mounts, &env, downward);
         // Under the container's env (and the pod's): HOSTNAME, the image's Env, an Indexed Job's index.
         entry.base_env.push(("HOSTNAME".to_string(), base.hostname.clone()));
@@ -873,16 +878,8 @@ impl Reader<'_> {
 
     fn entry_name(&mut self, n: &Node, path: &str) -> Option<String> {
         let name = self.nonempty(n, path)?;
-        let len = name.chars().count();
-        let tame =
-            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
-        if len > MAX_NAME_LEN {
-            self.error(n.at, path, format!("'{name}' is too long ({len} characters, at most {MAX_NAME_LEN})"));
-            return None;
-        }
-        if !tame {
-            let why = "use letters, digits, '.', '_' and '-', starting with a letter or digit";
-            self.error(n.at, path, format!("bad name '{name}': {why} (it becomes the marker file {name}.done)"));
+        if let Some(problem) = crate::config::model::entry_name_problem(&name) {
+            self.error(n.at, path, problem);
             return None;
         }
         Some(name)
