@@ -7,10 +7,10 @@
 //!   podinit runs, the creation of its control socket wakes us), and
 //! - a pidfd on podinit (pidfd_open on the pid that listens on the control
 //!   socket, from SO_PEERCRED), readable when podinit exits, even by SIGKILL,
-//! with the time left until `--timeout` as poll's timeout.
 //!
-//! Where no pidfd can be had (kernel before 5.3, podinit's pid not visible from
-//! here) the wait also wakes once a second to check podinit is still alive.
+//! with the time left until `--timeout` as poll's timeout. Where no pidfd can
+//! be had (kernel before 5.3, podinit's pid not visible from here, another
+//! uid) the wait also wakes once a second to check podinit is still alive.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
