@@ -76,8 +76,9 @@ pub enum Mode {
     Init(InitOptions),
     /// `podinit pause`, or the binary called `pause`.
     Pause,
-    /// `podinit run [-c FILE]`
-    Run { config: PathBuf },
+    /// `podinit run [-c FILE] [-p SIGNAL]`; `pdeathsig`: the signal podinit
+    /// gets when its parent dies (as `-p` in init mode).
+    Run { config: PathBuf, pdeathsig: Option<SigNum> },
     /// `podinit check [-c FILE]`
     Check { config: PathBuf },
     /// `podinit status [--json] [-c FILE]`
@@ -165,7 +166,7 @@ podinit - PID 1 for containers: init, pause, and a pod lifecycle in one binary
 usage:
   podinit [OPTIONS] [--] CMD [ARG...]   run CMD as the main child (tini-compatible)
   podinit pause                         hold the namespaces as PID 1 (also: invoked as 'pause')
-  podinit run [-c FILE]                 run the pod file: init steps, sidecars, apps
+  podinit run [-c FILE] [-p SIGNAL]     run the pod file: init steps, sidecars, apps
   podinit check [-c FILE]               validate a pod file, print every error
   podinit status [--json] [-c FILE]     show the running pod's state
   podinit health [-c FILE]              exit 0 iff the pod is Ready (for HEALTHCHECK)
@@ -350,9 +351,10 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
         match first {
             "pause" => return parse_pause(rest),
             "run" | "check" | "health" => {
+                let (pdeathsig, rest) = if first == "run" { take_pdeathsig(rest)? } else { (None, rest) };
                 let (config, ..) = parse_sub(first, rest, default_config(), false, 0)?;
                 return Ok(match first {
-                    "run" => Mode::Run { config },
+                    "run" => Mode::Run { config, pdeathsig },
                     "check" => Mode::Check { config },
                     _ => Mode::Health { config },
                 });
@@ -423,6 +425,42 @@ fn parse_wait(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError
         }
     }
     Ok(Mode::Wait { config, until, timeout, names })
+}
+
+/// Takes `-p SIGNAL` (`-pSIGNAL`) out of `run`'s arguments, leaving the rest
+/// (and a `-c` value that happens to be `-p`) to `parse_sub`.
+fn take_pdeathsig(args: Vec<OsString>) -> Result<(Option<SigNum>, Vec<OsString>), CliError> {
+    let mut sig = None;
+    let mut rest = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let value = match a.to_str() {
+            Some("-c" | "--config") => {
+                rest.push(a);
+                rest.extend(it.next());
+                continue;
+            }
+            Some("--") => {
+                rest.push(a);
+                rest.extend(it.by_ref());
+                break;
+            }
+            Some("-p") => it.next().ok_or_else(|| run_usage("-p needs a signal".into()))?,
+            Some(s) if s.starts_with("-p") => s[2..].into(),
+            _ => {
+                rest.push(a);
+                continue;
+            }
+        };
+        let v = value.to_string_lossy();
+        sig = Some(signals::parse(&v).map_err(|e| run_usage(format!("-p: {e}")))?);
+    }
+    Ok((sig, rest))
+}
+
+/// A usage error of `podinit run`.
+fn run_usage(msg: String) -> CliError {
+    CliError::new(format!("'podinit run': {msg}"))
 }
 
 /// `export`, `import` and the hooks of Kubernetes manifests (config::k8s).
@@ -722,11 +760,26 @@ mod tests {
     }
 
     #[test]
+    fn run_takes_a_parent_death_signal() {
+        assert_eq!(
+            p(&["run", "-p", "TERM", "-c", "x.toml"]),
+            Ok(Mode::Run { config: "x.toml".into(), pdeathsig: Some(libc::SIGTERM) })
+        );
+        assert_eq!(
+            p(&["run", "-c", "-p", "-pSIGKILL"]),
+            Ok(Mode::Run { config: "-p".into(), pdeathsig: Some(libc::SIGKILL) })
+        );
+        assert!(p(&["run", "-p", "NOPE"]).unwrap_err().to_string().contains("-p: unknown signal 'NOPE'"));
+        assert!(p(&["run", "-p"]).unwrap_err().to_string().contains("-p needs a signal"));
+        assert!(p(&["check", "-p", "TERM"]).is_err(), "-p is for run only");
+    }
+
+    #[test]
     fn modes() {
         assert_eq!(p(&["pause"]), Ok(Mode::Pause));
         assert_eq!(p(&["-V"]), Ok(Mode::Version { tini: false }));
         assert_eq!(p(&["--help"]), Ok(Mode::Help(USAGE)));
-        assert_eq!(p(&["run", "-c", "x.toml"]), Ok(Mode::Run { config: "x.toml".into() }));
+        assert_eq!(p(&["run", "-c", "x.toml"]), Ok(Mode::Run { config: "x.toml".into(), pdeathsig: None }));
         assert_eq!(p(&["status", "--json", "-c", "p"]), Ok(Mode::Status { config: "p".into(), json: true }));
         assert_eq!(
             p(&["reset", "-c", "p", "a", "b"]),

@@ -574,10 +574,10 @@ PY3=$(python3 -c "import sys; print(sys.executable)")
 CLEAN_START[2]=$PY3
 
 # check_inherited FILE NAME ENVNAMES: the report of `hardening inspect` in FILE
-# shows fds 0 1 2, a clean signal state, no parent-death signal, and exactly the
-# variables ENVNAMES (space-separated, sorted).
+# shows fds 0 1 2, a clean signal state, the parent-death signal PDEATH (default
+# none: 0), and exactly the variables ENVNAMES (space-separated, sorted).
 check_inherited() {
-    local f=$1 what=$2 want_env=$3 r
+    local f=$1 what=$2 want_env=$3 pdeath=${4:-0} r
     if [ ! -s "$f" ]; then t_fail "$what: no report ($f)"; return; fi
     r=$(cat "$f")
     assert_eq "fds: 0 1 2" "$(grep '^fds:' "$f")" "$what: open fds ($(grep '^fd ' "$f" | tr '\n' ' '))"
@@ -585,11 +585,12 @@ check_inherited() {
     for k in SigBlk SigIgn SigCgt SigPnd; do
         assert_eq "0000000000000000" "$(sed -n "s/^$k:[[:space:]]*//p" "$f")" "$what: $k"
     done
-    assert_eq 0 "$(sed -n 's/^PdeathSig:[[:space:]]*//p' "$f")" "$what: PR_GET_PDEATHSIG"
+    assert_eq "$pdeath" "$(sed -n 's/^PdeathSig:[[:space:]]*//p' "$f")" "$what: PR_GET_PDEATHSIG"
     assert_eq "$want_env" "$(sed -n 's/^env \([^=]*\)=.*/\1/p' "$f" | sort | paste -sd' ')" "$what: environment names"
 }
 
-t_begin "pod mode: init step, app, post_start, pre_stop and exec probe see fds 0 1 2, clean signals, no pdeathsig, only documented env"
+# Pod mode ties every child to podinit's life (README "When podinit dies"): SIGKILL (9).
+t_begin "pod mode: init step, app, post_start, pre_stop and exec probe see fds 0 1 2, clean signals, pdeathsig SIGKILL, only documented env"
 newpod leaks <<'EOF'
 log_prefix = true
 [env]
@@ -616,11 +617,11 @@ kill -TERM "$p1"
 bounded_wait "$bg" 10
 wait_for 2 test -e "$D/o/prestop"
 base="CONTAINER_NAME PATH POD_NAME POD_NAMESPACE POD_VAR"
-check_inherited "$D/o/step" "init step" "$base STEP_VAR"
-check_inherited "$D/o/app" "app" "APP_VAR $base"
-check_inherited "$D/o/hook" "post_start hook" "APP_VAR $base"
-check_inherited "$D/o/prestop" "pre_stop hook" "APP_VAR $base"
-check_inherited "$D/o/probe" "exec probe" "APP_VAR $base"
+check_inherited "$D/o/step" "init step" "$base STEP_VAR" 9
+check_inherited "$D/o/app" "app" "APP_VAR $base" 9
+check_inherited "$D/o/hook" "post_start hook" "APP_VAR $base" 9
+check_inherited "$D/o/prestop" "pre_stop hook" "APP_VAR $base" 9
+check_inherited "$D/o/probe" "exec probe" "APP_VAR $base" 9
 ERR=$(cat "$D/err")
 no_panic
 t_end

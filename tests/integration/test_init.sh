@@ -848,6 +848,19 @@ timeout -s KILL 10 unshare --pid --fork --mount-proc "$W/docker-init" -- sh -c '
 assert_eq 3 "$RC" "docker-init -- sh -c 'exit 3'"
 t_end
 
+t_begin "a script whose #! interpreter is missing is reported as such, not as 'command not found' (exit 127)"
+mkdir -p "$W/interp"
+printf '#!/bin/bogus\necho hi\n' >"$W/interp/x.sh"
+printf '#!/bin/sh\r\necho hi\r\n' >"$W/interp/dos.sh"
+chmod 755 "$W/interp/x.sh" "$W/interp/dos.sh"
+out=$(cd "$W/interp" && timeout -s KILL 10 unshare --pid --fork --mount-proc "$PODINIT" -- ./x.sh 2>&1; echo "rc=$?")
+assert_contains "$out" "./x.sh: interpreter /bin/bogus not found"
+assert_contains "$out" "rc=127"
+assert_not_contains "$out" "command not found"
+out=$(cd "$W/interp" && timeout -s KILL 10 unshare --pid --fork --mount-proc "$PODINIT" -- ./dos.sh 2>&1)
+assert_contains "$out" "./dos.sh: interpreter /bin/sh not found (the #! line ends in a carriage return: DOS line endings?)"
+t_end
+
 t_begin "-h / --help lists every flag"
 for f in -h --help; do
     out=$("$PODINIT" $f 2>&1)

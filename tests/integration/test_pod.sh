@@ -861,6 +861,30 @@ assert_match "$OUT" "^numbers uid=4321 gid=8765 groups=8765\$" "stdout"
 assert_match "$OUT" "^root uid=0 pwd=$D/work\$" "stdout"
 t_end
 
+t_begin "spawn errors name the cause: a missing working_dir, a #! interpreter that is missing (or ends in CR)"
+newpod spawn-errors <<'EOF'
+restart_policy = "Never"
+[[app]]
+name = "nodir"
+working_dir = "/nonexistent-podinit-dir"
+command = ["true"]
+[[app]]
+name = "bogus"
+command = ["@D@/bogus.sh"]
+[[app]]
+name = "dos"
+command = ["@D@/dos.sh"]
+EOF
+printf '#!/bin/bogus\necho hi\n' >"$D/bogus.sh"
+printf '#!/bin/sh\r\necho hi\r\n' >"$D/dos.sh"
+chmod 755 "$D/bogus.sh" "$D/dos.sh"
+run_pod
+assert_contains "$ERR" "nodir: working_dir /nonexistent-podinit-dir: No such file or directory"
+assert_contains "$ERR" "bogus: $D/bogus.sh: interpreter /bin/bogus not found"
+assert_contains "$ERR" "dos: $D/dos.sh: interpreter /bin/sh not found (the #! line ends in a carriage return: DOS line endings?)"
+assert_not_contains "$ERR" "command not found"
+t_end
+
 if command -v setpriv >/dev/null; then
     t_begin "user: a podinit that is not root refuses user = ... before starting anything (exit 1)"
     newpod user-not-root <<'EOF'
