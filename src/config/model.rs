@@ -11,6 +11,27 @@ pub const DEFAULT_STATE_DIR: &str = "/run/podinit";
 /// Where run-once markers live unless the pod says.
 pub const DEFAULT_MARKER_DIR: &str = "/var/lib/podinit";
 
+/// The longest entry name: names become file names (`<name>.done`), so they
+/// are kept short and tame, in both file formats.
+pub const MAX_ENTRY_NAME: usize = 63;
+
+/// Why `name` cannot name an entry (init step, sidecar, app), or None: the one
+/// rule for pod files and manifests alike.
+pub fn entry_name_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len > MAX_ENTRY_NAME {
+        return Some(format!("name '{name}' is too long ({len} characters, at most {MAX_ENTRY_NAME})"));
+    }
+    let tame =
+        name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
+    (!tame || name.is_empty()).then(|| {
+        format!(
+            "bad name '{name}': use letters, digits, '.', '_' and '-', starting with a letter or digit \
+             (it becomes the file name {name}.done)"
+        )
+    })
+}
+
 /// Restart policy, Kubernetes meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartPolicy {
