@@ -583,3 +583,26 @@ fn never_panics_on_mangled_input() {
         }
     }
 }
+
+/// The two YAML constructs kubectl (go-yaml) reads that saphyr-parser 0.3.4 refused
+/// (third_party/saphyr-parser/PATCHES.md), as the Kubernetes docs' examples write them.
+#[test]
+fn yaml_kubectl_leniencies() {
+    // service/pod-with-graceful-termination.yaml: `]` at its key's indentation.
+    let graceful = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: nginx\n    \
+                    command: [\n      \"/bin/sh\", \"-c\", \"sleep 180\"\n    ]\n";
+    assert_eq!(pod(graceful).apps[0].command, strings(&["/bin/sh", "-c", "sleep 180"]));
+    let flow_map = super::yaml::parse("a:\n  b: {\n    c: d\n  }\n").unwrap();
+    assert_eq!(
+        flow_map[0].get("a").and_then(|a| a.get("b")).and_then(|b| b.get("c")).and_then(|c| c.as_str()),
+        Some("d")
+    );
+    // pods/inject/envars-file-container.yaml: `\'` in a double-quoted scalar.
+    let quote = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    \
+                 command: [\"sh\", \"-c\", \"echo \\'a\\'\"]\n";
+    assert_eq!(pod(quote).apps[0].command, strings(&["sh", "-c", "echo 'a'"]));
+    // Content still has to be indented, and a closing bracket left of the block is still wrong.
+    for bad in ["k:\n  - [\n  a]\n", "a:\n  b: [\n x\n  ]\n", "a:\n  b: [\n    x\n ]\n"] {
+        assert!(super::yaml::parse(bad).is_err(), "{bad}");
+    }
+}
