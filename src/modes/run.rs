@@ -49,6 +49,63 @@ fn env_block(text: &Vars, bytes: &[(OsString, OsString)]) -> Result<Env, SpawnEr
     )
 }
 
+/// The downward API's values for this run (`$(status.podIP)`, … of
+/// [`expand::DOWNWARD`] in env values), each looked up once, when first used.
+#[derive(Default)]
+struct Downward {
+    known: Vec<(&'static str, String)>,
+}
+
+impl Downward {
+    /// `vars` with the downward references in their values resolved.
+    fn resolve(&mut self, vars: &[(String, String)]) -> Vec<(String, String)> {
+        vars.iter().map(|(k, v)| (k.clone(), expand::downward(v, |f| self.value(f)))).collect()
+    }
+
+    fn value(&mut self, field: &str) -> String {
+        if let Some((_, v)) = self.known.iter().find(|(f, _)| *f == field) {
+            return v.clone();
+        }
+        let v = match field {
+            // A pod started anew is a new pod: one UID for this run of podinit.
+            "metadata.uid" => read_trimmed("/proc/sys/kernel/random/uuid"),
+            "spec.nodeName" => read_trimmed("/proc/sys/kernel/hostname"),
+            // status.podIP: podinit's pod is the machine's network.
+            _ => pod_ip(),
+        };
+        let field = expand::DOWNWARD.iter().copied().find(|f| *f == field).unwrap_or("status.podIP");
+        self.known.push((field, v.clone()));
+        v
+    }
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// `status.podIP`: the first address of an up, non-loopback interface (IPv4 first),
+/// else 127.0.0.1.
+fn pod_ip() -> String {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return "127.0.0.1".to_string() };
+    let mut v6 = None;
+    for a in addrs {
+        let up = a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+            && !a.flags.contains(nix::net::if_::InterfaceFlags::IFF_LOOPBACK);
+        let Some(addr) = a.address.filter(|_| up) else { continue };
+        if let Some(v4) = addr.as_sockaddr_in() {
+            return v4.ip().to_string();
+        }
+        if let Some(s6) = addr.as_sockaddr_in6() {
+            let ip = s6.ip();
+            // Link-local addresses need a scope to be usable; a pod IP never is one.
+            if v6.is_none() && (ip.segments()[0] & 0xffc0) != 0xfe80 {
+                v6 = Some(ip.to_string());
+            }
+        }
+    }
+    v6.unwrap_or_else(|| "127.0.0.1".to_string())
+}
+
 /// Everything that can stop a pod from starting, each a one-line message.
 /// Each entry's argv and envp are built here, once, not at every start.
 pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
@@ -58,15 +115,18 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
     let mut errors = Vec::new();
     let (inherited, raw) = split_env(std::env::vars_os());
     let mut units = Vec::new();
+    let mut downward = Downward::default();
+    let pod_env = downward.resolve(&pod.env);
     for e in pod.init.iter().chain(&pod.apps) {
+        let own_env = downward.resolve(&e.env);
         // Environment: podinit's own, then the downward-API names, then the pod's
         // [env], then the entry's; each value may refer to the ones before it.
         let mut env = Vars::new(&inherited);
         env.set("POD_NAME", pod.name.clone());
         env.set("POD_NAMESPACE", pod.namespace.clone());
         env.set("CONTAINER_NAME", e.name.clone());
-        env.extend(&pod.env);
-        env.extend(&e.env);
+        env.extend(&pod_env);
+        env.extend(&own_env);
         let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| env.get(n))).collect();
         if let Some(arg) = argv.nul() {
             errors.push(format!("{}: entry '{}': argument contains a NUL byte: {arg:?}", pod.path.display(), e.name));

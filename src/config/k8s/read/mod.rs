@@ -24,7 +24,6 @@ mod fields;
 mod probes;
 
 use annotations::*;
-use env::*;
 use fields::*;
 
 /// Reads the manifest `text` of `file` into a validated pod; on success also
@@ -93,7 +92,7 @@ fn join(path: &str, key: &str) -> String {
 
 /// What the downward API can give an env var (`valueFrom.fieldRef`).
 struct Downward {
-    uid: String,
+    uid: Option<String>,
     labels: Vec<(String, String)>,
     annotations: Vec<(String, String)>,
     node_name: Option<String>,
@@ -474,7 +473,7 @@ impl Reader<'_> {
             .and_then(|(v, k)| self.string(v, &p(k)));
         let pod_sc = s.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
         let downward = Downward {
-            uid: uid.unwrap_or_else(random_uid),
+            uid,
             labels,
             annotations: annotations
                 .iter()
