@@ -144,6 +144,9 @@ pub struct Pod {
     pub init: Vec<Entry>,
     /// `[[app]]` entries in file order: kind App.
     pub apps: Vec<Entry>,
+    /// The Kubernetes manifest the pod was read from, which `podinit export` gives
+    /// back (None for a pod file). Not part of equality: the same pod from a pod file.
+    pub source: crate::config::k8s::Source,
 }
 
 impl Pod {
@@ -163,6 +166,7 @@ impl Pod {
             env: Vec::new(),
             init: Vec::new(),
             apps: Vec::new(),
+            source: Default::default(),
         }
     }
 }

@@ -129,6 +129,7 @@ fn spec_example_parses_to_the_expected_pod() {
         env: vec![("LANG".into(), "C.UTF-8".into())],
         init: vec![download, wait_db, shipper],
         apps: vec![nginx],
+        source: Default::default(),
     };
     assert_eq!(pod(SPEC_EXAMPLE), expected);
 }

@@ -1,6 +1,9 @@
-//! A pod as a Kubernetes Pod manifest (`podinit export`), in YAML or JSON.
+//! A pod as a Kubernetes manifest (`podinit export`), in YAML or JSON.
 //!
-//! Every entry becomes a container of one image; sidecars are initContainers
+//! A pod read from a manifest gives that manifest back, every document and
+//! every field (image, labels, volumes, resources, … that podinit ignores),
+//! so that the cluster runs what it was given. A pod file becomes a Pod:
+//! every entry becomes a container of one image; sidecars are initContainers
 //! with `restartPolicy: Always`; POD_NAME and POD_NAMESPACE come from the
 //! downward API (podinit sets them itself, a cluster only when asked). What
 //! Kubernetes cannot say goes in `podinit.dev/` annotations that the reader
@@ -10,7 +13,9 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::toml_out::duration;
+use super::yaml::{Node, Val};
 use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
+use crate::config::expand::DOWNWARD;
 use crate::config::{Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
 use crate::sys::signals;
 
@@ -19,6 +24,8 @@ use crate::sys::signals;
 enum Out {
     Str(String),
     Int(u64),
+    /// A scalar written as it is in YAML and JSON alike: null, true, false, a number.
+    Raw(String),
     Map(Vec<(String, Out)>),
     Seq(Vec<Out>),
 }
@@ -38,8 +45,15 @@ fn strs(items: &[String]) -> Out {
 /// Kubernetes limits the part of an annotation key after the '/' to 63 characters.
 const MAX_ANNOTATION_NAME: usize = 63;
 
-/// The Pod manifest for `pod`, every container running `image`; JSON when `json`.
+/// The manifest for `pod`; JSON when `json`. A pod from a manifest gives its
+/// documents back; a pod file a Pod whose containers run `image`.
 pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
+    if let Some(src) = &pod.source.0 {
+        if src.read == *pod {
+            return Ok(documents(&src.docs, json));
+        }
+        log::warn!("the pod is no longer the one its manifest describes: exported as a new Pod, without its fields");
+    }
     if pod.apps.is_empty() {
         return Err("a Kubernetes Pod needs at least one container, and this pod has no [[app]]".into());
     }
@@ -111,14 +125,57 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
         meta.push(("annotations", Out::Map(ann)));
     }
     let manifest = map(vec![("apiVersion", s("v1")), ("kind", s("Pod")), ("metadata", map(meta)), ("spec", map(spec))]);
+    Ok(text_of(vec![manifest], json))
+}
+
+/// The documents of a manifest as read: YAML documents, or in JSON the one
+/// object (several: a `kind: List` of them, as kubectl prints them).
+fn documents(docs: &[Node], json: bool) -> String {
+    text_of(docs.iter().filter(|d| d.val != Val::Null).map(out_of).collect(), json)
+}
+
+fn text_of(mut docs: Vec<Out>, json: bool) -> String {
     let mut text = String::new();
     if json {
-        json_value(&mut text, &manifest, Some(0));
+        let one = match docs.len() {
+            1 => docs.remove(0),
+            _ => map(vec![("apiVersion", s("v1")), ("kind", s("List")), ("items", Out::Seq(docs))]),
+        };
+        json_value(&mut text, &one, Some(0));
         text.push('\n');
-    } else if let Out::Map(rows) = &manifest {
-        yaml_map(&mut text, rows, 0);
+        return text;
     }
-    Ok(text)
+    for (i, d) in docs.iter().enumerate() {
+        if i > 0 {
+            text.push_str("---\n");
+        }
+        match d {
+            Out::Map(rows) if !rows.is_empty() => yaml_map(&mut text, rows, 0),
+            // A document that is not a mapping (no Kubernetes object is): JSON is YAML too.
+            other => {
+                json_value(&mut text, other, None);
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
+
+/// A node of the manifest read, to write back as it was.
+fn out_of(n: &Node) -> Out {
+    match &n.val {
+        Val::Null => Out::Raw("null".into()),
+        Val::Bool(b) => Out::Raw(b.to_string()),
+        Val::Int(i) => Out::Raw(i.to_string()),
+        // YAML's spellings (`1_000.5`, `.5`) as a number both JSON and YAML read.
+        Val::Float(f) => match f.replace('_', "").parse::<f64>() {
+            Ok(x) if x.is_finite() => Out::Raw(format!("{x:?}")),
+            _ => Out::Str(f.clone()),
+        },
+        Val::Str(x) => Out::Str(x.clone()),
+        Val::Seq(items) => Out::Seq(items.iter().map(out_of).collect()),
+        Val::Map(rows) => Out::Map(rows.iter().map(|(k, v)| (k.name.clone(), out_of(v))).collect()),
+    }
 }
 
 type Annotate<'a> = dyn FnMut(String, String) -> Result<(), String> + 'a;
@@ -146,7 +203,15 @@ fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Ou
         with_name("CONTAINER_NAME", map(vec![("value", s(name.as_str()))])),
     ];
     for (k, v) in pod.env.iter().chain(&e.env) {
-        env.push(with_name(k, map(vec![("value", s(v.as_str()))])));
+        // `$(status.podIP)` and the like (config::expand::DOWNWARD) are the downward API's.
+        let field = v.strip_prefix("$(").and_then(|f| f.strip_suffix(')')).filter(|f| DOWNWARD.contains(f));
+        if field.is_none() && crate::config::expand::downward(v, |_| String::new()) != *v {
+            return Err(format!(
+                "entry '{name}': the value of {k} uses the downward API inside a longer value, which a manifest \
+                 cannot say: give the reference a variable of its own (IP = \"$(status.podIP)\") and use $(IP)"
+            ));
+        }
+        env.push(with_name(k, field.map_or_else(|| map(vec![("value", s(v.as_str()))]), field_ref)));
     }
     c.push(("env", Out::Seq(env)));
     if let Some(d) = &e.working_dir {
@@ -292,8 +357,22 @@ fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
+/// The host a probe or hook names, None for the pod itself: the kubelet
+/// probes from the node, so a manifest names no host for "this pod", and the
+/// reader takes a missing host as 127.0.0.1 again.
+fn named_host(host: &str) -> Option<&str> {
+    Some(host).filter(|h| !matches!(*h, "127.0.0.1" | "localhost"))
+}
+
+/// What the reader makes of a host and port as [`named_host`] writes them.
+fn read_back(host: &str, port: u16) -> String {
+    join_host_port(named_host(host).unwrap_or("127.0.0.1"), port)
+}
+
 fn http_get(host: &str, port: u16, path: &str) -> Out {
-    map(vec![("host", s(host)), ("port", Out::Int(port.into())), ("path", s(path))])
+    let mut rows = named_host(host).map(|h| vec![("host", s(h))]).unwrap_or_default();
+    rows.extend([("port", Out::Int(port.into())), ("path", s(path))]);
+    map(rows)
 }
 
 /// A probe, and the exact values (annotation keys) Kubernetes' fields cannot hold.
@@ -303,14 +382,16 @@ fn probe(p: &Probe) -> Result<(Out, Vec<(String, Out)>), String> {
         ProbeAction::Exec(c) => vec![("exec", map(vec![("command", strs(c))]))],
         ProbeAction::Tcp(t) => {
             let (host, port) = split_host_port(t).ok_or_else(|| format!("bad tcp probe address '{t}'"))?;
-            if join_host_port(&host, port) != *t {
+            if read_back(&host, port) != *t {
                 exact.push(("tcp".to_string(), s(t.as_str())));
             }
-            vec![("tcpSocket", map(vec![("host", s(host)), ("port", Out::Int(port.into()))]))]
+            let mut rows = named_host(&host).map(|h| vec![("host", s(h))]).unwrap_or_default();
+            rows.push(("port", Out::Int(port.into())));
+            vec![("tcpSocket", map(rows))]
         }
         ProbeAction::Http(u) => {
             let (host, port, path) = split_url(u).ok_or_else(|| format!("bad http probe URL '{u}'"))?;
-            if format!("http://{}{path}", join_host_port(&host, port)) != *u {
+            if format!("http://{}{path}", read_back(&host, port)) != *u {
                 exact.push(("http".to_string(), s(u.as_str())));
             }
             vec![("httpGet", http_get(&host, port, &path))]
@@ -351,7 +432,7 @@ fn handler(argv: &[String]) -> Out {
         }
         if exe == HOOK_EXE && hook == HOOK_HTTP_GET {
             if let Some((host, port, path)) = split_url(arg) {
-                if format!("http://{}{path}", join_host_port(&host, port)) == *arg {
+                if format!("http://{}{path}", read_back(&host, port)) == *arg {
                     return map(vec![("httpGet", http_get(&host, port, &path))]);
                 }
             }
@@ -428,6 +509,7 @@ fn json_value(out: &mut String, v: &Out, indent: Option<usize>) {
         Out::Int(n) => {
             let _ = write!(out, "{n}");
         }
+        Out::Raw(x) => out.push_str(x),
         Out::Seq(items) if items.is_empty() => out.push_str("[]"),
         Out::Map(rows) if rows.is_empty() => out.push_str("{}"),
         Out::Seq(items) => {
@@ -499,6 +581,7 @@ fn yaml_value(out: &mut String, v: &Out, indent: usize) {
             out.push_str(&match v {
                 Out::Str(x) => yaml_string(x, indent),
                 Out::Int(n) => n.to_string(),
+                Out::Raw(x) => x.clone(),
                 Out::Seq(_) => "[]".to_string(),
                 _ => "{}".to_string(),
             });
@@ -634,6 +717,116 @@ mod tests {
         }
         assert_eq!(yaml_string("plain/path_1.x", 0), "plain/path_1.x");
         assert_eq!(yaml_string("a\nb\n", 2), "|\n    a\n    b");
+    }
+
+    /// Every document of `text` (YAML, or JSON whose `kind: List` holds several), positions left out.
+    fn docs_of(text: &str) -> Vec<Out> {
+        let docs: Vec<Out> = super::super::yaml::parse(text).unwrap().iter().map(out_of).collect();
+        match docs.as_slice() {
+            [Out::Map(rows)] if rows.iter().any(|(k, v)| k == "kind" && *v == s("List")) => {
+                match rows.iter().find(|(k, _)| k == "items") {
+                    Some((_, Out::Seq(items))) => items.clone(),
+                    _ => panic!("a List without items: {text}"),
+                }
+            }
+            _ => docs,
+        }
+    }
+
+    const DEPLOYMENT: &str = r#"# A Service and its Deployment, as people write them.
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web, tier: "1"}
+    spec:
+      volumes: [{name: data, emptyDir: {}}]
+      containers:
+      - name: web
+        image: nginx:1.27
+        command: [nginx]
+        args: ["-g", "daemon off;"]
+        resources: {limits: {cpu: 0.5, memory: 64Mi}}
+        volumeMounts: [{name: data, mountPath: /data, readOnly: true}]
+        env:
+        - name: IP
+          valueFrom: {fieldRef: {fieldPath: status.podIP}}
+        - name: NODE
+          valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+        - name: UID
+          valueFrom: {fieldRef: {fieldPath: metadata.uid}}
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+        livenessProbe:
+          tcpSocket: {port: 8080}
+          periodSeconds: 7
+      - name: empty
+        image: busybox
+        command: [sleep, "1e3", "~"]
+        env: [{name: X, value: ""}, {name: NONE}]
+"#;
+
+    #[test]
+    fn a_manifest_exports_as_itself() {
+        let path = std::path::Path::new("web.yaml");
+        let pod = super::super::parse(path, DEPLOYMENT).unwrap();
+        let source = docs_of(DEPLOYMENT);
+        let mut texts = Vec::new();
+        for json in [false, true] {
+            // --image is for pod files: a manifest keeps its images.
+            let text = export(&pod, "busybox:stable", json).unwrap();
+            assert_eq!(docs_of(&text), source, "json: {json}\n{text}");
+            assert!(!text.contains("namespace") && !text.contains("busybox:stable") && !text.contains("host"));
+            // The same pod again, and a fixed point: the export exported is the export.
+            let back = super::super::parse(path, &text).unwrap();
+            assert_eq!(back, pod);
+            assert_eq!(export(&back, "x", json).unwrap(), text);
+            texts.push(text);
+        }
+        // Exports are deterministic: no random UID, no machine's address or name.
+        assert_eq!(texts[0], export(&super::super::parse(path, DEPLOYMENT).unwrap(), "x", false).unwrap());
+        assert!(texts[1].starts_with("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\","), "{}", texts[1]);
+    }
+
+    #[test]
+    fn a_changed_pod_is_exported_from_the_pod_not_its_manifest() {
+        let path = std::path::Path::new("web.yaml");
+        let mut pod = super::super::parse(path, DEPLOYMENT).unwrap();
+        pod.apps[0].command.push("-q".into());
+        let text = export(&pod, "img", false).unwrap();
+        assert!(text.starts_with("apiVersion: v1\nkind: Pod\n") && text.contains("image: img\n"), "{text}");
+        assert_eq!(super::super::parse(path, &text).unwrap(), pod);
+    }
+
+    #[test]
+    fn pod_file_references_export_as_field_refs() {
+        let toml =
+            "[[app]]\nname = \"a\"\ncommand = [\"a\"]\nenv = { IP = \"$(status.podIP)\", NODE = \"$(spec.nodeName)\", \
+                    U = \"$(metadata.uid)\", L = \"$$(status.podIP)\" }\n";
+        let mut pod = crate::config::parse(std::path::Path::new("p.toml"), toml).unwrap();
+        let text = export(&pod, "img", false).unwrap();
+        for (name, field) in [("IP", "status.podIP"), ("NODE", "spec.nodeName"), ("U", "metadata.uid")] {
+            let want = format!("  - name: {name}\n      valueFrom:\n        fieldRef:\n          fieldPath: {field}\n");
+            assert!(text.contains(&want), "{want}\n{text}");
+        }
+        assert!(text.contains("value: \"$$(status.podIP)\"\n"), "{text}");
+        assert_eq!(super::super::parse(std::path::Path::new("p.toml"), &text).unwrap(), pod);
+        pod.apps[0].env.push(("M".into(), "x$(status.podIP)".into()));
+        let err = export(&pod, "img", false).unwrap_err();
+        assert!(err.starts_with("entry 'a': the value of M uses the downward API"), "{err}");
     }
 
     #[test]

@@ -30,8 +30,9 @@ use fields::*;
 /// logs one INFO line per ignored field.
 pub fn read(file: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
     let mut r = Reader { file, errors: Vec::new(), infos: Vec::new() };
-    let pod = match yaml::parse(text) {
-        Ok(docs) => r.documents(&docs),
+    let parsed = yaml::parse(text);
+    let pod = match &parsed {
+        Ok(docs) => r.documents(docs),
         Err(e) => {
             let what = if text.trim_start().starts_with('{') { "JSON" } else { "YAML" };
             r.error(e.at, "", format!("invalid {what}: {}", e.message));
@@ -39,10 +40,13 @@ pub fn read(file: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
         }
     };
     match pod {
-        Some(pod) if r.errors.is_empty() => {
+        Some(mut pod) if r.errors.is_empty() => {
             for (at, line) in &r.infos {
                 log::info!("{}:{}:{}: {line}", file.display(), at.line, at.col);
             }
+            // Kept for `podinit export`, which gives the manifest back (write.rs).
+            let manifest = super::Manifest { docs: parsed.unwrap_or_default(), read: pod.clone() };
+            pod.source = super::Source(Some(std::sync::Arc::new(manifest)));
             Ok(pod)
         }
         _ => {
