@@ -161,17 +161,49 @@ fn text_of(mut docs: Vec<Out>, json: bool) -> String {
     text
 }
 
+/// YAML's spellings of a number (`1_000.5`, `+.5`, `007.`, `1e3`) as one JSON
+/// and YAML both read, by hand: float formatting would cost PID 1 ~15 KB.
+/// None for what JSON has no number for (`.inf`, `.nan`).
+fn json_number(f: &str) -> Option<String> {
+    let t = f.replace('_', "");
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(&t)),
+    };
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) || !exp_ok {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let mut out = String::from(if neg { "-" } else { "" });
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    if let Some(e) = exp {
+        out.push('e');
+        out.push_str(e);
+    }
+    Some(out)
+}
+
 /// A node of the manifest read, to write back as it was.
 fn out_of(n: &Node) -> Out {
     match &n.val {
         Val::Null => Out::Raw("null".into()),
         Val::Bool(b) => Out::Raw(b.to_string()),
         Val::Int(i) => Out::Raw(i.to_string()),
-        // YAML's spellings (`1_000.5`, `.5`) as a number both JSON and YAML read.
-        Val::Float(f) => match f.replace('_', "").parse::<f64>() {
-            Ok(x) if x.is_finite() => Out::Raw(format!("{x:?}")),
-            _ => Out::Str(f.clone()),
-        },
+        Val::Float(f) => json_number(f).map_or_else(|| Out::Str(f.clone()), Out::Raw),
         Val::Str(x) => Out::Str(x.clone()),
         Val::Seq(items) => Out::Seq(items.iter().map(out_of).collect()),
         Val::Map(rows) => Out::Map(rows.iter().map(|(k, v)| (k.name.clone(), out_of(v))).collect()),
@@ -827,6 +859,20 @@ spec:
         pod.apps[0].env.push(("M".into(), "x$(status.podIP)".into()));
         let err = export(&pod, "img", false).unwrap_err();
         assert!(err.starts_with("entry 'a': the value of M uses the downward API"), "{err}");
+    }
+
+    #[test]
+    fn yaml_numbers_become_json_numbers() {
+        for (yaml, json) in
+            [("1.5", "1.5"), ("1_000.25", "1000.25"), ("+.5", "0.5"), ("-007.", "-7"), ("2.5e-3", "2.5e-3")]
+        {
+            assert_eq!(json_number(yaml).as_deref(), Some(json), "{yaml}");
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert!(v.is_number(), "{json}");
+        }
+        for bad in [".inf", "-.Inf", ".nan", ".", "1.2.3", "1e", "x"] {
+            assert_eq!(json_number(bad), None, "{bad}");
+        }
     }
 
     #[test]
