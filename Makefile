@@ -18,7 +18,11 @@ build:
 # messages stay. -Z build-std needs rust-src and, on a stable toolchain,
 # RUSTC_BOOTSTRAP=1 for this one cargo call; without rust-src the plain stable
 # build is used (same code, bigger binary).
-BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=
+#
+# std is built with its `optimize_for_size` feature: core's smaller variants of
+# sorting and integer formatting, none of which is on a hot path of PID 1
+# (which waits in poll and does syscalls); -24 KB (issue 24: 870,528 -> 846,760).
+BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 
 # `make static` is the one binary the README, the Docker examples and the
 # release ship: every mode, Kubernetes manifests included (target <= 900 KB).
