@@ -23,6 +23,7 @@ impl Pod {
                 kind: kind_label(u.spec.kind).to_string(),
                 state: state_label(u).to_string(),
                 ready: if u.spec.kind == Kind::Init { None } else { Some(u.ready()) },
+                started: (u.spec.kind != Kind::Init).then(|| u.run().is_some_and(|r| r.started)),
                 restarts: u.restarts,
                 last_exit: u.last_exit.map(|(s, r)| last_exit_label(s, r)),
                 pid: u.pid().map(|p| p as u32),
@@ -86,13 +87,13 @@ fn kind_label(k: Kind) -> &'static str {
 
 /// The STATE column (Kubernetes container states, plus Skipped and Stopped).
 fn state_label(u: &Unit) -> &'static str {
-    match u.state {
+    match &u.state {
         State::Waiting | State::Starting { .. } => "Waiting",
-        State::Running { .. } if u.stop.is_some() => "Terminating",
-        State::Running { .. } | State::Polling { .. } => "Running",
+        State::Running(r) if r.stop.is_some() => "Terminating",
+        State::Running(_) | State::Polling(_) => "Running",
         State::BackOff { .. } => "CrashLoopBackOff",
         State::Skipped => "Skipped",
-        State::Terminated { .. } if u.held => "Stopped",
+        State::Terminated { held: true, .. } => "Stopped",
         State::Terminated { reason: Reason::Completed, .. } => "Completed",
         State::Terminated { reason: Reason::Stopped, .. } => "Terminated",
         State::Terminated { .. } => "Error",

@@ -658,13 +658,60 @@ start_pod
 ready "$D/ready"
 t0=$(now_ms)
 kill -TERM "$P1"
-sleep 0.5
+sleep 1.3
 kill -TERM "$P1"
 stop_wait 10
 ms=$(($(now_ms) - t0))
 assert_eq 137 "$RC" "exit status"
-assert_between 400 3000 "$ms" "ms from the first SIGTERM to exit (grace 30s)"
+assert_between 1200 4000 "$ms" "ms from the first SIGTERM to exit (grace 30s)"
 assert_contains "$ERR" "second SIGTERM"
+t_end
+
+# A script that traps INT to `kill -TERM` podinit: Ctrl-C delivers SIGINT to
+# the foreground group and the trap SIGTERM milliseconds later. One request:
+# the app gets its grace period and finishes its flush.
+t_begin "stop: SIGINT then SIGTERM within a second is one stop request (Ctrl-C in a script)"
+newpod ctrl-c <<EOF
+termination_grace_period = "30s"
+[[app]]
+name = "flusher"
+command = ["sh", "-c", "trap 'sleep 1.5; echo flushed > @D@/flushed; exit 0' TERM; $TRAP_LOOP"]
+EOF
+start_pod
+ready "$D/ready"
+kill -INT "$P1"
+kill -TERM "$P1"
+stop_wait 10
+assert_eq 0 "$RC" "exit status"
+assert_file "$D/flushed"
+assert_not_contains "$ERR" "skipping the grace period"
+assert_contains "$ERR" "already stopping"
+t_end
+
+# The same, as a person does it: a test script that runs the pod in the
+# background and traps INT to `kill -TERM` it, in a real terminal, and Ctrl-C
+# typed into that terminal (tests/helpers/ctrl_c.py).
+t_begin "stop: Ctrl-C in a terminal running a script that traps INT stays graceful"
+CC=$T_TMP/ctrl-c
+mkdir -p "$CC"
+cat > "$CC/pod.toml" <<EOF
+state_dir = "$CC/state"
+marker_dir = "$CC/markers"
+termination_grace_period = "30s"
+[[app]]
+name = "flusher"
+command = ["sh", "-c", "trap 'sleep 1.5; echo flushed > $CC/flushed; exit 0' TERM; touch $CC/ready; while :; do sleep 0.1; done"]
+EOF
+cat > "$CC/script.sh" <<'EOF'
+"$PODINIT" run -c "$1" & P=$!
+trap 'kill -TERM $P' INT
+wait $P; wait $P; echo "podinit exit $?"
+EOF
+out=$(PODINIT=$PODINIT timeout 70 python3 "$ROOT/tests/helpers/ctrl_c.py" "$CC/ready" "$CC/script.sh" "$CC/pod.toml" 2>&1)
+assert_contains "$out" "podinit exit 0"
+assert_contains "$out" "SIGTERM: already stopping"
+assert_not_contains "$out" "skipping the grace period"
+assert_file "$CC/flushed"
 t_end
 
 t_begin "stop: stop_signal = \"SIGUSR1\" is what the app gets"
@@ -814,6 +861,30 @@ assert_match "$OUT" "^numbers uid=4321 gid=8765 groups=8765\$" "stdout"
 assert_match "$OUT" "^root uid=0 pwd=$D/work\$" "stdout"
 t_end
 
+t_begin "spawn errors name the cause: a missing working_dir, a #! interpreter that is missing (or ends in CR)"
+newpod spawn-errors <<'EOF'
+restart_policy = "Never"
+[[app]]
+name = "nodir"
+working_dir = "/nonexistent-podinit-dir"
+command = ["true"]
+[[app]]
+name = "bogus"
+command = ["@D@/bogus.sh"]
+[[app]]
+name = "dos"
+command = ["@D@/dos.sh"]
+EOF
+printf '#!/bin/bogus\necho hi\n' >"$D/bogus.sh"
+printf '#!/bin/sh\r\necho hi\r\n' >"$D/dos.sh"
+chmod 755 "$D/bogus.sh" "$D/dos.sh"
+run_pod
+assert_contains "$ERR" "nodir: working_dir /nonexistent-podinit-dir: No such file or directory"
+assert_contains "$ERR" "bogus: $D/bogus.sh: interpreter /bin/bogus not found"
+assert_contains "$ERR" "dos: $D/dos.sh: interpreter /bin/sh not found (the #! line ends in a carriage return: DOS line endings?)"
+assert_not_contains "$ERR" "command not found"
+t_end
+
 if command -v setpriv >/dev/null; then
     t_begin "user: a podinit that is not root refuses user = ... before starting anything (exit 1)"
     newpod user-not-root <<'EOF'
@@ -944,7 +1015,7 @@ t_end
 t_begin "status: when the apps run, Running 1/1; status --json parses; health exits 0"
 touch "$D/go"
 ready "$D/ready"
-wait_for 5 status_is Running || t_fail "status never showed Running (last: $(json_field status))"
+"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "the pod never became Ready (last: $(json_field status))"
 sq=$(pstatus | tr -s ' ')
 assert_match "$(sed -n 2p <<<"$sq")" '^statuspod 1/1 Running 0 [0-9]+s$' "pod row"
 assert_match "$(sed -n 5p <<<"$sq")" '^gate init Completed - 0 0 [0-9]+s$' "gate row"
