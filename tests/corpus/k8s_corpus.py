@@ -43,7 +43,8 @@ import yaml
 REASONS = [
     ("no command: runs the image's entrypoint", r"no command: podinit runs no image|needs the image's configuration|no image configuration"),
     ("args without command (appended to the image's entrypoint)", r"args without command"),
-    ("ConfigMap or Secret podinit cannot read", r"ConfigMaps or Secrets|configMapKeyRef|secretKeyRef|envFrom"),
+    ("ConfigMap or Secret podinit cannot read", r"ConfigMaps or Secrets|configMapKeyRef|secretKeyRef|envFrom|(ConfigMap|Secret) '[^']*' not found"),
+    ("volume podinit cannot provide", r"persistentVolumeClaim|PersistentVolumeClaim|\bcsi\b|CSI|volumes\[\d+\]\.\w+: not supported"),
     ("grpc probe", r"\.grpc: not supported"),
     ("httpGet.httpHeaders", r"httpHeaders: not supported"),
     ("HTTPS probe or hook", r"scheme.*HTTPS|HTTPS"),
