@@ -256,6 +256,9 @@ assert_match "$env_out" '^MY_TIER=web$' "env"
 assert_match "$env_out" '^MY_OWNER=team-a$' "env"
 assert_match "$env_out" '^MY_ACCOUNT=robot$' "env"
 assert_match "$env_out" '^MY_IP=[0-9a-f.:]+$' "env"
+# Resolved when the pod starts (they stay fieldRefs through import and export).
+assert_match "$env_out" "^MY_NODE=$(cat /proc/sys/kernel/hostname)\$" "env"
+assert_match "$env_out" '^MY_UID=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "env"
 assert_match "$env_out" '^MY_GREETING=hello hooks$' "env"
 assert_match "$env_out" '^POD_NAMESPACE=shop$' "env"
 wait_for 5 grep -q 'GET /started' "$LISTEN_DIR/log" \
