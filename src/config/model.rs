@@ -6,6 +6,32 @@ use std::time::Duration;
 
 use crate::sys::signals::SigNum;
 
+/// Where status.json, the control socket and the pid file live unless the pod says.
+pub const DEFAULT_STATE_DIR: &str = "/run/podinit";
+/// Where run-once markers live unless the pod says.
+pub const DEFAULT_MARKER_DIR: &str = "/var/lib/podinit";
+
+/// The longest entry name: names become file names (`<name>.done`), so they
+/// are kept short and tame, in both file formats.
+pub const MAX_ENTRY_NAME: usize = 63;
+
+/// Why `name` cannot name an entry (init step, sidecar, app), or None: the one
+/// rule for pod files and manifests alike.
+pub fn entry_name_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len > MAX_ENTRY_NAME {
+        return Some(format!("name '{name}' is too long ({len} characters, at most {MAX_ENTRY_NAME})"));
+    }
+    let tame =
+        name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
+    (!tame || name.is_empty()).then(|| {
+        format!(
+            "bad name '{name}': use letters, digits, '.', '_' and '-', starting with a letter or digit \
+             (it becomes the file name {name}.done)"
+        )
+    })
+}
+
 /// Restart policy, Kubernetes meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartPolicy {
@@ -15,6 +41,43 @@ pub enum RestartPolicy {
     OnFailure,
     /// Never restart.
     Never,
+}
+
+impl RestartPolicy {
+    /// The Kubernetes spelling, the one word both file formats use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::Always => "Always",
+            RestartPolicy::OnFailure => "OnFailure",
+            RestartPolicy::Never => "Never",
+        }
+    }
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Not one of Always, OnFailure, Never (case matters, as in Kubernetes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRestartPolicy;
+
+impl std::fmt::Display for BadRestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("expected Always, OnFailure or Never")
+    }
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = BadRestartPolicy;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [RestartPolicy::Always, RestartPolicy::OnFailure, RestartPolicy::Never]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or(BadRestartPolicy)
+    }
 }
 
 /// How `restart_rules` compares an exit code with its values (Kubernetes
@@ -263,8 +326,8 @@ impl Pod {
             restart_policy: RestartPolicy::Always,
             termination_grace_period: Duration::from_secs(30),
             active_deadline: None,
-            marker_dir: PathBuf::from("/var/lib/podinit"),
-            state_dir: PathBuf::from("/run/podinit"),
+            marker_dir: PathBuf::from(DEFAULT_MARKER_DIR),
+            state_dir: PathBuf::from(DEFAULT_STATE_DIR),
             log_prefix: false,
             env: Vec::new(),
             env_files: Vec::new(),

@@ -30,10 +30,10 @@ pub fn emit_with_lines(pod: &Pod) -> (String, Vec<usize>) {
     if let Some(d) = pod.active_deadline {
         let _ = writeln!(out, "active_deadline = \"{}\"", duration(d));
     }
-    if pod.marker_dir.as_os_str() != "/var/lib/podinit" {
+    if pod.marker_dir.as_os_str() != crate::config::model::DEFAULT_MARKER_DIR {
         let _ = writeln!(out, "marker_dir = {}", string(&pod.marker_dir.display().to_string()));
     }
-    if pod.state_dir.as_os_str() != "/run/podinit" {
+    if pod.state_dir.as_os_str() != crate::config::model::DEFAULT_STATE_DIR {
         let _ = writeln!(out, "state_dir = {}", string(&pod.state_dir.display().to_string()));
     }
     if pod.log_prefix {
@@ -132,11 +132,7 @@ fn entry(out: &mut String, e: &Entry) {
 
 /// The Kubernetes name of a restart policy.
 pub fn policy_name(p: RestartPolicy) -> &'static str {
-    match p {
-        RestartPolicy::Always => "Always",
-        RestartPolicy::OnFailure => "OnFailure",
-        RestartPolicy::Never => "Never",
-    }
+    p.as_str()
 }
 
 /// The Kubernetes name of an exit-code operator.

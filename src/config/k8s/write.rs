@@ -16,7 +16,7 @@ use super::toml_out::{duration, operator_name, policy_name};
 use super::yaml::{Node, Val};
 use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
 use crate::config::expand::DOWNWARD;
-use crate::config::{Backoff, Entry, HttpGet, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+use crate::config::{Backoff, Entry, HttpGet, Kind, Pod, Probe, ProbeAction, WaitFor, WaitTarget};
 use crate::sys::signals;
 
 /// A value of the manifest being written; mappings keep their order.
@@ -69,10 +69,10 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
         ann.push((format!("{ANN}{name}"), Out::Str(value)));
         Ok(())
     };
-    if pod.marker_dir.as_os_str() != "/var/lib/podinit" {
+    if pod.marker_dir.as_os_str() != crate::config::model::DEFAULT_MARKER_DIR {
         add("marker-dir".into(), pod.marker_dir.display().to_string())?;
     }
-    if pod.state_dir.as_os_str() != "/run/podinit" {
+    if pod.state_dir.as_os_str() != crate::config::model::DEFAULT_STATE_DIR {
         add("state-dir".into(), pod.state_dir.display().to_string())?;
     }
     if pod.log_prefix {
@@ -95,17 +95,8 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
     if inexact {
         add("termination-grace-period".into(), duration(pod.termination_grace_period))?;
     }
-    let mut spec = vec![
-        (
-            "restartPolicy",
-            s(match pod.restart_policy {
-                RestartPolicy::Always => "Always",
-                RestartPolicy::OnFailure => "OnFailure",
-                RestartPolicy::Never => "Never",
-            }),
-        ),
-        ("terminationGracePeriodSeconds", Out::Int(grace)),
-    ];
+    let mut spec =
+        vec![("restartPolicy", s(pod.restart_policy.as_str())), ("terminationGracePeriodSeconds", Out::Int(grace))];
     if let Some(d) = pod.active_deadline {
         let (secs, inexact) = seconds(d, 1);
         if inexact {

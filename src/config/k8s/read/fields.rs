@@ -177,6 +177,3 @@ pub(super) const ENTRY_ANNOTATIONS: &[(&str, &[Kind])] = &[
     ("notify", &[Kind::Sidecar, Kind::App]),
     ("env-file", &[Kind::Init, Kind::Sidecar, Kind::App]),
 ];
-
-/// Entry names become marker file names; the same rule as the pod file's.
-pub(super) const MAX_NAME_LEN: usize = 63;

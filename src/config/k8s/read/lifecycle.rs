@@ -15,13 +15,11 @@ impl Reader<'_> {
     /// sidecar (returned as None with `sidecar` set); otherwise the policy.
     pub(super) fn container_policy(&mut self, n: &Node, path: &str, init: bool) -> (Option<RestartPolicy>, bool) {
         let Some(rp) = self.string(n, path) else { return (None, false) };
-        match rp.as_str() {
-            "Always" if init => (None, true),
-            "Always" => (Some(RestartPolicy::Always), false),
-            "OnFailure" => (Some(RestartPolicy::OnFailure), false),
-            "Never" => (Some(RestartPolicy::Never), false),
-            other => {
-                self.error(n.at, path, format!("'{other}' is not Always, OnFailure or Never"));
+        match rp.parse::<RestartPolicy>() {
+            Ok(RestartPolicy::Always) if init => (None, true),
+            Ok(p) => (Some(p), false),
+            Err(_) => {
+                self.error(n.at, path, format!("'{rp}' is not Always, OnFailure or Never"));
                 (None, false)
             }
         }

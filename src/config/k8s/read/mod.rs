@@ -442,15 +442,10 @@ impl Reader<'_> {
         let p = |k: &str| join(spec_path, k);
         if let Some(v) = s.get("restartPolicy") {
             if let Some(rp) = self.string(v, &p("restartPolicy")) {
-                pod.restart_policy = match rp.as_str() {
-                    "Always" => RestartPolicy::Always,
-                    "OnFailure" => RestartPolicy::OnFailure,
-                    "Never" => RestartPolicy::Never,
-                    other => {
-                        self.error(v.at, &p("restartPolicy"), format!("'{other}' is not Always, OnFailure or Never"));
-                        RestartPolicy::Always
-                    }
-                };
+                pod.restart_policy = rp.parse().unwrap_or_else(|_| {
+                    self.error(v.at, &p("restartPolicy"), format!("'{rp}' is not Always, OnFailure or Never"));
+                    RestartPolicy::Always
+                });
             }
         }
         if let Some(v) = s.get("terminationGracePeriodSeconds") {
@@ -711,16 +706,8 @@ impl Reader<'_> {
 
     fn entry_name(&mut self, n: &Node, path: &str) -> Option<String> {
         let name = self.nonempty(n, path)?;
-        let len = name.chars().count();
-        let tame =
-            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
-        if len > MAX_NAME_LEN {
-            self.error(n.at, path, format!("'{name}' is too long ({len} characters, at most {MAX_NAME_LEN})"));
-            return None;
-        }
-        if !tame {
-            let why = "use letters, digits, '.', '_' and '-', starting with a letter or digit";
-            self.error(n.at, path, format!("bad name '{name}': {why} (it becomes the marker file {name}.done)"));
+        if let Some(problem) = crate::config::model::entry_name_problem(&name) {
+            self.error(n.at, path, problem);
             return None;
         }
         Some(name)
