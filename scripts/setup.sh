@@ -32,6 +32,14 @@ if [ -n "$need" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need
 fi
 
+# The corpus test (tests/integration/test_k8s_corpus.sh) validates exports with
+# kubernetes-validate (PyPI; Kubernetes' JSON schemas ship in the package, offline).
+if ! python3 -c 'import kubernetes_validate, yaml' 2>/dev/null; then
+    python3 -m pip --version >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip
+    python3 -m pip install -q kubernetes-validate pyyaml 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages kubernetes-validate pyyaml
+fi
+
 # The grpc probe tests run a real gRPC health server (tests/pods/probes/health_server.py).
 grpc_py() { python3 -c 'import grpc, grpc_health.v1.health' 2>/dev/null; }
 grpc_py || python3 -m pip install -q grpcio grpcio-health-checking 2>/dev/null \

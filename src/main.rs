@@ -71,7 +71,7 @@ fn main() {
         }
         Mode::Export { config, json, image } => {
             logging::init(log::LevelFilter::Warn);
-            commands::export(&config, json, &image)
+            commands::export(&config, json, image.as_deref())
         }
         Mode::Import { file } => {
             logging::init(log::LevelFilter::Info);

@@ -127,10 +127,14 @@ pub(crate) fn load_or_print(path: &Path) -> Option<config::Pod> {
     }
 }
 
-/// `podinit export`: the pod as a Kubernetes Pod manifest on stdout.
-pub fn export(path: &Path, json: bool, image: &str) -> i32 {
+/// `podinit export`: the pod as a Kubernetes manifest on stdout: a manifest as
+/// itself, a pod file as a Pod whose containers run `image`.
+pub fn export(path: &Path, json: bool, image: Option<&str>) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
-    match config::k8s::export(&pod, image, json) {
+    if image.is_some() && pod.source.is_manifest() {
+        eprintln!("podinit: export: {}: --image is for a pod file: a manifest keeps its own images", path.display());
+    }
+    match config::k8s::export(&pod, image.unwrap_or(super::DEFAULT_IMAGE), json) {
         Ok(text) => {
             print!("{text}");
             0

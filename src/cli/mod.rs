@@ -90,8 +90,9 @@ pub enum Mode {
     Reset { config: PathBuf, steps: Vec<String> },
     /// `podinit restart|stop|start NAME`, `podinit kill NAME SIG`
     Control { config: PathBuf, cmd: ControlCmd },
-    /// `podinit export [-c FILE] [--format yaml|json] [--image IMAGE]`: the pod as a Kubernetes Pod manifest.
-    Export { config: PathBuf, json: bool, image: String },
+    /// `podinit export [-c FILE] [--format yaml|json] [--image IMAGE]`: the pod as a Kubernetes manifest.
+    /// `image` is for a pod file's containers (None: [`DEFAULT_IMAGE`]); a manifest keeps its own.
+    Export { config: PathBuf, json: bool, image: Option<String> },
     /// `podinit import FILE`: a manifest (or pod file) as a pod file.
     Import { file: PathBuf },
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
@@ -178,7 +179,8 @@ usage:
                                         control one app or sidecar of the running pod
   podinit kill [-c FILE] NAME SIGNAL    send SIGNAL to one app or sidecar
   podinit export [-c FILE] [--format yaml|json] [--image IMAGE]
-                                        print the pod as a Kubernetes Pod manifest
+                                        print the pod as a Kubernetes manifest (a manifest
+                                        as itself; --image: a pod file's containers' image)
   podinit import FILE                   print a Kubernetes manifest (or pod file) as a pod file
   (run, check and export also read a Kubernetes Pod manifest, YAML or JSON;
    'podinit SUBCOMMAND --help' prints that subcommand's usage)
@@ -308,10 +310,10 @@ Send SIGNAL (HUP, SIGHUP or 1) to the process of app or sidecar NAME.
         "export" => {
             "\
 usage: podinit export [-c FILE] [--format yaml|json] [--image IMAGE]
-Print the pod file as a Kubernetes Pod manifest.
+Print the pod file as a Kubernetes Pod manifest, or a manifest as itself.
   --format yaml|json  output format (default yaml)
-  --image IMAGE       image of every container (default busybox:stable)
-  -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+  --image IMAGE       image of a pod file's containers (default busybox:stable)
+  -c, --config FILE   pod file or manifest (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
 "
         }
         "import" => {
@@ -483,7 +485,7 @@ fn run_usage(msg: String) -> CliError {
 /// `export`, `import` and the hooks of Kubernetes manifests (config::k8s).
 fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
-    let (mut json, mut image, mut pos) = (false, DEFAULT_IMAGE.to_string(), Vec::new());
+    let (mut json, mut image, mut pos) = (false, None, Vec::new());
     while let Some(arg) = p.next()? {
         match arg {
             Short('c') | Long("config") if sub == "export" => config = p.value()?.into(),
@@ -494,7 +496,7 @@ fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode
                     return Err(CliError::new(format!("'podinit export': --format is yaml or json, not '{other}'")))
                 }
             },
-            Long("image") if sub == "export" => image = p.value()?.string()?,
+            Long("image") if sub == "export" => image = Some(p.value()?.string()?),
             Value(v) if sub != "export" && pos.is_empty() => pos.push(v.string()?),
             other => return Err(CliError::new(format!("'podinit {sub}': {}", other.unexpected()))),
         }
@@ -811,12 +813,9 @@ mod tests {
         assert!(p(&["check", "a", "b"]).is_err());
         assert_eq!(
             p(&["export", "-c", "p.toml", "--format", "json", "--image", "img"]),
-            Ok(Mode::Export { config: "p.toml".into(), json: true, image: "img".into() })
+            Ok(Mode::Export { config: "p.toml".into(), json: true, image: Some("img".into()) })
         );
-        assert_eq!(
-            p(&["export", "-c", "p"]),
-            Ok(Mode::Export { config: "p".into(), json: false, image: DEFAULT_IMAGE.into() })
-        );
+        assert_eq!(p(&["export", "-c", "p"]), Ok(Mode::Export { config: "p".into(), json: false, image: None }));
         assert!(p(&["export", "--format", "xml"]).unwrap_err().message.contains("yaml or json"));
         assert!(p(&["export", "extra"]).is_err());
         assert_eq!(p(&["import", "pod.yaml"]), Ok(Mode::Import { file: "pod.yaml".into() }));

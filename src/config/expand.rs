@@ -43,6 +43,43 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> Stri
     out
 }
 
+/// The downward-API fields whose value only the running pod knows. A manifest's
+/// `valueFrom.fieldRef` to one of them reads as the reference `$(FIELD)` (so
+/// `import` and `export` keep it a reference), and podinit resolves it when the
+/// pod starts ([`downward`]); a pod file can write it the same way.
+pub const DOWNWARD: &[&str] = &["metadata.uid", "spec.nodeName", "status.podIP", "status.hostIP"];
+
+/// `input` with each `$(FIELD)` of [`DOWNWARD`] replaced by `value(FIELD)`;
+/// everything else, `$$` escapes included, stays as written for [`expand`].
+pub fn downward(input: &str, mut value: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push_str("$$");
+            rest = tail;
+            continue;
+        }
+        let field = after
+            .strip_prefix('(')
+            .and_then(|a| DOWNWARD.iter().find(|f| a.strip_prefix(**f).is_some_and(|t| t.starts_with(')'))));
+        match field {
+            Some(f) => {
+                out.push_str(&value(f));
+                rest = &after[f.len() + 2..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// One entry's variables: a base that every entry shares (podinit's own
 /// environment, not copied per entry) and the entry's definitions on top. A
 /// definition replaces a base variable of the same name in place; a new name
@@ -122,6 +159,17 @@ mod tests {
         assert_eq!(ex("$(EMPTY)."), ".");
         assert_eq!(ex("a$$b"), "a$b");
         assert_eq!(ex("ünï$(A)cödé"), "ünïxcödé");
+    }
+
+    #[test]
+    fn downward_references_resolve_and_escapes_stay() {
+        let ip = |f: &str| if f == "status.podIP" { "10.0.0.7".to_string() } else { format!("<{f}>") };
+        assert_eq!(downward("$(status.podIP)", ip), "10.0.0.7");
+        assert_eq!(downward("http://$(status.podIP):80/$(spec.nodeName)", ip), "http://10.0.0.7:80/<spec.nodeName>");
+        // `$$` is expand's escape: it and what follows stay for expand to undo.
+        assert_eq!(downward("$$(status.podIP) $$$(metadata.uid)", ip), "$$(status.podIP) $$<metadata.uid>");
+        assert_eq!(downward("$(status.podIPs) $(A) $ $(status.podIP", ip), "$(status.podIPs) $(A) $ $(status.podIP");
+        assert_eq!(ex(&downward("$$(status.podIP)", ip)), "$(status.podIP)");
     }
 
     #[test]

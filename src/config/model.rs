@@ -343,10 +343,14 @@ pub struct VolumeFile {
     pub data: Vec<u8>,
     /// Its permission bits (`items[].mode`, else `defaultMode`, else 0644).
     pub mode: u32,
+    /// A downwardAPI file whose data is a `$(FIELD)` reference of
+    /// [`crate::config::expand::DOWNWARD`] (`$`-escaped otherwise), resolved when
+    /// the pod starts, with the same values as the env vars.
+    pub downward: bool,
 }
 
 /// A `volumeMounts[]` entry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Mount {
     /// The container that mounts it.
     pub container: String,
@@ -356,6 +360,14 @@ pub struct Mount {
     pub sub_path: Option<PathBuf>,
     /// Where in the manifest, for errors at start: "file:line:col: field".
     pub origin: String,
+}
+
+/// Where a mount is written does not make it another mount: a manifest and its
+/// export (YAML or JSON, other lines) describe the same pod.
+impl PartialEq for Mount {
+    fn eq(&self, o: &Mount) -> bool {
+        (&self.container, &self.path, &self.sub_path) == (&o.container, &o.path, &o.sub_path)
+    }
 }
 
 /// A validated pod file.
@@ -391,6 +403,9 @@ pub struct Pod {
     pub apps: Vec<Entry>,
     /// Manifests only: the volumes made real at start (src/pod/volumes.rs).
     pub volumes: Vec<Volume>,
+    /// The Kubernetes manifest the pod was read from, which `podinit export` gives
+    /// back (None for a pod file). Not part of equality: the same pod from a pod file.
+    pub source: crate::config::k8s::Source,
 }
 
 impl Pod {
@@ -413,6 +428,7 @@ impl Pod {
             init: Vec::new(),
             apps: Vec::new(),
             volumes: Vec::new(),
+            source: Default::default(),
         }
     }
 }

@@ -132,6 +132,7 @@ fn spec_example_parses_to_the_expected_pod() {
         init: vec![download, wait_db, shipper],
         apps: vec![nginx],
         volumes: Vec::new(),
+        source: Default::default(),
     };
     assert_eq!(pod(SPEC_EXAMPLE), expected);
 }

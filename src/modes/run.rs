@@ -51,6 +51,89 @@ fn env_block(text: &Vars, bytes: &[(OsString, OsString)]) -> Result<Env, SpawnEr
     )
 }
 
+/// The downward API's values for this run (`$(status.podIP)`, … of
+/// [`expand::DOWNWARD`] in env values), each looked up once, when first used.
+#[derive(Default)]
+struct Downward {
+    known: Vec<(&'static str, String)>,
+}
+
+impl Downward {
+    /// `pod` with the downward references in its env values resolved.
+    fn pod(&mut self, pod: &config::Pod) -> config::Pod {
+        let mut resolved = pod.clone();
+        resolved.env = self.resolve(&pod.env);
+        for e in resolved.init.iter_mut().chain(resolved.apps.iter_mut()) {
+            e.env = self.resolve(&e.env);
+        }
+        resolved
+    }
+
+    /// `volumes` with the downward references of their downwardAPI files resolved
+    /// (the same values the env vars get), and the files' `$$` escapes undone.
+    fn volumes(&mut self, volumes: &[config::Volume]) -> Vec<config::Volume> {
+        let mut resolved = volumes.to_vec();
+        for v in &mut resolved {
+            let config::VolumeContent::Files(files) = &mut v.content else { continue };
+            for f in files.iter_mut().filter(|f| f.downward) {
+                let data = String::from_utf8_lossy(&f.data).into_owned();
+                f.data = expand::downward(&data, |field| self.value(field)).replace("$$", "$").into_bytes();
+                f.downward = false;
+            }
+        }
+        resolved
+    }
+
+    /// `vars` with the downward references in their values resolved.
+    fn resolve(&mut self, vars: &[(String, String)]) -> Vec<(String, String)> {
+        vars.iter().map(|(k, v)| (k.clone(), expand::downward(v, |f| self.value(f)))).collect()
+    }
+
+    fn value(&mut self, field: &str) -> String {
+        if let Some((_, v)) = self.known.iter().find(|(f, _)| *f == field) {
+            return v.clone();
+        }
+        let v = match field {
+            // A pod started anew is a new pod: one UID for this run of podinit.
+            "metadata.uid" => read_trimmed("/proc/sys/kernel/random/uuid"),
+            "spec.nodeName" => read_trimmed("/proc/sys/kernel/hostname"),
+            // status.podIP, status.hostIP: podinit's pod is the machine's network, so
+            // the node's address and the pod's are the same.
+            _ => pod_ip(),
+        };
+        let field = expand::DOWNWARD.iter().copied().find(|f| *f == field).unwrap_or("status.podIP");
+        self.known.push((field, v.clone()));
+        v
+    }
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// `status.podIP`: the first address of an up, non-loopback interface (IPv4 first),
+/// else 127.0.0.1.
+fn pod_ip() -> String {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return "127.0.0.1".to_string() };
+    let mut v6 = None;
+    for a in addrs {
+        let up = a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+            && !a.flags.contains(nix::net::if_::InterfaceFlags::IFF_LOOPBACK);
+        let Some(addr) = a.address.filter(|_| up) else { continue };
+        if let Some(v4) = addr.as_sockaddr_in() {
+            return v4.ip().to_string();
+        }
+        if let Some(s6) = addr.as_sockaddr_in6() {
+            let ip = s6.ip();
+            // Link-local addresses need a scope to be usable; a pod IP never is one.
+            if v6.is_none() && (ip.segments()[0] & 0xffc0) != 0xfe80 {
+                v6 = Some(ip.to_string());
+            }
+        }
+    }
+    v6.unwrap_or_else(|| "127.0.0.1".to_string())
+}
+
 /// A prepared pod: the machine, each unit's command, and how to build the
 /// environment of the units that read files at each start.
 pub type Prepared = (Pod, Vec<Command>, Vec<Option<EnvBuilder>>);
@@ -112,7 +195,13 @@ fn entry_env(
 /// Everything that can stop a pod from starting, each a one-line message.
 /// Each entry's argv and envp are built here, once, not at every start
 /// (except the environment of an entry that reads files: see `env_at_start`).
-pub fn prepare(pod: &config::Pod) -> Result<Prepared, Vec<String>> {
+/// `downward` resolves `$(status.podIP)` and the like; the caller gives the
+/// downwardAPI volume files the same values.
+fn prepare(written: &config::Pod, downward: &mut Downward) -> Result<Prepared, Vec<String>> {
+    // `$(status.podIP)` and the like, resolved once for this run; the markers
+    // hash the pod as written, so a new address does not re-run a step.
+    let resolved = downward.pod(written);
+    let pod = &resolved;
     let now = std::time::Instant::now();
     let markers = MarkerStore::new(&pod.marker_dir);
     let mut cmds = Vec::new();
@@ -126,7 +215,7 @@ pub fn prepare(pod: &config::Pod) -> Result<Prepared, Vec<String>> {
     let (inherited, raw) = (&shared.0, &shared.1);
     let socket = notify_path(&pod.state_dir);
     let mut units = Vec::new();
-    for e in pod.init.iter().chain(&pod.apps) {
+    for (e, as_written) in pod.init.iter().chain(&pod.apps).zip(written.init.iter().chain(&written.apps)) {
         // Environment: podinit's own, then the downward-API names, then the pod's
         // [env], then the entry's; each value may refer to the ones before it.
         let mut env = Vars::new(inherited);
@@ -159,7 +248,8 @@ pub fn prepare(pod: &config::Pod) -> Result<Prepared, Vec<String>> {
                 continue;
             }
         };
-        let hash = if e.kind == Kind::Init { init_steps::definition_hash(e, &pod.env) } else { String::new() };
+        let hash =
+            if e.kind == Kind::Init { init_steps::definition_hash(as_written, &written.env) } else { String::new() };
         // die_with_parent: the pod does not outlive podinit (see sys::guard);
         // hooks and exec probes are siblings of this command and inherit it.
         let cmd = Command {
@@ -213,7 +303,8 @@ pub fn load(path: &Path) -> Option<Runtime> {
             return None;
         }
     };
-    let (machine, cmds, env_at_start) = match prepare(&pod) {
+    let mut downward = Downward::default();
+    let (machine, cmds, env_at_start) = match prepare(&pod, &mut downward) {
         Ok(p) => p,
         Err(errors) => {
             for e in errors {
@@ -223,7 +314,7 @@ pub fn load(path: &Path) -> Option<Runtime> {
         }
     };
     // A manifest's volumes: made real now, after every check and before anything runs.
-    if let Err(errors) = crate::pod::volumes::materialize(&pod.volumes, &pod.state_dir) {
+    if let Err(errors) = crate::pod::volumes::materialize(&downward.volumes(&pod.volumes), &pod.state_dir) {
         for e in errors {
             eprintln!("podinit: {e}");
         }

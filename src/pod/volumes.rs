@@ -351,8 +351,8 @@ mod tests {
     fn files_are_written_with_their_mode_and_sub_path() {
         let t = tmp();
         let files = vec![
-            VolumeFile { path: "game.properties".into(), data: b"lives=3".to_vec(), mode: 0o644 },
-            VolumeFile { path: "keys/secret".into(), data: b"s3cr3t".to_vec(), mode: 0o400 },
+            VolumeFile { path: "game.properties".into(), data: b"lives=3".to_vec(), mode: 0o644, downward: false },
+            VolumeFile { path: "keys/secret".into(), data: b"s3cr3t".to_vec(), mode: 0o400, downward: false },
         ];
         let v = Volume {
             name: "cfg".into(),

@@ -81,10 +81,18 @@ for ex in web env-once wait-services docker; do
     rc=0; out=$("$PODINIT" check -c "$EX/$ex/pod.yaml" 2>&1) || rc=$?
     assert_eq 0 "$rc" "podinit check exit status ($out)"
     assert_contains "$out" "ok: pod '"
-    # export prints a pod's canonical manifest: equal output, equal pods.
-    from_toml=$("$PODINIT" export -c "$EX/$ex/pod.toml" 2>&1)
-    from_yaml=$("$PODINIT" export -c "$EX/$ex/pod.yaml" 2>/dev/null)
-    assert_eq "$from_toml" "$from_yaml" "export of pod.toml vs export of pod.yaml"
+    # import prints a pod's canonical pod file: equal output, equal pods.
+    from_toml=$("$PODINIT" import "$EX/$ex/pod.toml" 2>&1)
+    from_yaml=$("$PODINIT" import "$EX/$ex/pod.yaml" 2>/dev/null)
+    assert_eq "$from_toml" "$from_yaml" "import of pod.toml vs import of pod.yaml"
+    # export gives the manifest back as it is (volumes and all), and a cluster
+    # probes from the node: no probe names 127.0.0.1.
+    exported=$("$PODINIT" export -c "$EX/$ex/pod.yaml" 2>&1)
+    assert_eq "$(grep -v '^ *#' "$EX/$ex/pod.yaml" | python3 -c 'import sys,yaml,json; print(json.dumps(list(yaml.safe_load_all(sys.stdin)), sort_keys=True))')" \
+        "$(printf '%s\n' "$exported" | python3 -c 'import sys,yaml,json; print(json.dumps(list(yaml.safe_load_all(sys.stdin)), sort_keys=True))')" \
+        "export of pod.yaml vs pod.yaml"
+    assert_not_contains "$exported" 'host: "127.0.0.1"'
+    assert_not_contains "$("$PODINIT" export -c "$EX/$ex/pod.toml")" 'host: "127.0.0.1"' "export of pod.toml"
     t_end
 done
 
@@ -249,6 +257,9 @@ assert_match "$env_out" '^MY_TIER=web$' "env"
 assert_match "$env_out" '^MY_OWNER=team-a$' "env"
 assert_match "$env_out" '^MY_ACCOUNT=robot$' "env"
 assert_match "$env_out" '^MY_IP=[0-9a-f.:]+$' "env"
+# Resolved when the pod starts (they stay fieldRefs through import and export).
+assert_match "$env_out" "^MY_NODE=$(cat /proc/sys/kernel/hostname)\$" "env"
+assert_match "$env_out" '^MY_UID=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "env"
 assert_match "$env_out" '^MY_GREETING=hello hooks$' "env"
 assert_match "$env_out" '^POD_NAMESPACE=shop$' "env"
 wait_for 5 grep -q 'GET /started' "$LISTEN_DIR/log" \

@@ -62,6 +62,41 @@ pub fn inputs() -> Inputs {
     INPUTS.get().cloned().unwrap_or_default()
 }
 
+/// The manifest a pod was read from, if it was: `podinit export` gives back
+/// the very manifest (every field podinit ignores included) as long as the pod
+/// is still the one it describes.
+#[derive(Clone, Default)]
+pub struct Source(Option<std::sync::Arc<Manifest>>);
+
+/// A manifest's documents as parsed, and the pod as read from them.
+struct Manifest {
+    #[cfg(feature = "manifests")]
+    docs: Vec<yaml::Node>,
+    #[cfg(feature = "manifests")]
+    read: Pod,
+}
+
+impl Source {
+    /// Whether the pod was read from a Kubernetes manifest (rather than a pod file).
+    pub fn is_manifest(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// Where a pod came from does not make it another pod: a manifest and the pod
+/// file `import` makes of it compare equal.
+impl PartialEq for Source {
+    fn eq(&self, _: &Source) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_manifest() { "Source(manifest)" } else { "Source(pod file)" })
+    }
+}
+
 /// Prefix of podinit's own annotations.
 pub const ANN: &str = "podinit.dev/";
 
@@ -110,7 +145,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
     }
 }
 
-/// The Pod manifest for `pod` (`podinit export`), every container running `image`; JSON when `json`.
+/// The manifest for `pod` (`podinit export`); JSON when `json`. A pod read from
+/// a manifest gives that manifest back; a pod file becomes a Pod whose
+/// containers run `image`.
 pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
     #[cfg(feature = "manifests")]
     return write::export(pod, image, json);

@@ -1,6 +1,9 @@
-//! A pod as a Kubernetes Pod manifest (`podinit export`), in YAML or JSON.
+//! A pod as a Kubernetes manifest (`podinit export`), in YAML or JSON.
 //!
-//! Every entry becomes a container of one image; sidecars are initContainers
+//! A pod read from a manifest gives that manifest back, every document and
+//! every field (image, labels, volumes, resources, … that podinit ignores),
+//! so that the cluster runs what it was given. A pod file becomes a Pod:
+//! every entry becomes a container of one image; sidecars are initContainers
 //! with `restartPolicy: Always`; POD_NAME and POD_NAMESPACE come from the
 //! downward API (podinit sets them itself, a cluster only when asked). What
 //! Kubernetes cannot say goes in `podinit.dev/` annotations that the reader
@@ -10,7 +13,9 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::toml_out::{duration, operator_name, policy_name};
+use super::yaml::{Node, Val};
 use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
+use crate::config::expand::DOWNWARD;
 use crate::config::{Backoff, Entry, HttpGet, Kind, Pod, Probe, ProbeAction, WaitFor, WaitTarget};
 use crate::sys::signals;
 
@@ -19,6 +24,8 @@ use crate::sys::signals;
 enum Out {
     Str(String),
     Int(u64),
+    /// A scalar written as it is in YAML and JSON alike: null, true, false, a number.
+    Raw(String),
     Bool(bool),
     Map(Vec<(String, Out)>),
     Seq(Vec<Out>),
@@ -39,8 +46,15 @@ fn strs(items: &[String]) -> Out {
 /// Kubernetes limits the part of an annotation key after the '/' to 63 characters.
 const MAX_ANNOTATION_NAME: usize = 63;
 
-/// The Pod manifest for `pod`, every container running `image`; JSON when `json`.
+/// The manifest for `pod`; JSON when `json`. A pod from a manifest gives its
+/// documents back; a pod file a Pod whose containers run `image`.
 pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
+    if let Some(src) = &pod.source.0 {
+        if src.read == *pod {
+            return Ok(documents(&src.docs, json));
+        }
+        log::warn!("the pod is no longer the one its manifest describes: exported as a new Pod, without its fields");
+    }
     if pod.apps.is_empty() {
         return Err("a Kubernetes Pod needs at least one container, and this pod has no [[app]]".into());
     }
@@ -116,14 +130,89 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
         meta.push(("annotations", Out::Map(ann)));
     }
     let manifest = map(vec![("apiVersion", s("v1")), ("kind", s("Pod")), ("metadata", map(meta)), ("spec", map(spec))]);
+    Ok(text_of(vec![manifest], json))
+}
+
+/// The documents of a manifest as read: YAML documents, or in JSON the one
+/// object (several: a `kind: List` of them, as kubectl prints them).
+fn documents(docs: &[Node], json: bool) -> String {
+    text_of(docs.iter().filter(|d| d.val != Val::Null).map(out_of).collect(), json)
+}
+
+fn text_of(mut docs: Vec<Out>, json: bool) -> String {
     let mut text = String::new();
     if json {
-        json_value(&mut text, &manifest, Some(0));
+        let one = match docs.len() {
+            1 => docs.remove(0),
+            _ => map(vec![("apiVersion", s("v1")), ("kind", s("List")), ("items", Out::Seq(docs))]),
+        };
+        json_value(&mut text, &one, Some(0));
         text.push('\n');
-    } else if let Out::Map(rows) = &manifest {
-        yaml_map(&mut text, rows, 0);
+        return text;
     }
-    Ok(text)
+    for (i, d) in docs.iter().enumerate() {
+        if i > 0 {
+            text.push_str("---\n");
+        }
+        match d {
+            Out::Map(rows) if !rows.is_empty() => yaml_map(&mut text, rows, 0),
+            // A document that is not a mapping (no Kubernetes object is): JSON is YAML too.
+            other => {
+                json_value(&mut text, other, None);
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
+
+/// YAML's spellings of a number (`1_000.5`, `+.5`, `007.`, `1e3`) as one JSON
+/// and YAML both read, by hand: float formatting would cost PID 1 ~15 KB.
+/// None for what JSON has no number for (`.inf`, `.nan`).
+fn json_number(f: &str) -> Option<String> {
+    let t = f.replace('_', "");
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(&t)),
+    };
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) || !exp_ok {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let mut out = String::from(if neg { "-" } else { "" });
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    if let Some(e) = exp {
+        out.push('e');
+        out.push_str(e);
+    }
+    Some(out)
+}
+
+/// A node of the manifest read, to write back as it was.
+fn out_of(n: &Node) -> Out {
+    match &n.val {
+        Val::Null => Out::Raw("null".into()),
+        Val::Bool(b) => Out::Raw(b.to_string()),
+        Val::Int(i) => Out::Raw(i.to_string()),
+        Val::Float(f) => json_number(f).map_or_else(|| Out::Str(f.clone()), Out::Raw),
+        Val::Str(x) => Out::Str(x.clone()),
+        Val::Seq(items) => Out::Seq(items.iter().map(out_of).collect()),
+        Val::Map(rows) => Out::Map(rows.iter().map(|(k, v)| (k.name.clone(), out_of(v))).collect()),
+    }
 }
 
 type Annotate<'a> = dyn FnMut(String, String) -> Result<(), String> + 'a;
@@ -151,7 +240,15 @@ fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Ou
         with_name("CONTAINER_NAME", map(vec![("value", s(name.as_str()))])),
     ];
     for (k, v) in pod.env.iter().chain(&e.env) {
-        env.push(with_name(k, map(vec![("value", s(v.as_str()))])));
+        // `$(status.podIP)` and the like (config::expand::DOWNWARD) are the downward API's.
+        let field = v.strip_prefix("$(").and_then(|f| f.strip_suffix(')')).filter(|f| DOWNWARD.contains(f));
+        if field.is_none() && crate::config::expand::downward(v, |_| String::new()) != *v {
+            return Err(format!(
+                "entry '{name}': the value of {k} uses the downward API inside a longer value, which a manifest \
+                 cannot say: give the reference a variable of its own (IP = \"$(status.podIP)\") and use $(IP)"
+            ));
+        }
+        env.push(with_name(k, field.map_or_else(|| map(vec![("value", s(v.as_str()))]), field_ref)));
     }
     let dirs = env_dirs(pod);
     let mut mounts: Vec<Out> = Vec::new();
@@ -350,8 +447,22 @@ fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
+/// The host a probe or hook names, None for the pod itself: the kubelet
+/// probes from the node, so a manifest names no host for "this pod", and the
+/// reader takes a missing host as 127.0.0.1 again.
+fn named_host(host: &str) -> Option<&str> {
+    Some(host).filter(|h| !matches!(*h, "127.0.0.1" | "localhost"))
+}
+
+/// What the reader makes of a host and port as [`named_host`] writes them.
+fn read_back(host: &str, port: u16) -> String {
+    join_host_port(named_host(host).unwrap_or("127.0.0.1"), port)
+}
+
 fn http_get(host: &str, port: u16, path: &str) -> Out {
-    map(vec![("host", s(host)), ("port", Out::Int(port.into())), ("path", s(path))])
+    let mut rows = named_host(host).map(|h| vec![("host", s(h))]).unwrap_or_default();
+    rows.extend([("port", Out::Int(port.into())), ("path", s(path))]);
+    map(rows)
 }
 
 /// A probe, and the exact values (annotation keys) Kubernetes' fields cannot hold.
@@ -361,14 +472,16 @@ fn probe(p: &Probe) -> Result<(Out, Vec<(String, Out)>), String> {
         ProbeAction::Exec(c) => vec![("exec", map(vec![("command", strs(c))]))],
         ProbeAction::Tcp(t) => {
             let (host, port) = split_host_port(t).ok_or_else(|| format!("bad tcp probe address '{t}'"))?;
-            if join_host_port(&host, port) != *t {
+            if read_back(&host, port) != *t {
                 exact.push(("tcp".to_string(), s(t.as_str())));
             }
-            vec![("tcpSocket", map(vec![("host", s(host)), ("port", Out::Int(port.into()))]))]
+            let mut rows = named_host(&host).map(|h| vec![("host", s(h))]).unwrap_or_default();
+            rows.push(("port", Out::Int(port.into())));
+            vec![("tcpSocket", map(rows))]
         }
         ProbeAction::Http(HttpGet { url: u, headers }) => {
             let (host, port, path) = split_url(u).ok_or_else(|| format!("bad http probe URL '{u}'"))?;
-            if format!("http://{}{path}", join_host_port(&host, port)) != *u {
+            if format!("http://{}{path}", read_back(&host, port)) != *u {
                 exact.push(("http".to_string(), s(u.as_str())));
             }
             let mut get = http_get(&host, port, &path);
@@ -431,7 +544,7 @@ fn handler(argv: &[String]) -> Out {
         }
         if exe == HOOK_EXE && hook == HOOK_HTTP_GET {
             if let Some((host, port, path)) = split_url(arg) {
-                if format!("http://{}{path}", join_host_port(&host, port)) == *arg {
+                if format!("http://{}{path}", read_back(&host, port)) == *arg {
                     return map(vec![("httpGet", http_get(&host, port, &path))]);
                 }
             }
@@ -508,6 +621,7 @@ fn json_value(out: &mut String, v: &Out, indent: Option<usize>) {
         Out::Int(n) => {
             let _ = write!(out, "{n}");
         }
+        Out::Raw(x) => out.push_str(x),
         Out::Bool(b) => {
             let _ = write!(out, "{b}");
         }
@@ -582,6 +696,7 @@ fn yaml_value(out: &mut String, v: &Out, indent: usize) {
             out.push_str(&match v {
                 Out::Str(x) => yaml_string(x, indent),
                 Out::Int(n) => n.to_string(),
+                Out::Raw(x) => x.clone(),
                 Out::Bool(b) => b.to_string(),
                 Out::Seq(_) => "[]".to_string(),
                 _ => "{}".to_string(),
@@ -718,6 +833,135 @@ mod tests {
         }
         assert_eq!(yaml_string("plain/path_1.x", 0), "plain/path_1.x");
         assert_eq!(yaml_string("a\nb\n", 2), "|\n    a\n    b");
+    }
+
+    /// Every document of `text` (YAML, or JSON whose `kind: List` holds several), positions left out.
+    fn docs_of(text: &str) -> Vec<Out> {
+        let docs: Vec<Out> = super::super::yaml::parse(text).unwrap().iter().map(out_of).collect();
+        match docs.as_slice() {
+            [Out::Map(rows)] if rows.iter().any(|(k, v)| k == "kind" && *v == s("List")) => {
+                match rows.iter().find(|(k, _)| k == "items") {
+                    Some((_, Out::Seq(items))) => items.clone(),
+                    _ => panic!("a List without items: {text}"),
+                }
+            }
+            _ => docs,
+        }
+    }
+
+    const DEPLOYMENT: &str = r#"# A Service and its Deployment, as people write them.
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web, tier: "1"}
+    spec:
+      volumes: [{name: data, emptyDir: {}}]
+      containers:
+      - name: web
+        image: nginx:1.27
+        command: [nginx]
+        args: ["-g", "daemon off;"]
+        resources: {limits: {cpu: 0.5, memory: 64Mi}}
+        volumeMounts: [{name: data, mountPath: /data, readOnly: true}]
+        env:
+        - name: IP
+          valueFrom: {fieldRef: {fieldPath: status.podIP}}
+        - name: NODE
+          valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+        - name: UID
+          valueFrom: {fieldRef: {fieldPath: metadata.uid}}
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+        livenessProbe:
+          tcpSocket: {port: 8080}
+          periodSeconds: 7
+      - name: empty
+        image: busybox
+        command: [sleep, "1e3", "~"]
+        env: [{name: X, value: ""}, {name: NONE}]
+"#;
+
+    #[test]
+    fn a_manifest_exports_as_itself() {
+        let path = std::path::Path::new("web.yaml");
+        let pod = super::super::parse(path, DEPLOYMENT).unwrap();
+        let source = docs_of(DEPLOYMENT);
+        let mut texts = Vec::new();
+        for json in [false, true] {
+            // --image is for pod files: a manifest keeps its images.
+            let text = export(&pod, "busybox:stable", json).unwrap();
+            assert_eq!(docs_of(&text), source, "json: {json}\n{text}");
+            assert!(!text.contains("namespace") && !text.contains("busybox:stable") && !text.contains("host"));
+            // The same pod again, and a fixed point: the export exported is the export.
+            let back = super::super::parse(path, &text).unwrap();
+            assert_eq!(back, pod);
+            assert_eq!(export(&back, "x", json).unwrap(), text);
+            texts.push(text);
+        }
+        // Exports are deterministic: no random UID, no machine's address or name.
+        assert_eq!(texts[0], export(&super::super::parse(path, DEPLOYMENT).unwrap(), "x", false).unwrap());
+        assert!(texts[1].starts_with("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\","), "{}", texts[1]);
+    }
+
+    #[test]
+    fn a_changed_pod_is_exported_from_the_pod_not_its_manifest() {
+        let path = std::path::Path::new("web.yaml");
+        let mut pod = super::super::parse(path, DEPLOYMENT).unwrap();
+        pod.apps[0].command.push("-q".into());
+        let text = export(&pod, "img", false).unwrap();
+        assert!(text.starts_with("apiVersion: v1\nkind: Pod\n") && text.contains("image: img\n"), "{text}");
+        // Written from the model as a pod file's pod is: without the manifest's volumes.
+        let mut want = pod.clone();
+        want.volumes.clear();
+        assert_eq!(super::super::parse(path, &text).unwrap(), want);
+    }
+
+    #[test]
+    fn pod_file_references_export_as_field_refs() {
+        let toml =
+            "[[app]]\nname = \"a\"\ncommand = [\"a\"]\nenv = { IP = \"$(status.podIP)\", NODE = \"$(spec.nodeName)\", \
+                    U = \"$(metadata.uid)\", L = \"$$(status.podIP)\" }\n";
+        let mut pod = crate::config::parse(std::path::Path::new("p.toml"), toml).unwrap();
+        let text = export(&pod, "img", false).unwrap();
+        for (name, field) in [("IP", "status.podIP"), ("NODE", "spec.nodeName"), ("U", "metadata.uid")] {
+            let want = format!("  - name: {name}\n      valueFrom:\n        fieldRef:\n          fieldPath: {field}\n");
+            assert!(text.contains(&want), "{want}\n{text}");
+        }
+        assert!(text.contains("value: \"$$(status.podIP)\"\n"), "{text}");
+        // Less the HOSTNAME every manifest's container gets.
+        let back = super::super::parse(std::path::Path::new("p.toml"), &text).unwrap();
+        assert_eq!(super::super::tests::no_hostname(back), pod);
+        pod.apps[0].env.push(("M".into(), "x$(status.podIP)".into()));
+        let err = export(&pod, "img", false).unwrap_err();
+        assert!(err.starts_with("entry 'a': the value of M uses the downward API"), "{err}");
+    }
+
+    #[test]
+    fn yaml_numbers_become_json_numbers() {
+        for (yaml, json) in
+            [("1.5", "1.5"), ("1_000.25", "1000.25"), ("+.5", "0.5"), ("-007.", "-7"), ("2.5e-3", "2.5e-3")]
+        {
+            assert_eq!(json_number(yaml).as_deref(), Some(json), "{yaml}");
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert!(v.is_number(), "{json}");
+        }
+        for bad in [".inf", "-.Inf", ".nan", ".", "1.2.3", "1e", "x"] {
+            assert_eq!(json_number(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -24,7 +24,10 @@ impl Reader<'_> {
                 self.error(f.at, &join(path, "valueFrom"), "has both value and valueFrom");
                 return None;
             }
-            (Some(v), None) => self.string(v, &join(path, "value"))?,
+            // A literal `$(status.podIP)` is not a reference on a cluster: escape it.
+            (Some(v), None) => {
+                crate::config::expand::downward(&self.string(v, &join(path, "value"))?, |f| format!("$$({f})"))
+            }
             // Some(None): an optional key that is absent, so the variable is not set.
             (None, Some(f)) => self.value_from(f, &join(path, "valueFrom"), downward)??,
             // Kubernetes: a variable without a value is set to the empty string.
@@ -85,11 +88,14 @@ impl Reader<'_> {
         let value = match field {
             "metadata.name" => "$(POD_NAME)".to_string(),
             "metadata.namespace" => "$(POD_NAMESPACE)".to_string(),
-            "metadata.uid" => literal(&d.uid),
-            "spec.nodeName" => literal(&d.node_name.clone().unwrap_or_else(hostname)),
+            // What only the running pod knows stays a reference, resolved when it starts
+            // (config::expand::DOWNWARD), so that import and export keep the fieldRef.
+            "metadata.uid" => d.uid.as_deref().map_or("$(metadata.uid)".to_string(), literal),
+            "spec.nodeName" => d.node_name.as_deref().map_or("$(spec.nodeName)".to_string(), literal),
             "spec.serviceAccountName" => literal(d.service_account.as_deref().unwrap_or("default")),
-            // One machine: the node's address and the pod's are the same.
-            "status.podIP" | "status.podIPs" | "status.hostIP" | "status.hostIPs" => pod_ip(),
+            // A pod has one address here, so the lists are that one address.
+            "status.podIP" | "status.podIPs" => "$(status.podIP)".to_string(),
+            "status.hostIP" | "status.hostIPs" => "$(status.hostIP)".to_string(),
             _ => {
                 if let Some(k) = keyed("metadata.labels[") {
                     lookup(&d.labels, &k).unwrap_or_default()
@@ -105,37 +111,4 @@ impl Reader<'_> {
         };
         Some(value)
     }
-}
-
-/// A fresh pod UID when the manifest has none (a cluster gives each pod a new one).
-pub(super) fn random_uid() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/uuid").map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
-/// `spec.nodeName` when the manifest has none: the machine's host name.
-pub(super) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
-/// `status.podIP`: the first address of an up, non-loopback interface (IPv4 first),
-/// else 127.0.0.1.
-pub(super) fn pod_ip() -> String {
-    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return "127.0.0.1".to_string() };
-    let mut v6 = None;
-    for a in addrs {
-        let up = a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
-            && !a.flags.contains(nix::net::if_::InterfaceFlags::IFF_LOOPBACK);
-        let Some(addr) = a.address.filter(|_| up) else { continue };
-        if let Some(v4) = addr.as_sockaddr_in() {
-            return v4.ip().to_string();
-        }
-        if let Some(s6) = addr.as_sockaddr_in6() {
-            let ip = s6.ip();
-            // Link-local addresses need a scope to be usable; a pod IP never is one.
-            if v6.is_none() && (ip.segments()[0] & 0xffc0) != 0xfe80 {
-                v6 = Some(ip.to_string());
-            }
-        }
-    }
-    v6.unwrap_or_else(|| "127.0.0.1".to_string())
 }

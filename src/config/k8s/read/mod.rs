@@ -34,7 +34,6 @@ pub(crate) use resources::quantity as quantity_for_tests;
 pub(crate) use sources::decode_base64 as decode_base64_for_tests;
 
 use annotations::*;
-use env::*;
 use fields::*;
 
 /// Reads the manifest `text` of `file` into a validated pod; on success also
@@ -58,8 +57,9 @@ pub fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigE
             r.error(Pos::default(), "", format!("--images {spec}: {e}"));
         }
     }
-    let pod = match yaml::parse(text) {
-        Ok(docs) => r.documents(&docs),
+    let parsed = yaml::parse(text);
+    let pod = match &parsed {
+        Ok(docs) => r.documents(docs),
         Err(e) => {
             let what = if text.trim_start().starts_with('{') { "JSON" } else { "YAML" };
             r.error(e.at, "", format!("invalid {what}: {}", e.message));
@@ -67,10 +67,13 @@ pub fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigE
         }
     };
     match pod {
-        Some(pod) if r.errors.is_empty() => {
+        Some(mut pod) if r.errors.is_empty() => {
             for (at, line) in &r.infos {
                 log::info!("{}:{}:{}: {line}", file.display(), at.line, at.col);
             }
+            // Kept for `podinit export`, which gives the manifest back (write.rs).
+            let manifest = super::Manifest { docs: parsed.unwrap_or_default(), read: pod.clone() };
+            pod.source = super::Source(Some(std::sync::Arc::new(manifest)));
             Ok(pod)
         }
         _ => {
@@ -137,7 +140,8 @@ struct Downward {
     /// The pod's name and namespace, for downwardAPI files (env vars refer to $(POD_NAME)).
     name: String,
     namespace: String,
-    uid: String,
+    /// metadata.uid when the manifest sets one (else resolved at start).
+    uid: Option<String>,
     labels: Vec<(String, String)>,
     annotations: Vec<(String, String)>,
     node_name: Option<String>,
@@ -536,7 +540,7 @@ impl Reader<'_> {
         let downward = Downward {
             name: pod.name.clone(),
             namespace: pod.namespace.clone(),
-            uid: uid.unwrap_or_else(random_uid),
+            uid,
             labels,
             annotations,
             node_name,

@@ -228,7 +228,11 @@ impl Reader<'_> {
             None => return None,
         };
         let Some(items) = o.get("items") else {
-            return Some(data.into_iter().map(|(k, v)| VolumeFile { path: PathBuf::from(k), data: v, mode }).collect());
+            return Some(
+                data.into_iter()
+                    .map(|(k, v)| VolumeFile { path: PathBuf::from(k), data: v, mode, downward: false })
+                    .collect(),
+            );
         };
         let mut files = Vec::new();
         for (i, item) in self.list(items, &join(path, "items")).iter().enumerate() {
@@ -244,7 +248,7 @@ impl Reader<'_> {
                 continue;
             };
             match data.iter().find(|(k, _)| *k == key) {
-                Some((_, v)) => files.push(VolumeFile { path: rel, data: v.clone(), mode: fmode }),
+                Some((_, v)) => files.push(VolumeFile { path: rel, data: v.clone(), mode: fmode, downward: false }),
                 None if optional => {}
                 None => {
                     let at = io.get("key").map_or(item.at, |v| v.at);
@@ -275,7 +279,7 @@ impl Reader<'_> {
             let fmode = self.mode(io.get("mode"), &join(&ipath, "mode"), mode);
             let value = match (io.get("fieldRef"), io.get("resourceFieldRef")) {
                 (Some(f), None) => self.downward_file(f, &join(&ipath, "fieldRef"), d),
-                (None, Some(r)) => self.resource_value(r, &join(&ipath, "resourceFieldRef"), ""),
+                (None, Some(r)) => self.resource_value(r, &join(&ipath, "resourceFieldRef"), "").map(|v| (v, false)),
                 (Some(_), Some(_)) => {
                     self.error(item.at, &ipath, "has both fieldRef and resourceFieldRef");
                     None
@@ -287,9 +291,9 @@ impl Reader<'_> {
                     None
                 }
             };
-            let Some(value) = value else { continue };
+            let Some((value, downward)) = value else { continue };
             if let Some(rel) = rel {
-                files.push(VolumeFile { path: rel, data: value.into_bytes(), mode: fmode });
+                files.push(VolumeFile { path: rel, data: value.into_bytes(), mode: fmode, downward });
             } else if io.get("path").is_none() {
                 self.error(item.at, &ipath, "no 'path'");
             }
@@ -299,7 +303,8 @@ impl Reader<'_> {
 
     /// What a downwardAPI file holds: as the env var would, plus the whole label and
     /// annotation maps (`key="value"` lines, sorted), which only files can give.
-    fn downward_file(&mut self, f: &Node, fpath: &str, d: &Downward) -> Option<String> {
+    /// True with a value that is a reference resolved at start (VolumeFile::downward).
+    fn downward_file(&mut self, f: &Node, fpath: &str, d: &Downward) -> Option<(String, bool)> {
         let r = self.object(f, fpath, &[("fieldPath", Use), ("apiVersion", Use)], None);
         let Some(fp) = r.get("fieldPath") else {
             self.error(f.at, fpath, "no 'fieldPath'");
@@ -312,14 +317,20 @@ impl Reader<'_> {
             sorted.join("\n")
         };
         Some(match field.as_str() {
-            "metadata.labels" => lines(&d.labels),
-            "metadata.annotations" => lines(&d.annotations),
-            "metadata.name" => d.name.clone(),
-            "metadata.namespace" => d.namespace.clone(),
+            "metadata.labels" => (lines(&d.labels), false),
+            "metadata.annotations" => (lines(&d.annotations), false),
+            "metadata.name" => (d.name.clone(), false),
+            "metadata.namespace" => (d.namespace.clone(), false),
             _ => {
-                // The env var form, with its $-escaping undone (a file is not expanded).
                 let v = self.downward_value(fp, &join(fpath, "fieldPath"), &field, d)?;
-                v.replace("$$", "$")
+                // What only the running pod knows (`$(status.podIP)`, …) is resolved at
+                // start, as the env var is; else the env var form with its $-escaping
+                // undone (a file is not expanded).
+                if crate::config::expand::downward(&v, |_| String::new()) != v {
+                    (v, true)
+                } else {
+                    (v.replace("$$", "$"), false)
+                }
             }
         })
     }
