@@ -975,3 +975,46 @@ spec:
     );
     assert!(web.env.is_empty(), "file-read variables are not plain env: {:?}", web.env);
 }
+
+/// A cluster volume podinit takes as mounted still has its fields checked as the API
+/// server checks them: a misspelt field or a placeholder where a number belongs is refused.
+#[test]
+fn cluster_volume_sources_are_checked_field_by_field() {
+    let base =
+        "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    command: [a]\n    \
+                volumeMounts: [{name: v, mountPath: /v}]\n  volumes:\n";
+    let ok = format!("{base}  - {{name: v, fc: {{targetWWNs: [a], lun: 0, readOnly: true, fsType: ext4}}}}\n");
+    assert_eq!(pod(&ok).volumes[0].content, crate::config::VolumeContent::Provided { kind: "fc".into() });
+    for (vol, want) in [
+        (
+            "  - {name: v, fc: {lun: '<ADD LUN ID Here>'}}\n",
+            "pod.yaml:10:25: spec.volumes[0].fc.lun: must be a whole number",
+        ),
+        (
+            "  - {name: v, scaleIO: {protectionDoamin: x}}\n",
+            "pod.yaml:10:25: spec.volumes[0].scaleIO.protectionDoamin: unknown field, did you mean 'protectionDomain'?",
+        ),
+        ("  - {name: v, nfs: {server: s, path: /, readOnly: 'yes'}}\n", "spec.volumes[0].nfs.readOnly: must be"),
+    ] {
+        let errs = errors(&format!("{base}{vol}"));
+        assert!(errs.len() == 1 && errs[0].contains(want), "{errs:?}\nwant {want}");
+    }
+}
+
+/// A downwardAPI file of what only the running pod knows holds the reference, resolved
+/// when the pod starts with the env var's value; the others hold their value.
+#[test]
+fn downward_volume_files_of_running_pod_fields_are_references() {
+    let p = pod("kind: Pod\napiVersion: v1\nmetadata: {name: p, labels: {l: $(status.podIP)}}\nspec:\n  containers:\n  \
+                 - name: a\n    command: [a]\n    volumeMounts: [{name: v, mountPath: /v}]\n  volumes:\n  \
+                 - name: v\n    downwardAPI:\n      items:\n      - {path: ip, fieldRef: {fieldPath: status.hostIP}}\n      \
+                 - {path: uid, fieldRef: {fieldPath: metadata.uid}}\n      \
+                 - {path: l, fieldRef: {fieldPath: \"metadata.labels['l']\"}}\n");
+    let crate::config::VolumeContent::Files(files) = &p.volumes[0].content else { panic!("{:?}", p.volumes) };
+    let got: Vec<(String, bool)> =
+        files.iter().map(|f| (String::from_utf8_lossy(&f.data).into_owned(), f.downward)).collect();
+    assert_eq!(
+        got,
+        [("$(status.hostIP)".into(), true), ("$(metadata.uid)".into(), true), ("$(status.podIP)".into(), false)]
+    );
+}

@@ -69,6 +69,38 @@ const PROVIDED: &[&str] = &[
     "gcePersistentDisk",
     "awsElasticBlockStore",
 ];
+/// The fields of each [`PROVIDED`] volume source (core/v1, as kubernetes-validate's
+/// schemas list them; `:i` an integer, `:b` a boolean). podinit uses none of them, but
+/// a misspelt or mistyped one is refused, as the API server refuses it.
+const PROVIDED_FIELDS: &[(&str, &str)] = &[
+    ("csi", "driver fsType nodePublishSecretRef readOnly:b volumeAttributes"),
+    ("nfs", "path readOnly:b server"),
+    (
+        "iscsi",
+        "chapAuthDiscovery:b chapAuthSession:b fsType initiatorName iqn iscsiInterface lun:i portals readOnly:b \
+         secretRef targetPortal",
+    ),
+    ("fc", "fsType lun:i readOnly:b targetWWNs wwids"),
+    ("rbd", "fsType image keyring monitors pool readOnly:b secretRef user"),
+    ("cephfs", "monitors path readOnly:b secretFile secretRef user"),
+    ("glusterfs", "endpoints path readOnly:b"),
+    ("cinder", "fsType readOnly:b secretRef volumeID"),
+    ("flocker", "datasetName datasetUUID"),
+    ("flexVolume", "driver fsType options readOnly:b secretRef"),
+    ("azureFile", "readOnly:b secretName shareName"),
+    ("azureDisk", "cachingMode diskName diskURI fsType kind readOnly:b"),
+    ("vsphereVolume", "fsType storagePolicyID storagePolicyName volumePath"),
+    ("quobyte", "group readOnly:b registry tenant user volume"),
+    ("photonPersistentDisk", "fsType pdID"),
+    ("portworxVolume", "fsType readOnly:b volumeID"),
+    (
+        "scaleIO",
+        "fsType gateway protectionDomain readOnly:b secretRef sslEnabled:b storageMode storagePool system volumeName",
+    ),
+    ("storageos", "fsType readOnly:b secretRef volumeName volumeNamespace"),
+    ("gcePersistentDisk", "fsType partition:i pdName readOnly:b"),
+    ("awsElasticBlockStore", "fsType partition:i readOnly:b volumeID"),
+];
 const MOUNT: &[(&str, Act)] = &[
     ("name", Use),
     ("mountPath", Use),
@@ -146,6 +178,7 @@ impl Reader<'_> {
                 // Storage only a cluster attaches: podinit takes it as already mounted at the
                 // mount paths (by docker run -v, say) and checks they exist when the pod starts.
                 k if PROVIDED.contains(&k) => {
+                    self.provided_fields(v, &vpath, k);
                     let why = "podinit cannot attach this storage: it must be mounted at the mount paths before the pod starts";
                     self.infos.push((item.at, format!("{vpath}: {why}")));
                     Some(VolumeContent::Provided { kind: k.to_string() })
@@ -257,6 +290,28 @@ impl Reader<'_> {
             }
         }
         Some(files)
+    }
+
+    /// Checks the fields of cluster volume source `kind` (PROVIDED_FIELDS): names and
+    /// the integers and booleans; what they say is the cluster's business.
+    fn provided_fields(&mut self, n: &Node, path: &str, kind: &str) {
+        let fields = PROVIDED_FIELDS.iter().find(|(k, _)| *k == kind).map_or("", |(_, f)| *f);
+        let table: Vec<(&str, Act)> =
+            fields.split_whitespace().map(|f| (f.split(':').next().unwrap_or(f), Use)).collect();
+        let o = self.object(n, path, &table, None);
+        for f in fields.split_whitespace() {
+            let (name, ty) = f.split_once(':').unwrap_or((f, ""));
+            let Some(v) = o.get(name) else { continue };
+            match ty {
+                "i" => {
+                    self.int(v, &join(path, name), i64::from(i32::MIN), i64::from(i32::MAX));
+                }
+                "b" => {
+                    self.boolean(v, &join(path, name));
+                }
+                _ => {}
+            }
+        }
     }
 
     fn downward_volume(&mut self, n: &Node, path: &str, d: &Downward) -> Option<Vec<VolumeFile>> {
