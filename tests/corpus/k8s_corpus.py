@@ -26,7 +26,12 @@ reason. Exit status 0 when every unit is one or the other.
 --images FILE is passed to podinit (the image configurations of issue 24,
 part 2) for the acceptance rate with image entrypoints; `auto` writes one that
 gives every image of the corpus an entrypoint (`docker image inspect` JSON).
---min-rate PCT fails the run when fewer pod specs are accepted.
+--objects auto also gives each pod spec `--secrets`/`--configmaps` directories
+holding the Secrets and ConfigMaps it refers to but its file does not contain
+(created with kubectl outside the file, on a cluster): each pod spec that
+refers to one is then counted both ways, and checked fully with them.
+--min-rate PCT fails the run when fewer pod specs are accepted (with
+--objects, counted with the generated directories).
 """
 
 import json
@@ -41,7 +46,7 @@ import yaml
 # Why a pod spec is refused: (reason as the README's table words it, pattern of
 # podinit's message). The first that matches names the reason.
 REASONS = [
-    ("no command: runs the image's entrypoint", r"no command: podinit runs no image|needs the image's configuration|no image configuration"),
+    ("no command: runs the image's entrypoint", r"no command: podinit runs no image|needs the image's configuration|no image configuration|has no configuration for it"),
     ("args without command (appended to the image's entrypoint)", r"args without command"),
     ("ConfigMap or Secret podinit cannot read", r"ConfigMaps or Secrets|configMapKeyRef|secretKeyRef|envFrom|(ConfigMap|Secret) '[^']*' not found"),
     ("volume podinit cannot provide", r"persistentVolumeClaim|PersistentVolumeClaim|\bcsi\b|CSI|volumes\[\d+\]\.\w+: not supported"),
@@ -51,7 +56,7 @@ REASONS = [
     ("other field podinit cannot honour", r": not supported: |is not supported|fieldRef"),
     ("removed or wrong apiVersion", r"is (apps|batch)/v1, found|is v1, found|a \w+ is [\w/]+, found"),
     ("invalid YAML a cluster rejects too (duplicate key, …)", r"invalid (YAML|JSON)"),
-    ("wrong type or value a cluster rejects too", r"must be |is not (Always|OnFailure|Never)|bad name|duplicate container name|empty|missing"),
+    ("wrong type or value a cluster rejects too", r"must be |is not (Always|OnFailure|Never)|bad name|duplicate container name|empty|missing|unknown field|no container named"),
     ("runAsNonRoot with no user podinit can switch to", r"runAsNonRoot|runAsGroup without runAsUser"),
     ("several pod specs in one list", r"documents have a pod spec"),
 ]
@@ -163,6 +168,91 @@ def write_images(files, path):
     return len(out)
 
 
+def pod_specs(doc):
+    """The pod spec(s) of one workload document."""
+    if not isinstance(doc, dict) or doc.get("kind") not in WORKLOADS:
+        return []
+    spec = doc.get("spec")
+    if doc["kind"] == "Pod":
+        return [spec] if isinstance(spec, dict) else []
+    if doc["kind"] == "CronJob":
+        spec = (spec or {}).get("jobTemplate", {}).get("spec") if isinstance(spec, dict) else None
+    tpl = spec.get("template") if isinstance(spec, dict) else None
+    spec = tpl.get("spec") if isinstance(tpl, dict) else None
+    return [spec] if isinstance(spec, dict) else []
+
+
+def referred_objects(text):
+    """{("configmaps"|"secrets", NAME): {KEY, ...}} that the unit's pod spec refers to
+    (env keyRefs, envFrom, configMap/secret volumes and projections) and its file
+    does not contain."""
+    try:
+        docs = load_docs(text)
+    except yaml.YAMLError:
+        return {}
+    have = {("configmaps" if d.get("kind") == "ConfigMap" else "secrets", (d.get("metadata") or {}).get("name"))
+            for d in docs if isinstance(d, dict) and d.get("kind") in ("ConfigMap", "Secret")}
+    want = {}
+
+    def add(kind, name, keys=()):
+        if isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][-._A-Za-z0-9]*", name) and (kind, name) not in have:
+            want.setdefault((kind, name), set()).update(
+                k for k in keys if isinstance(k, str) and re.fullmatch(r"[-._A-Za-z0-9]+", k) and k not in (".", ".."))
+
+    def items(src):
+        return [i.get("key") for i in (src.get("items") or []) if isinstance(i, dict)]
+
+    for d in docs:
+        for spec in pod_specs(d):
+            containers = [c for k in ("initContainers", "containers") for c in (spec.get(k) or []) if isinstance(c, dict)]
+            for c in containers:
+                for e in c.get("env") or []:
+                    vf = e.get("valueFrom") if isinstance(e, dict) else None
+                    if not isinstance(vf, dict):
+                        continue
+                    for field, kind in (("configMapKeyRef", "configmaps"), ("secretKeyRef", "secrets")):
+                        r = vf.get(field)
+                        if isinstance(r, dict):
+                            add(kind, r.get("name"), [r.get("key")])
+                for e in c.get("envFrom") or []:
+                    for field, kind in (("configMapRef", "configmaps"), ("secretRef", "secrets")):
+                        r = e.get(field) if isinstance(e, dict) else None
+                        if isinstance(r, dict):
+                            add(kind, r.get("name"))
+            for v in spec.get("volumes") or []:
+                if not isinstance(v, dict):
+                    continue
+                if isinstance(v.get("configMap"), dict):
+                    add("configmaps", v["configMap"].get("name"), items(v["configMap"]))
+                if isinstance(v.get("secret"), dict):
+                    add("secrets", v["secret"].get("secretName"), items(v["secret"]))
+                for src in (v.get("projected") or {}).get("sources") or [] if isinstance(v.get("projected"), dict) else []:
+                    if not isinstance(src, dict):
+                        continue
+                    for field, kind in (("configMap", "configmaps"), ("secret", "secrets")):
+                        if isinstance(src.get(field), dict):
+                            add(kind, src[field].get("name"), items(src[field]))
+    return want
+
+
+def write_objects(want, root):
+    """`--configmaps`/`--secrets` arguments for directories (DIR/NAME/KEY) holding
+    `want`, as `kubectl create secret generic NAME --from-literal=KEY=…` would."""
+    args = []
+    for kind in ("configmaps", "secrets"):
+        objs = {n: keys for (k, n), keys in want.items() if k == kind}
+        if not objs:
+            continue
+        top = os.path.join(root, kind)
+        for name, keys in objs.items():
+            os.makedirs(os.path.join(top, name), exist_ok=True)
+            for key in keys:
+                with open(os.path.join(top, name, key), "w") as f:
+                    f.write(f"generated-{key}")
+        args += [f"--{kind}", top]
+    return args
+
+
 def run(argv, stdin=None):
     try:
         p = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=20)
@@ -182,7 +272,11 @@ def main():
     args = sys.argv[1:]
     quiet = "--quiet" in args
     args = [a for a in args if a != "--quiet"]
-    images, min_rate = None, None
+    images, min_rate, objects = None, None, False
+    if "--objects" in args:
+        i = args.index("--objects")
+        objects = args[i + 1] == "auto"
+        del args[i : i + 2]
     if "--images" in args:
         i = args.index("--images")
         images = args[i + 1]
@@ -220,6 +314,9 @@ def main():
                 files.append(os.path.join(root, n))
     files.sort()
     accepted, refused, failures, no_pod = [], {}, [], 0
+    # With --objects: how many the images alone get accepted (`podinit check`; the
+    # full checks are made with the generated directories).
+    images_only, generated_for = 0, 0
     positioned = re.compile(r"^(.*):(\d+):(\d+): (.*)$")
     with tempfile.TemporaryDirectory(prefix="podinit-corpus.") as tmp:
         extra = []
@@ -238,7 +335,20 @@ def main():
                 f = os.path.join(tmp, "unit" + ext)
                 with open(f, "w", encoding="utf-8") as out:
                     out.write(text)
-                rc, out, err = run([podinit, "check", *extra, "-c", f])
+                unit_extra = extra
+                want = referred_objects(text) if objects else {}
+                if want:
+                    import shutil
+
+                    objdir = os.path.join(tmp, "objects")
+                    shutil.rmtree(objdir, ignore_errors=True)
+                    unit_extra = extra + write_objects(want, objdir)
+                    generated_for += 1
+                    rc0, _, _ = run([podinit, "check", *extra, "-c", f])
+                    images_only += rc0 == 0
+                rc, out, err = run([podinit, "check", *unit_extra, "-c", f])
+                if rc == 0 and not want:
+                    images_only += 1
                 if rc == "timeout":
                     failures.append(f"{rel}: podinit check hung")
                     continue
@@ -263,7 +373,7 @@ def main():
                     else:
                         refused.setdefault(reasons[0][0], []).append(reasons[0][1])
                     continue
-                problems = check_accepted(podinit, extra, f, text, tmp, validate)
+                problems = check_accepted(podinit, unit_extra, f, text, tmp, validate)
                 if problems:
                     failures.append(f"{rel}: " + "; ".join(problems))
                 else:
@@ -272,6 +382,9 @@ def main():
     label = "with image configurations" if extra else "as written"
     print(f"corpus: {len(files)} files, {total} pod specs ({no_pod} units without one skipped)")
     pct = 100.0 * len(accepted) / total if total else 0
+    if objects:
+        print(f"  accepted {label} only: {images_only} ({100.0 * images_only / total if total else 0:.1f} %) (podinit check)")
+        label += f" and generated Secret/ConfigMap directories (for {generated_for} pod specs)"
     print(f"  accepted {label}: {len(accepted)} ({pct:.1f} %): round trip, YAML = JSON, "
           f"kubernetes-validate --strict {' and '.join(versions)}, export = source")
     for why, _ in REASONS:

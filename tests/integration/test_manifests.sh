@@ -261,6 +261,13 @@ assert_match "$env_out" '^MY_IP=[0-9a-f.:]+$' "env"
 assert_match "$env_out" "^MY_NODE=$(cat /proc/sys/kernel/hostname)\$" "env"
 assert_match "$env_out" '^MY_UID=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "env"
 assert_match "$env_out" '^MY_GREETING=hello hooks$' "env"
+# status.hostIP is this machine's address, as status.podIP; a downwardAPI file of
+# either is written at start with the env var's value (one UID for both).
+my_ip=$(printf '%s\n' "$env_out" | sed -n 's/^MY_IP=//p')
+my_uid=$(printf '%s\n' "$env_out" | sed -n 's/^MY_UID=//p')
+assert_match "$env_out" "^MY_HOST_IP=$my_ip\$" "env"
+assert_match "$env_out" "^FILE_ip=$my_ip\$" "downwardAPI file ip"
+assert_match "$env_out" "^FILE_uid=$my_uid\$" "downwardAPI file uid"
 assert_match "$env_out" '^POD_NAMESPACE=shop$' "env"
 wait_for 5 grep -q 'GET /started' "$LISTEN_DIR/log" \
     || t_fail "the postStart httpGet hook never reached the listener"
