@@ -5,7 +5,8 @@
 //!   one directory for every mount path;
 //! - hostPath: the host's path itself (a symlink where it is mounted elsewhere);
 //! - configMap, secret, downwardAPI, projected: their files, written at each mount path;
-//! - anything that needs a cluster (csi, nfs, a cloud disk, …): refused.
+//! - anything that needs a cluster (csi, nfs, a cloud disk, …): taken as mounted already
+//!   by whoever starts podinit, its fields checked as the API server checks them.
 
 use super::sources::Source;
 use super::*;
