@@ -7,14 +7,14 @@
 //!
 //! Effects: [`runtime`] performs what the machine asks, with [`checks`] (probe
 //! attempts), [`marker`] (run-once markers), [`status`] (status.json),
-//! [`control`] (the control socket) and [`log_prefix`] (prefixed output).
+//! [`control`] (the control socket) and [`logs`] (entries' output).
 
 pub mod checks;
 pub mod control;
 pub mod event;
 pub mod init_steps;
 pub mod lifecycle;
-pub mod log_prefix;
+pub mod logs;
 pub mod machine;
 pub mod marker;
 pub mod probe;
