@@ -2,6 +2,7 @@
 
 use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::probe::{Outcome, ProbeKind};
+use crate::pod::unit::KillTarget;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::SigNum;
 
@@ -76,10 +77,10 @@ pub enum Effect {
         /// Which of its processes.
         proc: Proc,
     },
-    /// kill(2): `pid` < 0 is a process group.
+    /// kill(2).
     Kill {
-        /// Target.
-        pid: i32,
+        /// A process or a process group.
+        target: KillTarget,
         /// Signal.
         sig: SigNum,
     },

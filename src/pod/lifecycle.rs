@@ -1,6 +1,6 @@
 //! An entry's life in the machine: start, spawn outcome, exit and what
 //! follows it (restart with back-off, marker, pod failure), the init sequence,
-//! per-entry timers, probes and hooks.
+//! probes and hooks. Its timers are in [`crate::pod::timer`].
 
 use std::time::{Duration, Instant};
 
@@ -8,28 +8,27 @@ use crate::config::Kind;
 use crate::pod::control::Reply;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, Then};
-use crate::pod::probe::{Outcome, ProbeKind, Verdict};
-use crate::pod::unit::{Hook, Probes, Reason, State, BACKOFF_CAP, BACKOFF_RESET, BACKOFF_START};
+use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
+use crate::pod::unit::{
+    HookKind, HookProc, KillTarget, Poll, Probes, Reason, Run, State, BACKOFF_CAP, BACKOFF_RESET, BACKOFF_START,
+};
 use crate::sys::reaper::ExitStatus;
 
 impl Pod {
     /// Asks for unit `i` to start now: its waiter begins polling, or its
     /// process is spawned (the pid comes back as [`Event::Spawned`]).
+    ///
+    /// [`Event::Spawned`]: crate::pod::event::Event::Spawned
     pub(crate) fn start(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
         self.dirty = true;
         let u = &mut self.units[i];
-        u.ending = None;
-        u.stop = None;
-        u.hook = None;
-        u.started = false;
         if let Some(w) = &u.spec.wait_for {
             log::info!("{}: waiting for {}", u.name(), crate::pod::init_steps::describe(w));
-            u.probes = Probes::waiter(w, now);
+            let waiter = ProbeState::new(ProbeKind::Wait, Timing::of_wait(w), now);
             let until = w.timeout.map(|t| now + t);
-            u.set(State::Polling { since: now, until }, now);
+            u.set(State::Polling(Box::new(Poll { since: now, until, waiter })), now);
             return;
         }
-        u.probes = Probes::default();
         u.set(State::Starting { since: now }, now);
         out.push(Effect::Spawn { unit: i, proc: Proc::Main });
     }
@@ -50,21 +49,24 @@ impl Pod {
                 self.no_children = false;
                 log::info!("{}: started pid {pid}", u.name());
                 let kill_at = if u.spec.kind == Kind::Init { u.spec.timeout.map(|t| now + t) } else { None };
-                u.set(State::Running { pid, since: now, kill_at }, now);
-                u.started = u.spec.startup_probe.is_none() && u.spec.post_start.is_none();
-                u.probes = Probes::for_entry(&u.spec, now);
-                if u.spec.post_start.is_some() {
-                    u.hook = Some(Hook::PostStart(0));
+                let hook = u.spec.post_start.is_some().then(|| HookProc::asked(HookKind::PostStart));
+                let run = Run {
+                    pid,
+                    since: now,
+                    kill_at,
+                    started: u.spec.startup_probe.is_none() && hook.is_none(),
+                    hook,
+                    probes: Probes::for_entry(&u.spec, now),
+                    stop: None,
+                };
+                u.set(State::Running(Box::new(run)), now);
+                if hook.is_some() {
                     out.push(Effect::Spawn { unit: i, proc: Proc::PostStart });
                 }
                 self.report_start(i, out);
-                if self.terminating() {
+                if let Phase::Terminating { deadline, .. } = self.phase {
                     // Started while the pod began to stop (an app that starts
                     // with its siblings after one of them ended the pod).
-                    let deadline = match self.phase {
-                        Phase::Terminating { deadline, .. } => deadline,
-                        _ => now,
-                    };
                     self.end_unit(i, Reason::Stopped, deadline, now, out);
                 }
             }
@@ -80,25 +82,32 @@ impl Pod {
             }
             (Proc::PostStart | Proc::PreStop, Ok(pid)) => {
                 self.no_children = false;
-                u.hook = u.hook.map(|h| match h {
-                    Hook::PostStart(_) => Hook::PostStart(pid),
-                    Hook::PreStop(_) => Hook::PreStop(pid),
-                });
+                let kind = if proc == Proc::PostStart { HookKind::PostStart } else { HookKind::PreStop };
+                match u.run_mut().and_then(|r| r.hook.as_mut()).filter(|h| h.kind == kind && h.pid.is_none()) {
+                    Some(h) => h.pid = Some(pid),
+                    // Its entry ended (or gave up on it) while it was being started.
+                    None => out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL }),
+                }
             }
             (Proc::PostStart, Err(f)) => {
-                u.hook = None;
+                if let Some(r) = u.run_mut() {
+                    r.hook = None;
+                }
                 log::warn!("{}: post_start hook: {}; killing the app", u.name(), f.message);
                 self.kill_unit(i, Reason::PostStart, now, out);
             }
             (Proc::PreStop, Err(f)) => {
-                u.hook = None;
+                if let Some(r) = u.run_mut() {
+                    r.hook = None;
+                }
                 log::warn!("{}: pre_stop hook: {}", u.name(), f.message);
                 self.signal_stop(i, out);
             }
         }
     }
 
-    /// Unit `i`'s process ended (or could not start): record it and decide what comes next.
+    /// Unit `i`'s process ended (or could not start, or its waiter ended):
+    /// record it, then answer a pending request, restart it, or let it end.
     pub(crate) fn finished(
         &mut self,
         i: usize,
@@ -108,33 +117,62 @@ impl Pod {
         out: &mut Vec<Effect>,
     ) {
         self.dirty = true;
+        let reason = self.record_exit(i, status, reason, now, out);
         let terminating = self.terminating();
-        let policy = self.settings.restart_policy;
-        let quiet_flavor = matches!(self.flavor, Flavor::Init { .. });
+        if let Some(k) = self.pending.iter().position(|p| p.unit == i && p.then != Then::ReportStart) {
+            let p = self.pending.swap_remove(k);
+            if !terminating {
+                return self.complete(p, status, now, out);
+            }
+            out.push(Effect::Reply { conn: p.conn, reply: Reply::err("the pod is stopping") });
+        }
         let u = &mut self.units[i];
-        let ran = match u.state {
-            State::Running { since, .. } | State::Polling { since, .. } => now.saturating_duration_since(since),
-            _ => Duration::ZERO,
+        if !terminating && u.wants_restart(status, reason, self.settings.restart_policy) {
+            let delay = u.delay;
+            u.delay = (u.delay * 2).min(BACKOFF_CAP);
+            log::info!("{}: restarting in {}", u.name(), fmt_secs(delay));
+            u.set(State::BackOff { until: now + delay }, now);
+            return;
+        }
+        u.set(State::Terminated { status, reason, held: false }, now);
+        self.ended_for_good(i, reason, status, now, out);
+    }
+
+    /// The bookkeeping of an exit: what the run leaves behind (probes in
+    /// flight, a hook) is dropped, the exit is logged and kept for status.
+    /// Returns the exit's reason: the one podinit gave when it ended the
+    /// process itself, else `reason`, or Completed for a clean exit.
+    fn record_exit(
+        &mut self,
+        i: usize,
+        status: ExitStatus,
+        reason: Reason,
+        now: Instant,
+        out: &mut Vec<Effect>,
+    ) -> Reason {
+        let quiet_flavor = matches!(self.flavor, Flavor::Init { .. });
+        let terminating = self.terminating();
+        let u = &mut self.units[i];
+        let (since, stop, hook, probes) = match &u.state {
+            State::Running(r) => (Some(r.since), r.stop.map(|s| s.reason), r.hook, r.probes.any()),
+            State::Polling(p) => (Some(p.since), None, None, true),
+            _ => (None, None, None, false),
         };
-        let requested = matches!(u.ending, Some(Reason::User | Reason::Stopped));
-        let reason = match (u.ending.take(), reason) {
+        let ran = since.map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        let requested = matches!(stop, Some(Reason::User | Reason::Stopped));
+        let reason = match (stop, reason) {
             (Some(why), _) => why,
             (None, Reason::Error) if status.success() => Reason::Completed,
             (None, r) => r,
         };
-        if u.probes.all().next().is_some() {
+        if probes {
             out.push(Effect::CancelProbes { unit: i });
         }
-        u.probes = Probes::default();
-        u.stop = None;
-        u.started = false;
-        u.last_exit = Some((status, reason));
         // A hook outliving its entry has nothing left to act on.
-        if let Some(h) = u.hook.take() {
-            if h.pid() > 0 {
-                out.push(Effect::Kill { pid: -h.pid(), sig: libc::SIGKILL });
-            }
+        if let Some(pid) = hook.and_then(|h| h.pid) {
+            out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
         }
+        u.last_exit = Some((status, reason));
         // In init mode the child's exit is podinit's exit status, not news; an
         // exit podinit asked for (stop, restart) is not news either.
         let quiet = status.success() || terminating || quiet_flavor || requested;
@@ -150,30 +188,21 @@ impl Pod {
         if ran >= BACKOFF_RESET {
             u.delay = BACKOFF_START;
         }
-        if let Some(k) = self.pending.iter().position(|p| p.unit == i && p.then != Then::ReportStart) {
-            let p = self.pending.swap_remove(k);
-            if !terminating {
-                return self.complete(p, status, now, out);
-            }
-            out.push(Effect::Reply { conn: p.conn, reply: Reply::err("the pod is stopping") });
-        }
-        let u = &mut self.units[i];
-        if !terminating && u.wants_restart(status, reason, policy) {
-            let delay = u.delay;
-            u.delay = (u.delay * 2).min(BACKOFF_CAP);
-            log::info!("{}: restarting in {}", u.name(), fmt_secs(delay));
-            u.set(State::BackOff { until: now + delay }, now);
-            return;
-        }
-        u.set(State::Terminated { status, reason }, now);
-        let (kind, once, essential) = (u.spec.kind, u.spec.once, u.spec.essential);
-        if kind == Kind::Init && reason == Reason::Completed && once && u.spec.wait_for.is_none() {
+        reason
+    }
+
+    /// Unit `i` has ended and will not run again: its marker, and what its
+    /// end means for the pod.
+    fn ended_for_good(&mut self, i: usize, reason: Reason, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
+        let u = &self.units[i];
+        let (kind, essential) = (u.spec.kind, u.spec.essential);
+        if kind == Kind::Init && reason == Reason::Completed && u.spec.once && u.spec.wait_for.is_none() {
             out.push(Effect::WriteMarker { unit: i });
         }
-        if terminating {
+        if self.terminating() {
             return;
         }
-        let name = self.units[i].name();
+        let name = u.name();
         let failed = reason != Reason::Completed;
         match kind {
             Kind::Init if failed => {
@@ -199,7 +228,7 @@ impl Pod {
                 step += 1;
                 continue;
             }
-            if u.state == State::Waiting {
+            if matches!(u.state, State::Waiting) {
                 // Waiters keep no marker: the service may be gone after a restart.
                 if u.spec.kind == Kind::Init && u.spec.once && u.spec.wait_for.is_none() && u.marker_done {
                     log::info!("{}: skipped (marker)", u.name());
@@ -220,68 +249,23 @@ impl Pod {
         self.phase = Phase::Running;
         self.dirty = true;
         for i in 0..self.units.len() {
-            if self.is_app(i) && self.units[i].state == State::Waiting {
+            if self.is_app(i) && matches!(self.units[i].state, State::Waiting) {
                 self.start(i, now, out);
             }
         }
     }
 
-    /// Timers of unit `i`: probes, waiters, step timeouts, stop deadlines, back-off.
-    pub(crate) fn tick_unit(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
-        let terminating = self.terminating();
-        let u = &mut self.units[i];
-        match u.state {
-            State::BackOff { until } if now >= until && !terminating => {
-                u.restarts += 1;
-                return self.start(i, now, out);
-            }
-            State::Running { pid, kill_at: Some(k), .. } if now >= k && u.ending.is_none() => {
-                log::warn!("{}: timed out; sending SIGKILL", u.name());
-                u.ending = Some(Reason::Timeout);
-                out.push(Effect::Kill { pid: -pid, sig: libc::SIGKILL });
-            }
-            State::Polling { until: Some(t), .. } if now >= t => {
-                log::warn!("{}: gave up waiting", u.name());
-                return self.finished(i, ExitStatus::Code(1), Reason::Timeout, now, out);
-            }
-            _ => {}
-        }
-        if let Some(stop) = &mut u.stop {
-            if now >= stop.deadline && !stop.killed {
-                stop.killed = true;
-                log::warn!("{}: still running at the end of its grace period; sending SIGKILL", u.spec.name);
-                if let Some(pid) = u.pid() {
-                    out.push(Effect::Kill { pid: -pid, sig: libc::SIGKILL });
-                }
-                if let Some(Hook::PreStop(h)) = u.hook.take() {
-                    if h > 0 {
-                        out.push(Effect::Kill { pid: -h, sig: libc::SIGKILL });
-                    }
-                }
-            }
-        }
-    }
-
-    /// Asks for every probe attempt that is due: the waiter alone; else the
-    /// startup probe until it passes; then readiness and liveness.
-    pub(crate) fn start_due_probes(&mut self, now: Instant, out: &mut Vec<Effect>) {
-        for (i, u) in self.units.iter_mut().enumerate() {
-            if u.stop.is_some() || !u.active() {
-                continue;
-            }
-            for probe in u.probes.scheduled_mut(u.started).into_iter().flatten() {
-                if probe.start_if_due(now) {
-                    out.push(Effect::Probe { unit: i, kind: probe.kind });
-                }
-            }
-        }
-    }
-
-    /// The outcome of a probe attempt.
+    /// The outcome of a probe attempt. An outcome for a run that has ended
+    /// (the attempt was cancelled) finds no attempt in flight and is ignored.
     pub(crate) fn probed(&mut self, o: Outcome, now: Instant, out: &mut Vec<Effect>) {
         let Some(u) = self.units.get_mut(o.unit) else { return };
         let who = &u.spec.name;
-        let Some(changed) = u.probes.get_mut(o.kind).and_then(|p| p.record(o.ok, &o.why, now, who)) else { return };
+        let probe = match (&mut u.state, o.kind) {
+            (State::Polling(p), ProbeKind::Wait) => Some(&mut p.waiter),
+            (State::Running(r), kind) if r.stop.is_none() => r.probes.get_mut(kind),
+            _ => None,
+        };
+        let Some(changed) = probe.and_then(|p| p.record(o.ok, &o.why, now, who)) else { return };
         self.probe_changed(o.unit, o.kind, changed, now, out);
     }
 
@@ -294,7 +278,9 @@ impl Pod {
             (ProbeKind::Wait, Verdict::Passing) => self.finished(i, ExitStatus::Code(0), Reason::Completed, now, out),
             (ProbeKind::Startup, Verdict::Passing) => {
                 log::info!("{}: startup probe passed", u.name());
-                u.started = u.hook.is_none();
+                if let Some(r) = u.run_mut() {
+                    r.started = r.hook.is_none();
+                }
             }
             (ProbeKind::Readiness, Verdict::Passing) => log::info!("{}: ready", u.name()),
             (ProbeKind::Readiness, Verdict::Failing) => log::warn!("{}: not ready", u.name()),
@@ -313,16 +299,17 @@ impl Pod {
     /// A hook process of unit `i` exited.
     pub(crate) fn hook_done(&mut self, i: usize, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
-        match u.hook.take() {
-            Some(Hook::PostStart(_)) if status.success() => {
-                u.started = u.probes.startup.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing);
+        let Some(r) = u.run_mut() else { return };
+        match r.hook.take().map(|h| h.kind) {
+            Some(HookKind::PostStart) if status.success() => {
+                r.started = r.probes.startup.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing);
                 self.dirty = true;
             }
-            Some(Hook::PostStart(_)) => {
+            Some(HookKind::PostStart) => {
                 log::warn!("{}: post_start hook {status}; killing the app", u.name());
                 self.kill_unit(i, Reason::PostStart, now, out);
             }
-            Some(Hook::PreStop(_)) => {
+            Some(HookKind::PreStop) => {
                 log::info!("{}: pre_stop hook {status}", u.name());
                 self.signal_stop(i, out);
             }

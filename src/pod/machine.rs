@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use crate::config::{Kind, RestartPolicy};
 use crate::pod::control::{ConnId, Reply};
 pub use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
-use crate::pod::unit::{Reason, State, Unit};
+use crate::pod::timer::{Timer, UnitTimer};
+use crate::pod::unit::{Reason, Unit};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 
@@ -30,6 +31,10 @@ pub const KILL_WAIT: Duration = Duration::from_secs(2);
 /// status.json is rewritten on every change, but at most this often: a pod of
 /// a hundred quick init steps changes state hundreds of times a second.
 pub const STATUS_INTERVAL: Duration = Duration::from_millis(20);
+/// A stop signal this soon after the first is the same request, not a second
+/// one: Ctrl-C in a script that traps INT to `kill -TERM` podinit delivers
+/// SIGINT (to the foreground group) and SIGTERM within milliseconds.
+pub const STOP_REPEAT_WINDOW: Duration = Duration::from_secs(1);
 /// Exit code of a pod stopped by `active_deadline` (as timeout(1)).
 pub const DEADLINE_EXIT: i32 = 124;
 
@@ -174,6 +179,8 @@ pub struct Pod {
     pub(crate) pending: Vec<Pending>,
     /// [`Effect::Exit`] has gone out.
     pub(crate) exited: bool,
+    /// When the first stop signal (SIGTERM/SIGINT) arrived.
+    pub(crate) stop_signal_at: Option<Instant>,
 }
 
 impl Pod {
@@ -192,6 +199,7 @@ impl Pod {
             status_written: None,
             pending: Vec::new(),
             exited: false,
+            stop_signal_at: None,
         }
     }
 
@@ -227,7 +235,7 @@ impl Pod {
             Event::Signal { sig, from } => self.signal(sig, from, now, out),
             Event::Exited { pid, status } => self.exited(pid, status, now, out),
             Event::Tick => {
-                self.tick(now, out);
+                self.fire_due(now, out, |_| true);
                 Change::Changed
             }
             Event::NoChildren => {
@@ -251,43 +259,6 @@ impl Pod {
             self.settle(now, out);
         }
         change
-    }
-
-    /// The next instant a [`Event::Tick`] has work to do, if any.
-    pub fn deadline(&self) -> Option<Instant> {
-        let mut d: Option<Instant> = None;
-        let mut at = |t: Instant| d = Some(d.map_or(t, |x| x.min(t)));
-        if let Some(limit) = self.settings.active_deadline {
-            if !self.terminating() {
-                at(self.started + limit);
-            }
-        }
-        for u in &self.units {
-            match u.state {
-                State::Running { kill_at: Some(k), .. } if u.ending.is_none() => at(k),
-                State::Polling { until: Some(t), .. } => at(t),
-                State::BackOff { until } => at(until),
-                _ => {}
-            }
-            match u.stop {
-                Some(s) if !s.killed => at(s.deadline),
-                Some(_) => {}
-                None if u.active() => {
-                    u.probes.scheduled(u.started).into_iter().flatten().filter_map(|p| p.deadline()).for_each(&mut at)
-                }
-                None => {}
-            }
-        }
-        if let Phase::Terminating { deadline, killed_at, .. } = self.phase {
-            match killed_at {
-                None => at(deadline),
-                Some(k) => at(k + KILL_WAIT),
-            }
-        }
-        if let Some(t) = self.status_due() {
-            at(t);
-        }
-        d
     }
 
     pub(crate) fn is_app(&self, i: usize) -> bool {
@@ -324,34 +295,17 @@ impl Pod {
             self.exited = true;
             return;
         }
-        self.start_due_probes(now, out);
-        if self.status_due().is_some_and(|due| now >= due) {
-            self.dirty = false;
-            self.status_written = Some(now);
-            out.push(Effect::WriteStatus);
-        }
+        // What any event may make due at once: a first probe attempt with no
+        // initial delay, the status file. Other timers wait for their tick.
+        self.fire_due(now, out, |t| matches!(t, Timer::Status | Timer::Unit(_, UnitTimer::Probe(_))));
     }
 
     /// When the next status write is due, if one is pending.
-    fn status_due(&self) -> Option<Instant> {
+    pub(crate) fn status_due(&self) -> Option<Instant> {
         match (self.dirty && self.settings.status_file, self.status_written) {
             (true, Some(t)) => Some(t + STATUS_INTERVAL),
             (true, None) => Some(self.started),
             _ => None,
-        }
-    }
-
-    /// Timers: active deadline, then each entry's (probes, waiters, step
-    /// timeouts, stop deadlines, back-off).
-    fn tick(&mut self, now: Instant, out: &mut Vec<Effect>) {
-        if let Some(limit) = self.settings.active_deadline {
-            if now >= self.started + limit && !self.terminating() {
-                log::warn!("active_deadline of {} exceeded; stopping the pod", fmt_secs(limit));
-                self.begin_stop(Cause::Deadline, now, out);
-            }
-        }
-        for i in 0..self.units.len() {
-            self.tick_unit(i, now, out);
         }
     }
 
@@ -362,7 +316,8 @@ impl Pod {
             self.finished(i, status, Reason::Error, now, out);
             return Change::Changed;
         }
-        if let Some(i) = self.units.iter().position(|u| u.hook.is_some_and(|h| h.pid() == pid)) {
+        let is_hook = |u: &Unit| u.run().and_then(|r| r.hook).and_then(|h| h.pid) == Some(pid);
+        if let Some(i) = self.units.iter().position(is_hook) {
             self.hook_done(i, status, now, out);
             return Change::Changed;
         }

@@ -148,7 +148,7 @@ impl Harness {
     }
 
     fn hook_pid(&self, name: &str) -> i32 {
-        self.unit(name).hook.map(|h| h.pid()).unwrap_or_else(|| panic!("{name} has no hook"))
+        self.unit(name).run().and_then(|r| r.hook).and_then(|h| h.pid).unwrap_or_else(|| panic!("{name} has no hook"))
     }
 
     fn exit_code(&mut self, name: &str, code: i32) -> Vec<Effect> {
@@ -193,7 +193,10 @@ impl Harness {
 }
 
 fn kills(effects: &[Effect]) -> Vec<(i32, i32)> {
-    effects.iter().filter_map(|e| if let Effect::Kill { pid, sig } = e { Some((*pid, *sig)) } else { None }).collect()
+    effects
+        .iter()
+        .filter_map(|e| if let Effect::Kill { target, sig } = e { Some((target.raw(), *sig)) } else { None })
+        .collect()
 }
 
 fn replies(effects: &[Effect]) -> Vec<Reply> {
@@ -350,7 +353,10 @@ fn waiter_polls_until_its_target_answers_or_gives_up() {
     h.probe("db", ProbeKind::Wait, false);
     h.at(2);
     h.probe("db", ProbeKind::Wait, true);
-    assert_eq!(h.unit("db").state, State::Terminated { status: ExitStatus::Code(0), reason: Reason::Completed });
+    assert_eq!(
+        h.unit("db").state,
+        State::Terminated { status: ExitStatus::Code(0), reason: Reason::Completed, held: false }
+    );
     assert!(h.running("web"));
     // Gives up at its timeout.
     let mut h = Harness::new(RestartPolicy::Never, vec![wait(Some(secs(3))), app("web")]);
@@ -611,7 +617,7 @@ fn stale_probe_outcome_is_ignored() {
     h.probe("web", ProbeKind::Liveness, true);
     // No attempt in flight any more: an outcome now is a leftover and changes nothing.
     assert!(kills(&h.probe("web", ProbeKind::Liveness, false)).is_empty());
-    assert!(h.unit("web").stop.is_none());
+    assert!(!h.unit("web").stopping());
 }
 
 // --- hooks ----------------------------------------------------------------------
@@ -764,7 +770,10 @@ fn crash_looping_app_is_terminated_by_a_stop() {
     h.tick();
     h.exit_code("web", 1);
     h.signal(TERM);
-    assert_eq!(h.unit("web").state, State::Terminated { status: ExitStatus::Code(1), reason: Reason::Stopped });
+    assert_eq!(
+        h.unit("web").state,
+        State::Terminated { status: ExitStatus::Code(1), reason: Reason::Stopped, held: false }
+    );
     assert_eq!(h.exit, Some(0));
 }
 

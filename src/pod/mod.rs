@@ -22,8 +22,11 @@ pub mod requests;
 pub mod runtime;
 pub mod status;
 pub mod stop;
+pub mod timer;
 pub mod unit;
 pub mod view;
 
+#[cfg(test)]
+mod machine_props;
 #[cfg(test)]
 mod machine_tests;

@@ -138,7 +138,7 @@ pub enum Verdict {
 }
 
 /// One probe of one running entry, created afresh at every start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProbeState {
     /// Which probe.
     pub kind: ProbeKind,

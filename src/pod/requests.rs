@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::config::Kind;
 use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::machine::{Effect, Pending, Pod, Then};
-use crate::pod::unit::{Reason, State, BACKOFF_START};
+use crate::pod::unit::{KillTarget, Reason, State, BACKOFF_START};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
 
@@ -43,7 +43,7 @@ impl Pod {
         match req {
             Request::Kill(_, sig) => match u.pid() {
                 Some(pid) => {
-                    out.push(Effect::Kill { pid, sig });
+                    out.push(Effect::Kill { target: KillTarget::Process(pid), sig });
                     let msg = format!("sent {} to {name} (pid {pid})", signals::name(sig));
                     out.push(Effect::Reply { conn, reply: Reply::ok(msg) });
                 }
@@ -56,9 +56,8 @@ impl Pod {
                 self.end_unit(i, Reason::User, now + grace, now, out);
             }
             Request::Stop(_) => {
-                u.held = true;
                 let status = u.last_exit.map_or(ExitStatus::Code(0), |(s, _)| s);
-                u.set(State::Terminated { status, reason: Reason::User }, now);
+                u.set(State::Terminated { status, reason: Reason::User, held: true }, now);
                 reply(Reply::ok(format!("{name} stopped (it was not running)")));
             }
             Request::Start(_) if u.pid().is_some() => {
@@ -66,7 +65,6 @@ impl Pod {
                 reply(Reply::ok(format!("{name} is already running (pid {pid})")));
             }
             Request::Restart(_) | Request::Start(_) => {
-                u.held = false;
                 self.start_now(i, conn, now, out);
             }
             Request::Status => {}
@@ -102,8 +100,7 @@ impl Pod {
             return self.start_now(p.unit, p.conn, now, out);
         }
         let u = &mut self.units[p.unit];
-        u.held = true;
-        u.set(State::Terminated { status, reason: Reason::User }, now);
+        u.set(State::Terminated { status, reason: Reason::User, held: true }, now);
         let msg = format!("{} stopped ({status})", u.name());
         out.push(Effect::Reply { conn: p.conn, reply: Reply::ok(msg) });
     }

@@ -128,7 +128,8 @@ impl Runtime {
                     self.spawn(unit, proc).map_err(|e| SpawnFailure { code: e.exit_code(), message: e.to_string() });
                 self.events.push_back(Event::Spawned { unit, proc, result });
             }
-            Effect::Kill { pid, sig } => {
+            Effect::Kill { target, sig } => {
+                let pid = target.raw();
                 if let Err(e) = signals::send(pid, sig) {
                     // ESRCH: it exited and its exit is queued; nothing to do.
                     if e != nix::errno::Errno::ESRCH {

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use crate::config::Kind;
 use crate::pod::event::{Effect, Proc};
-use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, DEADLINE_EXIT, KILL_WAIT};
-use crate::pod::unit::{Hook, Reason, State, Stop};
+use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, DEADLINE_EXIT, KILL_WAIT, STOP_REPEAT_WINDOW};
+use crate::pod::unit::{HookKind, HookProc, KillTarget, Reason, State, Stop};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::{self, SigNum};
@@ -17,31 +17,27 @@ impl Pod {
     /// signal; SIGKILL at `deadline`. `why` is shown as the exit's reason.
     pub(crate) fn end_unit(&mut self, i: usize, why: Reason, deadline: Instant, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
-        if u.stop.is_some() {
-            return;
-        }
+        let r = match &mut u.state {
+            State::Polling(_) => {
+                self.dirty = true;
+                return self.finished(i, ExitStatus::Code(1), why, now, out);
+            }
+            State::Running(r) if r.stop.is_none() => r,
+            _ => return,
+        };
         self.dirty = true;
-        if let State::Polling { .. } = u.state {
-            u.ending = Some(why);
-            return self.finished(i, ExitStatus::Code(1), why, now, out);
-        }
-        if u.pid().is_none() {
-            return;
-        }
-        u.ending = Some(why);
-        u.stop = Some(Stop { deadline, killed: false });
-        if u.probes.all().next().is_some() {
+        r.stop = Some(Stop { reason: why, deadline, killed: false });
+        if r.probes.any() {
             out.push(Effect::CancelProbes { unit: i });
         }
-        if let Some(Hook::PostStart(h)) = u.hook {
-            u.hook = None;
-            if h > 0 {
-                out.push(Effect::Kill { pid: -h, sig: libc::SIGKILL });
+        if let Some(h) = r.hook.take_if(|h| h.kind == HookKind::PostStart) {
+            if let Some(pid) = h.pid {
+                out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
             }
         }
         if u.spec.pre_stop.is_some() && u.spec.kind != Kind::Init {
-            log::info!("{}: running pre_stop", u.name());
-            u.hook = Some(Hook::PreStop(0));
+            log::info!("{}: running pre_stop", u.spec.name);
+            r.hook = Some(HookProc::asked(HookKind::PreStop));
             out.push(Effect::Spawn { unit: i, proc: Proc::PreStop });
             return;
         }
@@ -51,21 +47,19 @@ impl Pod {
     /// Kills unit `i` at once, without pre_stop (Kubernetes does the same when
     /// postStart fails): its whole process group gets SIGKILL.
     pub(crate) fn kill_unit(&mut self, i: usize, why: Reason, now: Instant, out: &mut Vec<Effect>) {
-        let u = &mut self.units[i];
-        let Some(pid) = u.pid() else { return };
-        u.ending = Some(why);
-        u.stop = Some(Stop { deadline: now, killed: true });
-        out.push(Effect::Kill { pid: -pid, sig: libc::SIGKILL });
+        let Some(r) = self.units[i].run_mut() else { return };
+        r.stop = Some(Stop { reason: why, deadline: now, killed: true });
+        out.push(Effect::Kill { target: KillTarget::Group(r.pid), sig: libc::SIGKILL });
         self.dirty = true;
     }
 
     /// Sends unit `i` its stop signal (the step after pre_stop).
     pub(crate) fn signal_stop(&mut self, i: usize, out: &mut Vec<Effect>) {
         let u = &self.units[i];
-        let (Some(pid), Some(_)) = (u.pid(), u.stop) else { return };
+        let Some(r) = u.run().filter(|r| r.stop.is_some()) else { return };
         let sig = u.spec.stop_signal;
         log::info!("{}: sending {}", u.spec.name, signals::name(sig));
-        out.push(Effect::Kill { pid, sig });
+        out.push(Effect::Kill { target: KillTarget::Process(r.pid), sig });
     }
 
     /// Starts the graceful stop of the pod: apps and running init steps now,
@@ -90,9 +84,9 @@ impl Pod {
                 // Never started: it stays Waiting, as kubectl shows such a container.
                 State::BackOff { .. } => {
                     let status = u.last_exit.map_or(ExitStatus::Code(0), |(s, _)| s);
-                    u.set(State::Terminated { status, reason: Reason::Stopped }, now);
+                    u.set(State::Terminated { status, reason: Reason::Stopped, held: false }, now);
                 }
-                State::Running { .. } | State::Polling { .. } if u.spec.kind != Kind::Sidecar => {
+                State::Running(_) | State::Polling(_) if u.spec.kind != Kind::Sidecar => {
                     self.end_unit(i, Reason::Stopped, deadline, now, out);
                 }
                 _ => {}
@@ -105,24 +99,32 @@ impl Pod {
         let Phase::Terminating { cause, deadline, swept, killed_at } = self.phase else { return };
         if killed_at.is_none() && now >= deadline {
             log::warn!("grace period over; sending SIGKILL to everything left");
-            for u in &mut self.units {
-                if let Some(pid) = u.pid() {
-                    out.push(Effect::Kill { pid: -pid, sig: libc::SIGKILL });
-                }
-                if let Some(h) = u.hook.filter(|h| h.pid() > 0) {
-                    out.push(Effect::Kill { pid: -h.pid(), sig: libc::SIGKILL });
+            for r in self.units.iter().filter_map(|u| u.run()) {
+                out.push(Effect::Kill { target: KillTarget::Group(r.pid), sig: libc::SIGKILL });
+                if let Some(pid) = r.hook.and_then(|h| h.pid) {
+                    out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
                 }
             }
             out.push(Effect::SignalRest { sig: libc::SIGKILL });
             self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at: Some(now) };
             return self.advance_stop(now, out);
         }
+        // Whatever is left survived SIGKILL (uninterruptible sleep): it must
+        // not keep the container alive, nor the loop awake.
+        if killed_at.is_some_and(|k| now >= k + KILL_WAIT) {
+            if !self.no_children {
+                log::warn!("processes survived SIGKILL for {}; exiting anyway", fmt_secs(KILL_WAIT));
+            }
+            self.phase = Phase::Done { code: self.exit_code_for(cause, true), cause };
+            self.dirty = true;
+            return;
+        }
         if self.units.iter().any(|u| u.spec.kind != Kind::Sidecar && u.active()) {
             return;
         }
         // Apps are gone: stop sidecars one at a time, last declared first.
         if let Some(i) = self.units.iter().rposition(|u| u.spec.kind == Kind::Sidecar && u.active()) {
-            if self.units[i].stop.is_none() {
+            if !self.units[i].stopping() {
                 self.end_unit(i, Reason::Stopped, deadline, now, out);
             }
             return;
@@ -133,11 +135,7 @@ impl Pod {
             // The runtime answers NoChildren if the sweep found nobody.
             return;
         }
-        let gave_up = killed_at.is_some_and(|k| now >= k + KILL_WAIT);
-        if self.no_children || gave_up {
-            if gave_up && !self.no_children {
-                log::warn!("processes survived SIGKILL for {}; exiting anyway", fmt_secs(KILL_WAIT));
-            }
+        if self.no_children {
             self.phase = Phase::Done { code: self.exit_code_for(cause, killed_at.is_some()), cause };
             self.dirty = true;
         }
@@ -166,7 +164,7 @@ impl Pod {
         }
         let mut apps = self.units.iter().filter(|u| u.spec.kind == Kind::App);
         // An app stopped by the user will be started again by the user.
-        if !apps.all(|u| matches!(u.state, State::Terminated { .. }) && !u.held) {
+        if !apps.all(|u| matches!(u.state, State::Terminated { held: false, .. })) {
             return;
         }
         let code = match self.flavor {
@@ -191,12 +189,19 @@ impl Pod {
         }
         match (&self.flavor, self.phase) {
             (_, Phase::Done { .. }) => Change::Quiet,
+            (_, Phase::Terminating { .. })
+                if stop && self.stop_signal_at.is_some_and(|t| now < t + STOP_REPEAT_WINDOW) =>
+            {
+                log::info!("{}: already stopping", signals::name(sig));
+                Change::Quiet
+            }
             (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
                 log::warn!("second {}: skipping the grace period", signals::name(sig));
                 self.phase = Phase::Terminating { cause, deadline: now, swept: false, killed_at: None };
                 Change::Changed
             }
             (Flavor::Pause | Flavor::Pod, _) if stop => {
+                self.stop_signal_at = Some(now);
                 self.begin_stop(Cause::Signal, now, out);
                 Change::Changed
             }
@@ -218,7 +223,8 @@ impl Pod {
                 if u.spec.kind == Kind::Init && self.flavor == Flavor::Pod {
                     continue;
                 }
-                out.push(Effect::Kill { pid: if group { -pid } else { pid }, sig });
+                let target = if group { KillTarget::Group(pid) } else { KillTarget::Process(pid) };
+                out.push(Effect::Kill { target, sig });
             }
         }
     }

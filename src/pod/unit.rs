@@ -55,8 +55,11 @@ impl Reason {
     }
 }
 
-/// Lifecycle of one entry (Kubernetes container states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Lifecycle of one entry (Kubernetes container states). Each state carries
+/// the data that exists only in it, so a stop without a process, a hook of an
+/// entry that is not running, or a held entry that will restart cannot be
+/// written down.
+#[derive(Debug, Clone, PartialEq)]
 pub enum State {
     /// Not started yet.
     Waiting,
@@ -66,21 +69,9 @@ pub enum State {
         since: Instant,
     },
     /// Its process is alive.
-    Running {
-        /// Process id (also its process group id).
-        pid: i32,
-        /// When it started.
-        since: Instant,
-        /// For init steps with a `timeout`: when to kill it.
-        kill_at: Option<Instant>,
-    },
-    /// A `wait_for` init step polling its target; fails at `until`.
-    Polling {
-        /// When it started.
-        since: Instant,
-        /// When it gives up.
-        until: Option<Instant>,
-    },
+    Running(Box<Run>),
+    /// A `wait_for` init step polling its target.
+    Polling(Box<Poll>),
     /// Crashed; starts again at `until` (CrashLoopBackOff).
     BackOff {
         /// When to restart.
@@ -88,45 +79,115 @@ pub enum State {
     },
     /// Init step skipped because its marker matched.
     Skipped,
-    /// Ended and will not run again.
+    /// Ended and will not run again (until a user starts it).
     Terminated {
         /// How it ended.
         status: ExitStatus,
         /// Why.
         reason: Reason,
+        /// Stopped through the control socket: shown as Stopped, and the pod
+        /// does not count it as finished (the user will start it again).
+        held: bool,
     },
 }
 
-/// A graceful stop of one entry in progress: pre_stop, then stop_signal, then
+/// A running entry's process and everything that lives only as long as it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// Process id (also its process group id).
+    pub pid: i32,
+    /// When it started.
+    pub since: Instant,
+    /// For init steps with a `timeout`: when to kill it.
+    pub kill_at: Option<Instant>,
+    /// post_start has finished and the startup probe (if any) has passed.
+    pub started: bool,
+    /// A lifecycle hook's process, while one runs.
+    pub hook: Option<HookProc>,
+    /// Its probes for this run.
+    pub probes: Probes,
+    /// podinit is ending this process, and why.
+    pub stop: Option<Stop>,
+}
+
+impl Run {
+    /// Ready as Kubernetes means it: started, not stopping, readiness passing.
+    pub fn ready(&self) -> bool {
+        self.started
+            && self.stop.is_none()
+            && self.probes.readiness.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing)
+    }
+}
+
+/// A `wait_for` init step's polling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poll {
+    /// When it started.
+    pub since: Instant,
+    /// When it gives up.
+    pub until: Option<Instant>,
+    /// The waiter's attempts.
+    pub waiter: ProbeState,
+}
+
+/// podinit is ending an entry's process: pre_stop, then stop_signal, then
 /// SIGKILL at `deadline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop {
+    /// Why, shown as the exit's reason.
+    pub reason: Reason,
     /// When SIGKILL goes out.
     pub deadline: Instant,
     /// SIGKILL has gone out.
     pub killed: bool,
 }
 
-/// A lifecycle hook's process (pid 0 while its start is being asked for).
+/// Which lifecycle hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
+pub enum HookKind {
     /// Runs right after the entry started.
-    PostStart(i32),
+    PostStart,
     /// Runs before the stop signal.
-    PreStop(i32),
+    PreStop,
 }
 
-impl Hook {
-    /// The hook's pid.
-    pub fn pid(self) -> i32 {
+/// A lifecycle hook's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookProc {
+    /// Which hook.
+    pub kind: HookKind,
+    /// Its pid; None while the spawn is being asked for.
+    pub pid: Option<i32>,
+}
+
+impl HookProc {
+    /// A hook whose spawn has been asked for.
+    pub fn asked(kind: HookKind) -> HookProc {
+        HookProc { kind, pid: None }
+    }
+}
+
+/// Whom a signal goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillTarget {
+    /// The process alone.
+    Process(i32),
+    /// Its whole process group (entries and hooks lead their own).
+    Group(i32),
+}
+
+impl KillTarget {
+    /// The pid kill(2) takes: negative for a process group.
+    pub fn raw(self) -> i32 {
         match self {
-            Hook::PostStart(p) | Hook::PreStop(p) => p,
+            KillTarget::Process(p) => p,
+            KillTarget::Group(p) => -p,
         }
     }
 }
 
 /// The probes of one running entry, created afresh at every start.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Probes {
     /// startup_probe.
     pub startup: Option<ProbeState>,
@@ -134,8 +195,6 @@ pub struct Probes {
     pub readiness: Option<ProbeState>,
     /// liveness_probe.
     pub liveness: Option<ProbeState>,
-    /// `wait_for` of an init step.
-    pub waiter: Option<ProbeState>,
 }
 
 impl Probes {
@@ -148,13 +207,7 @@ impl Probes {
             startup: make(ProbeKind::Startup, &spec.startup_probe),
             readiness: make(ProbeKind::Readiness, &spec.readiness_probe),
             liveness: make(ProbeKind::Liveness, &spec.liveness_probe),
-            waiter: None,
         }
-    }
-
-    /// The waiter of `spec`'s `wait_for`.
-    pub fn waiter(w: &crate::config::WaitFor, now: Instant) -> Probes {
-        Probes { waiter: Some(ProbeState::new(ProbeKind::Wait, Timing::of_wait(w), now)), ..Probes::default() }
     }
 
     /// The probe of `kind`, if the entry has one.
@@ -163,38 +216,23 @@ impl Probes {
             ProbeKind::Startup => self.startup.as_mut(),
             ProbeKind::Readiness => self.readiness.as_mut(),
             ProbeKind::Liveness => self.liveness.as_mut(),
-            ProbeKind::Wait => self.waiter.as_mut(),
+            ProbeKind::Wait => None,
         }
     }
 
-    /// The probes whose attempts are scheduled now: the waiter alone; else
-    /// the startup probe until the entry has started; then readiness and
-    /// liveness. The one rule both the deadline and the tick follow, so the
-    /// machine never reports a deadline it will not act on.
-    pub fn scheduled_mut(&mut self, started: bool) -> [Option<&mut ProbeState>; 2] {
-        if self.waiter.is_some() {
-            [self.waiter.as_mut(), None]
-        } else if !started {
-            [self.startup.as_mut(), None]
-        } else {
-            [self.readiness.as_mut(), self.liveness.as_mut()]
-        }
-    }
-
-    /// The read-only view of [`Probes::scheduled_mut`].
+    /// The probes whose attempts are scheduled now: the startup probe until
+    /// the entry has started, then readiness and liveness.
     pub fn scheduled(&self, started: bool) -> [Option<&ProbeState>; 2] {
-        if self.waiter.is_some() {
-            [self.waiter.as_ref(), None]
-        } else if !started {
-            [self.startup.as_ref(), None]
-        } else {
+        if started {
             [self.readiness.as_ref(), self.liveness.as_ref()]
+        } else {
+            [self.startup.as_ref(), None]
         }
     }
 
-    /// Every probe the entry has.
-    pub fn all(&self) -> impl Iterator<Item = &ProbeState> {
-        [&self.startup, &self.readiness, &self.liveness, &self.waiter].into_iter().flatten()
+    /// Whether it has any probe.
+    pub fn any(&self) -> bool {
+        self.startup.is_some() || self.readiness.is_some() || self.liveness.is_some()
     }
 }
 
@@ -240,18 +278,6 @@ pub struct Unit {
     pub last_exit: Option<(ExitStatus, Reason)>,
     /// When the state last changed.
     pub changed: Instant,
-    /// Why podinit is ending the current process, if it is.
-    pub ending: Option<Reason>,
-    /// A graceful stop in progress.
-    pub stop: Option<Stop>,
-    /// A hook process in progress.
-    pub hook: Option<Hook>,
-    /// post_start has finished and the startup probe (if any) has passed.
-    pub started: bool,
-    /// Its probes (or waiter) for the current run.
-    pub probes: Probes,
-    /// Stopped through the control socket: not restarted until started again.
-    pub held: bool,
 }
 
 impl Unit {
@@ -267,26 +293,43 @@ impl Unit {
             delay: BACKOFF_START,
             last_exit: None,
             changed: now,
-            ending: None,
-            stop: None,
-            hook: None,
-            started: false,
-            probes: Probes::default(),
-            held: false,
+        }
+    }
+
+    /// Its process, when it has one.
+    pub fn run(&self) -> Option<&Run> {
+        match &self.state {
+            State::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Its process, when it has one.
+    pub fn run_mut(&mut self) -> Option<&mut Run> {
+        match &mut self.state {
+            State::Running(r) => Some(r),
+            _ => None,
         }
     }
 
     /// The pid of its process, when it has one.
     pub fn pid(&self) -> Option<i32> {
-        match self.state {
-            State::Running { pid, .. } => Some(pid),
-            _ => None,
-        }
+        self.run().map(|r| r.pid)
+    }
+
+    /// podinit is ending its process.
+    pub fn stopping(&self) -> bool {
+        self.run().is_some_and(|r| r.stop.is_some())
     }
 
     /// Its process is alive (or being started), or its waiter is polling.
     pub fn active(&self) -> bool {
-        matches!(self.state, State::Running { .. } | State::Polling { .. } | State::Starting { .. })
+        matches!(self.state, State::Running(_) | State::Polling(_) | State::Starting { .. })
+    }
+
+    /// Stopped by a user and not started again.
+    pub fn held(&self) -> bool {
+        matches!(self.state, State::Terminated { held: true, .. })
     }
 
     /// Its name.
@@ -302,16 +345,13 @@ impl Unit {
 
     /// Ready as Kubernetes means it: running, started, readiness probe passing.
     pub fn ready(&self) -> bool {
-        self.pid().is_some()
-            && self.started
-            && self.stop.is_none()
-            && self.probes.readiness.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing)
+        self.run().is_some_and(Run::ready)
     }
 
     /// Done for good, in a way that lets the next init entry start.
     pub fn init_done(&self) -> bool {
         match self.spec.kind {
-            Kind::Sidecar => self.pid().is_some() && self.started,
+            Kind::Sidecar => self.run().is_some_and(|r| r.started),
             _ => matches!(self.state, State::Skipped | State::Terminated { reason: Reason::Completed, .. }),
         }
     }

@@ -86,13 +86,13 @@ fn kind_label(k: Kind) -> &'static str {
 
 /// The STATE column (Kubernetes container states, plus Skipped and Stopped).
 fn state_label(u: &Unit) -> &'static str {
-    match u.state {
+    match &u.state {
         State::Waiting | State::Starting { .. } => "Waiting",
-        State::Running { .. } if u.stop.is_some() => "Terminating",
-        State::Running { .. } | State::Polling { .. } => "Running",
+        State::Running(r) if r.stop.is_some() => "Terminating",
+        State::Running(_) | State::Polling(_) => "Running",
         State::BackOff { .. } => "CrashLoopBackOff",
         State::Skipped => "Skipped",
-        State::Terminated { .. } if u.held => "Stopped",
+        State::Terminated { held: true, .. } => "Stopped",
         State::Terminated { reason: Reason::Completed, .. } => "Completed",
         State::Terminated { reason: Reason::Stopped, .. } => "Terminated",
         State::Terminated { .. } => "Error",

@@ -658,13 +658,34 @@ start_pod
 ready "$D/ready"
 t0=$(now_ms)
 kill -TERM "$P1"
-sleep 0.5
+sleep 1.3
 kill -TERM "$P1"
 stop_wait 10
 ms=$(($(now_ms) - t0))
 assert_eq 137 "$RC" "exit status"
-assert_between 400 3000 "$ms" "ms from the first SIGTERM to exit (grace 30s)"
+assert_between 1200 4000 "$ms" "ms from the first SIGTERM to exit (grace 30s)"
 assert_contains "$ERR" "second SIGTERM"
+t_end
+
+# A script that traps INT to `kill -TERM` podinit: Ctrl-C delivers SIGINT to
+# the foreground group and the trap SIGTERM milliseconds later. One request:
+# the app gets its grace period and finishes its flush.
+t_begin "stop: SIGINT then SIGTERM within a second is one stop request (Ctrl-C in a script)"
+newpod ctrl-c <<EOF
+termination_grace_period = "30s"
+[[app]]
+name = "flusher"
+command = ["sh", "-c", "trap 'sleep 1.5; echo flushed > @D@/flushed; exit 0' TERM; $TRAP_LOOP"]
+EOF
+start_pod
+ready "$D/ready"
+kill -INT "$P1"
+kill -TERM "$P1"
+stop_wait 10
+assert_eq 0 "$RC" "exit status"
+assert_file "$D/flushed"
+assert_not_contains "$ERR" "skipping the grace period"
+assert_contains "$ERR" "already stopping"
 t_end
 
 t_begin "stop: stop_signal = \"SIGUSR1\" is what the app gets"
