@@ -19,7 +19,7 @@ pub const FILE_NAME: &str = "status.json";
 const MAX_BYTES: u64 = 4 << 20;
 
 /// The whole pod as `podinit status` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PodStatus {
     /// Pod name (`name` in the pod file).
     pub name: String,
@@ -37,10 +37,49 @@ pub struct PodStatus {
     pub updated_at: u64,
     /// Init steps, sidecars and apps in pod-file order.
     pub entries: Vec<EntryStatus>,
+    /// The pod conditions (Initialized, ContainersReady, Ready, PodReadyToStartContainers).
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// What happened, aggregated as `kubectl describe` shows it (oldest first seen first).
+    #[serde(default)]
+    pub events: Vec<EventStatus>,
+}
+
+/// One pod condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    /// `Initialized`, `ContainersReady`, `Ready`, `PodReadyToStartContainers`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether it holds.
+    pub status: bool,
+    /// Unix seconds of its last change.
+    pub last_transition: u64,
+}
+
+/// One aggregated event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventStatus {
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `Started`, `Killing`, `BackOff`, `Unhealthy`, `Completed`, `Failed`, `Skipped`.
+    pub reason: String,
+    /// The entry it is about; None: the pod.
+    #[serde(default)]
+    pub entry: Option<String>,
+    /// What happened.
+    pub message: String,
+    /// How many times.
+    pub count: u32,
+    /// Unix seconds, first seen.
+    pub first_seen: u64,
+    /// Unix seconds, last seen.
+    pub last_seen: u64,
 }
 
 /// One init step, sidecar or app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EntryStatus {
     /// Entry name.
     pub name: String,
@@ -61,6 +100,24 @@ pub struct EntryStatus {
     pub pid: Option<u32>,
     /// Unix seconds of the last state change (AGE column).
     pub since: u64,
+    /// Unix seconds when the current run started (while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    /// Kubernetes' `started`: running, and its startup probe and post_start hook are done.
+    #[serde(default)]
+    pub started: bool,
+    /// The last exit's code (128+N for signal N).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The last exit's reason: `Completed`, `Error`, or what ended it (`liveness`, `SIGTERM`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_reason: Option<String>,
+    /// Unix seconds when the run that last exited started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_started_at: Option<u64>,
+    /// Unix seconds when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_finished_at: Option<u64>,
 }
 
 /// Why the status file could not be written or read. Display is one line that
@@ -364,6 +421,7 @@ mod tests {
             last_exit: None,
             pid: None,
             since: NOW - 300,
+            ..EntryStatus::default()
         }
     }
 
@@ -386,6 +444,7 @@ mod tests {
             started_at: NOW - 300,
             updated_at: NOW - 5,
             entries: vec![download, shipper, nginx],
+            ..PodStatus::default()
         }
     }
 

@@ -278,6 +278,8 @@ pub struct Unit {
     pub last_exit: Option<(ExitStatus, Reason)>,
     /// When the state last changed.
     pub changed: Instant,
+    /// When the run that last ended started and ended.
+    pub last_run: Option<(Instant, Instant)>,
 }
 
 impl Unit {
@@ -293,6 +295,7 @@ impl Unit {
             delay: BACKOFF_START,
             last_exit: None,
             changed: now,
+            last_run: None,
         }
     }
 

@@ -98,7 +98,9 @@ fn sample_status() -> PodStatus {
             last_exit: Some("137 (liveness)".into()),
             pid: Some(42),
             since: 15,
+            ..EntryStatus::default()
         }],
+        ..PodStatus::default()
     }
 }
 
