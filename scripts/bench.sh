@@ -13,7 +13,8 @@
 # Sections: 1 binary size, 2 start-up (`-- /bin/true`), 3 idle wakeups,
 # 4 peak RSS, 5 100 init steps, 6 CPU with 10 http readiness probes,
 # 7 log_prefix throughput, 8 control-socket latency (restart, status),
-# 9 signal-forwarding latency, 10 reaping orphans; then issue 11's table:
+# 9 signal-forwarding latency, 10 reaping orphans, 11 idle cost per pod
+# configuration (scripts/idle-cost.sh); then issue 11's table:
 # podinit against the best peer of the same run, with the ratio.
 #
 # Env: PODINIT, BENCH_SECONDS (probe window, 60), BENCH_IDLE_SECONDS (idle
@@ -1060,6 +1061,22 @@ i11 "user-space instructions per reaped orphan" "${IPO[podinit]:-}" IPO
 i11 "init peak RSS, VmHWM (kB; target 500)" "${HWM[podinit-init]:-}" HWM_PEER
 printf '| %s | %s | %s | %s | - |\n' "100 trivial init steps + app (ms; target < 100)" "${S100_MED:-?}" "sh loop ${SH100_MED:-?} (no peer has init steps)" \
     "$( [ -n "${S100_MED:-}" ] && [ -n "${SH100_MED:-}" ] && fmt '%.2f' "$(calc "$S100_MED / $SH100_MED")" || echo -)" >> "$I11"
+
+# --- 11. idle cost per configuration ------------------------------------------------------------
+# scripts/idle-cost.sh (also the steady-state test's measurement): every pod
+# configuration at once, podinit's own CPU and wakeups over a quiet window.
+r "## 11. Idle cost per configuration"
+r ""
+r "Each configuration of \`scripts/idle-cost.sh\` as its own pod (probes with period 1 s), all started together and left"
+r "alone; podinit's own CPU time (schedstat) and context switches (wakeups: it sleeps in poll/read) over ${IDLE_SECONDS} s,"
+r "next to the probe attempts the configuration makes in that window. Target: ~0 beyond the attempts."
+r ""
+r "| configuration | CPU (ms / ${IDLE_SECONDS} s) | wakeups / ${IDLE_SECONDS} s | probe attempts |"
+r "|---|---:|---:|---:|"
+while IFS=$'\t' read -r c cpu wk att; do
+    r "| $c | $cpu | $wk | $att |"
+done < <(PODINIT="$PODINIT" bash "$(dirname "$0")/idle-cost.sh" "$IDLE_SECONDS" 2>/dev/null)
+r ""
 
 # --- the report ------------------------------------------------------------------------------
 

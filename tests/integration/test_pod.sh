@@ -688,6 +688,32 @@ assert_not_contains "$ERR" "skipping the grace period"
 assert_contains "$ERR" "already stopping"
 t_end
 
+# The same, as a person does it: a test script that runs the pod in the
+# background and traps INT to `kill -TERM` it, in a real terminal, and Ctrl-C
+# typed into that terminal (tests/helpers/ctrl_c.py).
+t_begin "stop: Ctrl-C in a terminal running a script that traps INT stays graceful"
+CC=$T_TMP/ctrl-c
+mkdir -p "$CC"
+cat > "$CC/pod.toml" <<EOF
+state_dir = "$CC/state"
+marker_dir = "$CC/markers"
+termination_grace_period = "30s"
+[[app]]
+name = "flusher"
+command = ["sh", "-c", "trap 'sleep 1.5; echo flushed > $CC/flushed; exit 0' TERM; touch $CC/ready; while :; do sleep 0.1; done"]
+EOF
+cat > "$CC/script.sh" <<'EOF'
+"$PODINIT" run -c "$1" & P=$!
+trap 'kill -TERM $P' INT
+wait $P; wait $P; echo "podinit exit $?"
+EOF
+out=$(PODINIT=$PODINIT timeout 70 python3 "$ROOT/tests/helpers/ctrl_c.py" "$CC/ready" "$CC/script.sh" "$CC/pod.toml" 2>&1)
+assert_contains "$out" "podinit exit 0"
+assert_contains "$out" "SIGTERM: already stopping"
+assert_not_contains "$out" "skipping the grace period"
+assert_file "$CC/flushed"
+t_end
+
 t_begin "stop: stop_signal = \"SIGUSR1\" is what the app gets"
 newpod stop-signal <<EOF
 [[app]]
