@@ -122,18 +122,6 @@ impl Pod {
                 }
             });
             let Some(t) = due else { return };
-            #[cfg(test)]
-            if fired > MAX_FIRES_PER_UNIT * (self.units.len() + 1) - 3 {
-                eprintln!(
-                    "fire_due: {t:?} still due: {:?}",
-                    self.units
-                        .get(match t {
-                            Timer::Unit(i, _) => i,
-                            _ => 0,
-                        })
-                        .map(|u| &u.state)
-                );
-            }
             self.fire(t, now, out);
         }
         debug_assert!(self.deadline().is_none_or(|d| d > now), "timers still due after the bound");
