@@ -5,6 +5,7 @@
 //! argument, so `podinit -- run` still runs a program called `run`.
 
 pub mod commands;
+pub mod logs;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -88,6 +89,12 @@ pub enum Mode {
     Import { file: PathBuf },
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
     Hook(Hook),
+    /// `podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]`.
+    Logs { config: PathBuf, query: crate::pod::logs::Query },
+    /// `podinit describe [NAME]`: state, conditions and events, as `kubectl describe pod`.
+    Describe { config: PathBuf, name: Option<String> },
+    /// `podinit status -o json`: a Kubernetes Pod object with its status.
+    PodJson { config: PathBuf },
     /// `-V`: print the version; `tini` style when called as docker-init.
     Version { tini: bool },
     /// `-h`
@@ -120,6 +127,10 @@ usage:
   podinit run [-c FILE]                 run the pod file: init steps, sidecars, apps
   podinit check [-c FILE]               validate a pod file, print every error
   podinit status [--json] [-c FILE]     show the running pod's state
+  podinit status -o json [-c FILE]      the pod's status as a Kubernetes Pod object
+  podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]
+                                        an entry's output (kubectl logs' flags)
+  podinit describe [NAME] [-c FILE]     entries, conditions and events (kubectl describe pod)
   podinit health [-c FILE]              exit 0 iff the pod is Ready (for HEALTHCHECK)
   podinit reset [-c FILE] [STEP...]     forget run-once markers so those steps run again
   podinit restart|stop|start NAME       control one app or sidecar of the running pod
@@ -174,6 +185,9 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
                     _ => Mode::Health { config },
                 });
             }
+            "logs" => return logs::parse_logs(rest, default_config()),
+            "describe" => return logs::parse_describe(rest, default_config()),
+            "status" if logs::wants_pod_json(&rest) => return logs::parse_status_output(rest, default_config()),
             "status" => {
                 let (config, json, _) = parse_sub(first, rest, default_config(), true, 0)?;
                 return Ok(Mode::Status { config, json });

@@ -61,8 +61,10 @@ pub struct Events {
 impl Events {
     /// Records an event at `now`, or counts up the same one.
     pub fn record(&mut self, now: Instant, kind: Type, reason: &'static str, unit: Option<usize>, message: String) {
-        if let Some(e) =
-            self.list.iter_mut().find(|e| e.kind == kind && e.reason == reason && e.unit == unit && e.message == message)
+        if let Some(e) = self
+            .list
+            .iter_mut()
+            .find(|e| e.kind == kind && e.reason == reason && e.unit == unit && e.message == message)
         {
             e.count = e.count.saturating_add(1);
             e.last = now;
@@ -92,7 +94,13 @@ mod tests {
         let t0 = Instant::now();
         let mut ev = Events::default();
         for k in 0..3 {
-            ev.record(t0 + Duration::from_secs(k), Type::Warning, "Unhealthy", Some(1), "Liveness probe failed: x".into());
+            ev.record(
+                t0 + Duration::from_secs(k),
+                Type::Warning,
+                "Unhealthy",
+                Some(1),
+                "Liveness probe failed: x".into(),
+            );
         }
         ev.record(t0, Type::Normal, "Started", Some(1), "Started container web".into());
         let v: Vec<_> = ev.iter().collect();

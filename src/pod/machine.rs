@@ -212,7 +212,14 @@ impl Pod {
     }
 
     /// Records an event about unit `unit` (None: the pod).
-    pub(crate) fn event(&mut self, now: Instant, kind: EventType, reason: &'static str, unit: Option<usize>, message: String) {
+    pub(crate) fn event(
+        &mut self,
+        now: Instant,
+        kind: EventType,
+        reason: &'static str,
+        unit: Option<usize>,
+        message: String,
+    ) {
         self.events.record(now, kind, reason, unit, message);
     }
 

@@ -14,6 +14,7 @@ pub mod control;
 pub mod event;
 pub mod events;
 pub mod init_steps;
+pub mod k8s_status;
 pub mod lifecycle;
 pub mod logs;
 pub mod machine;

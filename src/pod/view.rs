@@ -82,8 +82,8 @@ impl Pod {
     pub(crate) fn track_conditions(&mut self, now: Instant) {
         let initialized = self.units.iter().filter(|u| u.spec.kind != Kind::App).all(|u| u.init_done())
             || !matches!(self.phase, Phase::Initializing { .. });
-        let ready = self.phase == Phase::Running
-            && self.units.iter().filter(|u| u.spec.kind != Kind::Init).all(|u| u.ready());
+        let ready =
+            self.phase == Phase::Running && self.units.iter().filter(|u| u.spec.kind != Kind::Init).all(|u| u.ready());
         for (c, v) in self.conditions.iter_mut().zip([initialized, ready, ready]) {
             if c.0 != v {
                 *c = (v, now);

@@ -153,6 +153,44 @@ impl LogFile {
     }
 }
 
+/// One record read back from a file: time, stream, partial, text.
+pub type FileRecord = (i64, Stream, bool, Vec<u8>);
+
+/// The records of `entry`'s current run (the highest `<restart>.log`), or of
+/// the run before it, from its rotated files oldest first, then the live
+/// file. Ok(None) when there is no such run; lines that are not CRI lines are
+/// skipped, as the kubelet skips them.
+pub fn read_run(root: &Path, entry: &str, previous: bool) -> io::Result<Option<(u32, Vec<FileRecord>)>> {
+    let dir = root.join(entry);
+    let mut runs: Vec<u32> = std::fs::read_dir(&dir)?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".log")?.parse().ok())
+        .collect();
+    runs.sort_unstable();
+    let Some(&last) = runs.last() else { return Ok(None) };
+    let run = if previous {
+        match last.checked_sub(1).filter(|r| runs.contains(r)) {
+            Some(r) => r,
+            None => return Ok(None),
+        }
+    } else {
+        last
+    };
+    let path = run_path(root, entry, run);
+    let mut files = rotated(&path);
+    files.push(path);
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(data) = std::fs::read(&f) else { continue };
+        for line in data.split(|&b| b == b'\n') {
+            if let Some(l) = parse_cri(line) {
+                out.push((l.time, l.stream, l.partial, l.text.to_vec()));
+            }
+        }
+    }
+    Ok(Some((run, out)))
+}
+
 /// Appends one CRI line: `<time> <stream> <P|F> <text>\n`.
 pub fn push_cri(out: &mut Vec<u8>, t: i64, stream: Stream, partial: bool, text: &[u8]) {
     time::push_rfc3339(out, t);

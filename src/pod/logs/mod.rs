@@ -56,6 +56,48 @@ pub struct Config {
 }
 
 impl Config {
+    /// What the runtime does with entries' output, from the pod file's log settings.
+    pub fn for_pod(pod: &crate::config::Pod) -> Config {
+        let dir = pod.logs.dir.as_ref().map(|d| dir::LogDir {
+            root: dir::pod_dir(d, &pod.namespace, &pod.name, &Config::pod_uid(pod)),
+            max_size: pod.logs.max_size,
+            max_files: pod.logs.max_files.max(1) as usize,
+        });
+        Config {
+            buffer: usize::try_from(pod.logs.buffer).unwrap_or(usize::MAX),
+            prefix: pod.log_prefix,
+            timestamps: pod.logs.timestamps,
+            dir,
+            pod: pod.name.clone(),
+        }
+    }
+
+    /// The pod's uid for the log directory: `$POD_UID` (the downward API's
+    /// `metadata.uid`), else one derived from namespace and name, so the files of
+    /// the same pod land in the same directory across restarts of podinit.
+    pub fn pod_uid(pod: &crate::config::Pod) -> String {
+        if let Some(u) = std::env::var("POD_UID").ok().filter(|u| !u.is_empty() && !u.contains(['/', '\0'])) {
+            return u;
+        }
+        // FNV-1a, twice with different offsets: 128 bits shown as a UUID.
+        let fnv = |seed: u64| {
+            let mut h = seed;
+            for b in pod.namespace.bytes().chain([0]).chain(pod.name.bytes()) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+            h
+        };
+        let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142));
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xffff,
+            b >> 48,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
     /// Whether entries get pipes at all (otherwise they write straight to podinit's stdout/stderr).
     pub fn enabled(&self) -> bool {
         self.buffer > 0 || self.prefix || self.timestamps || self.dir.is_some()
