@@ -113,12 +113,28 @@ pub fn rotated(path: &Path) -> Vec<PathBuf> {
 impl LogFile {
     /// Appends `data` (whole CRI lines), rotating first when the file would
     /// pass `max_size`. Errors are returned for the caller to report once.
-    pub fn write(&mut self, data: &[u8], dir: &LogDir) -> io::Result<()> {
-        if self.size > 0 && self.size + data.len() as u64 > dir.max_size {
-            self.rotate(dir)?;
+    pub fn write(&mut self, mut data: &[u8], dir: &LogDir) -> io::Result<()> {
+        while !data.is_empty() {
+            let room = usize::try_from(dir.max_size.saturating_sub(self.size)).unwrap_or(usize::MAX);
+            // Whole lines only: as many as fit, else (an empty file) the first one whole.
+            let cut = if data.len() <= room {
+                data.len()
+            } else {
+                match data[..room].iter().rposition(|&b| b == b'\n') {
+                    Some(nl) => nl + 1,
+                    None if self.size == 0 => data.iter().position(|&b| b == b'\n').map_or(data.len(), |nl| nl + 1),
+                    None => 0,
+                }
+            };
+            if cut > 0 {
+                self.file.write_all(&data[..cut])?;
+                self.size += cut as u64;
+                data = &data[cut..];
+            }
+            if !data.is_empty() {
+                self.rotate(dir)?;
+            }
         }
-        self.file.write_all(data)?;
-        self.size += data.len() as u64;
         Ok(())
     }
 
