@@ -209,7 +209,14 @@ pub fn read_run(root: &Path, entry: &str, previous: bool) -> io::Result<Option<(
 
 /// Appends one CRI line: `<time> <stream> <P|F> <text>\n`.
 pub fn push_cri(out: &mut Vec<u8>, t: i64, stream: Stream, partial: bool, text: &[u8]) {
-    time::push_rfc3339(out, t);
+    let mut stamp = Vec::with_capacity(30);
+    time::push_rfc3339(&mut stamp, t);
+    push_cri_stamped(out, &stamp, stream, partial, text);
+}
+
+/// [`push_cri`] with the time already formatted.
+pub fn push_cri_stamped(out: &mut Vec<u8>, stamp: &[u8], stream: Stream, partial: bool, text: &[u8]) {
+    out.extend_from_slice(stamp);
     out.push(b' ');
     out.extend_from_slice(stream.name().as_bytes());
     out.extend_from_slice(if partial { b" P " } else { b" F " });

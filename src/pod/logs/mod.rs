@@ -176,6 +176,9 @@ pub struct Logs {
     file_warned: bool,
     /// Where the pass-through goes: podinit's stdout and stderr (tests: pipes).
     dest: [RawFd; 2],
+    /// The last time formatted and its RFC 3339 text: every line of one read
+    /// shares its time, so it is formatted once per read, not per line.
+    stamp: (i64, Vec<u8>),
 }
 
 /// One line or piece of a line, as it goes to the sinks.
@@ -214,6 +217,7 @@ impl Logs {
             cri: Vec::new(),
             file_warned: false,
             dest: [1, 2],
+            stamp: (i64::MIN, Vec::new()),
         }
     }
 
@@ -389,6 +393,11 @@ impl Logs {
 
     /// One record through every sink.
     fn piece(&mut self, i: usize, l: Line<'_>, server: Option<&mut Server>) {
+        if (self.cfg.timestamps || self.cfg.dir.is_some()) && self.stamp.0 != l.time {
+            self.stamp.1.clear();
+            time::push_rfc3339(&mut self.stamp.1, l.time);
+            self.stamp.0 = l.time;
+        }
         let p = &self.pipes[i];
         let (entry, run) = (p.entry, p.run);
         let e = &mut self.entries[entry];
@@ -398,7 +407,7 @@ impl Logs {
             out.extend_from_slice(&e.tag);
         }
         if self.cfg.timestamps {
-            time::push_rfc3339(out, l.time);
+            out.extend_from_slice(&self.stamp.1);
             out.push(b' ');
         }
         out.extend_from_slice(l.raw);
@@ -411,7 +420,7 @@ impl Logs {
         if current {
             e.current.push(l.time, l.stream, l.partial, text);
             if e.file.is_some() {
-                dir::push_cri(&mut self.cri, l.time, l.stream, l.partial, text);
+                dir::push_cri_stamped(&mut self.cri, &self.stamp.1, l.stream, l.partial, text);
             }
             if let Some(server) = server {
                 let pod = &self.cfg.pod;

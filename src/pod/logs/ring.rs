@@ -4,8 +4,6 @@
 //! record, so a pod that prints nothing pays nothing, and one that prints a
 //! lot pays the cap and no more.
 
-use std::collections::VecDeque;
-
 /// Per-record bookkeeping: timestamp (8) and length with flags (4).
 pub const HEADER: usize = 12;
 const STDERR: u32 = 1 << 31;
@@ -44,27 +42,33 @@ pub struct Record<'a> {
     pub text: &'a [u8],
 }
 
-/// A bounded log of records.
+/// A bounded log of records: a circular buffer of exactly `cap` bytes,
+/// allocated at the first record and filled by appending (so its pages are
+/// touched only as output arrives), then overwritten oldest first.
 #[derive(Debug)]
 pub struct Ring {
-    buf: VecDeque<u8>,
+    buf: Vec<u8>,
+    /// Offset of the oldest record.
+    head: usize,
+    /// Bytes held.
+    len: usize,
     cap: usize,
 }
 
 impl Ring {
     /// An empty ring that will hold at most `cap` bytes (records plus [`HEADER`] each).
     pub fn new(cap: usize) -> Ring {
-        Ring { buf: VecDeque::new(), cap }
+        Ring { buf: Vec::new(), head: 0, len: 0, cap }
     }
 
     /// Bytes held.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.len
     }
 
     /// True when nothing was kept.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len == 0
     }
 
     /// Appends a record, dropping the oldest ones to make room. A record
@@ -79,9 +83,13 @@ impl Ring {
         if self.buf.capacity() == 0 {
             self.buf.reserve_exact(self.cap);
         }
-        while self.buf.len() + HEADER + text.len() > self.cap {
-            let n = self.head_len();
-            self.buf.drain(..HEADER + n);
+        let need = HEADER + text.len();
+        while self.len + need > self.cap {
+            let mut h = [0u8; HEADER];
+            self.read(self.head, &mut h);
+            let n = HEADER + (u32::from_le_bytes([h[8], h[9], h[10], h[11]]) & LEN) as usize;
+            self.head = (self.head + n) % self.cap;
+            self.len -= n;
         }
         let mut word = text.len() as u32 & LEN;
         if stream == Stream::Stderr {
@@ -90,21 +98,51 @@ impl Ring {
         if partial {
             word |= PARTIAL;
         }
-        self.buf.extend(time.to_le_bytes());
-        self.buf.extend(word.to_le_bytes());
-        self.buf.extend(text);
+        let mut h = [0u8; HEADER];
+        h[..8].copy_from_slice(&time.to_le_bytes());
+        h[8..].copy_from_slice(&word.to_le_bytes());
+        let at = (self.head + self.len) % self.cap;
+        let at = self.write(at, &h);
+        self.write(at, text);
+        self.len += need;
     }
 
-    /// Length of the oldest record's text.
-    fn head_len(&self) -> usize {
-        let w = [self.buf[8], self.buf[9], self.buf[10], self.buf[11]];
-        (u32::from_le_bytes(w) & LEN) as usize
+    /// Copies `data` in at `at` (wrapping), appending while the buffer is
+    /// still filling; returns the offset after it.
+    fn write(&mut self, mut at: usize, mut data: &[u8]) -> usize {
+        while !data.is_empty() {
+            let room = self.cap - at;
+            let (now, rest) = data.split_at(data.len().min(room));
+            let end = at + now.len();
+            if at == self.buf.len() {
+                self.buf.extend_from_slice(now);
+            } else if end <= self.buf.len() {
+                self.buf[at..end].copy_from_slice(now);
+            } else {
+                let (over, tail) = now.split_at(self.buf.len() - at);
+                self.buf[at..].copy_from_slice(over);
+                self.buf.extend_from_slice(tail);
+            }
+            at = end % self.cap;
+            data = rest;
+        }
+        at
+    }
+
+    fn read(&self, at: usize, out: &mut [u8]) {
+        for (k, b) in out.iter_mut().enumerate() {
+            *b = self.buf[(at + k) % self.cap];
+        }
     }
 
     /// Every record, oldest first. Takes `&mut` to lay the bytes out in one
-    /// slice first (a memmove at most; queries are rare).
+    /// slice first (a rotation at most; queries are rare).
     pub fn records(&mut self) -> Records<'_> {
-        Records { rest: self.buf.make_contiguous() }
+        if self.head + self.len > self.buf.len() {
+            self.buf.rotate_left(self.head);
+            self.head = 0;
+        }
+        Records { rest: &self.buf[self.head..self.head + self.len] }
     }
 }
 
@@ -157,6 +195,36 @@ mod tests {
         let last = r.records().last().unwrap();
         assert_eq!((last.time, last.stream, last.partial, last.text), (9, Stream::Stderr, true, &b"x"[..]));
         assert_eq!(texts(&mut r), ["three", "four.", "x"]);
+    }
+
+    #[test]
+    fn wrapping_keeps_exactly_the_newest_records_that_fit() {
+        // A model: the newest records whose total size fits the cap.
+        let cap = 200;
+        let mut r = Ring::new(cap);
+        let mut all: Vec<Vec<u8>> = Vec::new();
+        let mut seed = 7u32;
+        for i in 0..500 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let n = (seed >> 16) as usize % 40;
+            let text: Vec<u8> = (0..n).map(|k| b'a' + ((i + k) % 26) as u8).collect();
+            r.push(i as i64, Stream::Stdout, i % 3 == 0, &text);
+            all.push(text);
+            let mut want = Vec::new();
+            let mut used = 0;
+            for t in all.iter().rev() {
+                if used + HEADER + t.len() > cap {
+                    break;
+                }
+                used += HEADER + t.len();
+                want.push(t.clone());
+            }
+            want.reverse();
+            let got: Vec<Vec<u8>> = r.records().map(|x| x.text.to_vec()).collect();
+            assert_eq!(got, want, "after record {i}");
+            assert_eq!(r.records().last().map(|x| (x.time, x.partial)), Some((i as i64, i % 3 == 0)));
+            assert!(r.buf.len() <= cap);
+        }
     }
 
     #[test]
