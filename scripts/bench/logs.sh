@@ -30,11 +30,13 @@ start_ns() {
     return 1
 }
 field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
-# running POD N: wait until N apps of POD are Running (podinit status).
+# running POD N: wait until N apps of POD are Running, from its status.json
+# (not the control socket: serving a request would count in podinit's peak RSS).
 running() {
-    local i
+    local i f
+    f=$(dirname "$1")/state/status.json
     for i in $(seq 1 200); do
-        [ "$("$PODINIT" status -c "$1" 2>/dev/null | grep -c ' app .*Running')" -ge "$2" ] && return 0
+        [ "$(grep -c '"state": "Running"' "$f" 2>/dev/null)" -ge "$2" ] && return 0
         sleep 0.05
     done
     return 1
@@ -43,10 +45,16 @@ running() {
 pod20() {
     local d=$1 extra=$2 pre=$3
     bash "$ROOT/scripts/bench/pod20.sh" "$d"
-    if [ -n "$pre" ]; then
-        sed -i "s|command = \[\"true\"\]|command = [\"sh\", \"-c\", \"$pre\"]|; s|command = \[\"sleep\", \"1000\"\]|command = [\"sh\", \"-c\", \"$pre; exec sleep 1000\"]|" "$d/pod.toml"
-    fi
-    printf '%s\n' "$extra" | cat - "$d/pod.toml" > "$d/pod.tmp" && mv "$d/pod.tmp" "$d/pod.toml"
+    python3 - "$d/pod.toml" "$extra" "$pre" <<'PY'
+import sys
+path, extra, pre = sys.argv[1:]
+s = open(path).read()
+if pre:
+    q = pre.replace("\\", "\\\\").replace('"', '\\"')
+    s = s.replace('command = ["true"]', 'command = ["sh", "-c", "%s"]' % q)
+    s = s.replace('command = ["sleep", "1000"]', 'command = ["sh", "-c", "%s; exec sleep 1000"]' % q)
+open(path, "w").write((extra + "\n" if extra else "") + s)
+PY
 }
 hwm_of() { # DIR: VmHWM of its pod once running, then stop it
     start_ns "$1/pod.toml" "$1/podinit.log" || { echo "?"; return; }
@@ -68,8 +76,8 @@ echo ""
 echo "| log_buffer | VmHWM kB |"
 echo "|---|---:|"
 for b in 0 16Ki 64Ki 256Ki; do
-    pod20 "$W/fill-$b" "log_buffer = \"$b\"" "$FILL"
-    sed -i "s|^log_buffer = \"0\"|log_buffer = 0|" "$W/fill-$b/pod.toml"
+    lb="log_buffer = \"$b\""; [ "$b" = 0 ] && lb="log_buffer = 0"
+    pod20 "$W/fill-$b" "$lb" "$FILL"
     h=$(hwm_of "$W/fill-$b")
     echo "| $b | $h |"
     [ "$b" = 64Ki ] && echo "SUM|Peak RSS, 20 entries with full buffers (64Ki each)|$h kB|-|-"

@@ -39,6 +39,8 @@ pub const MAX_LINE: usize = 16 * 1024;
 pub const DEFAULT_BUFFER: usize = 64 * 1024;
 /// Reads per pipe before going back to poll, so one busy entry cannot starve the others.
 const READS_PER_WAKE: usize = 16;
+/// Bytes asked of one read(2): a whole default pipe buffer.
+const READ_SIZE: usize = 65536;
 
 /// How a pod's output is handled.
 #[derive(Debug, Clone, Default)]
@@ -179,9 +181,23 @@ pub struct Logs {
     /// The last time formatted and its RFC 3339 text: every line of one read
     /// shares its time, so it is formatted once per read, not per line.
     stamp: (i64, Vec<u8>),
+    /// The read buffer (allocated at the first read).
+    rbuf: Vec<u8>,
+}
+
+/// Which buffer a pipe's output goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// The current run's (also hooks and probes).
+    Current,
+    /// A process of the previous run still writing.
+    Previous,
+    /// Older: passed through only.
+    Nowhere,
 }
 
 /// One line or piece of a line, as it goes to the sinks.
+#[derive(Clone, Copy)]
 struct Line<'a> {
     time: i64,
     stream: Stream,
@@ -218,6 +234,7 @@ impl Logs {
             file_warned: false,
             dest: [1, 2],
             stamp: (i64::MIN, Vec::new()),
+            rbuf: Vec::new(),
         }
     }
 
@@ -315,30 +332,45 @@ impl Logs {
 
     /// Reads pipe `i` until EAGAIN (or a bound) and sends every line on; false at EOF.
     fn pump(&mut self, i: usize, mut server: Option<&mut Server>) -> bool {
-        let mut buf = [0u8; 65536];
+        // A heap buffer reused across reads and never zeroed: its pages are
+        // touched only as far as the kernel fills them (a pod that prints
+        // little keeps its RSS), and the stack stays small.
+        let mut buf = std::mem::take(&mut self.rbuf);
         let mut open = true;
         for _ in 0..READS_PER_WAKE {
-            match nix::unistd::read(self.pipes[i].fd.as_raw_fd(), &mut buf) {
-                Ok(0) => {
+            buf.clear();
+            buf.reserve_exact(READ_SIZE);
+            // SAFETY: read(2) writes at most `capacity` bytes into the vector's
+            // spare capacity, which is valid for writes; set_len covers only
+            // the bytes it wrote.
+            let n = unsafe { libc::read(self.pipes[i].fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.capacity()) };
+            match n {
+                0 => {
                     open = false;
                     break;
                 }
-                Ok(n) => {
+                n if n > 0 => {
+                    // SAFETY: see above; n <= capacity.
+                    unsafe { buf.set_len(n as usize) };
                     let t = time::wall_nanos();
-                    self.feed(i, t, &buf[..n], server.as_deref_mut());
-                    if n < buf.len() {
+                    self.feed(i, t, &buf, server.as_deref_mut());
+                    if (n as usize) < buf.capacity() {
                         // A short read: the pipe is empty now; skip the EAGAIN round trip.
                         break;
                     }
                 }
-                Err(Errno::EINTR) => {}
-                Err(Errno::EAGAIN) => break,
-                Err(_) => {
-                    open = false;
-                    break;
-                }
+                _ => match Errno::last() {
+                    Errno::EINTR => {}
+                    Errno::EAGAIN => break,
+                    _ => {
+                        open = false;
+                        break;
+                    }
+                },
             }
         }
+        buf.clear();
+        self.rbuf = buf;
         if !open {
             let rest = std::mem::take(&mut self.pipes[i].partial);
             if !rest.is_empty() {
@@ -353,17 +385,33 @@ impl Logs {
     /// Splits `data` into lines (joined with what pipe `i` held back).
     fn feed(&mut self, i: usize, t: i64, mut data: &[u8], mut server: Option<&mut Server>) {
         let stream = self.pipes[i].stream;
-        while let Some(nl) = data.iter().position(|&b| b == b'\n') {
-            let (line, rest) = (&data[..nl], &data[nl + 1..]);
-            let held = std::mem::take(&mut self.pipes[i].partial);
-            if held.is_empty() {
-                self.line(i, Line { time: t, stream, partial: false, raw: line }, server.as_deref_mut());
-            } else {
-                let mut whole = held;
-                whole.extend_from_slice(line);
+        // The line the last read left unfinished, if this one finishes it.
+        if !self.pipes[i].partial.is_empty() {
+            if let Some(nl) = data.iter().position(|&b| b == b'\n') {
+                let mut whole = std::mem::take(&mut self.pipes[i].partial);
+                whole.extend_from_slice(&data[..nl]);
                 self.line(i, Line { time: t, stream, partial: false, raw: &whole }, server.as_deref_mut());
                 whole.clear();
                 self.pipes[i].partial = whole;
+                data = &data[nl + 1..];
+            }
+        }
+        // Every whole line of the read at once, when none is too long.
+        if let Some(last) = data.iter().rposition(|&b| b == b'\n') {
+            let (lines, rest) = (&data[..last], &data[last + 1..]);
+            let mut long = false;
+            let mut start = 0;
+            while let Some(nl) = lines[start..].iter().position(|&b| b == b'\n') {
+                long |= nl > MAX_LINE;
+                start += nl + 1;
+            }
+            long |= lines.len() - start > MAX_LINE;
+            if long {
+                for l in lines.split(|&b| b == b'\n') {
+                    self.line(i, Line { time: t, stream, partial: false, raw: l }, server.as_deref_mut());
+                }
+            } else {
+                self.block(i, t, lines, server.as_deref_mut());
             }
             data = rest;
         }
@@ -377,6 +425,54 @@ impl Logs {
         }
         held.drain(..start);
         self.pipes[i].partial = held;
+    }
+
+    /// Whole lines of one read (`\n`-separated, none over [`MAX_LINE`], no
+    /// final newline): one record in the buffer and one copy for an
+    /// unprefixed pass-through; only the files and `-f` readers need them
+    /// one by one.
+    fn block(&mut self, i: usize, t: i64, lines: &[u8], mut server: Option<&mut Server>) {
+        let stream = self.pipes[i].stream;
+        let (prefix, timestamps) = (self.cfg.prefix, self.cfg.timestamps);
+        let per_line = self.cfg.dir.is_some() || !self.followers.is_empty();
+        if (timestamps || per_line) && self.stamp.0 != t {
+            self.stamp.1.clear();
+            time::push_rfc3339(&mut self.stamp.1, t);
+            self.stamp.0 = t;
+        }
+        let out = &mut self.out[usize::from(stream == Stream::Stderr)];
+        if prefix || timestamps {
+            let tag = &self.entries[self.pipes[i].entry].tag;
+            for l in lines.split(|&b| b == b'\n') {
+                if prefix {
+                    out.extend_from_slice(tag);
+                }
+                if timestamps {
+                    out.extend_from_slice(&self.stamp.1);
+                    out.push(b' ');
+                }
+                out.extend_from_slice(l);
+                out.push(b'\n');
+            }
+        } else {
+            out.extend_from_slice(lines);
+            out.push(b'\n');
+        }
+        let keep = self.keep(i);
+        if per_line && self.followers.is_empty() {
+            // Only the file wants lines one by one.
+            if keep == Keep::Current && self.entries[self.pipes[i].entry].file.is_some() {
+                for l in lines.split(|&b| b == b'\n') {
+                    let text = l.strip_suffix(b"\r").unwrap_or(l);
+                    dir::push_cri_stamped(&mut self.cri, &self.stamp.1, stream, false, text);
+                }
+            }
+        } else if per_line {
+            for l in lines.split(|&b| b == b'\n') {
+                self.sinks(i, Line { time: t, stream, partial: false, raw: l }, false, keep, server.as_deref_mut());
+            }
+        }
+        self.kept(i, keep, t, stream, false, lines);
     }
 
     /// One line through every sink, cut into pieces of [`MAX_LINE`] when
@@ -393,51 +489,81 @@ impl Logs {
 
     /// One record through every sink.
     fn piece(&mut self, i: usize, l: Line<'_>, server: Option<&mut Server>) {
-        if (self.cfg.timestamps || self.cfg.dir.is_some()) && self.stamp.0 != l.time {
+        if self.stamp.0 != l.time {
             self.stamp.1.clear();
             time::push_rfc3339(&mut self.stamp.1, l.time);
             self.stamp.0 = l.time;
         }
-        let p = &self.pipes[i];
-        let (entry, run) = (p.entry, p.run);
-        let e = &mut self.entries[entry];
-        // Pass-through.
-        let out = &mut self.out[usize::from(l.stream == Stream::Stderr)];
-        if self.cfg.prefix {
-            out.extend_from_slice(&e.tag);
-        }
-        if self.cfg.timestamps {
-            out.extend_from_slice(&self.stamp.1);
-            out.push(b' ');
-        }
-        out.extend_from_slice(l.raw);
-        if !l.partial || self.cfg.prefix || self.cfg.timestamps {
-            out.push(b'\n');
-        }
+        let keep = self.keep(i);
+        self.sinks(i, Line { ..l }, true, keep, server);
         // What is kept: containerd drops the \r of a \r\n.
         let text = if !l.partial { l.raw.strip_suffix(b"\r").unwrap_or(l.raw) } else { l.raw };
-        let current = run.is_none_or(|r| r == e.run);
-        if current {
-            e.current.push(l.time, l.stream, l.partial, text);
-            if e.file.is_some() {
-                dir::push_cri_stamped(&mut self.cri, &self.stamp.1, l.stream, l.partial, text);
+        self.kept(i, keep, l.time, l.stream, l.partial, text);
+    }
+
+    /// Which buffer output of pipe `i` goes to.
+    fn keep(&self, i: usize) -> Keep {
+        let p = &self.pipes[i];
+        let e = &self.entries[p.entry];
+        match p.run {
+            None => Keep::Current,
+            Some(r) if r == e.run => Keep::Current,
+            Some(r) if r + 1 == e.run => Keep::Previous,
+            Some(_) => Keep::Nowhere,
+        }
+    }
+
+    /// Puts a record in the buffer `keep` names.
+    fn kept(&mut self, i: usize, keep: Keep, t: i64, stream: Stream, partial: bool, text: &[u8]) {
+        let e = &mut self.entries[self.pipes[i].entry];
+        match keep {
+            Keep::Current => e.current.push(t, stream, partial, text),
+            Keep::Previous => {
+                if let Some(prev) = &mut e.previous {
+                    prev.push(t, stream, partial, text);
+                }
             }
-            if let Some(server) = server {
-                let pod = &self.cfg.pod;
-                let mut line = Vec::new();
-                self.followers.retain(|f| {
-                    if !f.entries.contains(&entry) {
-                        return true;
-                    }
-                    line.clear();
-                    format_record(&mut line, pod, &e.name, f.timestamps, f.prefix, l.time, l.partial, text);
-                    server.push(f.conn, &line)
-                });
+            Keep::Nowhere => {}
+        }
+    }
+
+    /// One line (or piece) to the pass-through (when `pass`), the file and
+    /// the `-f` readers; the time is in `self.stamp`.
+    fn sinks(&mut self, i: usize, l: Line<'_>, pass: bool, keep: Keep, server: Option<&mut Server>) {
+        let entry = self.pipes[i].entry;
+        let e = &self.entries[entry];
+        if pass {
+            let out = &mut self.out[usize::from(l.stream == Stream::Stderr)];
+            if self.cfg.prefix {
+                out.extend_from_slice(&e.tag);
             }
-        } else if run.is_some_and(|r| r + 1 == e.run) {
-            if let Some(prev) = &mut e.previous {
-                prev.push(l.time, l.stream, l.partial, text);
+            if self.cfg.timestamps {
+                out.extend_from_slice(&self.stamp.1);
+                out.push(b' ');
             }
+            out.extend_from_slice(l.raw);
+            if !l.partial || self.cfg.prefix || self.cfg.timestamps {
+                out.push(b'\n');
+            }
+        }
+        if keep != Keep::Current {
+            return;
+        }
+        let text = if !l.partial { l.raw.strip_suffix(b"\r").unwrap_or(l.raw) } else { l.raw };
+        if e.file.is_some() {
+            dir::push_cri_stamped(&mut self.cri, &self.stamp.1, l.stream, l.partial, text);
+        }
+        if let Some(server) = server.filter(|_| !self.followers.is_empty()) {
+            let pod = &self.cfg.pod;
+            let mut line = Vec::new();
+            self.followers.retain(|f| {
+                if !f.entries.contains(&entry) {
+                    return true;
+                }
+                line.clear();
+                format_record(&mut line, pod, &e.name, f.timestamps, f.prefix, l.time, l.partial, text);
+                server.push(f.conn, &line)
+            });
         }
     }
 

@@ -79,6 +79,10 @@ impl Ring {
         }
         if HEADER + text.len() > self.cap {
             text = &text[text.len() - (self.cap - HEADER)..];
+            // Whole lines only, when the record holds several.
+            if let Some(nl) = text.iter().position(|&b| b == b'\n').filter(|_| !partial) {
+                text = &text[nl + 1..];
+            }
         }
         if self.buf.capacity() == 0 {
             self.buf.reserve_exact(self.cap);
@@ -130,6 +134,10 @@ impl Ring {
     }
 
     fn read(&self, at: usize, out: &mut [u8]) {
+        if let Some(src) = self.buf.get(at..at + out.len()) {
+            out.copy_from_slice(src);
+            return;
+        }
         for (k, b) in out.iter_mut().enumerate() {
             *b = self.buf[(at + k) % self.cap];
         }
@@ -142,19 +150,33 @@ impl Ring {
             self.buf.rotate_left(self.head);
             self.head = 0;
         }
-        Records { rest: &self.buf[self.head..self.head + self.len] }
+        Records { rest: &self.buf[self.head..self.head + self.len], lines: None }
     }
 }
 
-/// Iterator over a ring's records.
+/// Iterator over a ring's records, one line at a time: a whole-line record
+/// may hold several lines (`\n`-separated, as one read brought them), each
+/// given back on its own with the `\r` of a `\r\n` dropped, as containerd
+/// keeps lines.
 pub struct Records<'a> {
     rest: &'a [u8],
+    /// Lines left of the current record.
+    lines: Option<(i64, Stream, &'a [u8])>,
 }
 
 impl<'a> Iterator for Records<'a> {
     type Item = Record<'a>;
 
     fn next(&mut self) -> Option<Record<'a>> {
+        if let Some((time, stream, text)) = self.lines {
+            let (line, more) = match text.iter().position(|&b| b == b'\n') {
+                Some(nl) => (&text[..nl], Some(&text[nl + 1..])),
+                None => (text, None),
+            };
+            self.lines = more.map(|m| (time, stream, m));
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            return Some(Record { time, stream, partial: false, text: line });
+        }
         if self.rest.len() < HEADER {
             return None;
         }
@@ -164,12 +186,12 @@ impl<'a> Iterator for Records<'a> {
         let n = ((word & LEN) as usize).min(tail.len());
         let (text, rest) = tail.split_at(n);
         self.rest = rest;
-        Some(Record {
-            time,
-            stream: if word & STDERR != 0 { Stream::Stderr } else { Stream::Stdout },
-            partial: word & PARTIAL != 0,
-            text,
-        })
+        let stream = if word & STDERR != 0 { Stream::Stderr } else { Stream::Stdout };
+        if word & PARTIAL != 0 {
+            return Some(Record { time, stream, partial: true, text });
+        }
+        self.lines = Some((time, stream, text));
+        self.next()
     }
 }
 
@@ -225,6 +247,29 @@ mod tests {
             assert_eq!(r.records().last().map(|x| (x.time, x.partial)), Some((i as i64, i % 3 == 0)));
             assert!(r.buf.len() <= cap);
         }
+    }
+
+    #[test]
+    fn a_record_of_several_lines_reads_back_line_by_line() {
+        let mut r = Ring::new(64);
+        r.push(5, Stream::Stderr, false, b"one\r\ntwo\n\nthree");
+        r.push(6, Stream::Stdout, true, b"part\r");
+        let got: Vec<(i64, bool, String)> =
+            r.records().map(|x| (x.time, x.partial, String::from_utf8_lossy(x.text).into_owned())).collect();
+        assert_eq!(
+            got,
+            [
+                (5, false, "one".into()),
+                (5, false, "two".into()),
+                (5, false, "".into()),
+                (5, false, "three".into()),
+                (6, true, "part\r".into())
+            ]
+        );
+        // Too big for the ring: the newest whole lines are kept.
+        let mut r = Ring::new(HEADER + 10);
+        r.push(1, Stream::Stdout, false, b"aaaa\nbbbb\ncccc");
+        assert_eq!(texts(&mut r), ["bbbb", "cccc"]);
     }
 
     #[test]
