@@ -14,7 +14,8 @@
 # 4 peak RSS, 5 100 init steps, 6 CPU with 10 http readiness probes,
 # 7 log_prefix throughput, 8 control-socket latency (restart, status),
 # 9 signal-forwarding latency, 10 reaping orphans, 11 idle cost per pod
-# configuration (scripts/idle-cost.sh); then issue 11's table:
+# configuration (scripts/idle-cost.sh), 12 entries' output (scripts/bench/logs.sh:
+# buffers, throughput, logs -f); then issue 11's table:
 # podinit against the best peer of the same run, with the ratio.
 #
 # Env: PODINIT, BENCH_SECONDS (probe window, 60), BENCH_IDLE_SECONDS (idle
@@ -1077,6 +1078,17 @@ while IFS=$'\t' read -r c cpu wk att; do
     r "| $c | $cpu | $wk | $att |"
 done < <(PODINIT="$PODINIT" bash "$(dirname "$0")/idle-cost.sh" "$IDLE_SECONDS" 2>/dev/null)
 r ""
+
+# --- 12. entries' output (issue 26) -----------------------------------------------------------
+# scripts/bench/logs.sh: RSS quiet and with full buffers, throughput, logs -f
+# latency, idle wakeups with -f readers and log_dir. Its `SUM|` lines are summary rows.
+log "12 entries' output: buffers, throughput, logs -f"
+while IFS= read -r line; do
+    case $line in
+        SUM\|*) IFS='|' read -r _ what val target <<<"$line"; sum "$what" "$val" "-" "$target" "-" ;;
+        *) r "$line" ;;
+    esac
+done < <(PODINIT="$PODINIT" bash "$(dirname "$0")/bench/logs.sh" "$WORK/logs12" 2>/dev/null)
 
 # --- the report ------------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ FILL="yes 'a log line of about fifty bytes, kept in the buffer' | head -c 300000
 pod20 "$W/quiet" "" ""
 Q=$(hwm_of "$W/quiet")
 echo "VmHWM of the 20-entry pod that prints nothing (default settings: log_buffer 64Ki, pipes for every entry): **$Q kB** (target: today's 588 kB)."
-echo "SUM|Peak RSS, 20-entry pod, no output|$Q kB|-|≤ 588 kB"
+echo "SUM|Peak RSS, 20-entry pod, no output|$Q kB|≤ 588 kB"
 echo ""
 echo "VmHWM once each of the 20 entries (10 init steps, 10 apps) printed 300 kB, filling its buffer:"
 echo ""
@@ -80,7 +80,7 @@ for b in 0 16Ki 64Ki 256Ki; do
     pod20 "$W/fill-$b" "$lb" "$FILL"
     h=$(hwm_of "$W/fill-$b")
     echo "| $b | $h |"
-    [ "$b" = 64Ki ] && echo "SUM|Peak RSS, 20 entries with full buffers (64Ki each)|$h kB|-|-"
+    [ "$b" = 64Ki ] && echo "SUM|Peak RSS, 20 entries with full buffers (64Ki each)|$h kB|-"
 done
 echo ""
 
@@ -110,7 +110,7 @@ echo "| log_prefix = true | $T_PRE |"
 T_DIR=$(tp dir "log_dir = \"$W/tp-dir/logs\"")
 echo "| log_dir (CRI files, 10Mi × 5 rotation) | $T_DIR |"
 echo ""
-echo "SUM|Output throughput (default / log_prefix / log_dir)|$T_DEF / $T_PRE / $T_DIR MB/s|-|≥ 215 MB/s"
+echo "SUM|Output throughput (default / log_prefix / log_dir)|$T_DEF / $T_PRE / $T_DIR MB/s|≥ 215 MB/s"
 
 # d. logs -f latency
 d=$W/lat; mkdir -p "$d"
@@ -147,7 +147,7 @@ EOF
 kill -KILL "$NSP" 2>/dev/null
 read -r L50 L99 LMAX <<< "$LAT"
 echo "\`podinit logs -f\` latency, an entry's write (its clock before print) to the reader's read, 300 lines 10 ms apart: median **${L50:-?} µs**, p99 ${L99:-?} µs, max ${LMAX:-?} µs."
-echo "SUM|logs -f latency (median / p99)|${L50:-?} / ${L99:-?} µs|-|-"
+echo "SUM|logs -f latency (median / p99)|${L50:-?} / ${L99:-?} µs|-"
 echo ""
 
 # e. idle wakeups with followers and log_dir
@@ -164,5 +164,5 @@ alive=0; for p in $F; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
 kill -KILL "$NSP" 2>/dev/null
 IDLE=$((c1 - c0))
 echo "podinit's context switches in 5 s, 20-entry pod with log_dir and $alive \`logs -f\` readers attached: **$IDLE** (target 0)."
-echo "SUM|Idle wakeups with 3 logs -f readers and log_dir (5 s)|$IDLE|-|0"
+echo "SUM|Idle wakeups with 3 logs -f readers and log_dir (5 s)|$IDLE|0"
 echo ""
