@@ -1090,3 +1090,56 @@ fn no_event_after_exit_has_an_effect() {
     assert!(h.tick().is_empty());
     assert!(matches!(h.pod.phase(), Phase::Done { code: 0, .. }));
 }
+
+/// The events `podinit describe` lists after a liveness failure, as kubectl
+/// describe pod shows them: failures counted up on one line, the kill with its
+/// cause, the back-off; the status view turns them and the conditions into
+/// wall-clock times.
+#[test]
+fn liveness_failure_events_and_conditions() {
+    let mut e = app("web");
+    e.liveness_probe = Some(probe(1, 3));
+    let mut h = Harness::new(RestartPolicy::Always, vec![init("setup"), e]);
+    h.tick();
+    h.exit_code("setup", 0);
+    for t in [0, 10, 20] {
+        h.at(t);
+        h.probe("web", ProbeKind::Liveness, false);
+    }
+    h.killed("web", TERM);
+    let st = h.pod.status(h.now);
+    let ev: Vec<(&str, &str, Option<&str>, &str, u32)> = st
+        .events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.reason.as_str(), e.entry.as_deref(), e.message.as_str(), e.count))
+        .collect();
+    assert_eq!(
+        ev,
+        [
+            ("Normal", "Started", Some("setup"), "Started container setup", 1),
+            ("Normal", "Completed", Some("setup"), "Container setup completed", 1),
+            ("Normal", "Started", Some("web"), "Started container web", 1),
+            ("Warning", "Unhealthy", Some("web"), "Liveness probe failed: refused", 3),
+            ("Normal", "Killing", Some("web"), "Container web failed liveness probe, will be restarted", 1),
+            ("Warning", "BackOff", Some("web"), "Back-off restarting failed container web in pod web", 1),
+        ]
+    );
+    let unhealthy = &st.events[3];
+    assert_eq!((unhealthy.first_seen, unhealthy.last_seen), (1_000_000, 1_000_020));
+    let cond: Vec<(&str, bool)> = st.conditions.iter().map(|c| (c.kind.as_str(), c.status)).collect();
+    assert_eq!(
+        cond,
+        [("Initialized", true), ("ContainersReady", false), ("Ready", false), ("PodReadyToStartContainers", true)]
+    );
+    let web = &st.entries[1];
+    assert_eq!((web.exit_code, web.exit_reason.as_deref()), (Some(143), Some("liveness")));
+    assert_eq!((web.exit_started_at, web.exit_finished_at), (Some(1_000_000), Some(1_000_020)));
+    // Restarted: it runs again, and the condition's time moves when it is ready.
+    h.at(40);
+    assert!(h.running("web"));
+    let st = h.pod.status(h.now);
+    assert_eq!(st.entries[1].started_at, Some(1_000_040));
+    assert!(st.ready);
+    let ready = st.conditions.iter().find(|c| c.kind == "Ready").unwrap();
+    assert_eq!((ready.status, ready.last_transition), (true, 1_000_040));
+}
