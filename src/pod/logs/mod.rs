@@ -183,6 +183,8 @@ pub struct Logs {
     stamp: (i64, Vec<u8>),
     /// The read buffer (allocated at the first read).
     rbuf: Vec<u8>,
+    /// A read has filled 4 KiB: read 64 KiB at a time from now on.
+    busy: bool,
 }
 
 /// Which buffer a pipe's output goes to.
@@ -235,6 +237,7 @@ impl Logs {
             dest: [1, 2],
             stamp: (i64::MIN, Vec::new()),
             rbuf: Vec::new(),
+            busy: false,
         }
     }
 
@@ -339,7 +342,8 @@ impl Logs {
         let mut open = true;
         for _ in 0..READS_PER_WAKE {
             buf.clear();
-            buf.reserve_exact(READ_SIZE);
+            // 4 KiB until a read fills it: most entries print little.
+            buf.reserve_exact(if self.busy { READ_SIZE } else { 4096 });
             // SAFETY: read(2) writes at most `capacity` bytes into the vector's
             // spare capacity, which is valid for writes; set_len covers only
             // the bytes it wrote.
@@ -354,6 +358,9 @@ impl Logs {
                     unsafe { buf.set_len(n as usize) };
                     let t = time::wall_nanos();
                     self.feed(i, t, &buf, server.as_deref_mut());
+                    if n as usize == buf.capacity() {
+                        self.busy = true;
+                    }
                     if (n as usize) < buf.capacity() {
                         // A short read: the pipe is empty now; skip the EAGAIN round trip.
                         break;
