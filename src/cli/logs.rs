@@ -295,3 +295,95 @@ fn describe_state(o: &mut String, label: &str, state: &serde_json::Value) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Mode, CliError> {
+        crate::cli::parse(&"podinit".into(), args.iter().map(OsString::from).collect(), &|_| None)
+    }
+
+    #[test]
+    fn kubectl_flags() {
+        let want = Query {
+            name: Some("web".into()),
+            follow: true,
+            previous: true,
+            tail: Some(20),
+            since_ms: Some(90_000),
+            timestamps: true,
+            prefix: true,
+            ..Query::default()
+        };
+        let got = p(&[
+            "logs",
+            "-c",
+            "x.toml",
+            "web",
+            "-f",
+            "-p",
+            "--tail=20",
+            "--since",
+            "1m30s",
+            "--timestamps",
+            "--prefix",
+        ]);
+        assert_eq!(got, Ok(Mode::Logs { config: "x.toml".into(), query: want }));
+        match p(&["logs", "--all-containers", "--tail", "-1"]) {
+            Ok(Mode::Logs { query, .. }) => assert!(query.all && query.tail.is_none() && query.name.is_none()),
+            other => panic!("{other:?}"),
+        }
+        for (args, needle) in [
+            (&["logs"][..], "needs the NAME"),
+            (&["logs", "a", "--all"][..], "not both"),
+            (&["logs", "a", "--tail", "x"][..], "--tail"),
+            (&["logs", "a", "--since", "5"][..], "--since"),
+            (&["logs", "a", "b"][..], "unexpected argument 'b'"),
+            (&["status", "-o", "yaml"][..], "only -o json"),
+        ] {
+            let e = p(args).unwrap_err().to_string();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+        assert_eq!(p(&["status", "-o", "json", "-c", "f"]), Ok(Mode::PodJson { config: "f".into() }));
+        assert_eq!(
+            p(&["describe", "web"]),
+            Ok(Mode::Describe { config: config::default_path(), name: Some("web".into()) })
+        );
+    }
+
+    #[test]
+    fn describe_lists_events_as_kubectl_does() {
+        let st = PodStatus {
+            name: "p".into(),
+            namespace: "ns".into(),
+            status: "Running".into(),
+            started_at: 1000,
+            entries: vec![crate::pod::status::EntryStatus {
+                name: "web".into(),
+                kind: "app".into(),
+                state: "Running".into(),
+                ready: Some(true),
+                ..Default::default()
+            }],
+            events: vec![crate::pod::status::EventStatus {
+                kind: "Warning".into(),
+                reason: "Unhealthy".into(),
+                entry: Some("web".into()),
+                message: "Liveness probe failed: refused\n".into(),
+                count: 3,
+                first_seen: 1000,
+                last_seen: 1050,
+            }],
+            ..PodStatus::default()
+        };
+        let out = render_describe(&st, None, 1060);
+        assert!(out.contains("  Type     Reason     Age                From     Message\n"), "{out}");
+        assert!(
+            out.contains("  Warning  Unhealthy  10s (x3 over 60s)  podinit  Liveness probe failed: refused\n"),
+            "{out}"
+        );
+        assert!(out.contains("Containers:\n  web:\n    State:          Running\n"), "{out}");
+        assert!(render_describe(&st, Some("other"), 1060).contains("Events:       <none>"));
+    }
+}

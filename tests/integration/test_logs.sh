@@ -217,6 +217,21 @@ assert_match "$ERR" '^\[hello\] [0-9-]{10}T[0-9:.]+Z there$' "stderr"
 assert_match "$ERR" '^podinit: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z INFO hello: started pid' "podinit's own line"
 t_end
 
+t_begin "a slow start: the startup probe's failures are one line, not one per attempt"
+newpod slowstart <<'EOF'
+restart_policy = "Never"
+[[app]]
+name = "slow"
+command = ["sh", "-c", "sleep 0.8; touch @D@/up; sleep 0.3"]
+startup_probe = { exec = ["test", "-e", "@D@/up"], period = "100ms", failure_threshold = 50 }
+EOF
+run_pod 10
+assert_eq 0 "$RC" "exit code"
+assert_eq 1 "$(grep -c 'slow: not started yet' <<<"$ERR")" "lines for the failed attempts: $ERR"
+assert_not_contains "$ERR" "startup probe failed" "stderr"
+assert_contains "$ERR" "slow: startup probe passed" "stderr"
+t_end
+
 t_begin "log_buffer = 0: logs says podinit keeps nothing; output still passes through"
 newpod nobuf <<'EOF'
 log_buffer = 0
