@@ -7,12 +7,17 @@ exits with its status. Bounded: 30 s for READY_FILE, 60 s in all."""
 import os
 import pty
 import select
+import signal
 import sys
 import time
 
 ready, script, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 pid, fd = pty.fork()
 if pid == 0:
+    # A shell started with SIGINT ignored (any background job of a
+    # non-interactive shell is) cannot trap it: start from the default, as a
+    # terminal's shell does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execvp("bash", ["bash", script] + args)
 
 out = b""
