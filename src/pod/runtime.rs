@@ -210,6 +210,11 @@ impl Runtime {
             }
         };
         (cmd.stdout, cmd.stderr) = (Some(ends.0.as_raw_fd()), Some(ends.1.as_raw_fd()));
+        if let Some(c) = self.io.control.as_mut() {
+            for conn in self.logs.take_ended() {
+                c.end(conn);
+            }
+        }
         // Our copies of the write ends close when `ends` drops, so EOF comes when the child's do.
         spawn::spawn(&cmd)
     }

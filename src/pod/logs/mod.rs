@@ -185,6 +185,9 @@ pub struct Logs {
     rbuf: Vec<u8>,
     /// A read has filled 4 KiB: read 64 KiB at a time from now on.
     busy: bool,
+    /// `-f` connections whose entry started a new run before its old one's
+    /// pipes closed: to be ended by the runtime ([`Logs::take_ended`]).
+    ended: Vec<ConnId>,
 }
 
 /// Which buffer a pipe's output goes to.
@@ -238,6 +241,7 @@ impl Logs {
             stamp: (i64::MIN, Vec::new()),
             rbuf: Vec::new(),
             busy: false,
+            ended: Vec::new(),
         }
     }
 
@@ -264,7 +268,8 @@ impl Logs {
         e.started = true;
         e.live = 0;
         // A follower of the run that ended stops here (kubectl -f ends with the container).
-        end_followers(&mut self.followers, entry, None);
+        let done = end_followers(&mut self.followers, entry, None);
+        self.ended.extend(done);
         e.file = None;
         if let Some(d) = &self.cfg.dir {
             match d.open(&e.name, e.run) {
@@ -663,6 +668,11 @@ impl Logs {
             .map(|(i, _)| i)
             .collect();
         self.followers.push(Follower { conn, entries, timestamps: q.timestamps, prefix: q.prefix });
+    }
+
+    /// The `-f` connections to end (see `ended`).
+    pub fn take_ended(&mut self) -> Vec<ConnId> {
+        std::mem::take(&mut self.ended)
     }
 
     /// Forgets followers whose connection is gone.
