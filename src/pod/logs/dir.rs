@@ -41,8 +41,10 @@ pub struct LogDir {
 }
 
 /// The pod's directory name: `<namespace>_<pod>_<uid>`, the kubelet's.
+/// A `/` in a name (the pod file does not forbid one) becomes `_`, so the
+/// directory is always one level below `log_dir`.
 pub fn pod_dir(log_dir: &Path, namespace: &str, pod: &str, uid: &str) -> PathBuf {
-    log_dir.join(format!("{namespace}_{pod}_{uid}"))
+    log_dir.join(format!("{namespace}_{pod}_{uid}").replace(['/', '\0'], "_"))
 }
 
 /// The path of `entry`'s run `restart`.
