@@ -33,10 +33,11 @@ field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # running POD N: wait until N apps of POD are Running, from its status.json
 # (not the control socket: serving a request would count in podinit's peak RSS).
 running() {
-    local i f
+    local i f n
     f=$(dirname "$1")/state/status.json
     for i in $(seq 1 200); do
-        [ "$(grep -c '"state": "Running"' "$f" 2>/dev/null)" -ge "$2" ] && return 0
+        n=$(grep -c '"state": "Running"' "$f" 2>/dev/null)
+        [ "${n:-0}" -ge "$2" ] && return 0
         sleep 0.05
     done
     return 1
