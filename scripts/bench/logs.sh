@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The output budgets of issue 26, as one markdown section on stdout (bench.sh
-# section 12 appends it to docs/benchmarks.md; lines `SUM|...` are its summary
+# section 13 appends it to docs/benchmarks.md; lines `SUM|...` are its summary
 # rows). Usage: PODINIT=BIN logs.sh WORKDIR. Needs root (PID namespaces), python3.
 #   a. VmHWM of the 20-entry pod that prints nothing (default settings)
 #   b. VmHWM of the 20-entry pod whose 20 entries each filled their buffer,
@@ -64,7 +64,7 @@ hwm_of() { # DIR: VmHWM of its pod once running, then stop it
     kill -KILL "$NSP" 2>/dev/null; sleep 0.2
 }
 
-echo "## 12. Entries' output: buffers, logs -f, log_dir (issue 26)"
+echo "## 13. Entries' output: buffers, logs -f, log_dir (issue 26)"
 echo ""
 FILL="yes 'a log line of about fifty bytes, kept in the buffer' | head -c 300000"
 pod20 "$W/quiet" "" ""

@@ -20,7 +20,7 @@ use crate::pod::status::{self, PodStatus};
 pub fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
     let mut q = Query::default();
-    let bad = |m: String| CliError(format!("'podinit logs': {m}"));
+    let bad = |m: String| CliError::new(format!("'podinit logs': {m}"));
     while let Some(arg) = p.next()? {
         match arg {
             Short('c') | Long("config") => config = p.value()?.into(),
@@ -65,7 +65,7 @@ pub fn parse_describe(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, 
         match arg {
             Short('c') | Long("config") => config = p.value()?.into(),
             Value(v) if name.is_none() => name = Some(v.string()?),
-            other => return Err(CliError(format!("'podinit describe': {}", other.unexpected()))),
+            other => return Err(CliError::new(format!("'podinit describe': {}", other.unexpected()))),
         }
     }
     Ok(Mode::Describe { config, name })
@@ -85,12 +85,12 @@ pub fn parse_status_output(args: Vec<OsString>, mut config: PathBuf) -> Result<M
             Short('o') | Long("output") => {
                 let v = p.value()?.string()?;
                 if v != "json" {
-                    return Err(CliError(format!(
+                    return Err(CliError::new(format!(
                         "'podinit status': -o {v}: only -o json (a Kubernetes Pod object) is supported; --json is podinit's own format"
                     )));
                 }
             }
-            other => return Err(CliError(format!("'podinit status': {}", other.unexpected()))),
+            other => return Err(CliError::new(format!("'podinit status': {}", other.unexpected()))),
         }
     }
     Ok(Mode::PodJson { config })

@@ -113,7 +113,7 @@ fn container_status(e: &EntryStatus, phase: &str) -> Value {
     v.insert("lastState".into(), last_state.unwrap_or_else(|| json!({})));
     v.insert("ready".into(), e.ready.unwrap_or(e.state == "Completed" || e.state == "Skipped").into());
     v.insert("restartCount".into(), e.restarts.into());
-    v.insert("started".into(), e.started.into());
+    v.insert("started".into(), e.started.unwrap_or(false).into());
     if e.kind == "sidecar" {
         v.insert("restartPolicy".into(), "Always".into());
     }
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn kubectl_queries_work_on_it() {
         let mut web = entry("web", "app", "Running", Some(true));
-        web.started = true;
+        web.started = Some(true);
         web.started_at = Some(1_796_564_526);
         web.restarts = 1;
         web.exit_code = Some(137);

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod control;
 pub mod event;
 pub mod events;
+pub mod grpc;
 pub mod init_steps;
 pub mod k8s_status;
 pub mod lifecycle;

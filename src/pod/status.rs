@@ -90,6 +90,10 @@ pub struct EntryStatus {
     /// Readiness; `None` for init steps (shown as `-`).
     #[serde(default)]
     pub ready: Option<bool>,
+    /// Kubernetes' `started`: running, and post_start and the startup probe
+    /// passed; `None` for init steps (and in files of older podinits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<bool>,
     /// How many times it was restarted (or an init step retried).
     pub restarts: u32,
     /// Last exit, e.g. `0`, `137 (liveness)`, `143 (SIGTERM)`; `None` shown as `-`.
@@ -103,9 +107,6 @@ pub struct EntryStatus {
     /// Unix seconds when the current run started (while it runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<u64>,
-    /// Kubernetes' `started`: running, and its startup probe and post_start hook are done.
-    #[serde(default)]
-    pub started: bool,
     /// The last exit's code (128+N for signal N).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
@@ -118,6 +119,10 @@ pub struct EntryStatus {
     /// Unix seconds when it exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_finished_at: Option<u64>,
+    /// What a `notify = true` entry last said: `STATUS=…` text, `STOPPING`, or
+    /// `waiting for READY=1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 /// Why the status file could not be written or read. Display is one line that
@@ -417,6 +422,7 @@ mod tests {
             kind: kind.into(),
             state: state.into(),
             ready,
+            started: ready,
             restarts: 0,
             last_exit: None,
             pid: None,

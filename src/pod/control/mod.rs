@@ -27,7 +27,7 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-pub use client::request;
+pub use client::{request, Connection};
 pub use logs_client::logs;
 pub use server::Server;
 
