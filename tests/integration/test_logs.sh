@@ -7,8 +7,8 @@
 # failure, `podinit status -o json` queried with jq as a kubectl Pod,
 # log_prefix + log_timestamps, PODINIT_LOG_TIMESTAMPS, log_buffer = 0.
 #
-# Needs root (unshare --pid) and jq. About 20 s (one back-off of 10 s, spent
-# while the other cases run).
+# Needs root (unshare --pid) and jq. About 15 s (the crashing app restarts at once,
+# then after a 1 s back-off, while the other cases run).
 
 . "$(dirname "$0")/../lib.sh"
 T_SUITE=logs
@@ -47,6 +47,7 @@ log_max_size = "2Ki"
 log_max_files = 3
 restart_policy = "Always"
 termination_grace_period = "3s"
+backoff = { initial = "1s", max = "1s" }
 
 [[init]]
 name = "setup"
@@ -54,7 +55,7 @@ command = ["sh", "-c", "echo setting up"]
 
 [[app]]
 name = "crash"
-command = ["sh", "-c", "n=$(cat @D@/crashes 2>/dev/null || echo 0); n=$((n+1)); echo $n > @D@/crashes; echo \"crash run $n\"; echo \"oops $n\" >&2; if [ $n = 1 ]; then exit 3; fi; exec sleep 1000"]
+command = ["sh", "-c", "n=$(cat @D@/crashes 2>/dev/null || echo 0); n=$((n+1)); echo $n > @D@/crashes; echo \"crash run $n\"; echo \"oops $n\" >&2; if [ $n -le 2 ]; then exit 3; fi; exec sleep 1000"]
 
 [[app]]
 name = "talker"
@@ -100,9 +101,9 @@ assert_contains "$COUT" "[pod/logpod/big] line 299" "--all"
 ctl logs nope
 assert_eq 1 "$CRC" "unknown entry exit code"
 assert_contains "$CERR" "container nope is not valid for pod logpod" "unknown entry"
-ctl logs crash --previous
+ctl logs big --previous
 assert_eq 1 "$CRC" "--previous before any restart"
-assert_contains "$CERR" 'previous terminated container "crash" in pod "logpod" not found' "--previous before any restart"
+assert_contains "$CERR" 'previous terminated container "big" in pod "logpod" not found' "--previous before any restart"
 t_end
 
 t_begin "logs -f: follows while the entry writes, ends when the entry stops"
@@ -157,7 +158,9 @@ assert_match "$COUT" '^  Warning +Unhealthy +[0-9]+[smh] \(x[2-9] over [0-9]+[sm
 assert_not_contains "$COUT" "Started container big" "describe NAME shows only that entry's events"
 ctl describe
 assert_contains "$COUT" "Conditions:" "describe (whole pod)"
-assert_match "$COUT" '^  Warning +Failed +.*Container crash exited 3$' "the crash's Failed event"
+wait_for 5 restarts_is crash 2 || t_fail "crash did not crash twice (restarts $(restarts crash))"
+ctl describe
+assert_match "$COUT" '^  Warning +Failed +[0-9]+[smh] \(x2 over [0-9]+[smh]\) +podinit +Container crash exited 3$' "the crash's Failed events, counted"
 assert_match "$COUT" '^  Warning +BackOff +.*Back-off restarting failed container crash in pod logpod$' "BackOff event"
 ctl logs live
 assert_contains "$COUT" "probe says hi" "an exec probe's output is in its entry's log"
@@ -174,20 +177,21 @@ for f in "$BIG"/0.log*; do
     assert_eq 0 "$bad" "non-CRI lines in $f"
 done
 assert_match "$(tail -n1 "$BIG/0.log")" "${CRI_RE}line 299 " "last line of 0.log"
-assert_match "$(cat "$(dirname "$BIG")"/crash/0.log)" '^[^ ]+ stderr F oops 1$' "crash's stderr in its file"
+wait_for 5 test -e "$(dirname "$BIG")/crash/2.log" || t_fail "no crash/2.log (third run)"
+assert_match "$(cat "$(dirname "$BIG")"/crash/1.log)" '^[^ ]+ stderr F oops 2$' "crash's stderr in its second run's file"
+assert_no_file "$(dirname "$BIG")/crash/0.log"
 t_end
 
 t_begin "logs --previous: a crashing app's previous run, after its restart"
-wait_for 15 restarts_is crash 1 || t_fail "crash never restarted (restarts $(restarts crash))"
-wait_for 3 sh -c "'$PODINIT' logs crash -c '$P' | grep -q 'crash run 2'" || t_fail "run 2's output not in logs"
+wait_for 15 restarts_is crash 2 || t_fail "crash never restarted twice (restarts $(restarts crash))"
+wait_for 3 sh -c "'$PODINIT' logs crash -c '$P' | grep -q 'crash run 3'" || t_fail "run 3's output not in logs"
 ctl logs crash --previous
 assert_eq 0 "$CRC" "exit code ($CERR)"
-assert_eq "crash run 1
-oops 1" "$(printf '%s\n' "$COUT" | sort)" "--previous"
-ctl logs crash
 assert_eq "crash run 2
-oops 2" "$(printf '%s\n' "$COUT" | sort)" "current run"
-assert_file "$(dirname "$BIG")/crash/1.log"
+oops 2" "$(printf '%s\n' "$COUT" | sort)" "--previous"
+ctl logs crash
+assert_eq "crash run 3
+oops 3" "$(printf '%s\n' "$COUT" | sort)" "current run"
 t_end
 
 t_begin "logs when the pod is gone: read from log_dir"
@@ -197,8 +201,8 @@ ctl logs big --tail 1
 assert_eq 0 "$CRC" "exit code ($CERR)"
 assert_contains "$COUT" "line 299 " "logs from the files"
 ctl logs crash --previous
-assert_eq "crash run 1
-oops 1" "$(printf '%s\n' "$COUT" | sort)" "--previous from the files"
+assert_eq "crash run 2
+oops 2" "$(printf '%s\n' "$COUT" | sort)" "--previous from the files"
 t_end
 
 t_begin "log_prefix + log_timestamps on the pass-through; PODINIT_LOG_TIMESTAMPS on podinit's own lines"
