@@ -97,9 +97,6 @@ type FileVars = Vec<(FileEnv, usize)>;
 const MAX_RULES: usize = 20;
 const MAX_RULE_VALUES: usize = 255;
 
-/// Entry names become file names (`<name>.done`), so they are kept short and tame.
-const MAX_NAME_LEN: usize = 63;
-
 /// Which array of tables an entry came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Section {
@@ -484,20 +481,8 @@ impl<'a> Checker<'a> {
 
     fn entry_name(&mut self, f: Field) -> Option<String> {
         let name = self.nonempty(f)?;
-        let tame =
-            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
-        let len = name.chars().count();
-        if len > MAX_NAME_LEN {
-            let message = format!("name '{name}' is too long ({len} characters, at most {MAX_NAME_LEN})");
-            self.error(Some(f.at()), message);
-            return None;
-        }
-        if !tame {
-            let message = format!(
-                "bad name '{name}': use letters, digits, '.', '_' and '-', starting with a letter or digit \
-                 (it becomes the file name {name}.done)"
-            );
-            self.error(Some(f.at()), message);
+        if let Some(problem) = super::model::entry_name_problem(&name) {
+            self.error(Some(f.at()), problem);
             return None;
         }
         if let Some(&first) = self.names.get(&name) {
