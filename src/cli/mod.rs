@@ -98,11 +98,24 @@ pub enum Mode {
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
     Hook(Hook),
     /// `podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]`.
-    Logs { config: PathBuf, query: crate::pod::logs::Query },
+    Logs {
+        /// The pod file (for its state_dir and log_dir).
+        config: PathBuf,
+        /// What to show, with kubectl's meanings.
+        query: crate::pod::logs::Query,
+    },
     /// `podinit describe [NAME]`: state, conditions and events, as `kubectl describe pod`.
-    Describe { config: PathBuf, name: Option<String> },
+    Describe {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+        /// One entry, or the whole pod.
+        name: Option<String>,
+    },
     /// `podinit status -o json`: a Kubernetes Pod object with its status.
-    PodJson { config: PathBuf },
+    PodJson {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+    },
     /// `-V`: print the version; `tini` style when called as docker-init.
     Version { tini: bool },
     /// `podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]`

@@ -84,7 +84,7 @@ fn prefix_and_timestamps_on_the_pass_through() {
     h.pump();
     let s = h.passed();
     assert!(s.starts_with("[app] 20") && s.ends_with("Z hello\n"), "{s:?}");
-    assert!(time::parse_rfc3339(s[6..s.len() - 7].as_bytes()).is_some(), "{s:?}");
+    assert!(time::parse_rfc3339(&s.as_bytes()[6..s.len() - 7]).is_some(), "{s:?}");
     // Nothing kept with log_buffer = 0, and the query says why.
     assert!(h.query(named("app")).unwrap_err().contains("log_buffer = 0"));
 }
