@@ -56,6 +56,7 @@ const ALLOWED_CRATE_PATHS: &[&str] = &[
     "crate::pod::control::Request",
     "crate::pod::status::{EntryStatus, PodStatus}",
     "crate::pod::status::{Condition, EntryStatus, EventStatus, PodStatus}",
+    "crate::pod::status::{Condition, EntryStatus, EventStatus, LastRun, PodStatus}",
     "crate::pod::events",
     "crate::pod::init_steps::describe",
     "crate::config",

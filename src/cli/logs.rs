@@ -210,37 +210,32 @@ pub fn describe(path: &Path, name: Option<&str>) -> i32 {
 pub fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> String {
     use std::fmt::Write as _;
     let pod = k8s_status::pod_object(st);
-    let s = &pod["status"];
+    let s = &pod.status;
     let time = |t: u64| logs::time::rfc3339_secs(t);
     let mut o = String::new();
     let _ = writeln!(o, "Name:         {}", st.name);
     let _ = writeln!(o, "Namespace:    {}", st.namespace);
     let _ = writeln!(o, "Start Time:   {}", time(st.started_at));
-    let _ = writeln!(o, "Status:       {}", s["phase"].as_str().unwrap_or(""));
+    let _ = writeln!(o, "Status:       {}", s.phase);
     let _ = writeln!(o, "PID:          {}", st.pid);
-    for (title, key) in [("Init Containers", "initContainerStatuses"), ("Containers", "containerStatuses")] {
-        let list: Vec<&serde_json::Value> = s[key]
-            .as_array()
-            .map(|a| a.iter().filter(|c| only.is_none_or(|n| c["name"] == n)).collect())
-            .unwrap_or_default();
+    for (title, all) in [("Init Containers", &s.init_container_statuses), ("Containers", &s.container_statuses)] {
+        let list: Vec<_> = all.iter().filter(|c| only.is_none_or(|n| c.name == n)).collect();
         if list.is_empty() {
             continue;
         }
         let _ = writeln!(o, "{title}:");
         for c in list {
-            let _ = writeln!(o, "  {}:", c["name"].as_str().unwrap_or(""));
-            describe_state(&mut o, "State", &c["state"]);
-            if c["lastState"].as_object().is_some_and(|m| !m.is_empty()) {
-                describe_state(&mut o, "Last State", &c["lastState"]);
-            }
-            let _ = writeln!(o, "    Ready:          {}", if c["ready"] == true { "True" } else { "False" });
-            let _ = writeln!(o, "    Restart Count:  {}", c["restartCount"]);
+            let _ = writeln!(o, "  {}:", c.name);
+            describe_state(&mut o, "State", &c.state);
+            describe_state(&mut o, "Last State", &c.last_state);
+            let _ = writeln!(o, "    Ready:          {}", if c.ready { "True" } else { "False" });
+            let _ = writeln!(o, "    Restart Count:  {}", c.restart_count);
         }
     }
     if only.is_none() {
         let _ = writeln!(o, "Conditions:\n  Type                        Status");
-        for c in s["conditions"].as_array().into_iter().flatten() {
-            let _ = writeln!(o, "  {:<28}{}", c["type"].as_str().unwrap_or(""), c["status"].as_str().unwrap_or(""));
+        for c in &s.conditions {
+            let _ = writeln!(o, "  {:<28}{}", c.kind, c.status);
         }
     }
     let events: Vec<_> = st.events.iter().filter(|e| only.is_none_or(|n| e.entry.as_deref() == Some(n))).collect();
@@ -277,21 +272,27 @@ pub fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> String {
     o
 }
 
-fn describe_state(o: &mut String, label: &str, state: &serde_json::Value) {
+fn describe_state(o: &mut String, label: &str, state: &k8s_status::State) {
     use std::fmt::Write as _;
-    let Some((kind, d)) = state.as_object().and_then(|m| m.iter().next()) else { return };
-    let word = match kind.as_str() {
-        "running" => "Running",
-        "waiting" => "Waiting",
-        _ => "Terminated",
+    let row = |o: &mut String, name: &str, text: &str| {
+        let _ = writeln!(o, "      {:<14}{text}", format!("{name}:"));
     };
-    let _ = writeln!(o, "    {:<16}{word}", format!("{label}:"));
-    for (k, name) in
-        [("reason", "Reason"), ("exitCode", "Exit Code"), ("startedAt", "Started"), ("finishedAt", "Finished")]
-    {
-        if let Some(v) = d.get(k).filter(|v| !v.is_null()) {
-            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-            let _ = writeln!(o, "      {:<14}{text}", format!("{name}:"));
+    if let Some(w) = &state.waiting {
+        let _ = writeln!(o, "    {:<16}Waiting", format!("{label}:"));
+        row(o, "Reason", w.reason);
+    } else if let Some(r) = &state.running {
+        let _ = writeln!(o, "    {:<16}Running", format!("{label}:"));
+        if let Some(t) = &r.started_at {
+            row(o, "Started", t);
+        }
+    } else if let Some(t) = &state.terminated {
+        let _ = writeln!(o, "    {:<16}Terminated", format!("{label}:"));
+        row(o, "Reason", &t.reason);
+        row(o, "Exit Code", &t.exit_code.to_string());
+        for (name, v) in [("Started", &t.started_at), ("Finished", &t.finished_at)] {
+            if let Some(v) = v {
+                row(o, name, v);
+            }
         }
     }
 }

@@ -1120,7 +1120,7 @@ mod tests {
 
 /// Parses `64Ki`, `10Mi`, `1Gi` (Kubernetes quantities), `64KiB`, `10MiB`,
 /// `64K`/`64k`, `10M` (powers of 1000, as Kubernetes reads them) or bare digits.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(digits);
     let mult: u64 = match unit {

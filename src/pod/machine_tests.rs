@@ -1169,8 +1169,9 @@ fn liveness_failure_events_and_conditions() {
     let unhealthy = &st.events[3];
     assert_eq!((unhealthy.first_seen, unhealthy.last_seen), (1_000_000, 1_000_020));
     let web = &st.entries[1];
-    assert_eq!((web.exit_code, web.exit_reason.as_deref()), (Some(143), Some("liveness")));
-    assert_eq!((web.exit_started_at, web.exit_finished_at), (Some(1_000_000), Some(1_000_020)));
+    let run = web.last_run.as_ref().expect("last run");
+    assert_eq!((run.exit_code, run.reason.as_str()), (143, "liveness"));
+    assert_eq!((run.started, run.finished), (Some(1_000_000), Some(1_000_020)));
     assert_eq!(web.started_at, Some(1_000_020));
     let cond: Vec<(&str, bool, u64)> =
         st.conditions.iter().map(|c| (c.kind.as_str(), c.status, c.last_transition)).collect();

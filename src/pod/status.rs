@@ -45,8 +45,11 @@ pub struct PodStatus {
     pub events: Vec<EventStatus>,
 }
 
-/// One pod condition.
+/// One pod condition. In JSON a `[type, status, last_transition]` array: a
+/// tuple's serde code is a fraction of a named struct's, and the binary has a
+/// size budget (the Kubernetes-shaped form is `status -o json`'s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "(String, bool, u64)", into = "(String, bool, u64)")]
 pub struct Condition {
     /// `Initialized`, `ContainersReady`, `Ready`, `PodReadyToStartContainers`.
     #[serde(rename = "type")]
@@ -57,8 +60,10 @@ pub struct Condition {
     pub last_transition: u64,
 }
 
-/// One aggregated event.
+/// One aggregated event. In JSON a `[type, reason, entry, message, count,
+/// first_seen, last_seen]` array (see [`Condition`] for why).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "EventTuple", into = "EventTuple")]
 pub struct EventStatus {
     /// `Normal` or `Warning`.
     #[serde(rename = "type")]
@@ -107,22 +112,68 @@ pub struct EntryStatus {
     /// Unix seconds when the current run started (while it runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<u64>,
-    /// The last exit's code (128+N for signal N).
+    /// The run that ended last: exit code, reason, start and end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    /// The last exit's reason: `Completed`, `Error`, or what ended it (`liveness`, `SIGTERM`...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_reason: Option<String>,
-    /// Unix seconds when the run that last exited started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_started_at: Option<u64>,
-    /// Unix seconds when it exited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_finished_at: Option<u64>,
+    pub last_run: Option<LastRun>,
     /// What a `notify = true` entry last said: `STATUS=…` text, `STOPPING`, or
     /// `waiting for READY=1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+}
+
+/// The run of an entry that ended last. In JSON a `[exit_code, reason,
+/// started, finished]` array (see [`Condition`] for why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RunTuple", into = "RunTuple")]
+pub struct LastRun {
+    /// Its exit code (128+N for signal N).
+    pub exit_code: i32,
+    /// `Completed`, `Error`, or what ended it (`liveness`, `SIGTERM`...).
+    pub reason: String,
+    /// Unix seconds when it started.
+    pub started: Option<u64>,
+    /// Unix seconds when it ended.
+    pub finished: Option<u64>,
+}
+
+type RunTuple = (i32, String, Option<u64>, Option<u64>);
+
+impl From<RunTuple> for LastRun {
+    fn from((exit_code, reason, started, finished): RunTuple) -> LastRun {
+        LastRun { exit_code, reason, started, finished }
+    }
+}
+
+impl From<LastRun> for RunTuple {
+    fn from(r: LastRun) -> Self {
+        (r.exit_code, r.reason, r.started, r.finished)
+    }
+}
+
+type EventTuple = (String, String, Option<String>, String, u32, u64, u64);
+
+impl From<(String, bool, u64)> for Condition {
+    fn from((kind, status, last_transition): (String, bool, u64)) -> Condition {
+        Condition { kind, status, last_transition }
+    }
+}
+
+impl From<Condition> for (String, bool, u64) {
+    fn from(c: Condition) -> Self {
+        (c.kind, c.status, c.last_transition)
+    }
+}
+
+impl From<EventTuple> for EventStatus {
+    fn from((kind, reason, entry, message, count, first_seen, last_seen): EventTuple) -> EventStatus {
+        EventStatus { kind, reason, entry, message, count, first_seen, last_seen }
+    }
+}
+
+impl From<EventStatus> for EventTuple {
+    fn from(e: EventStatus) -> Self {
+        (e.kind, e.reason, e.entry, e.message, e.count, e.first_seen, e.last_seen)
+    }
 }
 
 /// Why the status file could not be written or read. Display is one line that

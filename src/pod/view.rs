@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::config::Kind;
 use crate::pod::machine::{Cause, Phase, Pod};
-use crate::pod::status::{Condition, EntryStatus, EventStatus, PodStatus};
+use crate::pod::status::{Condition, EntryStatus, EventStatus, LastRun, PodStatus};
 use crate::pod::unit::{Reason, State, Unit};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
@@ -29,10 +29,12 @@ impl Pod {
                 pid: u.pid().map(|p| p as u32),
                 since: unix(u.changed),
                 started_at: u.run().map(|r| unix(r.since)),
-                exit_code: u.last_exit.map(|(s, _)| s.code()),
-                exit_reason: u.last_exit.map(|(s, r)| exit_reason(s, r)),
-                exit_started_at: u.last_run.map(|(a, _)| unix(a)),
-                exit_finished_at: u.last_run.map(|(_, b)| unix(b)),
+                last_run: u.last_exit.map(|(s, r)| LastRun {
+                    exit_code: s.code(),
+                    reason: exit_reason(s, r),
+                    started: u.last_run.map(|(a, _)| unix(a)),
+                    finished: u.last_run.map(|(_, b)| unix(b)),
+                }),
                 notify: u.run().and_then(|r| r.notify.as_ref()).map(notify_label),
             })
             .collect();

@@ -21,29 +21,9 @@ pub fn init(default: log::LevelFilter) {
     let _ = b.try_init();
 }
 
-/// Now as `2026-12-06T13:42:06.123456Z` (UTC, microseconds). Kept here so
-/// `sys` needs nothing from above it.
+/// Now as `2026-12-06T13:42:06.123456789Z` (UTC), the layout of the entries' log times.
 fn timestamp() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        d.subsec_micros()
-    )
+    super::rfc3339::rfc3339(super::rfc3339::wall_nanos())
 }
 
 /// Init mode's level from a verbosity on tini's scale (`TINI_VERBOSITY`, default 1):

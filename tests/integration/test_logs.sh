@@ -218,7 +218,7 @@ PODINIT_LOG_TIMESTAMPS=1 run_pod 10
 assert_eq 0 "$RC" "exit code"
 assert_match "$OUT" '^\[hello\] [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z hi$' "stdout"
 assert_match "$ERR" '^\[hello\] [0-9-]{10}T[0-9:.]+Z there$' "stderr"
-assert_match "$ERR" '^podinit: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z INFO hello: started pid' "podinit's own line"
+assert_match "$ERR" '^podinit: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z INFO hello: started pid' "podinit's own line"
 t_end
 
 t_begin "a slow start: the startup probe's failures are one line, not one per attempt"

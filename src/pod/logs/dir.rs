@@ -65,7 +65,14 @@ impl LogDir {
     /// directories, and removes run `restart - 2`'s files: two runs are kept.
     pub fn open(&self, entry: &str, restart: u32) -> io::Result<LogFile> {
         let dir = self.root.join(entry);
-        std::fs::DirBuilder::new().recursive(true).mode(0o755).create(&dir)?;
+        // log_dir, the pod's and the entry's directories, one level each (log_dir's parent must exist).
+        let top = self.root.parent().unwrap_or(&self.root);
+        for d in [top, &self.root, &dir] {
+            match std::fs::DirBuilder::new().mode(0o755).create(d) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+        }
         if let Some(old) = restart.checked_sub(2) {
             remove_run(&dir, old);
         }
@@ -100,16 +107,14 @@ pub fn rotated(path: &Path) -> Vec<PathBuf> {
         return Vec::new();
     };
     let prefix = format!("{name}.");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+    // Names, not paths: sorting strings is all it takes (the stamps sort by time).
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_str().is_some_and(|f| f.starts_with(&prefix)))
-                .map(|e| e.path())
-                .collect()
+            rd.flatten().filter_map(|e| e.file_name().into_string().ok()).filter(|f| f.starts_with(&prefix)).collect()
         })
         .unwrap_or_default();
-    v.sort();
-    v
+    names.sort_unstable();
+    names.into_iter().map(|n| dir.join(n)).collect()
 }
 
 impl LogFile {
