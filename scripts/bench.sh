@@ -14,7 +14,8 @@
 # 4 peak RSS, 5 100 init steps, 6 CPU with 10 http readiness probes,
 # 7 log_prefix throughput, 8 control-socket latency (restart, status),
 # 9 signal-forwarding latency, 10 reaping orphans, 11 idle cost per pod
-# configuration (scripts/idle-cost.sh); then issue 11's table:
+# configuration (scripts/idle-cost.sh), 12 crash -> running again (issue 25);
+# then issue 11's table:
 # podinit against the best peer of the same run, with the ratio.
 #
 # Env: PODINIT, BENCH_SECONDS (probe window, 60), BENCH_IDLE_SECONDS (idle
@@ -1077,6 +1078,70 @@ while IFS=$'\t' read -r c cpu wk att; do
     r "| $c | $cpu | $wk | $att |"
 done < <(PODINIT="$PODINIT" bash "$(dirname "$0")/idle-cost.sh" "$IDLE_SECONDS" 2>/dev/null)
 r ""
+
+# --- 12. crash -> running again (issue 25) ------------------------------------------------------
+# An app that crashes twice and then exits 0 (restart_policy OnFailure), in
+# BENCH_CRASH_ROUNDS fresh pods; the app stamps its own start and its exit with
+# bash's $EPOCHREALTIME (no fork), so a gap is exit -> podinit reaps ->
+# decides -> fork/exec -> bash running again. The first crash restarts at
+# once (the kubelet's curve); the second waits backoff.initial, set to 100 ms
+# here so the rounds stay short (the default is 10 s): its overhead is the gap
+# minus 100 ms. Next to it, the same gap for a plain bash loop (fork/exec, wait).
+log "12 crash -> running again"
+CR=$WORK/crash
+mkdir -p "$CR"
+CRASH_ROUNDS=${BENCH_CRASH_ROUNDS:-15}
+BASH_BIN=$(command -v bash)
+# The app: stamp the start; the third start exits 0, the others stamp the exit and crash.
+CRASH_SH='echo s $EPOCHREALTIME >> "$F"; mapfile -t L < "$F"; [ ${#L[@]} -ge 5 ] && exit 0; echo e $EPOCHREALTIME >> "$F"; exit 1'
+: > "$CR/first" ; : > "$CR/second" ; : > "$CR/plain"
+for i in $(seq 1 "$CRASH_ROUNDS"); do
+    d=$CR/r$i
+    mkdir -p "$d"
+    cat > "$d/pod.toml" <<EOF
+restart_policy = "OnFailure"
+backoff = { initial = "100ms", max = "100ms" }
+marker_dir = "$d/markers"
+state_dir = "$d/state"
+[env]
+F = "$d/stamps"
+[[app]]
+name = "crash"
+command = ["$BASH_BIN", "-c", '$CRASH_SH']
+EOF
+    timeout -s KILL 20 unshare --pid --fork --mount-proc "$PODINIT" run -c "$d/pod.toml" >/dev/null 2>&1 </dev/null
+    # lines: s e s e s -> gaps e1->s2 (first crash), e2->s3 (second crash), in ms
+    awk '{ t[NR] = $2 } END { if (NR == 5) { printf "%.3f\n", (t[3] - t[2]) * 1000 > "/dev/stderr"; printf "%.3f\n", (t[5] - t[4]) * 1000 } }' \
+        "$d/stamps" 2>>"$CR/first" >>"$CR/second"
+    # The same app under a plain bash loop: fork/exec and wait, nothing else.
+    F=$CR/p$i "$BASH_BIN" -c 'for k in 1 2; do "$0" -c "$1"; done' "$BASH_BIN" "$CRASH_SH" >/dev/null 2>&1
+    awk '{ t[NR] = $2 } END { if (NR >= 3) printf "%.3f\n", (t[3] - t[2]) * 1000 }' "$CR/p$i" >> "$CR/plain"
+done
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+spread() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.2f..%.2f", lo, hi }'; }
+C1=$(median "$CR/first") C2=$(median "$CR/second") CP=$(median "$CR/plain")
+r "## 12. Crash → running again"
+r ""
+r "An app (\`bash -c\`, stamps its start and its exit with \`\$EPOCHREALTIME\`) that crashes twice and then exits 0,"
+r "\`restart_policy = \"OnFailure\"\`, in $CRASH_ROUNDS fresh pods; a gap is the app's exit → podinit reaps it → fork/exec →"
+r "the new bash running. The first crash restarts at once (the kubelet's curve: \`doBackOff\` finds no back-off yet);"
+r "the second waits \`backoff.initial\`, 100 ms here (10 s by default). Plain fork/exec: the same app run twice by a"
+r "bash loop. Target (issue 25): the first crash within 2x the plain spawn."
+r ""
+r "| | median ms | min..max ms |"
+r "|---|---:|---:|"
+r "| first crash → running again | ${C1:-?} | $(spread "$CR/first") |"
+r "| second crash → running again (back-off 100 ms) | ${C2:-?} | $(spread "$CR/second") |"
+r "| plain fork/exec (bash loop) | ${CP:-?} | $(spread "$CR/plain") |"
+r ""
+if [ -n "$C1" ] && [ -n "$CP" ]; then
+    sum "first crash → running again, median" "$C1 ms" "plain fork/exec $CP ms" "< 2x plain" "$(verdict "$C1" "$(calc "2 * $CP")")"
+    sum "second crash → running again (back-off 100 ms), median" "$C2 ms" "-" "100 ms + ~first" "-"
+    le "$C1" "$(calc "2 * $CP")" || issue "the first crash took $C1 ms to run again (median; target < 2x a plain fork/exec, $CP ms)."
+else
+    sum "first crash → running again" "not available" "-" "< 2x plain" "n/a"
+    issue "crash -> running again not measurable (see $CR)"
+fi
 
 # --- the report ------------------------------------------------------------------------------
 

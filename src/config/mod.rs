@@ -16,6 +16,7 @@
 
 mod check;
 mod document;
+pub mod dotenv;
 mod duration;
 pub mod expand;
 pub mod k8s;
@@ -27,7 +28,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
-pub use model::{Entry, HttpGet, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+pub use model::{
+    Backoff, Entry, ExitCodeOperator, FileEnv, HttpGet, Kind, Pod, Probe, ProbeAction, RestartPolicy, RestartRule,
+    WaitFor, WaitTarget,
+};
 pub use url::{check_header_name, http_target, split_host_port, HttpTarget};
 
 /// One problem in a pod file. Displays as a single line, `FILE:LINE:COL: message`,

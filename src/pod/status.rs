@@ -51,6 +51,10 @@ pub struct EntryStatus {
     /// Readiness; `None` for init steps (shown as `-`).
     #[serde(default)]
     pub ready: Option<bool>,
+    /// Kubernetes' `started`: running, and post_start and the startup probe
+    /// passed; `None` for init steps (and in files of older podinits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<bool>,
     /// How many times it was restarted (or an init step retried).
     pub restarts: u32,
     /// Last exit, e.g. `0`, `137 (liveness)`, `143 (SIGTERM)`; `None` shown as `-`.
@@ -61,6 +65,10 @@ pub struct EntryStatus {
     pub pid: Option<u32>,
     /// Unix seconds of the last state change (AGE column).
     pub since: u64,
+    /// What a `notify = true` entry last said: `STATUS=…` text, `STOPPING`, or
+    /// `waiting for READY=1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 /// Why the status file could not be written or read. Display is one line that
@@ -360,10 +368,12 @@ mod tests {
             kind: kind.into(),
             state: state.into(),
             ready,
+            started: ready,
             restarts: 0,
             last_exit: None,
             pid: None,
             since: NOW - 300,
+            notify: None,
         }
     }
 

@@ -120,10 +120,11 @@ host_pid() {
 }
 
 # ============================================================================
-# The two restart cases (10 s back-off): started now, finished at the end.
+# The two restart cases: the first failure is restarted at once, the second
+# after the 10 s back-off (the kubelet's curve): started now, finished at the end.
 # ============================================================================
 
-t_begin "sidecar: kill -9 of a sidecar (restart_policy Never): CrashLoopBackOff, health fails, apps untouched"
+t_begin "sidecar: kill -9 of a sidecar (restart_policy Never): restarted at once; a second kill -9: CrashLoopBackOff, health fails, apps untouched"
 newpod side-restart <<'EOF'
 name = "siderestart"
 restart_policy = "Never"
@@ -143,10 +144,19 @@ wait_for 5 status_is Running || t_fail "pod never Running (last: $(json_field st
 assert_eq sidecar "$(ef side kind)" "side's KIND"
 hp=$(host_pid "$(cat "$D/side.pid" 2>/dev/null)")
 if [ -n "$hp" ]; then
-    SR_KILLED=$(date +%s%N)
     kill -KILL "$hp"
 else
     t_fail "cannot find the sidecar's host pid"
+fi
+wait_for 3 count_is "$D/side-starts" . 2 || t_fail "the sidecar was not restarted at once after the first kill -9"
+wait_for 3 entry_is side state Running || t_fail "side not Running after its first restart (last: $(ef side state))"
+assert_eq 1 "$(ef side restarts)" "side's RESTARTS after the first kill"
+hp=$(host_pid "$(cat "$D/side.pid" 2>/dev/null)")
+if [ -n "$hp" ]; then
+    SR_KILLED=$(date +%s%N)
+    kill -KILL "$hp"
+else
+    t_fail "cannot find the restarted sidecar's host pid"
 fi
 wait_for 3 entry_is side state CrashLoopBackOff || t_fail "side never in CrashLoopBackOff (last: $(ef side state))"
 assert_eq "137 (SIGKILL)" "$(ef side last_exit)" "side's LAST EXIT"
@@ -158,7 +168,7 @@ assert_contains "$HOUT" "side not ready (CrashLoopBackOff)"
 assert_match "$(pstatus)" '^siderestart 1/2 ' "status pod row (READY counts the sidecar)"
 t_end
 
-t_begin "liveness: failing liveness probe (failure_threshold 2) → graceful stop, the TERM trap runs, CrashLoopBackOff"
+t_begin "liveness: failing liveness probe (failure_threshold 2) → graceful stop, the TERM trap runs, restarted at once; the second time CrashLoopBackOff"
 newpod liveness-restart <<'EOF'
 restart_policy = "Always"
 termination_grace_period = "5s"
@@ -177,6 +187,14 @@ t0=$(now_ms)
 rm -f "$D/alive"
 wait_for 4 test -e "$D/log" || t_fail "the app's TERM trap never ran"
 assert_between 150 2500 "$(($(now_ms) - t0))" "ms from the failing probe target to the TERM trap (2 failures at 200ms)"
+wait_for 3 count_is "$D/starts" . 2 || t_fail "the app was not restarted at once after its first liveness failure"
+wait_for 3 entry_is app restarts 1 || t_fail "app's RESTARTS after the first failure: $(ef app restarts)"
+assert_not_contains "$(cat "$D/err")" "app: restarting in" "the first restart waits for no back-off"
+# The restarted app recreated its probe target; fail it again: now the back-off.
+ready "$D/alive"
+sleep 0.5
+rm -f "$D/alive"
+wait_for 4 count_is "$D/log" term 2 || t_fail "the app's TERM trap never ran the second time"
 wait_for 3 entry_is app state CrashLoopBackOff || t_fail "app never in CrashLoopBackOff (last: $(ef app state))"
 assert_eq "0 (liveness)" "$(ef app last_exit)" "app's LAST EXIT"
 assert_eq CrashLoopBackOff "$(json_field status)" "pod STATUS"
@@ -959,13 +977,13 @@ t_end
 # The restart cases started at the top
 # ============================================================================
 
-t_begin "sidecar: restarted ~10 s after kill -9 (whatever the pod's policy); RESTARTS 1; the pod still runs"
+t_begin "sidecar: restarted ~10 s after the second kill -9 (whatever the pod's policy); RESTARTS 2; the pod still runs"
 D=$SR_D P=$SR_P BG=$SR_BG P1=$SR_P1
-wait_for 25 count_is "$D/side-starts" . 2 || t_fail "the sidecar was not restarted within 25 s"
+wait_for 25 count_is "$D/side-starts" . 3 || t_fail "the sidecar was not restarted within 25 s"
 wait_for 3 entry_is side state Running || t_fail "side not Running again (last: $(ef side state))"
-second=$(sed -n 2p "$D/side-starts" 2>/dev/null)
-assert_between 8000 20000 "$(( (${second:-0} - SR_KILLED) / 1000000 ))" "ms from kill -9 to the restart"
-assert_eq 1 "$(ef side restarts)" "side's RESTARTS"
+third=$(sed -n 3p "$D/side-starts" 2>/dev/null)
+assert_between 8000 20000 "$(( (${third:-0} - SR_KILLED) / 1000000 ))" "ms from the second kill -9 to the restart"
+assert_eq 2 "$(ef side restarts)" "side's RESTARTS"
 assert_eq "137 (SIGKILL)" "$(ef side last_exit)" "side's LAST EXIT"
 wait_for 2 entry_is side ready True || t_fail "side not ready again"
 assert_eq 1 "$(count "$D/app-starts" .)" "app starts"
@@ -979,21 +997,21 @@ stop_wait 10
 assert_eq 0 "$RC" "exit status"
 t_end
 
-t_begin "liveness: the app is restarted after the back-off (RESTARTS 1, LAST EXIT (liveness)) and then stays up"
+t_begin "liveness: the app is restarted after the back-off (RESTARTS 2, LAST EXIT (liveness)) and then stays up"
 D=$LV_D P=$LV_P BG=$LV_BG P1=$LV_P1
-wait_for 25 count_is "$D/starts" . 2 || t_fail "the app was not restarted within 25 s"
-first=$(sed -n 1p "$D/starts" 2>/dev/null) second=$(sed -n 2p "$D/starts" 2>/dev/null)
-assert_between 8000 25000 "$(( (${second:-0} - ${first:-0}) / 1000000 ))" "ms between the two starts"
+wait_for 25 count_is "$D/starts" . 3 || t_fail "the app was not restarted within 25 s"
+second=$(sed -n 2p "$D/starts" 2>/dev/null) third=$(sed -n 3p "$D/starts" 2>/dev/null)
+assert_between 8000 25000 "$(( (${third:-0} - ${second:-0}) / 1000000 ))" "ms between the second and third starts"
 wait_for 3 entry_is app state Running || t_fail "app not Running again (last: $(ef app state))"
-assert_eq 1 "$(ef app restarts)" "app's RESTARTS"
+assert_eq 2 "$(ef app restarts)" "app's RESTARTS"
 assert_eq "0 (liveness)" "$(ef app last_exit)" "app's LAST EXIT"
 sleep 1
-assert_eq "2 1" "$(count "$D/starts" .) $(count "$D/log" term)" "starts and TERM traps 1 s after the restart"
-assert_match "$(pstatus)" '^app app Running true 1 0 \(liveness\) ' "status app row"
+assert_eq "3 2" "$(count "$D/starts" .) $(count "$D/log" term)" "starts and TERM traps 1 s after the restart"
+assert_match "$(pstatus)" '^app app Running true 2 0 \(liveness\) ' "status app row"
 kill -TERM "$P1"
 stop_wait 10
 assert_eq 0 "$RC" "exit status"
-assert_eq 2 "$(count "$D/log" term)" "TERM traps after the pod stopped"
+assert_eq 3 "$(count "$D/log" term)" "TERM traps after the pod stopped"
 t_end
 
 wait

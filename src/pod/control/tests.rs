@@ -94,10 +94,12 @@ fn sample_status() -> PodStatus {
             kind: "app".into(),
             state: "Running".into(),
             ready: Some(true),
+            started: Some(true),
             restarts: 2,
             last_exit: Some("137 (liveness)".into()),
             pid: Some(42),
             since: 15,
+            notify: None,
         }],
     }
 }
