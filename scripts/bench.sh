@@ -14,7 +14,8 @@
 # 4 peak RSS, 5 100 init steps, 6 CPU with 10 http readiness probes,
 # 7 log_prefix throughput, 8 control-socket latency (restart, status),
 # 9 signal-forwarding latency, 10 reaping orphans, 11 idle cost per pod
-# configuration (scripts/idle-cost.sh), 12 crash -> running again (issue 25);
+# configuration (scripts/idle-cost.sh), 12 crash -> running again (issue 25),
+# 13 entries' output (scripts/bench/logs.sh: buffers, throughput, logs -f);
 # then issue 11's table:
 # podinit against the best peer of the same run, with the ratio.
 #
@@ -1142,6 +1143,17 @@ else
     sum "first crash → running again" "not available" "-" "< 2x plain" "n/a"
     issue "crash -> running again not measurable (see $CR)"
 fi
+
+# --- 13. entries' output (issue 26) -----------------------------------------------------------
+# scripts/bench/logs.sh: RSS quiet and with full buffers, throughput, logs -f
+# latency, idle wakeups with -f readers and log_dir. Its `SUM|` lines are summary rows.
+log "13 entries' output: buffers, throughput, logs -f"
+while IFS= read -r line; do
+    case $line in
+        SUM\|*) IFS='|' read -r _ what val target <<<"$line"; sum "$what" "$val" "-" "$target" "-" ;;
+        *) r "$line" ;;
+    esac
+done < <(PODINIT="$PODINIT" bash "$(dirname "$0")/bench/logs.sh" "$WORK/logs13" 2>/dev/null)
 
 # --- the report ------------------------------------------------------------------------------
 

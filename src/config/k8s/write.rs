@@ -48,7 +48,7 @@ const MAX_ANNOTATION_NAME: usize = 63;
 
 /// The manifest for `pod`; JSON when `json`. A pod from a manifest gives its
 /// documents back; a pod file a Pod whose containers run `image`.
-pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
+pub(crate) fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
     if let Some(src) = &pod.source.0 {
         if src.read == *pod {
             return Ok(documents(&src.docs, json));

@@ -39,7 +39,7 @@ use fields::*;
 /// Reads the manifest `text` of `file` into a validated pod; on success also
 /// logs one INFO line per ignored field.
 /// `inputs` are the image configurations and ConfigMap/Secret directories of the command line.
-pub fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigError>> {
+pub(crate) fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigError>> {
     let mut r = Reader {
         file,
         errors: Vec::new(),
