@@ -934,10 +934,12 @@ spec:
     fn pod_file_references_export_as_field_refs() {
         let toml =
             "[[app]]\nname = \"a\"\ncommand = [\"a\"]\nenv = { IP = \"$(status.podIP)\", NODE = \"$(spec.nodeName)\", \
-                    U = \"$(metadata.uid)\", L = \"$$(status.podIP)\" }\n";
+                    U = \"$(metadata.uid)\", H = \"$(status.hostIP)\", L = \"$$(status.podIP)\" }\n";
         let mut pod = crate::config::parse(std::path::Path::new("p.toml"), toml).unwrap();
         let text = export(&pod, "img", false).unwrap();
-        for (name, field) in [("IP", "status.podIP"), ("NODE", "spec.nodeName"), ("U", "metadata.uid")] {
+        for (name, field) in
+            [("IP", "status.podIP"), ("NODE", "spec.nodeName"), ("U", "metadata.uid"), ("H", "status.hostIP")]
+        {
             let want = format!("  - name: {name}\n      valueFrom:\n        fieldRef:\n          fieldPath: {field}\n");
             assert!(text.contains(&want), "{want}\n{text}");
         }
