@@ -2,17 +2,43 @@
 
 use std::io::Write;
 
+/// podinit's logger: env_logger's filter (the `env_filter` crate, same syntax and
+/// warnings) around a one-line format. Not env_logger itself: its formatter,
+/// styles and output targets are size a PID 1 does not use (issue 24).
+struct Logger(env_filter::Filter);
+
+impl log::Log for Logger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        self.0.enabled(m)
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if !self.0.matches(r) {
+            return;
+        }
+        // One write per line, as env_logger does: stderr is unbuffered and the
+        // children write to the same terminal, so a line must not come in pieces.
+        let mut line = Vec::with_capacity(128);
+        let _ = writeln!(line, "podinit: {} {}", r.level(), r.args());
+        let _ = std::io::stderr().lock().write_all(&line);
+    }
+
+    fn flush(&self) {}
+}
+
 /// Sets up the logger: `PODINIT_LOG` (env_logger syntax) wins over `default`.
 pub fn init(default: log::LevelFilter) {
-    let mut b = env_logger::Builder::new();
+    let mut b = env_filter::Builder::new();
     b.filter_level(default);
     if let Ok(spec) = std::env::var("PODINIT_LOG") {
-        b.parse_filters(&spec);
+        b.parse(&spec);
     }
-    b.format(|f, r| writeln!(f, "podinit: {} {}", r.level(), r.args()));
-    b.target(env_logger::Target::Stderr);
+    let filter = b.build();
+    let max = filter.filter();
     // Only fails when a logger is already set, which cannot happen here.
-    let _ = b.try_init();
+    if log::set_boxed_logger(Box::new(Logger(filter))).is_ok() {
+        log::set_max_level(max);
+    }
 }
 
 /// Init mode's level from a verbosity on tini's scale (`TINI_VERBOSITY`, default 1):
