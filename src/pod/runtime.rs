@@ -18,7 +18,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::pod::checks::Checks;
+use crate::pod::attempts::Attempts;
 use crate::pod::control;
 use crate::pod::logs::{self, Logs};
 use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
@@ -77,7 +77,7 @@ pub struct Runtime {
     /// Prepared argv/env/cwd/user of each unit, same order as the machine's.
     cmds: Vec<Command>,
     io: Io,
-    checks: Checks,
+    checks: Attempts,
     logs: Logs,
     /// Warned once that a marker could not be saved.
     marker_warned: bool,
@@ -105,7 +105,7 @@ impl Runtime {
             pod,
             cmds,
             io,
-            checks: Checks::default(),
+            checks: Attempts::default(),
             logs,
             marker_warned: false,
             status_wanted: false,
