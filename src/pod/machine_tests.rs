@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
 use crate::pod::control::{Reply, Request};
-use crate::pod::machine::{Effect, Event, Flavor, Phase, Pod, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
+use crate::pod::machine::{Effect, Event, Flavor, Phase, PodMachine, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::status::EntryState;
 use crate::pod::unit::{Reason, State, Unit};
@@ -49,7 +49,7 @@ fn probe(success: u32, failure: u32) -> Probe {
 
 /// Plays the runtime for one machine.
 struct Harness {
-    pod: Pod,
+    pod: PodMachine,
     t0: Instant,
     now: Instant,
     next_pid: i32,
@@ -72,7 +72,7 @@ impl Harness {
         settings.status_file = true;
         let units = entries.into_iter().map(|e| Unit::new(e, "hash".into(), false, t0)).collect();
         Harness {
-            pod: Pod::new(flavor, settings, units, t0),
+            pod: PodMachine::new(flavor, settings, units, t0),
             t0,
             now: t0,
             next_pid: 100,

@@ -5,13 +5,13 @@
 use std::time::Instant;
 
 use crate::config::Kind;
-use crate::pod::machine::{Cause, Phase, Pod};
+use crate::pod::machine::{Cause, Phase, PodMachine};
 use crate::pod::status::{pod_word, Condition, EntryState, EntryStatus, EventStatus, LastRun, PodStatus};
 use crate::pod::unit::{Reason, State, Unit};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
 
-impl Pod {
+impl PodMachine {
     /// The pod's state at `now`, as status.json holds it.
     pub fn status(&self, now: Instant) -> PodStatus {
         let unix = |t: Instant| self.settings.started_unix + t.saturating_duration_since(self.started).as_secs();
