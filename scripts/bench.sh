@@ -6,6 +6,7 @@
 #   make bench                          # as root: build, run every measurement, render
 #   scripts/bench.sh                    # run every measurement (PODINIT or `make static`)
 #   scripts/bench.sh --only 'size|startup'   # re-run only these; keep the other rows
+#   BENCH_ONLY=startup make bench       # the same through make, then render
 #   scripts/bench.sh --list             # the measurements, in report order
 #   python3 scripts/bench/render.py     # docs/benchmarks.md from the rows
 #
@@ -22,7 +23,8 @@
 # init-steps, probe-cpu, log-throughput, control, signals, orphans, idle-cost;
 # a new scripts/bench/NAME.sh runs after them (the renderer lists its rows).
 #
-# Env: PODINIT (default: build with `make static`), BENCH_RESULTS (results
+# Env: PODINIT (default: build with `make static`), BENCH_ONLY (--only's
+# default), BENCH_RESULTS (results
 # file, docs/benchmarks.tsv), BENCH_SECONDS (probe-CPU window, 60),
 # BENCH_IDLE_SECONDS (idle windows, 10), BENCH_SIGNALS (2000) and
 # BENCH_SIG_ROUNDS (5) for signals, BENCH_ORPHANS (5000) and BENCH_REAP_ROUNDS
@@ -37,7 +39,7 @@ BENCH_NAME=meta   # the runner's own rows: meta.*
 
 usage() { sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-1}"; }
 
-ONLY=""
+ONLY=${BENCH_ONLY:-}
 LIST=""
 while [ $# -gt 0 ]; do
     case $1 in

@@ -5,6 +5,7 @@
 # (utime+stime, and schedstat in ns) and context switches over BENCH_SECONDS (60).
 #
 # Rows:
+#   probe-cpu.seconds     s (BENCH_SECONDS)
 #   probe-cpu.window      s (measured wall time)
 #   probe-cpu.hz          clock ticks per second
 #   probe-cpu.ticks       utime+stime ticks in the window
@@ -50,6 +51,7 @@ still=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["st
 ns_stop "$PP"
 HZ=$(getconf CLK_TCK)
 el=$(calc "($w1 - $w0) / 1e9")
+row seconds "$BENCH_SECONDS" s
 row window "$(fmt '%.1f' "$el")" s
 row hz "$HZ"
 row ticks $(( t1 - t0 ))
