@@ -34,7 +34,9 @@
 # renderer marks the targets. Exit status: 0, or 2 when a measurement failed
 # (its rows say how; the results are written either way), 1 on bad usage.
 
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"
+# shellcheck disable=SC2034  # read by lib.sh's row
 BENCH_NAME=meta   # the runner's own rows: meta.*
 
 usage() { sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-1}"; }
@@ -94,7 +96,7 @@ for n in "${SEL[@]}"; do
         awk -F'\t' -v p="$n." -v n="$n" '
             (NF == 2 || NF == 3) && index($1, p) == 1 && $1 != p { print; next }
             { printf "bench: %s: not a result row, dropped: %s\n", n, $0 > "/dev/stderr"; bad++ }
-            END { if (bad) printf "%sproblem.rows\t%d lines on stdout were not result rows\n", p, bad }' "$out"
+            END { if (bad) printf "%sproblem.rows\t%s.sh: %d lines on stdout were not result rows\n", p, n, bad }' "$out"
         [ "$rc" = 0 ] || printf '%s.problem.exit\t%s.sh exited with status %s (its stderr above has why)\n' "$n" "$n" "$rc"
     } >> "$NEW"
     [ "$rc" = 0 ] || { FAILED="$FAILED $n"; log "$n.sh exited with status $rc"; }

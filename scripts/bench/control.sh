@@ -9,6 +9,7 @@
 #   control.restarts                       restarts before the status below
 #   control.hwm                            kB, podinit's VmHWM after them
 #   control.status_out.N                   line N of `podinit status` then
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need unshare python3

@@ -9,6 +9,7 @@
 #   idle-cost.CONFIG.cpu        ms in the window ("dead": podinit exited)
 #   idle-cost.CONFIG.wakeups    context switches in the window
 #   idle-cost.CONFIG.attempts   probe attempts the configuration makes in it
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need unshare python3

@@ -10,6 +10,7 @@
 #   idle.NAME.ctxt              context switches in the window
 #   idle.NAME.strace_calls      system calls in strace's 5 s
 #   idle.NAME.strace_which      "call×N, ..."
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need strace unshare python3

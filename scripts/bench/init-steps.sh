@@ -9,6 +9,7 @@
 # Rows (RUN: podinit sh nostate):
 #   init-steps.RUN.{mean,sd,min,max,median}   ms
 #   init-steps.cpu.{podinit,nostate}          ms (perf only)
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need python3

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: its variables are for the scripts that source it
 # Shared helpers of the measurement scripts in scripts/bench/ (sourced, not
 # run). A measurement script prints only result rows on stdout:
 #

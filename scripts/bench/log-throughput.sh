@@ -11,6 +11,7 @@
 #   log-throughput.lines, .lines_expected, .unprefixed
 #   log-throughput.cpu                            ms (perf only)
 #   log-throughput.strace_write, .strace_read     calls for 20 MB
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need strace
@@ -35,6 +36,7 @@ done
 J=$WORK/log.json
 # Sanity run first: every line arrives once, prefixed.
 PERF_LP=()
+# shellcheck disable=SC2054  # "-x," is perf's CSV separator, not a list
 [ -n "$HAVE_PERF" ] && PERF_LP=(perf stat --no-inherit -x, -e task-clock -o "$LOGP/perf.txt" --)
 out=$("${PERF_LP[@]}" "$PODINIT" run -c "$LOGP/pod-true.toml" 2>/dev/null | LC_ALL=C awk '
     { n++ } substr($0, 1, 6) != "[app] " { bad++ } END { printf "%d %d", n, bad + 0 }')

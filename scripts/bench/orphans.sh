@@ -13,6 +13,7 @@
 #   orphans.INIT.trickle        µs per one-by-one run, median
 #   orphans.INIT.trickle_runs   each run, µs
 #   orphans.INIT.instructions   per orphan (valgrind only)
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need unshare
@@ -26,13 +27,13 @@ row rounds "$REAP_ROUNDS"
 log "$REAP_ROUNDS bursts of $REAP_N zombies, then 3 x $REAP_N orphans exiting one by one, per init"
 # reap_run INIT ROUNDS [GAP_US]: the init's CPU time (µs) per round, space-separated.
 reap_run() {
-    local k=$1 rounds=$2 gap=${3:-} ctl=$WORK/reap.ctl ack=$WORK/reap.ack p x c0 c1 out="" i
+    local k=$1 rounds=$2 gap=${3:-} ctl=$WORK/reap.ctl ack=$WORK/reap.ack p x c0 c1 out=""
     rm -f "$ctl" "$ack"; mkfifo "$ctl" "$ack"
     exec 8<>"$ctl" 7<>"$ack"
     # shellcheck disable=SC2086
     if ns_start "$WORK/reap-$k.log" ${INIT_CMD[$k]} "$ORPHANS" "$REAP_N" "$rounds" "$ctl" "$ack" $gap; then
         p=$NSP
-        for i in $(seq 1 "$rounds"); do
+        for _ in $(seq 1 "$rounds"); do
             read -r -N1 -t 120 x <&7 || break
             c0=$(cpu_ns "$p"); printf g >&8
             read -r -N1 -t 300 x <&7 || break
@@ -69,6 +70,7 @@ cg_reap() {
     unshare --pid --fork --mount-proc --kill-child valgrind --tool=callgrind --callgrind-out-file="$out" \
         ${INIT_CMD[$1]} "$ORPHANS" "$2" 1 "$ctl" "$ack" </dev/null >/dev/null 2>&1 3>&- 7<&- 8<&- 9<&- &
     u=$!
+    # shellcheck disable=SC2034  # x: the byte, only its arrival counts
     read -r -N1 -t 60 x <&7 && printf g >&8 && read -r -N1 -t 120 x <&7
     exec 8>&- 7<&-
     wait_bounded "$u" 60
@@ -77,7 +79,7 @@ cg_reap() {
 if [ -n "$HAVE_VALGRIND" ]; then
     log "callgrind: user-space instructions per reaped orphan"
     for k in $INITS; do
-        a=$(cg_reap "$k" 1); b=$(cg_reap "$k" 5000)
-        [ -n "$a" ] && [ -n "$b" ] && row "$k.instructions" $(( (b - a) / 5000 ))
+        c0=$(cg_reap "$k" 1); c1=$(cg_reap "$k" 5000)
+        [ -n "$c0" ] && [ -n "$c1" ] && row "$k.instructions" $(( (c1 - c0) / 5000 ))
     done
 fi

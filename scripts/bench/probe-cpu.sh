@@ -15,6 +15,7 @@
 #   probe-cpu.ctxt_per_s  context switches per second
 #   probe-cpu.hwm         kB, VmHWM after the window
 #   probe-cpu.after       the pod after the window: "STATUS ready|not-ready RESTARTS"
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need busybox unshare python3

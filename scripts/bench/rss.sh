@@ -10,6 +10,7 @@
 #   rss.NAME.{hwm,rss,anon,file}                        kB
 #   rss.smaps.N.{mapping,size,rss}                      podinit-init's mappings, kB
 #   rss.touched.N.{mode,segment,size,touched,windows}   valgrind only; kB
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need unshare python3

@@ -16,6 +16,7 @@
 #   signals.INIT.min               µs, the fastest single signal of any placement
 #   signals.INIT.instructions      per signal (valgrind only; not dumb-init-sc)
 #   signals.INIT.syscalls          "call, call, kill" (not dumb-init-sc)
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need unshare python3
@@ -44,6 +45,7 @@ for d in /sys/fs/cgroup /sys/fs/cgroup/cpu; do
     [ "$d" = /sys/fs/cgroup ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ] && continue
     if mkdir "$d/podinit-bench.$$" 2>/dev/null; then BENCH_CG=$d/podinit-bench.$$; break; fi
 done
+# shellcheck disable=SC2034  # run by lib.sh's cleanup
 [ -n "$BENCH_CG" ] && CLEANUP_EXTRA='rmdir "$BENCH_CG" 2>/dev/null'
 [ -n "$BENCH_CG" ] || { PLACEMENTS=${PLACEMENTS/cgroup /}; log "no cgroup to create: skipping the cgroup placement"; }
 row n "$SIG_N"
@@ -124,8 +126,8 @@ cg_sig() {
 if [ -n "$HAVE_VALGRIND" ]; then
     log "callgrind: user-space instructions per forwarded signal"
     for k in $INITS; do
-        a=$(cg_sig "$k" 0); b=$(cg_sig "$k" 1000)
-        [ -n "$a" ] && [ -n "$b" ] && row "$k.instructions" $(( (b - a) / 1000 ))
+        c0=$(cg_sig "$k" 0); c1=$(cg_sig "$k" 1000)
+        [ -n "$c0" ] && [ -n "$c1" ] && row "$k.instructions" $(( (c1 - c0) / 1000 ))
     done
 fi
 

@@ -4,6 +4,7 @@
 #
 # Rows: size.NAME.bytes (bytes), size.NAME.static (yes | no (dynamic)),
 # size.NAME.file (the file measured); NAME: podinit tini catatonit dumb-init.
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 podinit_bin
 peers

@@ -13,6 +13,7 @@
 #   startup.syscalls.NAME                          count (none: not run)
 #   startup.syscalls_top.NAME                      the 4 most frequent, "call×N, ..."
 #   startup.hyperfine_flags                        "-N" when hyperfine ran without a shell
+# shellcheck source=scripts/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 need strace unshare python3
@@ -50,6 +51,7 @@ if [ -n "$HAVE_PERF" ]; then
 fi
 # Where the time goes: system calls of one run (strace -f -c), not PID 1.
 for k in podinit tini catatonit dumb-init; do
+    # shellcheck disable=SC2086  # INIT_CMD: the init and its arguments
     strace -f -c -o "$WORK/sc-true.txt" ${INIT_CMD[$k]} /bin/true >/dev/null 2>&1
     n=$(awk '$NF == "total" { print $4 }' "$WORK/sc-true.txt")
     top=$(awk 'f && /^-/ { exit } f { print $4, $NF } /^-/ { f=1 }' "$WORK/sc-true.txt" | sort -rn | head -n 4 | awk '{ printf "%s%s×%s", sep, $2, $1; sep=", " }')
