@@ -15,9 +15,11 @@
 # (`bash scripts/bench/size.sh`). The runner runs the selected ones in report
 # order and writes their rows into the results file (TSV), replacing the rows
 # of the measurements it ran and keeping the others, so one number can be
-# re-measured and the report re-rendered without re-running the rest. It adds
-# meta rows: the machine, the podinit version, and per measurement its date
-# and the load average before and after. It prints this run's rows on stdout.
+# re-measured and the report re-rendered without re-running the rest (the
+# file is updated after each measurement: an interrupted run keeps what it
+# finished). It adds meta rows: the machine, and per measurement its date, the
+# podinit version measured and the load average before and after. It prints
+# this run's rows on stdout.
 #
 # Measurements (the report's sections): size, startup, idle (wakeups), rss,
 # init-steps, probe-cpu, log-throughput, control, signals, orphans, idle-cost;
@@ -75,35 +77,10 @@ need_root
 podinit_bin   # once here, so the scripts do not each run `make static`
 
 RESULTS=${BENCH_RESULTS:-$ROOT/docs/benchmarks.tsv}
-NEW=$WORK/new.tsv
-: > "$NEW"
-FAILED=""
-i=0
-for n in "${SEL[@]}"; do
-    i=$((i + 1))
-    log "$i/${#SEL[@]} $n"
-    load0=$(cut -d' ' -f1-3 /proc/loadavg)
-    date=$(date -u '+%Y-%m-%d %H:%M UTC')
-    out=$WORK/$n.tsv
-    # stdout to a file, not a pipe: a process a script leaves behind cannot hold the runner up.
-    bash "$ROOT/scripts/bench/$n.sh" > "$out"
-    rc=$?
-    {
-        printf 'meta.%s.date\t%s\n' "$n" "$date"
-        printf 'meta.%s.load_start\t%s\n' "$n" "$load0"
-        printf 'meta.%s.load_end\t%s\n' "$n" "$(cut -d' ' -f1-3 /proc/loadavg)"
-        # Only well-formed rows of this script's own name go in.
-        awk -F'\t' -v p="$n." -v n="$n" '
-            (NF == 2 || NF == 3) && index($1, p) == 1 && $1 != p { print; next }
-            { printf "bench: %s: not a result row, dropped: %s\n", n, $0 > "/dev/stderr"; bad++ }
-            END { if (bad) printf "%sproblem.rows\t%s.sh: %d lines on stdout were not result rows\n", p, n, bad }' "$out"
-        [ "$rc" = 0 ] || printf '%s.problem.exit\t%s.sh exited with status %s (its stderr above has why)\n' "$n" "$n" "$rc"
-    } >> "$NEW"
-    [ "$rc" = 0 ] || { FAILED="$FAILED $n"; log "$n.sh exited with status $rc"; }
-done
+mkdir -p "$(dirname "$RESULTS")"
 
-# The machine and the binary of this run.
-{
+# machine: the meta rows of the machine and the binary of this run.
+machine() {
     printf 'meta.kernel\t%s\n' "$(uname -sr) ($(uname -m))"
     printf 'meta.cpu\t%s\n' "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     printf 'meta.nproc\t%s\n' "$(nproc)"
@@ -114,20 +91,52 @@ done
         command -v hyperfine >/dev/null && peers; then
         printf 'meta.peers\t%s\n' "$("$TINI" --version 2>&1 | head -n1); catatonit ($("$CATATONIT" --version 2>&1 | head -n1)); $("$DUMB_INIT" --version 2>&1 | head -n1); $(hyperfine --version)"
     fi
-} >> "$NEW"
+}
 
-# Merge: this run's rows for what ran (and the machine), the old rows for the rest.
-MERGED=$WORK/merged.tsv
-{
-    grep -E '^meta\.(kernel|cpu|nproc|podinit|podinit_bytes|peers)	' "$NEW"
-    for n in "${ALL[@]}"; do
-        if [[ " ${SEL[*]} " == *" $n "* ]]; then src=$NEW; else src=$RESULTS; fi
-        [ -f "$src" ] || continue
-        awk -F'\t' -v n="$n" 'index($1, "meta." n ".") == 1 || index($1, n ".") == 1' "$src"
-    done
-} > "$MERGED"
-mkdir -p "$(dirname "$RESULTS")"
-cp "$MERGED" "$RESULTS"
-grep -v '^meta\.' "$NEW" >&3
+# merge: RESULTS = the machine, then for every measurement in report order
+# its rows of this run (WORK/NAME.rows) or else its rows already in RESULTS.
+# Run after each measurement, so an interrupted run keeps what it finished.
+merge() {
+    local n
+    {
+        machine
+        for n in "${ALL[@]}"; do
+            if [ -f "$WORK/$n.rows" ]; then
+                cat "$WORK/$n.rows"
+            elif [ -f "$RESULTS" ]; then
+                awk -F'\t' -v n="$n" 'index($1, "meta." n ".") == 1 || index($1, n ".") == 1' "$RESULTS"
+            fi
+        done
+    } > "$WORK/merged.tsv"
+    cp "$WORK/merged.tsv" "$RESULTS"
+}
+
+FAILED=""
+i=0
+for n in "${SEL[@]}"; do
+    i=$((i + 1))
+    log "$i/${#SEL[@]} $n"
+    load0=$(cut -d' ' -f1-3 /proc/loadavg)
+    date=$(date -u '+%Y-%m-%d %H:%M UTC')
+    out=$WORK/$n.out
+    # stdout to a file, not a pipe: a process a script leaves behind cannot hold the runner up.
+    bash "$ROOT/scripts/bench/$n.sh" > "$out"
+    rc=$?
+    {
+        printf 'meta.%s.date\t%s\n' "$n" "$date"
+        printf 'meta.%s.load_start\t%s\n' "$n" "$load0"
+        printf 'meta.%s.load_end\t%s\n' "$n" "$(cut -d' ' -f1-3 /proc/loadavg)"
+        printf 'meta.%s.podinit\t%s\n' "$n" "$("$PODINIT" -V 2>&1 | head -n1)"
+        # Only well-formed rows of this script's own name go in.
+        awk -F'\t' -v p="$n." -v n="$n" '
+            (NF == 2 || NF == 3) && index($1, p) == 1 && $1 != p { print; next }
+            { printf "bench: %s: not a result row, dropped: %s\n", n, $0 > "/dev/stderr"; bad++ }
+            END { if (bad) printf "%sproblem.rows\t%s.sh: %d lines on stdout were not result rows\n", p, n, bad }' "$out"
+        [ "$rc" = 0 ] || printf '%s.problem.exit\t%s.sh exited with status %s (its stderr above has why)\n' "$n" "$n" "$rc"
+    } > "$WORK/$n.rows"
+    [ "$rc" = 0 ] || { FAILED="$FAILED $n"; log "$n.sh exited with status $rc"; }
+    grep -v '^meta\.' "$WORK/$n.rows" >&3
+    merge
+done
 log "rows written to $RESULTS; render the report: python3 scripts/bench/render.py"
 [ -z "$FAILED" ] || { log "failed:$FAILED"; exit 2; }

@@ -527,9 +527,12 @@ def main():
     known = [n for n in SECTIONS if n in names]
     extra = [n for n in names if n not in SECTIONS]
     dates = {}
+    builds = {}
     for n in known + extra:
         dates[n] = (R.get("meta.%s.date" % n), R.get("meta.%s.load_start" % n), R.get("meta.%s.load_end" % n))
+        builds[n] = R.get("meta.%s.podinit" % n) or R.get("meta.podinit")
     separate = len({d[0] for d in dates.values()}) > 1
+    several = len(set(builds.values())) > 1
     for n in known + extra:
         before = len(rep.body)
         if n in RENDER:
@@ -537,8 +540,11 @@ def main():
         else:
             s_generic(rep, R, n, len(SECTIONS) + 1 + extra.index(n))
         if separate and dates[n][0]:
-            # Sections measured in different runs: each says when, and under what load.
-            rep.body.insert(before + 2, "Measured %s; load average %s at its start, %s at its end." % dates[n])
+            # Sections measured in different runs: each says when, of which
+            # build (when they differ), and under what load.
+            build = " (%s)" % builds[n] if several else ""
+            rep.body.insert(before + 2, "Measured %s%s; load average %s at its start, %s at its end."
+                            % (dates[n][0], build, dates[n][1], dates[n][2]))
             rep.body.insert(before + 3, "")
         for p in R.problems(n):
             rep.issue(p)
@@ -564,7 +570,8 @@ def main():
         lines.append("- Date: %s" % (first[0] or "?"))
     lines += ["- Kernel: %s" % R.get("meta.kernel", "?"),
               "- CPU: %s, %s online CPUs" % (R.get("meta.cpu") or "unknown", R.get("meta.nproc", "?")),
-              "- podinit: %s, %s bytes" % (R.get("meta.podinit", "?"), size)]
+              "- podinit: %s, %s bytes" % (R.get("meta.podinit", "?"), size) if not several else
+              "- podinit: several builds, each section says which; the latest: %s, %s bytes" % (R.get("meta.podinit", "?"), size)]
     if R.get("meta.peers"):
         lines.append("- Peers: %s" % R.get("meta.peers"))
     if windows:
