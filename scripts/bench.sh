@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# podinit benchmark runner: the targets of the README ("Tests and
-# benchmarks") measured against tini, catatonit and dumb-init, one script per
-# measurement (scripts/bench/NAME.sh), the way ripgrep's benchsuite is laid out.
+# podinit benchmark runner: podinit measured against tini, catatonit and
+# dumb-init, one script per measurement (scripts/bench/NAME.sh), the way
+# ripgrep's benchsuite is laid out; the targets and verdicts are the renderer's.
 #
 #   make bench                          # as root: build, run every measurement, render
 #   scripts/bench.sh                    # run every measurement (PODINIT or `make static`)
@@ -26,12 +26,11 @@
 # a new scripts/bench/NAME.sh runs after them (the renderer lists its rows).
 #
 # Env: PODINIT (default: build with `make static`), BENCH_ONLY (--only's
-# default), BENCH_RESULTS (results
-# file, docs/benchmarks.tsv), BENCH_SECONDS (probe-CPU window, 60),
-# BENCH_IDLE_SECONDS (idle windows, 10), BENCH_SIGNALS (2000) and
-# BENCH_SIG_ROUNDS (5) for signals, BENCH_ORPHANS (5000) and BENCH_REAP_ROUNDS
-# (7) for orphans; BENCH_OUT (the renderer's report, docs/benchmarks.md; "-" =
-# stdout only). Installs the peers and tools it needs when they are missing
+# default), BENCH_RESULTS (results file, docs/benchmarks.tsv), BENCH_SECONDS
+# (probe-CPU window, 60), BENCH_IDLE_SECONDS (idle windows, 10), BENCH_SIGNALS
+# (2000) and BENCH_SIG_ROUNDS (5) for signals, BENCH_ORPHANS (5000) and
+# BENCH_REAP_ROUNDS (7) for orphans; BENCH_OUT (the renderer's report,
+# docs/benchmarks.md; "-" = stdout only). Installs the peers and tools it needs when they are missing
 # (apt-get). Not part of the test suite: it checks nothing, it measures; the
 # renderer marks the targets. Exit status: 0, or 2 when a measurement failed
 # (its rows say how; the results are written either way), 1 on bad usage.
