@@ -199,7 +199,6 @@ def s_idle(rep, R):
 
 
 def s_rss(rep, R):
-    w = R.get("idle.window") or os.environ.get("BENCH_IDLE_SECONDS", "10")
     g = lambda k, f: R.get("rss.%s.%s" % (k, f)) or "?"
     rep.r("## 4. Peak RSS while supervising", "",
           "VmHWM and VmRSS of the PID-1 process (/proc/PID/status) after an idle window as in section 3 (the same inits, started",
