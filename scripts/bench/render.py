@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Render docs/benchmarks.md from the bench's result rows.
 
-    python3 scripts/bench/render.py [RESULTS]
+    python3 scripts/bench/render.py [--check] [RESULTS]
 
 RESULTS: the TSV that scripts/bench.sh writes (BENCH_RESULTS, default
 docs/benchmarks.tsv): one row `METRIC<TAB>VALUE[<TAB>UNIT]` a line. The report
 goes to stdout and to BENCH_OUT (default docs/benchmarks.md; "-": stdout only).
+--check writes nothing and exits 1 when BENCH_OUT is not what RESULTS renders
+to (a hand edit, or a renderer change without a re-render).
 
 The measurement scripts only measure; the explanations, the targets and the
 verdicts are here. A section whose measurement is not in RESULTS is left out;
@@ -514,7 +516,10 @@ def issue11(rep, R):
 
 
 def main():
-    results = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "docs", "benchmarks.tsv"))
+    args = sys.argv[1:]
+    check = "--check" in args
+    args = [a for a in args if a != "--check"]
+    results = args[0] if args else os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "docs", "benchmarks.tsv"))
     out = os.environ.get("BENCH_OUT", os.path.join(ROOT, "docs", "benchmarks.md"))
     R = Rows(results)
     rep = Report(R)
@@ -592,6 +597,14 @@ def main():
     if rep.issues:
         lines += ["### Off target or unexpected", ""] + rep.issues + [""]
     text = "\n".join(lines + rep.body) + "\n"
+    if check:
+        try:
+            with open(out, encoding="utf-8") as f:
+                same = f.read() == text
+        except OSError:
+            same = False
+        print("render: %s %s the rendering of %s" % (out, "is" if same else "is NOT", results), file=sys.stderr)
+        sys.exit(0 if same else 1)
     sys.stdout.write(text)
     if out != "-":
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
