@@ -18,7 +18,7 @@ fn main() {
         Ok(m) => m,
         Err(e) => {
             eprintln!("podinit: {e}");
-            std::process::exit(2);
+            std::process::exit(e.code);
         }
     };
     if !matches!(mode, Mode::Init(_) | Mode::Pause | Mode::Run { .. }) {
@@ -28,8 +28,8 @@ fn main() {
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
     let code = match mode {
-        Mode::Help => {
-            print!("{}", cli::USAGE);
+        Mode::Help(text) => {
+            print!("{text}");
             0
         }
         Mode::Version { tini } => {
@@ -41,10 +41,7 @@ fn main() {
             supervise(
                 &o,
                 |o| {
-                    if let Some(sig) = o.pdeathsig {
-                        // SAFETY: prctl with integer arguments.
-                        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
-                    }
+                    signals::on_parent_death(o.pdeathsig);
                     Some(init_mode::pod(o))
                 },
                 o.subreaper,
@@ -56,9 +53,16 @@ fn main() {
             pause::release_mounts();
             supervise(&(), |_| Some(pause::pod()), false)
         }
-        Mode::Run { config } => {
+        Mode::Run { config, pdeathsig } => {
             logging::init(log::LevelFilter::Info);
-            supervise(&config, |c| run::load(c), false)
+            supervise(
+                &config,
+                |c| {
+                    signals::on_parent_death(pdeathsig);
+                    run::load(c)
+                },
+                false,
+            )
         }
         Mode::Check { config } => {
             // INFO lines name the manifest fields podinit ignores.
@@ -78,6 +82,7 @@ fn main() {
         Mode::Health { config } => commands::health(&config),
         Mode::Reset { config, steps } => commands::reset(&config, &steps),
         Mode::Control { config, cmd } => commands::control(&config, &cmd),
+        Mode::Wait { config, until, timeout, names } => cli::wait::run(&config, until, timeout, &names),
     };
     std::process::exit(code);
 }
@@ -99,6 +104,8 @@ fn supervise<T: ?Sized>(arg: &T, build: impl FnOnce(&T) -> Option<Runtime>, subr
         }
     }
     let code = podinit::sys::event_loop::run(&mut pod, &mut sigs);
+    // An orderly end: the pod is stopped, the guard (run mode) has nothing to kill.
+    podinit::sys::guard::disarm();
     // The process ends right after: let the kernel take the memory back at
     // once instead of freeing every entry (hundreds of munmap calls for a big
     // pod; nothing has a Drop with an effect outside the process).

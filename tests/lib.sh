@@ -27,6 +27,26 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# A command that does not exist (a helper renamed away, a typo) fails the suite
+# loudly instead of bash printing "command not found" and carrying on: bash
+# runs this handler in a subshell, which tells the main shell (SIGUSR1) to stop.
+# T_OPTIONAL_COMMANDS lists tools a suite may try and do without (it checks
+# their result), for which the usual 127 is enough.
+T_OPTIONAL_COMMANDS=${T_OPTIONAL_COMMANDS:-"curl wget kubectl socat nc"}
+command_not_found_handle() {
+    case " $T_OPTIONAL_COMMANDS " in *" $1 "*) echo "bash: $1: command not found" >&2; return 127;; esac
+    echo "FATAL: undefined command '$1' (${BASH_SOURCE[1]:-?}:${BASH_LINENO[0]:-?}); suite aborted" >&2
+    kill -USR1 "$T_MAIN_PID" 2>/dev/null
+    return 127
+}
+t_undefined_command() {
+    T_FAIL=$((T_FAIL + 1)); T_FAILED="$T_FAILED undefined-command"
+    echo "FAIL undefined command (see FATAL above)"
+    t_summary
+    exit 1
+}
+trap t_undefined_command USR1
+
 # t_begin NAME: start a test case.
 t_begin() { T_NAME=$1; T_CASE_OK=1; }
 
@@ -174,17 +194,22 @@ assert_no_match() { ! printf '%s\n' "$1" | grep -Eq -- "$2" || t_fail "${3:-outp
 # can_unshare_pid: true when this user may create a PID namespace (as_pid1 needs it).
 can_unshare_pid() { unshare --pid --fork --mount-proc true >/dev/null 2>&1; }
 
-# suite_requires: skip the suite (0 passed, 0 failed) where PID namespaces
-# cannot be made; fail it when there is no binary.
+# t_skip_suite REASON: the suite cannot run here. Prints "SUITE: skipped: REASON",
+# which tests/run.sh counts as a skipped suite (and under CI=true, a failure).
+t_skip_suite() {
+    echo "${T_SUITE:-tests}: skipped: $*"
+    exit 0
+}
+
+# suite_requires: skip the suite where PID namespaces cannot be made; fail it
+# when there is no binary.
 suite_requires() {
     if [ ! -x "$PODINIT" ]; then
         t_begin "podinit binary exists"; t_fail "no binary at $PODINIT (cargo build)"; t_end
         t_summary; exit
     fi
     if ! can_unshare_pid; then
-        echo "note: skipped: cannot create a PID namespace (unshare --pid needs root or user namespaces)"
-        t_summary
-        exit 0
+        t_skip_suite "cannot create a PID namespace (unshare --pid needs root or user namespaces)"
     fi
 }
 

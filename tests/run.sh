@@ -1,26 +1,48 @@
 #!/usr/bin/env bash
 # Runs every shell integration suite in tests/integration and prints one total
-# line ("integration: N passed, N failed"). Needs root (unshare, nsenter).
+# line ("integration: N passed, N failed, N skipped suites"). Needs root
+# (unshare, nsenter).
+#
+# A suite that could not run (it printed "SUITE: skipped: REASON", e.g. no PID
+# namespaces) is counted and listed as skipped, never as passed; under CI=true
+# a skipped suite fails the run. A suite with no summary line, or one that
+# exits non-zero while its summary says 0 failed, counts as failed. SUITES=DIR
+# runs the suites of another directory (the runner's own test does).
 set -u
 cd "$(dirname "$0")/.."
 export PODINIT=${PODINIT:-$PWD/target/debug/podinit}
 [ -x "$PODINIT" ] || { echo "no binary at $PODINIT: run 'cargo build' first" >&2; exit 1; }
-pass=0 fail=0 failed=""
-for t in tests/integration/test_*.sh; do
+pass=0 fail=0 failed="" skipped="" nskip=0
+for t in "${SUITES:-tests/integration}"/test_*.sh; do
     [ -n "${ONLY:-}" ] && case "$t" in *"$ONLY"*) ;; *) continue ;; esac
     echo "== $t"
     start=$(date +%s)
     log=$(mktemp /tmp/podinit-suite.XXXXXX)
     bash "$t" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    skip=$(grep -E '^[a-z_-]+: skipped: ' "$log" | tail -n1)
     out=$(grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
     rm -f "$log"
+    if [ -n "$skip" ] && [ -z "$out" ]; then
+        echo "   SKIPPED $t (${skip#*: skipped: })"
+        skipped="$skipped $t"; nskip=$((nskip + 1))
+        echo "   ($(( $(date +%s) - start ))s)"
+        continue
+    fi
     p=$(echo "$out" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
     f=$(echo "$out" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
     if [ -z "$p" ]; then f=1; p=0; echo "   $t: no summary line (crashed?)"; fi
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "   $t: exited $rc although its summary says 0 failed"; fi
     pass=$((pass + p)); fail=$((fail + f))
     [ "$f" != 0 ] && failed="$failed $t"
     echo "   ($(( $(date +%s) - start ))s)"
 done
 [ -n "$failed" ] && echo "failed suites:$failed"
-echo "integration: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+[ -n "$skipped" ] && echo "skipped suites (did not run):$skipped"
+echo "integration: $pass passed, $fail failed, $nskip skipped suites"
+[ "$fail" = 0 ] || exit 1
+if [ "$nskip" != 0 ] && [ "${CI:-}" = true ]; then
+    echo "CI=true: a skipped suite fails the run" >&2
+    exit 1
+fi
+exit 0

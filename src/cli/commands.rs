@@ -5,9 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::cli::live::{self, Liveness};
 use crate::cli::{ControlCmd, Hook};
 use crate::config;
-use crate::pod::control::{self, ControlError, Reply, Request};
+use crate::pod::control::{self, Request};
 use crate::pod::marker::MarkerStore;
 use crate::pod::status;
 
@@ -33,56 +34,55 @@ pub fn check(path: &Path) -> i32 {
     }
 }
 
-/// state_dir of the pod file, or the default when the file cannot be read
-/// (status must work even where the pod file is not visible).
-fn state_dir(path: &Path) -> std::path::PathBuf {
-    match config::load(path) {
-        Ok(p) => p.state_dir,
-        Err(_) => std::path::PathBuf::from("/run/podinit"),
-    }
-}
-
-/// `podinit status [--json]`: the live state from the control socket, else the
-/// last status.json (saying which on stderr).
+/// `podinit status [--json]`: the live state from the control socket. When
+/// podinit is not running (or does not answer), the last status.json with a
+/// note on stderr, and exit 1: an old file never passes for a running pod.
 pub fn status(path: &Path, json: bool) -> i32 {
-    let dir = state_dir(path);
-    // Why the live state is not available, for the note on stderr.
-    let (live, why_not) = match control::request(&dir, &Request::Status, Duration::from_secs(5)) {
-        Ok(Reply { status: Some(st), .. }) => (Some(st), String::new()),
-        Ok(reply) => (None, format!("the running pod refused: {}", reply.message)),
-        Err(ControlError::NotRunning { .. }) => (None, "the pod is not running".to_string()),
-        Err(e) => (None, format!("cannot ask the running pod ({e})")),
+    let Some(pod) = load_or_print(path) else { return 1 };
+    let dir = pod.state_dir;
+    let file = live::status_path(&dir);
+    let (st, code) = match live::probe(&dir) {
+        Liveness::Live(st) => (st, 0),
+        Liveness::Running(st, why) => {
+            eprintln!("podinit: {why}; podinit (pid {}) is running; state from {}", st.pid, file.display());
+            (st, 0)
+        }
+        Liveness::NotRunning(why, Ok(st)) => {
+            eprintln!("podinit: {why}; last state from {}", file.display());
+            (st, 1)
+        }
+        Liveness::Unknown(why, Ok(st)) => {
+            eprintln!("podinit: {why}; last state from {}", file.display());
+            (st, 1)
+        }
+        Liveness::NotRunning(why, Err(_)) | Liveness::Unknown(why, Err(_)) => {
+            eprintln!("podinit: {why}");
+            return 1;
+        }
     };
-    let from_socket = live.is_some();
-    let st = live.ok_or(()).or_else(|()| status::read(&dir));
-    if st.is_ok() && !from_socket {
-        eprintln!("podinit: {why_not}; last state from {}", dir.join(status::FILE_NAME).display());
-    }
-    match st {
-        Ok(st) if json => match serde_json::to_string_pretty(&st) {
-            Ok(s) => {
-                println!("{s}");
-                0
-            }
+    if json {
+        match serde_json::to_string_pretty(&st) {
+            Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("podinit: status: {e}");
-                1
+                return 1;
             }
-        },
-        Ok(st) => {
-            print!("{}", status::render_table(&st, crate::now_unix()));
-            0
         }
-        Err(e) => {
-            eprintln!("podinit: {e}");
-            1
-        }
+    } else {
+        print!("{}", status::render_table(&st, crate::now_unix()));
     }
+    code
 }
 
-/// `podinit health`: 0 iff the pod is Ready.
+/// `podinit health`: 0 iff podinit is running and the pod is Ready.
 pub fn health(path: &Path) -> i32 {
-    match status::read(&state_dir(path)).map_err(|e| e.to_string()).and_then(|st| status::health(&st)) {
+    let Some(pod) = load_or_print(path) else { return 1 };
+    let verdict = match live::probe(&pod.state_dir) {
+        Liveness::Live(st) | Liveness::Running(st, _) => status::health(&st),
+        Liveness::NotRunning(why, _) => Err(why),
+        Liveness::Unknown(why, _) => Err(why),
+    };
+    match verdict {
         Ok(()) => 0,
         Err(reason) => {
             eprintln!("podinit: {reason}");
@@ -94,12 +94,9 @@ pub fn health(path: &Path) -> i32 {
 /// `podinit restart|stop|start NAME`, `podinit kill NAME SIG`: one request to the
 /// running pod's control socket.
 pub fn control(path: &Path, cmd: &ControlCmd) -> i32 {
-    let (dir, grace) = match config::load(path) {
-        Ok(p) => (p.state_dir, p.termination_grace_period),
-        Err(_) => (std::path::PathBuf::from("/run/podinit"), Duration::from_secs(30)),
-    };
+    let Some(pod) = load_or_print(path) else { return 1 };
     let req = request_of(cmd);
-    match control::request(&dir, &req, control::timeout_for(&req, grace)) {
+    match control::request(&pod.state_dir, &req, control::timeout_for(&req, pod.termination_grace_period)) {
         Ok(reply) if reply.ok => {
             println!("{}", reply.message);
             0
@@ -115,8 +112,10 @@ pub fn control(path: &Path, cmd: &ControlCmd) -> i32 {
     }
 }
 
-/// Loads a pod file or manifest, printing every error (None: exit 1).
-fn load_or_print(path: &Path) -> Option<config::Pod> {
+/// Loads a pod file or manifest, printing every error (None: exit 1). The
+/// commands that talk to a running pod use it too: a pod file that does not
+/// load must not send them to another pod's (or the default) state_dir.
+pub(crate) fn load_or_print(path: &Path) -> Option<config::Pod> {
     match config::load(path) {
         Ok(p) => Some(p),
         Err(errors) => {

@@ -5,6 +5,8 @@
 //! argument, so `podinit -- run` still runs a program called `run`.
 
 pub mod commands;
+pub mod live;
+pub mod wait;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -27,7 +29,8 @@ pub struct InitOptions {
     pub remap_to_zero: Vec<i32>,
     /// `-p SIG`: signal podinit gets when its parent dies.
     pub pdeathsig: Option<SigNum>,
-    /// `-v` count (or `PODINIT_VERBOSITY`).
+    /// Log level on tini's scale (0 errors .. 4 trace): `PODINIT_VERBOSITY` /
+    /// `TINI_VERBOSITY` (default [`DEFAULT_VERBOSITY`]) plus one per `-v`.
     pub verbosity: u8,
     /// `-w`: warn about reaped zombies that are not the main child.
     pub warn_reaped: bool,
@@ -37,6 +40,9 @@ pub struct InitOptions {
     /// tini, catatonit and dumb-init run such commands too).
     pub command: Vec<OsString>,
 }
+
+/// Init mode's verbosity when no variable sets it: tini's default (warnings and errors).
+pub const DEFAULT_VERBOSITY: u8 = 1;
 
 /// A request for one entry of a running pod, sent over its control socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +76,9 @@ pub enum Mode {
     Init(InitOptions),
     /// `podinit pause`, or the binary called `pause`.
     Pause,
-    /// `podinit run [-c FILE]`
-    Run { config: PathBuf },
+    /// `podinit run [-c FILE] [-p SIGNAL]`; `pdeathsig`: the signal podinit
+    /// gets when its parent dies (as `-p` in init mode).
+    Run { config: PathBuf, pdeathsig: Option<SigNum> },
     /// `podinit check [-c FILE]`
     Check { config: PathBuf },
     /// `podinit status [--json] [-c FILE]`
@@ -90,23 +97,65 @@ pub enum Mode {
     Hook(Hook),
     /// `-V`: print the version; `tini` style when called as docker-init.
     Version { tini: bool },
-    /// `-h`
-    Help,
+    /// `podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]`
+    Wait {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+        /// The condition waited for.
+        until: WaitFor,
+        /// How long to wait at most.
+        timeout: Duration,
+        /// Entries to wait for; empty: the pod itself.
+        names: Vec<String>,
+    },
+    /// `-h`, or `podinit SUB --help`: print this usage text and exit 0.
+    Help(&'static str),
 }
 
-/// A usage error; main prints it on one line and exits 2.
+/// What `podinit wait` waits for (`--for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// The pod is Ready, or each named entry is ready (an init step: completed).
+    Ready,
+    /// The pod's init steps are done and its apps started, or each named entry started.
+    Started,
+    /// podinit has exited, or each named entry has terminated.
+    Exit,
+}
+
+/// `podinit wait` gives up after this long unless told `--timeout` (kubectl wait's default).
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A usage error; main prints it on one line and exits with `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CliError(pub String);
+pub struct CliError {
+    /// The one line that says what is wrong.
+    pub message: String,
+    /// The exit code: 2 for a subcommand (as most CLIs), 1 in init mode (as tini).
+    pub code: i32,
+}
+
+impl CliError {
+    /// A usage error of a subcommand (exit code 2).
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError { message: message.into(), code: 2 }
+    }
+
+    /// The same error in init mode, where tini exits 1 on bad usage (`tini -z`).
+    fn in_init_mode(self) -> Self {
+        CliError { code: 1, ..self }
+    }
+}
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (see 'podinit --help')", self.0)
+        write!(f, "{} (see 'podinit --help')", self.message)
     }
 }
 
 impl From<lexopt::Error> for CliError {
     fn from(e: lexopt::Error) -> Self {
-        CliError(e.to_string())
+        CliError::new(e.to_string())
     }
 }
 
@@ -117,24 +166,28 @@ podinit - PID 1 for containers: init, pause, and a pod lifecycle in one binary
 usage:
   podinit [OPTIONS] [--] CMD [ARG...]   run CMD as the main child (tini-compatible)
   podinit pause                         hold the namespaces as PID 1 (also: invoked as 'pause')
-  podinit run [-c FILE]                 run the pod file: init steps, sidecars, apps
+  podinit run [-c FILE] [-p SIGNAL]     run the pod file: init steps, sidecars, apps
   podinit check [-c FILE]               validate a pod file, print every error
   podinit status [--json] [-c FILE]     show the running pod's state
   podinit health [-c FILE]              exit 0 iff the pod is Ready (for HEALTHCHECK)
+  podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]
+                                        block until the pod (or those entries) is ready
   podinit reset [-c FILE] [STEP...]     forget run-once markers so those steps run again
-  podinit restart|stop|start NAME       control one app or sidecar of the running pod
-  podinit kill NAME SIGNAL              send SIGNAL to one app or sidecar
+  podinit restart|stop|start [-c FILE] NAME
+                                        control one app or sidecar of the running pod
+  podinit kill [-c FILE] NAME SIGNAL    send SIGNAL to one app or sidecar
   podinit export [-c FILE] [--format yaml|json] [--image IMAGE]
                                         print the pod as a Kubernetes Pod manifest
   podinit import FILE                   print a Kubernetes manifest (or pod file) as a pod file
-  (run, check and export also read a Kubernetes Pod manifest, YAML or JSON)
+  (run, check and export also read a Kubernetes Pod manifest, YAML or JSON;
+   'podinit SUBCOMMAND --help' prints that subcommand's usage)
 
 init options:
   -s            register as child subreaper (automatic when not PID 1)
   -g            send signals to the child's process group
   -e CODE       report exit code CODE as 0 (repeatable)
   -p SIGNAL     signal to receive when podinit's parent dies
-  -v            more verbose (repeatable)
+  -v            one level more verbose than PODINIT_VERBOSITY (repeatable)
   -w            warn when reaping a zombie that is not the main child
   -t, --grace DURATION
                 grace for other processes once the main child exited (default 5s)
@@ -144,9 +197,137 @@ init options:
 environment:
   PODINIT_CONFIG              pod file (default /etc/podinit/pod.toml)
   PODINIT_LOG                 log filter, env_logger syntax (e.g. debug)
-  PODINIT_SUBREAPER, PODINIT_KILL_PROCESS_GROUP, PODINIT_VERBOSITY
-                              as -s, -g, -v; tini's TINI_* names work too
+  PODINIT_SUBREAPER, PODINIT_KILL_PROCESS_GROUP
+                              as -s, -g; tini's TINI_* names work too
+  PODINIT_VERBOSITY, TINI_VERBOSITY
+                              init mode's log level, tini's scale (default 1):
+                              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
 ";
+
+/// The usage text of one subcommand (`podinit SUB --help`), None for an unknown one.
+pub fn sub_usage(sub: &str) -> Option<&'static str> {
+    Some(match sub {
+        "pause" => {
+            "\
+usage: podinit pause
+Hold the pod's namespaces as PID 1 and reap orphans, as the Kubernetes pause
+container does (also what podinit does when invoked as 'pause').
+"
+        }
+        "run" => {
+            "\
+usage: podinit run [-c FILE]
+Run the pod file (or Kubernetes Pod manifest) FILE: init steps in order, then
+sidecars and apps; stop gracefully on SIGTERM/SIGINT.
+  -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "check" => {
+            "\
+usage: podinit check [-c FILE]
+Validate a pod file or manifest and print every error as FILE:LINE:COL: message.
+Exit 0 when it is valid, 1 otherwise.
+  -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "status" => {
+            "\
+usage: podinit status [--json] [-c FILE]
+Show the running pod's state (kubectl-like table). When podinit is not running,
+show the last state it wrote, say so on stderr, and exit 1.
+  --json              the status as JSON
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "health" => {
+            "\
+usage: podinit health [-c FILE]
+Exit 0 iff podinit is running and the pod is Ready; otherwise print why and exit 1.
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "wait" => {
+            "\
+usage: podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]
+Block until the condition holds (exit 0), or print why not and exit 1: the
+timeout passed, the pod or entry failed for good, or podinit is gone.
+  --for ready         the pod is Ready; with NAMEs, each is ready (init step: completed) (default)
+  --for started       the pod's apps started; with NAMEs, each started (startup probe passed)
+  --for exit          podinit exited; with NAMEs, each terminated
+  --timeout DURATION  give up after DURATION (default 30s; 0 checks once)
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "reset" => {
+            "\
+usage: podinit reset [-c FILE] [STEP...]
+Forget the run-once markers of STEPs (default: all), so they run on the next start.
+  -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "restart" => {
+            "\
+usage: podinit restart [-c FILE] NAME
+Stop app or sidecar NAME gracefully and start it again.
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "stop" => {
+            "\
+usage: podinit stop [-c FILE] NAME
+Stop app or sidecar NAME gracefully and keep it stopped until 'podinit start NAME'.
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "start" => {
+            "\
+usage: podinit start [-c FILE] NAME
+Start app or sidecar NAME that 'podinit stop' stopped.
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "kill" => {
+            "\
+usage: podinit kill [-c FILE] NAME SIGNAL
+Send SIGNAL (HUP, SIGHUP or 1) to the process of app or sidecar NAME.
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "export" => {
+            "\
+usage: podinit export [-c FILE] [--format yaml|json] [--image IMAGE]
+Print the pod file as a Kubernetes Pod manifest.
+  --format yaml|json  output format (default yaml)
+  --image IMAGE       image of every container (default busybox:stable)
+  -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "import" => {
+            "\
+usage: podinit import FILE
+Print a Kubernetes Pod manifest (or a pod file) as a pod file; FILE '-' is stdin.
+"
+        }
+        "--hook-sleep" => {
+            "\
+usage: podinit --hook-sleep SECONDS
+Sleep SECONDS (the sleep lifecycle hook of a manifest).
+"
+        }
+        "--hook-http-get" => {
+            "\
+usage: podinit --hook-http-get URL
+GET URL; exit 0 on HTTP 200-399 (the httpGet lifecycle hook of a manifest).
+"
+        }
+        _ => return None,
+    })
+}
+
+/// True when `args` asks for help (`-h`/`--help`) before any `--`.
+fn wants_help(args: &[OsString]) -> bool {
+    args.iter().take_while(|a| *a != "--").any(|a| a == "-h" || a == "--help")
+}
 
 /// Parses the process's own arguments and environment.
 pub fn parse_env() -> Result<Mode, CliError> {
@@ -164,12 +345,16 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
     let default_config = || config::default_path();
     if let Some(first) = args.first().and_then(|a| a.to_str()) {
         let rest = args[1..].to_vec();
+        if let Some(text) = sub_usage(first).filter(|_| wants_help(&rest)) {
+            return Ok(Mode::Help(text));
+        }
         match first {
             "pause" => return parse_pause(rest),
             "run" | "check" | "health" => {
+                let (pdeathsig, rest) = if first == "run" { take_pdeathsig(rest)? } else { (None, rest) };
                 let (config, ..) = parse_sub(first, rest, default_config(), false, 0)?;
                 return Ok(match first {
-                    "run" => Mode::Run { config },
+                    "run" => Mode::Run { config, pdeathsig },
                     "check" => Mode::Check { config },
                     _ => Mode::Health { config },
                 });
@@ -182,6 +367,7 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
                 let (config, _, steps) = parse_sub(first, rest, default_config(), false, usize::MAX)?;
                 return Ok(Mode::Reset { config, steps });
             }
+            "wait" => return parse_wait(rest, default_config()),
             "export" | "import" | "--hook-sleep" | "--hook-http-get" => {
                 return parse_k8s(first, rest, default_config())
             }
@@ -190,21 +376,91 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
                 let (config, _, pos) = parse_sub(first, rest, default_config(), false, want)?;
                 if pos.len() != want {
                     let what = if want == 2 { "NAME SIGNAL" } else { "NAME" };
-                    return Err(CliError(format!("'podinit {first}' needs {what}")));
+                    return Err(CliError::new(format!("'podinit {first}' needs {what}")));
                 }
                 let name = pos[0].clone();
                 let cmd = match first {
                     "restart" => ControlCmd::Restart(name),
                     "stop" => ControlCmd::Stop(name),
                     "start" => ControlCmd::Start(name),
-                    _ => ControlCmd::Kill(name, signals::parse(&pos[1]).map_err(|e| CliError(e.to_string()))?),
+                    _ => ControlCmd::Kill(name, signals::parse(&pos[1]).map_err(|e| CliError::new(e.to_string()))?),
                 };
                 return Ok(Mode::Control { config, cmd });
             }
             _ => {}
         }
     }
-    parse_init(called == "docker-init", args, env)
+    parse_init(called == "docker-init", args, env).map_err(CliError::in_init_mode)
+}
+
+/// `podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]`.
+fn parse_wait(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+    let mut p = lexopt::Parser::from_args(args);
+    let (mut until, mut timeout, mut names) = (WaitFor::Ready, DEFAULT_WAIT_TIMEOUT, Vec::new());
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('c') | Long("config") => config = p.value()?.into(),
+            Long("for") => {
+                // kubectl spells it --for=condition=Ready; accept that spelling too.
+                let v = p.value()?.string()?;
+                until = match v.to_ascii_lowercase().trim_start_matches("condition=") {
+                    "ready" => WaitFor::Ready,
+                    "started" => WaitFor::Started,
+                    "exit" | "delete" => WaitFor::Exit,
+                    _ => {
+                        return Err(CliError::new(format!(
+                            "'podinit wait': --for is ready, started or exit, not '{v}'"
+                        )))
+                    }
+                };
+            }
+            Long("timeout") => {
+                let v = p.value()?.string()?;
+                // A bare 0 (check once) needs no unit, as in kubectl wait --timeout=0.
+                timeout = if v == "0" { Ok(Duration::ZERO) } else { config::parse_duration(&v) }
+                    .map_err(|e| CliError::new(format!("'podinit wait': --timeout: bad duration '{v}': {e}")))?;
+            }
+            Value(v) => names.push(v.string()?),
+            other => return Err(CliError::new(format!("'podinit wait': {}", other.unexpected()))),
+        }
+    }
+    Ok(Mode::Wait { config, until, timeout, names })
+}
+
+/// Takes `-p SIGNAL` (`-pSIGNAL`) out of `run`'s arguments, leaving the rest
+/// (and a `-c` value that happens to be `-p`) to `parse_sub`.
+fn take_pdeathsig(args: Vec<OsString>) -> Result<(Option<SigNum>, Vec<OsString>), CliError> {
+    let mut sig = None;
+    let mut rest = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let value = match a.to_str() {
+            Some("-c" | "--config") => {
+                rest.push(a);
+                rest.extend(it.next());
+                continue;
+            }
+            Some("--") => {
+                rest.push(a);
+                rest.extend(it.by_ref());
+                break;
+            }
+            Some("-p") => it.next().ok_or_else(|| run_usage("-p needs a signal".into()))?,
+            Some(s) if s.starts_with("-p") => s[2..].into(),
+            _ => {
+                rest.push(a);
+                continue;
+            }
+        };
+        let v = value.to_string_lossy();
+        sig = Some(signals::parse(&v).map_err(|e| run_usage(format!("-p: {e}")))?);
+    }
+    Ok((sig, rest))
+}
+
+/// A usage error of `podinit run`.
+fn run_usage(msg: String) -> CliError {
+    CliError::new(format!("'podinit run': {msg}"))
 }
 
 /// `export`, `import` and the hooks of Kubernetes manifests (config::k8s).
@@ -217,14 +473,16 @@ fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode
             Long("format") if sub == "export" => match p.value()?.string()?.as_str() {
                 "yaml" => json = false,
                 "json" => json = true,
-                other => return Err(CliError(format!("'podinit export': --format is yaml or json, not '{other}'"))),
+                other => {
+                    return Err(CliError::new(format!("'podinit export': --format is yaml or json, not '{other}'")))
+                }
             },
             Long("image") if sub == "export" => image = p.value()?.string()?,
             Value(v) if sub != "export" && pos.is_empty() => pos.push(v.string()?),
-            other => return Err(CliError(format!("'podinit {sub}': {}", other.unexpected()))),
+            other => return Err(CliError::new(format!("'podinit {sub}': {}", other.unexpected()))),
         }
     }
-    let one = pos.pop().ok_or_else(|| CliError(format!("'podinit {sub}' needs an argument")));
+    let one = pos.pop().ok_or_else(|| CliError::new(format!("'podinit {sub}' needs an argument")));
     Ok(match sub {
         "export" => Mode::Export { config, json, image },
         // `-` is standard input: kubectl get pod web -o yaml | podinit import -
@@ -232,7 +490,7 @@ fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode
         "--hook-sleep" => {
             let secs = one?;
             Mode::Hook(Hook::Sleep(
-                secs.parse().map_err(|_| CliError(format!("{sub}: '{secs}' is not a number of seconds")))?,
+                secs.parse().map_err(|_| CliError::new(format!("{sub}: '{secs}' is not a number of seconds")))?,
             ))
         }
         _ => Mode::Hook(Hook::HttpGet(one?)),
@@ -244,8 +502,8 @@ fn parse_pause(args: Vec<OsString>) -> Result<Mode, CliError> {
     match p.next()? {
         None => Ok(Mode::Pause),
         Some(Short('V') | Long("version")) => Ok(Mode::Version { tini: false }),
-        Some(Short('h') | Long("help")) => Ok(Mode::Help),
-        Some(a) => Err(CliError(format!("pause takes no arguments, got {}", a.unexpected()))),
+        Some(Short('h') | Long("help")) => Ok(Mode::Help(sub_usage("pause").unwrap_or(USAGE))),
+        Some(a) => Err(CliError::new(format!("pause takes no arguments, got {}", a.unexpected()))),
     }
 }
 
@@ -264,12 +522,11 @@ fn parse_sub(
         match arg {
             Short('c') | Long("config") => config = p.value()?.into(),
             Long("json") if allow_json => json = true,
-            Short('h') | Long("help") => return Err(CliError(format!("usage: see 'podinit --help' ({sub})"))),
             Value(v) if pos.len() < max_pos => pos.push(v.string()?),
             Value(v) => {
-                return Err(CliError(format!("'podinit {sub}': unexpected argument '{}'", v.to_string_lossy())))
+                return Err(CliError::new(format!("'podinit {sub}': unexpected argument '{}'", v.to_string_lossy())))
             }
-            other => return Err(CliError(format!("'podinit {sub}': {}", other.unexpected()))),
+            other => return Err(CliError::new(format!("'podinit {sub}': {}", other.unexpected()))),
         }
     }
     Ok((config, json, pos))
@@ -282,11 +539,12 @@ fn parse_init(tini: bool, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsSt
         kill_group: var("KILL_PROCESS_GROUP").is_some(),
         remap_to_zero: Vec::new(),
         pdeathsig: None,
+        // An absolute level on tini's scale; -v raises it from there.
         verbosity: match var("VERBOSITY") {
             Some(v) => v.to_str().and_then(|s| s.trim().parse().ok()).ok_or_else(|| {
-                CliError(format!("PODINIT_VERBOSITY: expected a number 0-3, got '{}'", v.to_string_lossy()))
+                CliError::new(format!("PODINIT_VERBOSITY: expected a level 0-4, got '{}'", v.to_string_lossy()))
             })?,
-            None => 0,
+            None => DEFAULT_VERBOSITY,
         },
         warn_reaped: false,
         grace: Duration::from_secs(5),
@@ -302,27 +560,29 @@ fn parse_init(tini: bool, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsSt
             Short('e') => {
                 let v = p.value()?.string()?;
                 let code = v.parse::<i32>().ok().filter(|c| (0..=255).contains(c));
-                o.remap_to_zero.push(code.ok_or_else(|| CliError(format!("-e: '{v}' is not an exit code (0-255)")))?);
+                o.remap_to_zero
+                    .push(code.ok_or_else(|| CliError::new(format!("-e: '{v}' is not an exit code (0-255)")))?);
             }
             Short('p') => {
                 let v = p.value()?.string()?;
-                o.pdeathsig = Some(signals::parse(&v).map_err(|e| CliError(format!("-p: {e}")))?);
+                o.pdeathsig = Some(signals::parse(&v).map_err(|e| CliError::new(format!("-p: {e}")))?);
             }
             Short('t') | Long("grace") => {
                 let v = p.value()?.string()?;
-                o.grace = config::parse_duration(&v).map_err(|e| CliError(format!("-t: bad duration '{v}': {e}")))?;
+                o.grace =
+                    config::parse_duration(&v).map_err(|e| CliError::new(format!("-t: bad duration '{v}': {e}")))?;
             }
             Short('V') | Long("version") => return Ok(Mode::Version { tini }),
-            Short('h') | Long("help") => return Ok(Mode::Help),
+            Short('h') | Long("help") => return Ok(Mode::Help(USAGE)),
             Value(v) => {
                 o.command.push(v);
                 o.command.extend(p.raw_args()?);
             }
-            other => return Err(CliError(other.unexpected().to_string())),
+            other => return Err(CliError::new(other.unexpected().to_string())),
         }
     }
     if o.command.is_empty() {
-        return Err(CliError("no command given: podinit [OPTIONS] -- CMD [ARG...]".into()));
+        return Err(CliError::new("no command given: podinit [OPTIONS] -- CMD [ARG...]"));
     }
     Ok(Mode::Init(o))
 }
@@ -356,7 +616,7 @@ mod tests {
         assert!(o.subreaper && o.kill_group && o.warn_reaped);
         assert_eq!(o.remap_to_zero, vec![3, 143]);
         assert_eq!(o.pdeathsig, Some(libc::SIGKILL));
-        assert_eq!(o.verbosity, 2);
+        assert_eq!(o.verbosity, DEFAULT_VERBOSITY + 2);
         assert_eq!(o.grace, Duration::from_secs(2));
         assert_eq!(o.command, vec!["sh", "-c", "x"]);
     }
@@ -379,7 +639,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(o.command, [raw(b"\xff"), raw(b"-v")]);
-        assert_eq!(o.verbosity, 0);
+        assert_eq!(o.verbosity, DEFAULT_VERBOSITY);
     }
 
     #[test]
@@ -417,15 +677,109 @@ mod tests {
         };
         assert!(o.subreaper && o.kill_group);
         assert_eq!(o.verbosity, 2);
-        assert!(p_env(&["true"], &[("PODINIT_VERBOSITY", "lots")]).unwrap_err().0.contains("PODINIT_VERBOSITY"));
+        assert!(p_env(&["true"], &[("PODINIT_VERBOSITY", "lots")]).unwrap_err().message.contains("PODINIT_VERBOSITY"));
+    }
+
+    #[test]
+    fn verbosity_is_tinis_absolute_scale_and_v_raises_it() {
+        let level = |args: &[&str], vars: &[(&str, &str)]| match p_env(args, vars) {
+            Ok(Mode::Init(o)) => o.verbosity,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(level(&["true"], &[]), 1);
+        assert_eq!(level(&["true"], &[("TINI_VERBOSITY", "0")]), 0);
+        assert_eq!(level(&["true"], &[("TINI_VERBOSITY", "1")]), 1);
+        assert_eq!(level(&["-v", "true"], &[("TINI_VERBOSITY", "1")]), 2);
+        assert_eq!(level(&["-vvv", "true"], &[("PODINIT_VERBOSITY", "0")]), 3);
+        // PODINIT_ wins over TINI_.
+        assert_eq!(level(&["true"], &[("PODINIT_VERBOSITY", "3"), ("TINI_VERBOSITY", "0")]), 3);
+    }
+
+    #[test]
+    fn init_usage_errors_exit_1_as_tini_and_subcommand_errors_2() {
+        for args in [&["-z"][..], &[][..], &["--"][..], &["-e", "x", "true"][..], &["-p", "NOPE", "true"][..]] {
+            assert_eq!(p(args).unwrap_err().code, 1, "{args:?}");
+        }
+        assert_eq!(p_env(&["true"], &[("TINI_VERBOSITY", "x")]).unwrap_err().code, 1);
+        for args in [&["run", "-z"][..], &["restart"][..], &["wait", "--for", "x"][..], &["pause", "x"][..]] {
+            assert_eq!(p(args).unwrap_err().code, 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn every_subcommand_has_its_own_help() {
+        let subs = [
+            "pause", "run", "check", "status", "health", "wait", "reset", "restart", "stop", "start", "kill", "export",
+            "import",
+        ];
+        for sub in subs {
+            let text = sub_usage(sub).unwrap_or_else(|| panic!("no usage for {sub}"));
+            assert!(text.starts_with(&format!("usage: podinit {sub}")), "{sub}: {text}");
+            assert!(
+                USAGE.contains(&format!("podinit {sub}")) || USAGE.contains(&format!("|{sub}")),
+                "{sub} not in USAGE"
+            );
+            for flag in ["-h", "--help"] {
+                assert_eq!(p(&[sub, flag]), Ok(Mode::Help(text)), "{sub} {flag}");
+            }
+            // After other arguments too.
+            assert_eq!(p(&[sub, "-c", "x", "--help"]), Ok(Mode::Help(text)), "{sub} -c x --help");
+        }
+        // The pause binary's own -h, and `--` still ends the options.
+        assert_eq!(parse(&"pause".into(), vec!["-h".into()], &|_| None), Ok(Mode::Help(sub_usage("pause").unwrap())));
+        assert_eq!(init(&["--", "run", "--help"]).command, vec!["run", "--help"]);
+    }
+
+    #[test]
+    fn wait_arguments() {
+        let w = |args: &[&str]| p(args);
+        assert_eq!(
+            w(&["wait"]),
+            Ok(Mode::Wait {
+                config: config::default_path(),
+                until: WaitFor::Ready,
+                timeout: DEFAULT_WAIT_TIMEOUT,
+                names: vec![]
+            })
+        );
+        assert_eq!(
+            w(&["wait", "-c", "p", "--for", "exit", "--timeout", "90s", "a", "b"]),
+            Ok(Mode::Wait {
+                config: "p".into(),
+                until: WaitFor::Exit,
+                timeout: Duration::from_secs(90),
+                names: vec!["a".into(), "b".into()]
+            })
+        );
+        assert!(matches!(w(&["wait", "--for=condition=Ready"]), Ok(Mode::Wait { until: WaitFor::Ready, .. })));
+        assert!(matches!(w(&["wait", "--for=started"]), Ok(Mode::Wait { until: WaitFor::Started, .. })));
+        assert!(w(&["wait", "--for", "healthy"]).unwrap_err().message.contains("ready, started or exit"));
+        assert!(w(&["wait", "--timeout", "soon"]).unwrap_err().message.contains("--timeout"));
+        assert!(w(&["wait", "--json"]).is_err());
+        assert!(matches!(w(&["wait", "--timeout", "0"]), Ok(Mode::Wait { timeout: Duration::ZERO, .. })));
+    }
+
+    #[test]
+    fn run_takes_a_parent_death_signal() {
+        assert_eq!(
+            p(&["run", "-p", "TERM", "-c", "x.toml"]),
+            Ok(Mode::Run { config: "x.toml".into(), pdeathsig: Some(libc::SIGTERM) })
+        );
+        assert_eq!(
+            p(&["run", "-c", "-p", "-pSIGKILL"]),
+            Ok(Mode::Run { config: "-p".into(), pdeathsig: Some(libc::SIGKILL) })
+        );
+        assert!(p(&["run", "-p", "NOPE"]).unwrap_err().to_string().contains("-p: unknown signal 'NOPE'"));
+        assert!(p(&["run", "-p"]).unwrap_err().to_string().contains("-p needs a signal"));
+        assert!(p(&["check", "-p", "TERM"]).is_err(), "-p is for run only");
     }
 
     #[test]
     fn modes() {
         assert_eq!(p(&["pause"]), Ok(Mode::Pause));
         assert_eq!(p(&["-V"]), Ok(Mode::Version { tini: false }));
-        assert_eq!(p(&["--help"]), Ok(Mode::Help));
-        assert_eq!(p(&["run", "-c", "x.toml"]), Ok(Mode::Run { config: "x.toml".into() }));
+        assert_eq!(p(&["--help"]), Ok(Mode::Help(USAGE)));
+        assert_eq!(p(&["run", "-c", "x.toml"]), Ok(Mode::Run { config: "x.toml".into(), pdeathsig: None }));
         assert_eq!(p(&["status", "--json", "-c", "p"]), Ok(Mode::Status { config: "p".into(), json: true }));
         assert_eq!(
             p(&["reset", "-c", "p", "a", "b"]),
@@ -446,11 +800,11 @@ mod tests {
             p(&["export", "-c", "p"]),
             Ok(Mode::Export { config: "p".into(), json: false, image: DEFAULT_IMAGE.into() })
         );
-        assert!(p(&["export", "--format", "xml"]).unwrap_err().0.contains("yaml or json"));
+        assert!(p(&["export", "--format", "xml"]).unwrap_err().message.contains("yaml or json"));
         assert!(p(&["export", "extra"]).is_err());
         assert_eq!(p(&["import", "pod.yaml"]), Ok(Mode::Import { file: "pod.yaml".into() }));
         assert_eq!(p(&["import", "-"]), Ok(Mode::Import { file: "/dev/stdin".into() }));
-        assert!(p(&["import"]).unwrap_err().0.contains("needs an argument"));
+        assert!(p(&["import"]).unwrap_err().message.contains("needs an argument"));
         assert!(p(&["import", "a", "b"]).is_err());
         assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(Hook::Sleep(5))));
         assert!(p(&["--hook-sleep", "x"]).is_err());

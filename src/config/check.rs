@@ -239,8 +239,8 @@ impl<'a> Checker<'a> {
         let mut pod = Pod::defaults(self.path);
         for f in fields(root) {
             match f.name() {
-                "name" => pod.name = self.nonempty(f).unwrap_or(pod.name),
-                "namespace" => pod.namespace = self.nonempty(f).unwrap_or(pod.namespace),
+                "name" => pod.name = self.k8s_name(f, false).unwrap_or(pod.name),
+                "namespace" => pod.namespace = self.k8s_name(f, true).unwrap_or(pod.namespace),
                 "restart_policy" => pod.restart_policy = self.restart_policy(f).unwrap_or(pod.restart_policy),
                 "termination_grace_period" => {
                     pod.termination_grace_period = self.duration(f).unwrap_or(pod.termination_grace_period)
@@ -394,6 +394,21 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         Kind::Sidecar
+    }
+
+    /// The pod's name or namespace, valid as Kubernetes validates them
+    /// (apimachinery `NameIsDNSSubdomain` for a pod, `NameIsDNSLabel` for a
+    /// namespace), so `podinit export` never writes a manifest the API server refuses.
+    fn k8s_name(&mut self, f: Field, label: bool) -> Option<String> {
+        let name = self.nonempty(f)?;
+        match dns1123_error(&name, label) {
+            None => Some(name),
+            Some(why) => {
+                let what = if label { "an RFC 1123 label" } else { "an RFC 1123 subdomain" };
+                self.error(Some(f.at()), format!("bad {} '{name}': {why} (Kubernetes needs {what})", f.name()));
+                None
+            }
+        }
     }
 
     fn entry_name(&mut self, f: Field) -> Option<String> {
@@ -768,9 +783,54 @@ fn check_http_url(url: &str) -> Result<(), String> {
     }
 }
 
+/// Why `name` is not a DNS-1123 label (`label`: at most 63 of `a-z0-9-`,
+/// alphanumeric at both ends) or subdomain (at most 253; labels joined by
+/// '.'), as apimachinery's IsDNS1123Label / IsDNS1123Subdomain; None when it is.
+pub(crate) fn dns1123_error(name: &str, label: bool) -> Option<String> {
+    let max = if label { 63 } else { 253 };
+    let len = name.len();
+    if len > max {
+        return Some(format!("at most {max} characters, not {len}"));
+    }
+    let parts: Vec<&str> = if label { vec![name] } else { name.split('.').collect() };
+    for part in parts {
+        let ok_chars = part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !ok_chars || !ends(part.chars().next()) || !ends(part.chars().last()) {
+            let allowed =
+                if label { "lowercase letters, digits and '-'" } else { "lowercase letters, digits, '-' and '.'" };
+            return Some(format!("use {allowed}, starting and ending with a letter or digit"));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_names_are_dns1123_as_kubernetes_validates_them() {
+        for ok in ["web", "a", "web-1", "0abc", "web.example.com", &"a".repeat(253)] {
+            assert_eq!(dns1123_error(ok, false), None, "{ok}");
+        }
+        for bad in ["My Pod", "Web", "web_1", "-web", "web-", ".web", "web..x", "web.-x", "", "wéb", &"a".repeat(254)]
+        {
+            assert!(dns1123_error(bad, false).is_some(), "{bad}");
+        }
+        // A namespace is a label: no dots, at most 63.
+        assert_eq!(dns1123_error(&"a".repeat(63), true), None);
+        assert!(dns1123_error(&"a".repeat(64), true).is_some());
+        assert!(dns1123_error("a.b", true).is_some());
+    }
+
+    #[test]
+    fn a_bad_pod_name_is_positioned() {
+        let errors = crate::config::parse(Path::new("p.toml"), "name = \"My Pod\"\nnamespace = \"x.y\"\n").unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|e| e.starts_with("p.toml:1:8: bad name 'My Pod'")), "{text:?}");
+        assert!(text.iter().any(|e| e.starts_with("p.toml:2:13: bad namespace 'x.y'")), "{text:?}");
+    }
 
     #[test]
     fn host_port_and_url_checks() {

@@ -12,9 +12,9 @@ use crate::pod::machine::{Flavor, Pod, Settings};
 use crate::pod::marker::MarkerStore;
 use crate::pod::runtime::{Io, Runtime};
 use crate::pod::unit::Unit;
-use crate::sys::atomic_file;
 use crate::sys::spawn::{Args, Command, Env, SpawnError};
 use crate::sys::user;
+use crate::sys::{atomic_file, guard, shutdown};
 
 /// Variables as the pod file's `$(VAR)` expansion works on them.
 type TextVars = Vec<(String, String)>;
@@ -87,7 +87,16 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
             }
         };
         let hash = if e.kind == Kind::Init { init_steps::definition_hash(e, &pod.env) } else { String::new() };
-        let cmd = Command { argv, env: Some(env), cwd: e.working_dir.clone(), creds, ..Command::default() };
+        // die_with_parent: the pod does not outlive podinit (see sys::guard);
+        // hooks and exec probes are siblings of this command and inherit it.
+        let cmd = Command {
+            argv,
+            env: Some(env),
+            cwd: e.working_dir.clone(),
+            creds,
+            die_with_parent: true,
+            ..Command::default()
+        };
         // Read once, at start-up: a marker is about an earlier start of podinit.
         let done = e.kind == Kind::Init && e.once && e.wait_for.is_none() && markers.matches(&e.name, &hash);
         units.push(Unit::new(e.clone(), hash, done, now));
@@ -130,6 +139,15 @@ pub fn load(path: &Path) -> Option<Runtime> {
             return None;
         }
     };
+    if !shutdown::is_pid1() {
+        // As PID 1 the kernel ends the whole namespace with podinit; elsewhere
+        // the guard kills the entries' process groups if podinit is killed.
+        // Each entry has at most its process, a hook and three exec probes
+        // running at once (plus timed-out probes not yet reaped).
+        if let Err(e) = guard::start(cmds.len() * 8 + 16) {
+            log::warn!("cannot start the guard process ({e}): if podinit is killed, its entries' children live on");
+        }
+    }
     let markers = MarkerStore::new(&pod.marker_dir);
     let log_prefix = pod.log_prefix;
     // The control socket doubles as the lock that keeps a second podinit off

@@ -51,6 +51,10 @@ pub struct EntryStatus {
     /// Readiness; `None` for init steps (shown as `-`).
     #[serde(default)]
     pub ready: Option<bool>,
+    /// Kubernetes' `started`: running, and post_start and the startup probe
+    /// passed; `None` for init steps (and in files of older podinits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<bool>,
     /// How many times it was restarted (or an init step retried).
     pub restarts: u32,
     /// Last exit, e.g. `0`, `137 (liveness)`, `143 (SIGTERM)`; `None` shown as `-`.
@@ -360,6 +364,7 @@ mod tests {
             kind: kind.into(),
             state: state.into(),
             ready,
+            started: ready,
             restarts: 0,
             last_exit: None,
             pid: None,

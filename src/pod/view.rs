@@ -23,6 +23,7 @@ impl Pod {
                 kind: kind_label(u.spec.kind).to_string(),
                 state: state_label(u).to_string(),
                 ready: if u.spec.kind == Kind::Init { None } else { Some(u.ready()) },
+                started: (u.spec.kind != Kind::Init).then(|| u.run().is_some_and(|r| r.started)),
                 restarts: u.restarts,
                 last_exit: u.last_exit.map(|(s, r)| last_exit_label(s, r)),
                 pid: u.pid().map(|p| p as u32),

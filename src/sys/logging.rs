@@ -15,12 +15,26 @@ pub fn init(default: log::LevelFilter) {
     let _ = b.try_init();
 }
 
-/// Init mode's level from `-v` count: warnings by default, like tini.
+/// Init mode's level from a verbosity on tini's scale (`TINI_VERBOSITY`, default 1):
+/// 0 fatal errors only, 1 warnings too, 2 info, 3 debug, 4 and up trace.
 pub fn level_for_verbosity(v: u8) -> log::LevelFilter {
     match v {
-        0 => log::LevelFilter::Warn,
-        1 => log::LevelFilter::Info,
-        2 => log::LevelFilter::Debug,
+        0 => log::LevelFilter::Error,
+        1 => log::LevelFilter::Warn,
+        2 => log::LevelFilter::Info,
+        3 => log::LevelFilter::Debug,
         _ => log::LevelFilter::Trace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tini_scale() {
+        use log::LevelFilter::*;
+        let got: Vec<_> = (0..=5).map(level_for_verbosity).collect();
+        assert_eq!(got, [Error, Warn, Info, Debug, Trace, Trace]);
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod atomic_file;
 pub mod event_loop;
+pub mod guard;
 pub mod logging;
 pub mod reaper;
 pub mod shutdown;

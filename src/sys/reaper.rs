@@ -48,6 +48,10 @@ impl fmt::Display for ExitStatus {
 /// Reaps every child that has exited, calling `f(pid, status)` for each, and
 /// returns false when podinit has no children left at all (ECHILD).
 pub fn reap(mut f: impl FnMut(i32, ExitStatus)) -> bool {
+    let mut f = |pid: i32, status| {
+        crate::sys::guard::reaped(pid);
+        f(pid, status)
+    };
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(pid, code)) => f(pid.as_raw(), ExitStatus::Code(code)),

@@ -402,6 +402,27 @@ pub fn not_default_dispositions() -> &'static [SigNum] {
     NOT_DEFAULT.get_or_init(|| not_default(1..=KERNEL_SIGMAX))
 }
 
+/// `-p SIG`: podinit gets `sig` when its parent dies (PR_SET_PDEATHSIG). The
+/// signal is blocked, so it arrives on the signalfd like any other: SIGTERM
+/// stops the pod gracefully. If the parent dies between the look at it and
+/// the setting, the kernel would never send it: podinit sends it to itself.
+/// (A parent gone before podinit got this far is not seen: tini has the same
+/// window, from exec to here.)
+pub fn on_parent_death(sig: Option<SigNum>) {
+    let Some(sig) = sig else { return };
+    // SAFETY: getppid, prctl and kill with integer arguments.
+    unsafe {
+        let before = libc::getppid();
+        if libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) != 0 {
+            log::warn!("-p {}: {}", name(sig), nix::errno::Errno::last());
+            return;
+        }
+        if libc::getppid() != before {
+            libc::kill(libc::getpid(), sig);
+        }
+    }
+}
+
 /// Sends `sig` to `pid` (negative: a process group). ESRCH is not an error: the
 /// target has exited and is waiting to be reaped, or is gone.
 pub fn send(pid: i32, sig: SigNum) -> nix::Result<()> {

@@ -26,6 +26,7 @@ use std::rc::Rc;
 
 use nix::errno::Errno;
 
+use crate::sys::guard;
 use crate::sys::reaper;
 use crate::sys::signals;
 use crate::sys::user::Credentials;
@@ -51,6 +52,12 @@ pub struct Command {
     pub stderr: Option<RawFd>,
     /// Connect stdin to /dev/null (probes and hooks must not eat the app's input).
     pub null_stdin: bool,
+    /// SIGKILL the child when podinit dies (PR_SET_PDEATHSIG): run mode sets
+    /// it on every entry, and hooks and exec probes inherit it through
+    /// [`Command::sibling`], so a pod does not outlive a podinit that is not
+    /// PID 1 and gets killed. Set-user-ID programs lose it at exec (a kernel
+    /// rule); [`crate::sys::guard`] covers those and the child's own children.
+    pub die_with_parent: bool,
 }
 
 impl Command {
@@ -232,13 +239,35 @@ pub enum SpawnError {
     Child { cmd: String, step: &'static str, errno: Errno },
     /// A string held a NUL byte.
     Nul(String),
+    /// The program exists but the kernel could not find the interpreter it
+    /// names: a script's `#!` line, or a dynamically linked program's loader
+    /// (execve says ENOENT for both, which is why a shell says "not found").
+    Interpreter {
+        /// The command as given.
+        cmd: String,
+        /// The interpreter's path, without a trailing carriage return.
+        interp: String,
+        /// Where the name came from.
+        kind: InterpKind,
+    },
+    /// The working directory could not be entered.
+    WorkingDir { dir: String, errno: Errno },
+}
+
+/// Where a missing interpreter was named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterpKind {
+    /// A `#!` line; `cr` when it ends in a carriage return (DOS line endings).
+    Script { cr: bool },
+    /// An ELF program's PT_INTERP (its dynamic loader).
+    Elf,
 }
 
 impl SpawnError {
     /// The exit code a shell would report for this failure (127 not found, 126 otherwise).
     pub fn exit_code(&self) -> i32 {
         match self {
-            SpawnError::NotFound(_) => 127,
+            SpawnError::NotFound(_) | SpawnError::Interpreter { .. } => 127,
             SpawnError::Child { step: "exec", errno: Errno::ENOENT, .. } => 127,
             _ => 126,
         }
@@ -254,6 +283,17 @@ impl fmt::Display for SpawnError {
             SpawnError::Fork(e) => write!(f, "fork failed: {}", e.desc()),
             SpawnError::Child { cmd, step, errno } => write!(f, "{cmd}: {step} failed: {}", errno.desc()),
             SpawnError::Nul(s) => write!(f, "argument or variable contains a NUL byte: {s:?}"),
+            SpawnError::Interpreter { cmd, interp, kind: InterpKind::Script { cr } } => {
+                write!(f, "{cmd}: interpreter {interp} not found")?;
+                if *cr {
+                    write!(f, " (the #! line ends in a carriage return: DOS line endings?)")?;
+                }
+                Ok(())
+            }
+            SpawnError::Interpreter { cmd, interp, kind: InterpKind::Elf } => {
+                write!(f, "{cmd}: program loader {interp} not found (built for another system or C library?)")
+            }
+            SpawnError::WorkingDir { dir, errno } => write!(f, "working_dir {dir}: {}", errno.desc()),
         }
     }
 }
@@ -273,20 +313,27 @@ fn shown(cmd: &OsStr) -> String {
 pub fn resolve(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<OsString, SpawnError> {
     let c = CString::new(cmd.as_bytes()).map_err(|_| SpawnError::Nul(shown(cmd)))?;
     let mut buf = Vec::new();
-    resolve_into(&c, path_var, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
+    resolve_into(&c, path_var, None, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
 }
 
 /// [`resolve`] into `buf`: the result is `cmd` itself or the candidate path
-/// built there (one buffer for the whole search).
-fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8>) -> Result<&'a CStr, SpawnError> {
+/// built there (one buffer for the whole search). A relative result is looked
+/// at from `cwd` when given: the child execs it after its chdir.
+fn resolve_into<'a>(
+    cmd: &'a CStr,
+    path_var: Option<&OsStr>,
+    cwd: Option<&CStr>,
+    buf: &'a mut Vec<u8>,
+) -> Result<&'a CStr, SpawnError> {
     let name = cmd.to_bytes();
     let shown = || shown(OsStr::from_bytes(name));
     if name.is_empty() {
         return Err(SpawnError::NotFound(String::new()));
     }
     if name.contains(&b'/') {
-        return match check_exec(cmd) {
+        return match check_exec_from(cwd, cmd) {
             Ok(()) => Ok(cmd),
+            Err(Lookup::Missing) if name[0] != b'/' => Err(missing_cwd(cwd).unwrap_or(SpawnError::NotFound(shown()))),
             Err(Lookup::Missing) => Err(SpawnError::NotFound(shown())),
             Err(Lookup::Denied) => Err(SpawnError::NotExecutable(shown())),
         };
@@ -304,7 +351,7 @@ fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8
         // A PATH entry cannot hold a NUL byte (environment strings end at the
         // first one); skip it if it somehow does.
         let Ok(candidate) = CStr::from_bytes_with_nul(buf) else { continue };
-        match check_exec(candidate) {
+        match check_exec_from(cwd, candidate) {
             Ok(()) => return CStr::from_bytes_with_nul(buf).map_err(|_| SpawnError::NotFound(shown())),
             Err(Lookup::Denied) => denied = true,
             Err(Lookup::Missing) => {}
@@ -316,6 +363,30 @@ fn resolve_into<'a>(cmd: &'a CStr, path_var: Option<&OsStr>, buf: &'a mut Vec<u8
 enum Lookup {
     Missing,
     Denied,
+}
+
+/// [`check_exec`] of `p` as the child will see it: a relative path from
+/// `cwd` (one allocation, only for a relative path with a working directory).
+fn check_exec_from(cwd: Option<&CStr>, p: &CStr) -> Result<(), Lookup> {
+    match cwd {
+        Some(dir) if p.to_bytes().first() != Some(&b'/') => {
+            let joined = [dir.to_bytes(), b"/", p.to_bytes_with_nul()].concat();
+            CStr::from_bytes_with_nul(&joined).map_or(Err(Lookup::Missing), check_exec)
+        }
+        _ => check_exec(p),
+    }
+}
+
+/// The working directory's own error, when it is the directory that is missing.
+fn missing_cwd(cwd: Option<&CStr>) -> Option<SpawnError> {
+    let dir = cwd?;
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer for one struct stat.
+    if unsafe { libc::stat(dir.as_ptr(), st.as_mut_ptr()) } == 0 {
+        return None;
+    }
+    let dir = OsStr::from_bytes(dir.to_bytes()).to_string_lossy().into_owned();
+    Some(SpawnError::WorkingDir { dir, errno: Errno::last() })
 }
 
 /// Exists, is not a directory, and we may execute it: stat(2) + access(2).
@@ -343,7 +414,8 @@ fn shown_path(p: &std::path::Path) -> String {
 }
 
 /// The setup steps the child can fail at (index reported back to the parent).
-const STEPS: [&str; 8] = ["setpgid", "stdio", "chdir", "setgroups", "setgid", "setuid", "exec", "open /dev/null"];
+const STEPS: [&str; 9] =
+    ["setpgid", "stdio", "chdir", "setgroups", "setgid", "setuid", "exec", "open /dev/null", "prctl(PR_SET_PDEATHSIG)"];
 /// No failure: the child got as far as a successful exec.
 const NO_FAILURE: u8 = u8::MAX;
 
@@ -371,6 +443,8 @@ struct ChildArgs<'a> {
     groups: &'a [libc::gid_t],
     /// Signals whose disposition is not SIG_DFL in podinit.
     reset: &'a [libc::c_int],
+    /// podinit's pid: the child's parent, unless podinit died meanwhile.
+    parent: libc::pid_t,
     /// (step, errno) of a failed setup; NO_FAILURE when exec succeeded.
     failure: (u8, i32),
 }
@@ -392,10 +466,10 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     };
     // argv and envp were built with the Command; what is left is the path
     // found in PATH and the cwd, one small allocation each.
-    let mut exe_buf = Vec::new();
-    let exe = resolve_into(first, path_var, &mut exe_buf)?;
     let cwd = cmd.cwd.as_deref().map(|d| CString::new(d.as_os_str().as_bytes())).transpose();
     let cwd = cwd.map_err(|_| SpawnError::Nul(cmd.cwd.as_deref().map(shown_path).unwrap_or_default()))?;
+    let mut exe_buf = Vec::new();
+    let exe = resolve_into(first, path_var, cwd.as_deref(), &mut exe_buf)?;
     let envp = match &cmd.env {
         Some(env) => env.envp(),
         // SAFETY: reading the libc's environ pointer; podinit never changes its
@@ -410,6 +484,7 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
         cwd: cwd.as_deref(),
         groups: cmd.creds.as_ref().map_or(&[], |c| &c.groups[..]),
         reset: signals::not_default_dispositions(),
+        parent: own_pid(),
         failure: (NO_FAILURE, 0),
     };
     let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
@@ -441,6 +516,7 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     // because the write came from another process through shared memory.
     let (step, errno) = unsafe { std::ptr::read_volatile(&args.failure) };
     if step == NO_FAILURE {
+        guard::track(pid);
         return Ok(pid);
     }
     reaper::wait_one(pid);
@@ -448,10 +524,98 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     let errno = Errno::from_raw(errno);
     let c = shown(OsStr::from_bytes(first.to_bytes()));
     Err(match (step, errno) {
-        ("exec", Errno::ENOENT) => SpawnError::NotFound(c),
+        // resolve() found the file, so ENOENT is about what it needs to run.
+        ("exec", Errno::ENOENT) => match missing_interpreter(exe, cmd.cwd.as_deref()) {
+            Some((interp, kind)) => SpawnError::Interpreter { cmd: c, interp, kind },
+            None => SpawnError::NotFound(c),
+        },
         ("exec", Errno::EACCES) => SpawnError::NotExecutable(c),
+        ("chdir", _) => SpawnError::WorkingDir { dir: cmd.cwd.as_deref().map(shown_path).unwrap_or_default(), errno },
         _ => SpawnError::Child { cmd: c, step, errno },
     })
+}
+
+/// podinit's pid, read once (every child compares its parent with it).
+fn own_pid() -> libc::pid_t {
+    static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+    let pid = PID.load(std::sync::atomic::Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    // SAFETY: getpid(2) cannot fail.
+    let pid = unsafe { libc::getpid() };
+    PID.store(pid, std::sync::atomic::Ordering::Relaxed);
+    pid
+}
+
+/// After execve said ENOENT for a file that exists: the interpreter it names
+/// and does not find, from its first bytes (`#!` line or ELF PT_INTERP). None
+/// when the file is gone or names no missing interpreter. Runs only on this
+/// error path. A relative `exe` is taken from `cwd`, as the child's exec did.
+fn missing_interpreter(exe: &CStr, cwd: Option<&std::path::Path>) -> Option<(String, InterpKind)> {
+    use std::io::Read;
+    let exe = std::path::Path::new(OsStr::from_bytes(exe.to_bytes()));
+    let path = match cwd {
+        Some(dir) if exe.is_relative() => dir.join(exe),
+        _ => exe.to_path_buf(),
+    };
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(&path).ok()?.take(4096).read_to_end(&mut head).ok()?;
+    let (interp, kind) = interpreter_of(&head)?;
+    let interp_path = std::path::Path::new(OsStr::from_bytes(interp));
+    // execve resolves a relative interpreter from the child's working directory.
+    let found = match cwd {
+        Some(dir) if interp_path.is_relative() => dir.join(interp_path).exists(),
+        _ => interp_path.exists(),
+    };
+    (!found).then(|| (String::from_utf8_lossy(interp).trim_end_matches('\r').to_string(), kind))
+}
+
+/// The interpreter a file asks the kernel for, as execve reads it: the first
+/// word after `#!` (ended by a space, tab or newline, as in the kernel's
+/// binfmt_script: a carriage return stays part of the name), or the PT_INTERP
+/// path of a 64- or 32-bit little-endian ELF file.
+fn interpreter_of(head: &[u8]) -> Option<(&[u8], InterpKind)> {
+    if let Some(rest) = head.strip_prefix(b"#!") {
+        let line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
+        let start = line.iter().position(|&b| b != b' ' && b != b'\t')?;
+        let word = &line[start..];
+        let word = &word[..word.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(word.len())];
+        return Some((word, InterpKind::Script { cr: word.ends_with(b"\r") }));
+    }
+    elf_interp(head).map(|p| (p, InterpKind::Elf))
+}
+
+/// The PT_INTERP path of a little-endian ELF file whose program headers and
+/// interpreter string lie within `head`.
+fn elf_interp(head: &[u8]) -> Option<&[u8]> {
+    if !head.starts_with(b"\x7fELF") || head.get(5) != Some(&1) {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(head.get(o..o + 2)?.try_into().ok()?) as usize);
+    let u32_at = |o: usize| Some(u32::from_le_bytes(head.get(o..o + 4)?.try_into().ok()?) as usize);
+    let u64_at = |o: usize| usize::try_from(u64::from_le_bytes(head.get(o..o + 8)?.try_into().ok()?)).ok();
+    let wide = match head.get(4) {
+        Some(2) => true,
+        Some(1) => false,
+        _ => return None,
+    };
+    // (e_phoff, e_phentsize, e_phnum) and, per header, (p_offset, p_filesz).
+    let (phoff, phentsize, phnum) = if wide {
+        (u64_at(0x20)?, u16_at(0x36)?, u16_at(0x38)?)
+    } else {
+        (u32_at(0x1c)?, u16_at(0x2a)?, u16_at(0x2c)?)
+    };
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        if u32_at(ph)? != 3 {
+            continue; // not PT_INTERP
+        }
+        let (off, size) = if wide { (u64_at(ph + 8)?, u64_at(ph + 32)?) } else { (u32_at(ph + 4)?, u32_at(ph + 16)?) };
+        let raw = head.get(off..off.checked_add(size)?)?;
+        return Some(&raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())]);
+    }
+    None
 }
 
 /// The child, between clone and exec. Leaves only through exec or _exit.
@@ -526,6 +690,18 @@ fn child_setup(a: &ChildArgs) -> (u8, i32) {
             }
             if let Err(e) = sys(libc::syscall(libc::SYS_setuid, c.uid)) {
                 return (5, e);
+            }
+        }
+        if cmd.die_with_parent {
+            // After the credentials: changing them clears the setting (prctl(2)).
+            if let Err(e) = sys(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0).into()) {
+                return (8, e);
+            }
+            // podinit may have died before the prctl: the signal would never
+            // come. (podinit is single-threaded, so "the thread that forked"
+            // the kernel watches is podinit's only thread, its whole life.)
+            if libc::getppid() != a.parent {
+                libc::_exit(128 + libc::SIGKILL);
             }
         }
         signals::reset_for_exec(a.reset);
@@ -690,8 +866,83 @@ mod tests {
             other => panic!("expected an exec failure, got {other:?}"),
         }
         let c = Command { cwd: Some(d.join("no-such-dir")), ..cmd("sh") };
-        assert!(matches!(spawn(&c), Err(SpawnError::Child { step: "chdir", errno: Errno::ENOENT, .. })));
+        let e = spawn(&c).expect_err("no such working dir");
+        assert!(matches!(e, SpawnError::WorkingDir { errno: Errno::ENOENT, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("working_dir {}: No such file or directory", d.join("no-such-dir").display())
+        );
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_missing_interpreter_is_named() {
+        let d = scratch("interp");
+        let run = |name: &str, body: &[u8]| {
+            let p = d.join(name);
+            std::fs::write(&p, body).expect("write");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            spawn(&Command { argv: Args::new([p.clone()]), ..Command::default() }).expect_err("cannot run")
+        };
+        let e = run("x.sh", b"#!/bin/bogus -x\necho hi\n");
+        assert_eq!(e.to_string(), format!("{}: interpreter /bin/bogus not found", d.join("x.sh").display()));
+        assert_eq!(e.exit_code(), 127);
+        let e = run("dos.sh", b"#! /bin/sh\r\necho hi\r\n");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: interpreter /bin/sh not found (the #! line ends in a carriage return: DOS line endings?)",
+                d.join("dos.sh").display()
+            )
+        );
+        // A real program whose loader path no longer exists: same length, so
+        // the ELF stays valid.
+        let exe = std::fs::read("/bin/true").expect("/bin/true");
+        if let Some((interp, InterpKind::Elf)) = interpreter_of(&exe[..exe.len().min(4096)]) {
+            let interp = interp.to_vec();
+            let mut bogus = interp.clone();
+            *bogus.last_mut().expect("non-empty") ^= 0x20;
+            let at = exe.windows(interp.len()).position(|w| w == interp.as_slice()).expect("interp in file");
+            let mut patched = exe.clone();
+            patched[at..at + interp.len()].copy_from_slice(&bogus);
+            let e = run("dyn", &patched);
+            let want = format!("program loader {} not found", String::from_utf8_lossy(&bogus));
+            assert!(e.to_string().contains(&want), "{e}");
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_relative_command_is_found_from_the_working_dir() {
+        // The child execs after its chdir, so the look-up must start there too,
+        // not in podinit's own cwd (which has no ./bin/hello).
+        let d = scratch("relative");
+        std::fs::create_dir_all(d.join("bin")).expect("mkdir");
+        let out = d.join("out");
+        script(&d.join("bin/hello"), &format!("echo hi > '{}'", out.display()));
+        let cmd = Command { argv: Args::new(["./bin/hello"]), cwd: Some(d.clone()), ..Command::default() };
+        assert_eq!(run(&cmd), reaper::ExitStatus::Code(0));
+        assert_eq!(std::fs::read_to_string(&out).expect("output"), "hi\n");
+        // Relative to a working directory that does not exist: the directory is the error.
+        let gone = d.join("gone");
+        let e = spawn(&Command { cwd: Some(gone.clone()), ..cmd.clone() }).expect_err("no such dir");
+        assert_eq!(e.to_string(), format!("working_dir {}: No such file or directory", gone.display()));
+        // A missing interpreter is found from the working directory as well.
+        std::fs::write(d.join("bin/bogus"), "#!/bin/bogus\n").expect("write");
+        std::fs::set_permissions(d.join("bin/bogus"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let e = spawn(&Command { argv: Args::new(["./bin/bogus"]), ..cmd }).expect_err("bogus interpreter");
+        assert_eq!(e.to_string(), "./bin/bogus: interpreter /bin/bogus not found");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn interpreter_lines_are_read_as_the_kernel_does() {
+        assert_eq!(interpreter_of(b"#!/bin/sh"), Some((&b"/bin/sh"[..], InterpKind::Script { cr: false })));
+        assert_eq!(interpreter_of(b"#! \t/bin/sh -e\n"), Some((&b"/bin/sh"[..], InterpKind::Script { cr: false })));
+        assert_eq!(interpreter_of(b"#!/bin/sh\r\n"), Some((&b"/bin/sh\r"[..], InterpKind::Script { cr: true })));
+        assert_eq!(interpreter_of(b"#!\n"), None);
+        assert_eq!(interpreter_of(b"echo hi\n"), None);
+        assert_eq!(interpreter_of(b"\x7fELF\x02\x01"), None, "truncated ELF");
     }
 
     #[test]

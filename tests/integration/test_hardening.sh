@@ -574,10 +574,10 @@ PY3=$(python3 -c "import sys; print(sys.executable)")
 CLEAN_START[2]=$PY3
 
 # check_inherited FILE NAME ENVNAMES: the report of `hardening inspect` in FILE
-# shows fds 0 1 2, a clean signal state, no parent-death signal, and exactly the
-# variables ENVNAMES (space-separated, sorted).
+# shows fds 0 1 2, a clean signal state, the parent-death signal PDEATH (default
+# none: 0), and exactly the variables ENVNAMES (space-separated, sorted).
 check_inherited() {
-    local f=$1 what=$2 want_env=$3 r
+    local f=$1 what=$2 want_env=$3 pdeath=${4:-0} r
     if [ ! -s "$f" ]; then t_fail "$what: no report ($f)"; return; fi
     r=$(cat "$f")
     assert_eq "fds: 0 1 2" "$(grep '^fds:' "$f")" "$what: open fds ($(grep '^fd ' "$f" | tr '\n' ' '))"
@@ -585,11 +585,12 @@ check_inherited() {
     for k in SigBlk SigIgn SigCgt SigPnd; do
         assert_eq "0000000000000000" "$(sed -n "s/^$k:[[:space:]]*//p" "$f")" "$what: $k"
     done
-    assert_eq 0 "$(sed -n 's/^PdeathSig:[[:space:]]*//p' "$f")" "$what: PR_GET_PDEATHSIG"
+    assert_eq "$pdeath" "$(sed -n 's/^PdeathSig:[[:space:]]*//p' "$f")" "$what: PR_GET_PDEATHSIG"
     assert_eq "$want_env" "$(sed -n 's/^env \([^=]*\)=.*/\1/p' "$f" | sort | paste -sd' ')" "$what: environment names"
 }
 
-t_begin "pod mode: init step, app, post_start, pre_stop and exec probe see fds 0 1 2, clean signals, no pdeathsig, only documented env"
+# Pod mode ties every child to podinit's life (README "When podinit dies"): SIGKILL (9).
+t_begin "pod mode: init step, app, post_start, pre_stop and exec probe see fds 0 1 2, clean signals, pdeathsig SIGKILL, only documented env"
 newpod leaks <<'EOF'
 log_prefix = true
 [env]
@@ -616,11 +617,11 @@ kill -TERM "$p1"
 bounded_wait "$bg" 10
 wait_for 2 test -e "$D/o/prestop"
 base="CONTAINER_NAME PATH POD_NAME POD_NAMESPACE POD_VAR"
-check_inherited "$D/o/step" "init step" "$base STEP_VAR"
-check_inherited "$D/o/app" "app" "APP_VAR $base"
-check_inherited "$D/o/hook" "post_start hook" "APP_VAR $base"
-check_inherited "$D/o/prestop" "pre_stop hook" "APP_VAR $base"
-check_inherited "$D/o/probe" "exec probe" "APP_VAR $base"
+check_inherited "$D/o/step" "init step" "$base STEP_VAR" 9
+check_inherited "$D/o/app" "app" "APP_VAR $base" 9
+check_inherited "$D/o/hook" "post_start hook" "APP_VAR $base" 9
+check_inherited "$D/o/prestop" "pre_stop hook" "APP_VAR $base" 9
+check_inherited "$D/o/probe" "exec probe" "APP_VAR $base" 9
 ERR=$(cat "$D/err")
 no_panic
 t_end
@@ -788,39 +789,39 @@ t_end
 # Bad input catalogue (docs/reliability.md)
 # ===========================================================================
 
-t_begin "bad command lines: exit 2, one line naming the problem, never a panic"
+t_begin "bad command lines: exit 1 in init mode (as tini), 2 for a subcommand; one line naming the problem, never a panic"
 bad=""
-while IFS='|' read -r args want; do
+while IFS='|' read -r code args want; do
     RC=0
     # shellcheck disable=SC2086
     timeout -s KILL 5 "$PODINIT" $args >/dev/null 2>"$T_TMP/cli.err" || RC=$?
     e=$(cat "$T_TMP/cli.err")
-    if [ "$RC" != 2 ] || [ "$(wc -l <"$T_TMP/cli.err")" != 1 ] || ! grep -q -- "$want" "$T_TMP/cli.err" || grep -q panicked "$T_TMP/cli.err"; then
+    if [ "$RC" != "$code" ] || [ "$(wc -l <"$T_TMP/cli.err")" != 1 ] || ! grep -q -- "$want" "$T_TMP/cli.err" || grep -q panicked "$T_TMP/cli.err"; then
         bad="$bad [$args] rc=$RC: $(head -c 200 "$T_TMP/cli.err");"
     fi
 done <<'EOF'
---bogus|invalid option
-|no command given
---|no command given
--t xyz -- true|expected a number with a unit
--t 99999999999h -- true|too large
--p BOGUS -- true|unknown signal 'BOGUS'
--p RTMAX--2147483648 -- true|unknown signal
--p RTMIN+2147483647 -- true|unknown signal
--e 300 -- true|not an exit code
--e abc -- true|not an exit code
-run -c|missing argument
-kill web NOSIG|unknown signal
-kill web RTMAX--2147483648|unknown signal
-restart|needs NAME
-status --bogus|invalid option
+1|--bogus|invalid option
+1||no command given
+1|--|no command given
+1|-t xyz -- true|expected a number with a unit
+1|-t 99999999999h -- true|too large
+1|-p BOGUS -- true|unknown signal 'BOGUS'
+1|-p RTMAX--2147483648 -- true|unknown signal
+1|-p RTMIN+2147483647 -- true|unknown signal
+1|-e 300 -- true|not an exit code
+1|-e abc -- true|not an exit code
+2|run -c|missing argument
+2|kill web NOSIG|unknown signal
+2|kill web RTMAX--2147483648|unknown signal
+2|restart|needs NAME
+2|status --bogus|invalid option
 EOF
 assert_eq "" "$bad" "bad command lines"
 t_end
 
-t_begin "bad environment: PODINIT_VERBOSITY=abc is exit 2; PODINIT_LOG garbage, odd POD_NAME and a 100 kB variable are harmless"
+t_begin "bad environment: PODINIT_VERBOSITY=abc is exit 1; PODINIT_LOG garbage, odd POD_NAME and a 100 kB variable are harmless"
 RC=0; PODINIT_VERBOSITY=abc timeout -s KILL 5 "$PODINIT" -- true 2>"$T_TMP/env.err" || RC=$?
-assert_eq 2 "$RC" "PODINIT_VERBOSITY=abc"
+assert_eq 1 "$RC" "PODINIT_VERBOSITY=abc"
 assert_contains "$(cat "$T_TMP/env.err")" "PODINIT_VERBOSITY" "stderr"
 RC=0; PODINIT_LOG='%%%=,,=debug' timeout -s KILL 5 "$PODINIT" -- true 2>"$T_TMP/env.err" || RC=$?
 assert_eq 0 "$RC" "PODINIT_LOG garbage"

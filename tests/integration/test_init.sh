@@ -778,12 +778,12 @@ t_end
 # Command line
 # ============================================================================
 
-# bad_flag ARGS...: exit 2, exactly one stderr line, nothing on stdout, nothing started.
+# bad_flag ARGS...: exit 1 (as tini), exactly one stderr line, nothing on stdout, nothing started.
 bad_flag() {
     rm -f "$W/started"
     local rc=0
     timeout -s KILL 10 "$PODINIT" "$@" >"$W/out" 2>"$W/err" || rc=$?
-    assert_eq 2 "$rc" "exit status"
+    assert_eq 1 "$rc" "exit status"
     assert_eq 1 "$(lines "$W/err")" "stderr lines ($(head -c 300 "$W/err"))"
     assert_eq "" "$(cat "$W/out")" "stdout"
     assert_no_file "$W/started"
@@ -817,14 +817,14 @@ bad_flag
 bad_flag --
 t_end
 
-t_begin "no command as PID 1: exit 2, one stderr line"
+t_begin "bad flag as PID 1: exit 1, one stderr line"
 as_pid1 10 -- -e 300 -- touch "$W/started" >"$W/out" 2>"$W/err"
-assert_eq 2 "$RC" "exit status"
+assert_eq 1 "$RC" "exit status"
 assert_eq 1 "$(lines "$W/err")" "stderr lines"
 assert_no_file "$W/started"
 t_end
 
-t_begin "bad PODINIT_VERBOSITY: exit 2, one stderr line"
+t_begin "bad PODINIT_VERBOSITY: exit 1, one stderr line"
 PODINIT_VERBOSITY=lots bad_flag -- touch "$W/started"
 t_end
 
@@ -846,6 +846,19 @@ out=$("$W/docker-init" -V 2>&1)
 RC=0
 timeout -s KILL 10 unshare --pid --fork --mount-proc "$W/docker-init" -- sh -c 'exit 3' || RC=$?
 assert_eq 3 "$RC" "docker-init -- sh -c 'exit 3'"
+t_end
+
+t_begin "a script whose #! interpreter is missing is reported as such, not as 'command not found' (exit 127)"
+mkdir -p "$W/interp"
+printf '#!/bin/bogus\necho hi\n' >"$W/interp/x.sh"
+printf '#!/bin/sh\r\necho hi\r\n' >"$W/interp/dos.sh"
+chmod 755 "$W/interp/x.sh" "$W/interp/dos.sh"
+out=$(cd "$W/interp" && timeout -s KILL 10 unshare --pid --fork --mount-proc "$PODINIT" -- ./x.sh 2>&1; echo "rc=$?")
+assert_contains "$out" "./x.sh: interpreter /bin/bogus not found"
+assert_contains "$out" "rc=127"
+assert_not_contains "$out" "command not found"
+out=$(cd "$W/interp" && timeout -s KILL 10 unshare --pid --fork --mount-proc "$PODINIT" -- ./dos.sh 2>&1)
+assert_contains "$out" "./dos.sh: interpreter /bin/sh not found (the #! line ends in a carriage return: DOS line endings?)"
 t_end
 
 t_begin "-h / --help lists every flag"

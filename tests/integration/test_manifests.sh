@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/pod_lib.sh"
 T_SUITE=manifests
-pod_suite_requires
+suite_requires
 
 EX=$ROOT/examples
 MANIFESTS=$ROOT/tests/manifests
@@ -229,7 +229,7 @@ done
 start_pod
 wait_for 10 http_get "http://127.0.0.1:$port/" || t_fail "nothing answers on $port"
 assert_eq "<h1>page from upstream</h1>" "$(http_get "http://127.0.0.1:$port/")" "served page"
-wait_for 10 field_is 'e["nginx"]["ready"]' True || t_fail "nginx never became ready (httpGet probe on the named port)"
+"$PODINIT" wait -c "$P" --timeout 10s nginx >/dev/null 2>&1 || t_fail "nginx never became ready (httpGet probe on the named port)"
 kill -TERM "$P1"
 stop_wait 10
 assert_eq 0 "$RC" "exit status"

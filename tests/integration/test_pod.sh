@@ -861,6 +861,30 @@ assert_match "$OUT" "^numbers uid=4321 gid=8765 groups=8765\$" "stdout"
 assert_match "$OUT" "^root uid=0 pwd=$D/work\$" "stdout"
 t_end
 
+t_begin "spawn errors name the cause: a missing working_dir, a #! interpreter that is missing (or ends in CR)"
+newpod spawn-errors <<'EOF'
+restart_policy = "Never"
+[[app]]
+name = "nodir"
+working_dir = "/nonexistent-podinit-dir"
+command = ["true"]
+[[app]]
+name = "bogus"
+command = ["@D@/bogus.sh"]
+[[app]]
+name = "dos"
+command = ["@D@/dos.sh"]
+EOF
+printf '#!/bin/bogus\necho hi\n' >"$D/bogus.sh"
+printf '#!/bin/sh\r\necho hi\r\n' >"$D/dos.sh"
+chmod 755 "$D/bogus.sh" "$D/dos.sh"
+run_pod
+assert_contains "$ERR" "nodir: working_dir /nonexistent-podinit-dir: No such file or directory"
+assert_contains "$ERR" "bogus: $D/bogus.sh: interpreter /bin/bogus not found"
+assert_contains "$ERR" "dos: $D/dos.sh: interpreter /bin/sh not found (the #! line ends in a carriage return: DOS line endings?)"
+assert_not_contains "$ERR" "command not found"
+t_end
+
 if command -v setpriv >/dev/null; then
     t_begin "user: a podinit that is not root refuses user = ... before starting anything (exit 1)"
     newpod user-not-root <<'EOF'
@@ -991,7 +1015,7 @@ t_end
 t_begin "status: when the apps run, Running 1/1; status --json parses; health exits 0"
 touch "$D/go"
 ready "$D/ready"
-wait_for 5 status_is Running || t_fail "status never showed Running (last: $(json_field status))"
+"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "the pod never became Ready (last: $(json_field status))"
 sq=$(pstatus | tr -s ' ')
 assert_match "$(sed -n 2p <<<"$sq")" '^statuspod 1/1 Running 0 [0-9]+s$' "pod row"
 assert_match "$(sed -n 5p <<<"$sq")" '^gate init Completed - 0 0 [0-9]+s$' "gate row"

@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -17,13 +17,56 @@ use super::*;
 /// whole wait for the reply (see [`timeout_for`]). A refusal by the server
 /// (e.g. permission denied) comes back as `Ok` with `ok == false`.
 pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Reply, ControlError> {
-    let path = socket_path(state_dir);
-    check_len(&path)?;
-    if !check_kind(&path)? {
-        return Err(ControlError::NotRunning { path, stale: false });
+    Connection::open(state_dir, timeout)?.send(req)
+}
+
+/// One connection to a running podinit, before its request is sent: lets a
+/// caller learn who listens ([`Connection::peer_pid`]) and act on it first
+/// (`podinit wait` opens a pidfd on that pid, then asks for the status: a
+/// reply proves the pidfd is podinit's and not a reused pid's).
+pub struct Connection {
+    stream: UnixStream,
+    path: PathBuf,
+    timeout: Duration,
+    deadline: Instant,
+}
+
+impl Connection {
+    /// Connects to `<state_dir>/control.sock`; `timeout` bounds the connect and
+    /// the later [`send`](Connection::send).
+    pub fn open(state_dir: &Path, timeout: Duration) -> Result<Connection, ControlError> {
+        let path = socket_path(state_dir);
+        check_len(&path)?;
+        if !check_kind(&path)? {
+            return Err(ControlError::NotRunning { path, stale: false });
+        }
+        let deadline = Instant::now() + timeout;
+        let stream = connect(&path, timeout)?;
+        Ok(Connection { stream, path, timeout, deadline })
     }
-    let deadline = Instant::now() + timeout;
-    let stream = connect(&path, timeout)?;
+
+    /// The pid of the process that listens on the socket (podinit), as seen
+    /// from this process's PID namespace (the kernel translates it); None when
+    /// it is not visible from here.
+    pub fn peer_pid(&self) -> Option<i32> {
+        let cred = socket::getsockopt(&self.stream, sockopt::PeerCredentials).ok()?;
+        Some(cred.pid()).filter(|&p| p > 0)
+    }
+
+    /// Sends `req` and reads the one reply line.
+    pub fn send(self, req: &Request) -> Result<Reply, ControlError> {
+        let Connection { stream, path, timeout, deadline } = self;
+        exchange(stream, path, timeout, deadline, req)
+    }
+}
+
+fn exchange(
+    stream: UnixStream,
+    path: PathBuf,
+    timeout: Duration,
+    deadline: Instant,
+    req: &Request,
+) -> Result<Reply, ControlError> {
     let timed_out = |path: &Path| ControlError::Timeout { path: path.to_path_buf(), after: timeout };
 
     let mut line = serde_json::to_vec(&Wire::from_request(req))

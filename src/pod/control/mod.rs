@@ -26,7 +26,7 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-pub use client::request;
+pub use client::{request, Connection};
 pub use server::Server;
 
 use std::fmt;

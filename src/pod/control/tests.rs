@@ -94,6 +94,7 @@ fn sample_status() -> PodStatus {
             kind: "app".into(),
             state: "Running".into(),
             ready: Some(true),
+            started: Some(true),
             restarts: 2,
             last_exit: Some("137 (liveness)".into()),
             pid: Some(42),
