@@ -535,7 +535,7 @@ def main():
     for n in known + extra:
         dates[n] = (R.get("meta.%s.date" % n), R.get("meta.%s.load_start" % n), R.get("meta.%s.load_end" % n))
         builds[n] = R.get("meta.%s.podinit" % n) or R.get("meta.podinit")
-    separate = len({d[0] for d in dates.values()}) > 1
+    separate = len({d[0] for d in dates.values() if d[0]}) > 1
     several = len(set(builds.values())) > 1
     for n in known + extra:
         before = len(rep.body)
