@@ -22,14 +22,15 @@
 # this run's rows on stdout.
 #
 # Measurements (the report's sections): size, startup, idle (wakeups), rss,
-# init-steps, probe-cpu, log-throughput, control, signals, orphans, idle-cost;
-# a new scripts/bench/NAME.sh runs after them (the renderer lists its rows).
+# init-steps, probe-cpu, log-throughput, control, signals, orphans, idle-cost,
+# crash-restart (crash -> running again); a new scripts/bench/NAME.sh runs after them (the renderer lists its rows).
 #
 # Env: PODINIT (default: build with `make static`), BENCH_ONLY (--only's
 # default), BENCH_RESULTS (results file, docs/benchmarks.tsv), BENCH_SECONDS
 # (probe-CPU window, 60), BENCH_IDLE_SECONDS (idle windows, 10), BENCH_SIGNALS
 # (2000) and BENCH_SIG_ROUNDS (5) for signals, BENCH_ORPHANS (5000) and
-# BENCH_REAP_ROUNDS (7) for orphans; BENCH_OUT (the renderer's report,
+# BENCH_REAP_ROUNDS (7) for orphans, BENCH_CRASH_ROUNDS (15) for
+# crash-restart; BENCH_OUT (the renderer's report,
 # docs/benchmarks.md; "-" = stdout only). Installs the peers and tools it needs when they are missing
 # (apt-get). Not part of the test suite: it checks nothing, it measures; the
 # renderer marks the targets. Exit status: 0, or 2 when a measurement failed
@@ -54,7 +55,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-ORDER=(size startup idle rss init-steps probe-cpu log-throughput control signals orphans idle-cost)
+ORDER=(size startup idle rss init-steps probe-cpu log-throughput control signals orphans idle-cost
+    crash-restart)
 # Any other measurement script (one that sources lib.sh; not lib.sh itself
 # nor a helper like pod20.sh) runs after those, by name.
 for f in "$ROOT"/scripts/bench/*.sh; do

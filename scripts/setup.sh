@@ -30,3 +30,9 @@ if [ -n "$need" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need
 fi
+
+# The grpc probe tests run a real gRPC health server (tests/pods/probes/health_server.py).
+grpc_py() { python3 -c 'import grpc, grpc_health.v1.health' 2>/dev/null; }
+grpc_py || python3 -m pip install -q grpcio grpcio-health-checking 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages grpcio grpcio-health-checking \
+    || echo "setup: no grpcio: the grpc probe tests (test_sidecars_probes.sh) will fail" >&2

@@ -37,7 +37,8 @@ const FORBIDDEN: &[&str] = &[
 
 /// podinit modules the pure core may import from: its own files, the model,
 /// and the pure items of sys (a status type, signal names, the loop's Change)
-/// and of the control protocol (its request and reply types).
+/// and of the control protocol (its request and reply types). sys::notify's
+/// `Notify` is the typed sd_notify message, plain data as ExitStatus is.
 const ALLOWED_CRATE_PATHS: &[&str] = &[
     "crate::pod::machine",
     "crate::pod::lifecycle",
@@ -56,6 +57,7 @@ const ALLOWED_CRATE_PATHS: &[&str] = &[
     "crate::pod::init_steps::describe",
     "crate::config",
     "crate::sys::reaper::ExitStatus",
+    "crate::sys::notify::Notify",
     "crate::sys::signals",
     "crate::sys::event_loop::Change",
 ];

@@ -182,13 +182,9 @@ pub fn hook(h: &Hook) -> i32 {
 fn http_get(url: &str) -> Result<u16, String> {
     use std::io::{Read, Write};
     use std::net::ToSocketAddrs;
-    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
-    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(cut);
-    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-    let has_port = authority.rsplit_once(':').is_some_and(|(h, _)| !h.starts_with('[') || h.ends_with(']'));
-    let target = if has_port { authority.to_string() } else { format!("{authority}:80") };
-    let addr = target.to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
+    let t = config::http_target(url)?;
+    let (authority, path) = (t.authority, &t.path);
+    let addr = (t.bare_host(), t.port).to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
     let limit = Duration::from_secs(10);
     let mut conn = std::net::TcpStream::connect_timeout(&addr, limit).map_err(|e| e.to_string())?;
     conn.set_read_timeout(Some(limit)).and_then(|()| conn.set_write_timeout(Some(limit))).map_err(|e| e.to_string())?;

@@ -216,10 +216,11 @@ container does (also what podinit does when invoked as 'pause').
         }
         "run" => {
             "\
-usage: podinit run [-c FILE]
+usage: podinit run [-c FILE] [-p SIGNAL]
 Run the pod file (or Kubernetes Pod manifest) FILE: init steps in order, then
 sidecars and apps; stop gracefully on SIGTERM/SIGINT.
   -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+  -p SIGNAL           signal podinit gets when its parent dies (TERM: a graceful stop)
 "
         }
         "check" => {

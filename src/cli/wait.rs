@@ -398,6 +398,7 @@ mod tests {
             last_exit: None,
             pid: None,
             since: 0,
+            notify: None,
         }
     }
 

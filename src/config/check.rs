@@ -8,8 +8,9 @@ use std::time::Duration;
 use toml::de::DeValue;
 
 use super::document::{self, describe, Key, Table, Value};
+use super::{check_header_name, http_target, split_host_port, WaitFor, WaitTarget};
 use super::{parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy};
-use super::{WaitFor, WaitTarget};
+use super::{Backoff, ExitCodeOperator, FileEnv, RestartRule};
 use crate::config::suggest::closest;
 use crate::sys::signals::{self, SigNum};
 
@@ -25,6 +26,8 @@ const POD_KEYS: &[&str] = &[
     "marker_dir",
     "state_dir",
     "log_prefix",
+    "backoff",
+    "env_file",
     "env",
     "init",
     "app",
@@ -48,8 +51,12 @@ const ENTRY_KEYS: &[(&str, &[Kind], &str)] = &[
     (
         "restart",
         &[Kind::Init, Kind::Sidecar],
-        "apps follow the pod's restart_policy; restart = \"Always\" on an [[init]] entry makes a sidecar",
+        "an app's own policy is restart_policy; restart = \"Always\" on an [[init]] entry makes a sidecar",
     ),
+    ("restart_policy", &[Kind::Init, Kind::App], "a sidecar always restarts"),
+    ("restart_rules", &[Kind::Init, Kind::App], "a sidecar always restarts"),
+    ("notify", SUPERVISED, "an init step is done when it exits 0; notify is for sidecars and apps"),
+    ("env_file", ANY, ""),
     ("timeout", &[Kind::Init], "only init steps have a timeout"),
     ("once", &[Kind::Init], "only init steps run once"),
     ("wait_for", &[Kind::Init], "only init steps can wait_for"),
@@ -61,12 +68,29 @@ const ENTRY_KEYS: &[(&str, &[Kind], &str)] = &[
     ("pre_stop", SUPERVISED, NO_HOOKS),
 ];
 
-const PROBE_KEYS: &[&str] =
-    &["exec", "tcp", "http", "initial_delay", "period", "timeout", "success_threshold", "failure_threshold"];
+const PROBE_KEYS: &[&str] = &[
+    "exec",
+    "tcp",
+    "http",
+    "grpc",
+    "headers",
+    "service",
+    "initial_delay",
+    "period",
+    "timeout",
+    "success_threshold",
+    "failure_threshold",
+];
 const WAIT_KEYS: &[&str] = &["tcp", "http", "file", "unix", "timeout", "period"];
-
-/// Entry names become file names (`<name>.done`), so they are kept short and tame.
-const MAX_NAME_LEN: usize = 63;
+const BACKOFF_KEYS: &[&str] = &["initial", "max"];
+const RULE_KEYS: &[&str] = &["action", "exit_codes"];
+const EXIT_CODES_KEYS: &[&str] = &["operator", "values"];
+const FILE_REF_KEYS: &[&str] = &["file", "key", "optional"];
+/// Variables read from a file, each with where it is written.
+type FileVars = Vec<(FileEnv, usize)>;
+/// Kubernetes' limits on restartPolicyRules (KEP-5307).
+const MAX_RULES: usize = 20;
+const MAX_RULE_VALUES: usize = 255;
 
 /// Which array of tables an entry came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -249,7 +273,16 @@ impl<'a> Checker<'a> {
                 "marker_dir" => pod.marker_dir = self.path(f).unwrap_or(pod.marker_dir),
                 "state_dir" => pod.state_dir = self.path(f).unwrap_or(pod.state_dir),
                 "log_prefix" => pod.log_prefix = self.boolean(f).unwrap_or(false),
-                "env" => pod.env = self.env(f),
+                "env" => {
+                    let (env, files) = self.env(f);
+                    pod.env = env;
+                    if let Some((_, at)) = files.first() {
+                        let message = "a variable read from a file is set per entry: put it in the entry's env";
+                        self.error(Some(*at), message);
+                    }
+                }
+                "env_file" => pod.env_files = self.paths(f),
+                "backoff" => pod.backoff = self.backoff(f).unwrap_or(pod.backoff),
                 "init" => {
                     for (rows, at) in self.entry_tables(f) {
                         pod.init.push(self.entry(Section::Init, rows, at));
@@ -267,13 +300,11 @@ impl<'a> Checker<'a> {
     }
 
     fn restart_policy(&mut self, f: Field) -> Option<RestartPolicy> {
-        match self.string(f)?.as_str() {
-            "Always" => Some(RestartPolicy::Always),
-            "OnFailure" => Some(RestartPolicy::OnFailure),
-            "Never" => Some(RestartPolicy::Never),
-            other => {
-                let message = format!("bad restart_policy '{other}' (expected Always, OnFailure or Never)");
-                self.error(Some(f.at()), message);
+        let word = self.string(f)?;
+        match word.parse() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.error(Some(f.at()), format!("bad restart_policy '{word}' ({e})"));
                 None
             }
         }
@@ -322,6 +353,7 @@ impl<'a> Checker<'a> {
         };
         let mut entry = Entry::defaults(kind);
         let (mut has_name, mut has_command, mut wait_for_key) = (false, false, None);
+        let (mut restart_policy_set, mut rules_key) = (false, None);
         for f in fields(rows) {
             let Some((_, valid_on, why)) = ENTRY_KEYS.iter().find(|(key, ..)| *key == f.name()) else {
                 self.unknown_key(f, section.header(), &section.keys());
@@ -340,7 +372,28 @@ impl<'a> Checker<'a> {
                     has_command = true;
                     entry.command = self.command(f).unwrap_or_default();
                 }
-                "env" => entry.env = self.env(f),
+                "env" => {
+                    let (env, files) = self.env(f);
+                    entry.env = env;
+                    entry.file_env = files.into_iter().map(|(fe, _)| fe).collect();
+                }
+                "env_file" => entry.env_files = self.paths(f),
+                "restart_policy" => {
+                    entry.restart_policy = self.restart_policy(f);
+                    if kind == Kind::Init && entry.restart_policy == Some(RestartPolicy::Always) {
+                        entry.restart_policy = None;
+                        let message = format!(
+                            "restart_policy = \"Always\" on {label} would make it a sidecar: write restart = \"Always\""
+                        );
+                        self.error(Some(f.at()), message);
+                    }
+                    restart_policy_set = true;
+                }
+                "restart_rules" => {
+                    rules_key = Some(f.key_at());
+                    entry.restart_rules = self.restart_rules(f);
+                }
+                "notify" => entry.notify = self.boolean(f).unwrap_or(false),
                 "working_dir" => entry.working_dir = self.path(f),
                 "user" => entry.user = self.user(f),
                 "stop_signal" => entry.stop_signal = self.signal(f).unwrap_or(libc::SIGTERM),
@@ -362,6 +415,11 @@ impl<'a> Checker<'a> {
         }
         if !has_name {
             self.error(Some(at), format!("{} entry has no 'name'", section.header()));
+        }
+        if let (Some(key), false) = (rules_key, restart_policy_set) {
+            // Kubernetes' rule: the rules refine the container's own policy, so it must be set.
+            let message = format!("{label} has restart_rules but no restart_policy (the rules need the entry's own policy, as in Kubernetes)");
+            self.error(Some(key), message);
         }
         match (kind, has_command, wait_for_key) {
             (Kind::Init, true, Some(key)) => {
@@ -413,20 +471,8 @@ impl<'a> Checker<'a> {
 
     fn entry_name(&mut self, f: Field) -> Option<String> {
         let name = self.nonempty(f)?;
-        let tame =
-            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
-        let len = name.chars().count();
-        if len > MAX_NAME_LEN {
-            let message = format!("name '{name}' is too long ({len} characters, at most {MAX_NAME_LEN})");
-            self.error(Some(f.at()), message);
-            return None;
-        }
-        if !tame {
-            let message = format!(
-                "bad name '{name}': use letters, digits, '.', '_' and '-', starting with a letter or digit \
-                 (it becomes the file name {name}.done)"
-            );
-            self.error(Some(f.at()), message);
+        if let Some(problem) = super::model::entry_name_problem(&name) {
+            self.error(Some(f.at()), problem);
             return None;
         }
         if let Some(&first) = self.names.get(&name) {
@@ -591,11 +637,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn env(&mut self, f: Field) -> Vec<(String, String)> {
+    /// An `env` table: its plain variables, and those read from a file
+    /// (`NAME = { file = "…", key = "…" }`) with where each is written.
+    fn env(&mut self, f: Field) -> (Vec<(String, String)>, FileVars) {
         let Some(rows) = self.table(f, "a table of strings, like { LANG = \"C.UTF-8\" }") else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let mut env = Vec::new();
+        let mut files = Vec::new();
         for var in fields(rows) {
             let name = var.name();
             if name.is_empty() || name.contains(['=', '\0']) {
@@ -603,11 +652,193 @@ impl<'a> Checker<'a> {
                 self.error(Some(var.key_at()), message);
                 continue;
             }
+            if let DeValue::Table(_) = var.value() {
+                if let Some(fe) = self.file_ref(var) {
+                    files.push((fe, var.at()));
+                }
+                continue;
+            }
             if let Some(value) = self.string(var) {
                 env.push((name.to_string(), value));
             }
         }
-        env
+        (env, files)
+    }
+
+    /// `NAME = { file = "/shared/app.env", key = "KEY", optional = false }`.
+    fn file_ref(&mut self, f: Field) -> Option<FileEnv> {
+        let rows = self.table(f, "a string, or a table like { file = \"/shared/app.env\", key = \"KEY\" }")?;
+        let (mut path, mut key, mut optional) = (None, None, false);
+        for g in fields(rows) {
+            match g.name() {
+                "file" => path = self.path(g),
+                "key" => key = self.nonempty(g),
+                "optional" => optional = self.boolean(g).unwrap_or(false),
+                _ => self.unknown_key(g, &format!("'{}'", f.name()), FILE_REF_KEYS),
+            }
+        }
+        if !rows.contains_key("file") || !rows.contains_key("key") {
+            self.error(Some(f.at()), format!("'{}' read from a file needs both 'file' and 'key'", f.name()));
+        }
+        Some(FileEnv { name: f.name().to_string(), path: path?, key: key?, optional })
+    }
+
+    /// A path, or an array of paths (`env_file`).
+    fn paths(&mut self, f: Field) -> Vec<PathBuf> {
+        match f.value() {
+            DeValue::String(_) => self.path(f).into_iter().collect(),
+            DeValue::Array(items) => {
+                let mut out = Vec::new();
+                for item in items.iter() {
+                    match item.get_ref() {
+                        DeValue::String(s) if !s.is_empty() && !s.contains('\0') => out.push(PathBuf::from(s.as_ref())),
+                        other => {
+                            let message =
+                                format!("'{}' must hold non-empty paths, found {}", f.name(), describe(other));
+                            self.error(Some(item.span().start), message);
+                        }
+                    }
+                }
+                out
+            }
+            _ => {
+                self.type_error(f, "a path, or an array of paths");
+                Vec::new()
+            }
+        }
+    }
+
+    /// `backoff = { initial = "10s", max = "300s" }`.
+    fn backoff(&mut self, f: Field) -> Option<Backoff> {
+        let rows = self.table(f, "a table like { initial = \"10s\", max = \"300s\" }")?;
+        let mut b = Backoff::default();
+        let mut bad = false;
+        for g in fields(rows) {
+            let slot = match g.name() {
+                "initial" => &mut b.initial,
+                "max" => &mut b.max,
+                _ => {
+                    self.unknown_key(g, "'backoff'", BACKOFF_KEYS);
+                    continue;
+                }
+            };
+            match self.period(g) {
+                Some(d) => *slot = d,
+                None => bad = true,
+            }
+        }
+        if !bad && b.max < b.initial {
+            let message = format!("'backoff' max ({:?}) is shorter than initial ({:?})", b.max, b.initial);
+            self.error(Some(f.at()), message);
+            return None;
+        }
+        Some(b)
+    }
+
+    /// `restart_rules = [{ action = "Restart", exit_codes = { operator = "In", values = [42] } }]`.
+    fn restart_rules(&mut self, f: Field) -> Vec<RestartRule> {
+        let DeValue::Array(items) = f.value() else {
+            self.type_error(
+                f,
+                "an array of tables like { action = \"Restart\", exit_codes = { operator = \"In\", values = [42] } }",
+            );
+            return Vec::new();
+        };
+        if items.len() > MAX_RULES {
+            self.error(
+                Some(f.at()),
+                format!("'restart_rules' has {} rules; Kubernetes allows at most {MAX_RULES}", items.len()),
+            );
+        }
+        let mut rules = Vec::new();
+        for item in items.iter() {
+            let at = item.span().start;
+            let DeValue::Table(rows) = item.get_ref() else {
+                self.error(Some(at), format!("each restart rule must be a table, found {}", describe(item.get_ref())));
+                continue;
+            };
+            let mut rule = None;
+            let mut has_action = false;
+            for g in fields(rows) {
+                match g.name() {
+                    "action" => {
+                        has_action = true;
+                        if let Some(a) = self.string(g) {
+                            if a != "Restart" {
+                                let message =
+                                    format!("bad action '{a}' (the only action Kubernetes defines is \"Restart\")");
+                                self.error(Some(g.at()), message);
+                            }
+                        }
+                    }
+                    "exit_codes" => rule = self.exit_codes(g),
+                    _ => self.unknown_key(g, "a restart rule", RULE_KEYS),
+                }
+            }
+            if !has_action {
+                self.error(Some(at), "a restart rule needs action = \"Restart\"");
+            }
+            if !rows.contains_key("exit_codes") {
+                self.error(Some(at), "a restart rule needs exit_codes = { operator = \"In\", values = [...] }");
+            }
+            rules.extend(rule);
+        }
+        rules
+    }
+
+    fn exit_codes(&mut self, f: Field) -> Option<RestartRule> {
+        let rows = self.table(f, "a table like { operator = \"In\", values = [42] }")?;
+        let (mut operator, mut values) = (None, Vec::new());
+        for g in fields(rows) {
+            match g.name() {
+                "operator" => {
+                    operator = match self.string(g)?.as_str() {
+                        "In" => Some(ExitCodeOperator::In),
+                        "NotIn" => Some(ExitCodeOperator::NotIn),
+                        other => {
+                            self.error(Some(g.at()), format!("bad operator '{other}' (expected In or NotIn)"));
+                            return None;
+                        }
+                    }
+                }
+                "values" => {
+                    let DeValue::Array(items) = g.value() else {
+                        self.type_error(g, "an array of exit codes, like [42]");
+                        return None;
+                    };
+                    if items.len() > MAX_RULE_VALUES {
+                        let message = format!(
+                            "'values' has {} exit codes; Kubernetes allows at most {MAX_RULE_VALUES}",
+                            items.len()
+                        );
+                        self.error(Some(g.at()), message);
+                    }
+                    for item in items.iter() {
+                        match item.get_ref() {
+                            // A Linux exit status is 0-255 (a death by signal N counts as 128+N).
+                            DeValue::Integer(i) => match document::integer(i).filter(|n| (0..=255).contains(n)) {
+                                Some(n) => values.push(n as i32),
+                                None => {
+                                    let message =
+                                        format!("bad exit code {}: an exit code is 0 to 255", self.written_int(g, i));
+                                    self.error(Some(item.span().start), message);
+                                }
+                            },
+                            other => {
+                                let message = format!("'values' must hold whole numbers, found {}", describe(other));
+                                self.error(Some(item.span().start), message);
+                            }
+                        }
+                    }
+                }
+                _ => self.unknown_key(g, "'exit_codes'", EXIT_CODES_KEYS),
+            }
+        }
+        let Some(operator) = operator else {
+            self.error(Some(f.at()), "'exit_codes' needs operator = \"In\" or \"NotIn\"");
+            return None;
+        };
+        Some(RestartRule { operator, values })
     }
 
     fn table<'t>(&mut self, f: Field<'t>, like: &str) -> Option<&'t Table<'t>> {
@@ -622,10 +853,10 @@ impl<'a> Checker<'a> {
 
     fn tcp(&mut self, f: Field) -> Option<String> {
         let target = self.string(f)?;
-        match check_host_port(&target) {
-            Ok(()) => Some(target),
+        match split_host_port(&target) {
+            Ok(_) => Some(target),
             Err(why) => {
-                self.error(Some(f.at()), format!("bad tcp address '{target}' ({why})"));
+                self.error(Some(f.at()), format!("bad {} address '{target}' ({why})", f.name()));
                 None
             }
         }
@@ -633,8 +864,8 @@ impl<'a> Checker<'a> {
 
     fn http(&mut self, f: Field) -> Option<String> {
         let url = self.string(f)?;
-        match check_http_url(&url) {
-            Ok(()) => Some(url),
+        match http_target(&url) {
+            Ok(_) => Some(url),
             Err(why) => {
                 self.error(Some(f.at()), format!("bad http URL '{url}' ({why})"));
                 None
@@ -648,11 +879,22 @@ impl<'a> Checker<'a> {
         let mut initial_delay = Duration::ZERO;
         let (mut period, mut timeout) = (Duration::from_secs(10), Duration::from_secs(1));
         let (mut success_threshold, mut failure_threshold) = (1, 3);
+        // `headers` go with `http`, `service` with `grpc`: (value, where).
+        let (mut headers, mut service) = (None, None);
         for g in fields(rows) {
             let found = match g.name() {
                 "exec" => self.command(g).map(ProbeAction::Exec),
                 "tcp" => self.tcp(g).map(ProbeAction::Tcp),
-                "http" => self.http(g).map(ProbeAction::Http),
+                "http" => self.http(g).map(|url| ProbeAction::Http(url.into())),
+                "grpc" => self.tcp(g).map(|addr| ProbeAction::Grpc { addr, service: String::new() }),
+                "headers" => {
+                    headers = Some((self.headers(g), g.key_at()));
+                    continue;
+                }
+                "service" => {
+                    service = Some((self.string(g), g.key_at()));
+                    continue;
+                }
                 "initial_delay" => {
                     initial_delay = self.duration(g).unwrap_or(initial_delay);
                     continue;
@@ -684,7 +926,7 @@ impl<'a> Checker<'a> {
             };
             if let Some(first) = action_key {
                 let message = format!(
-                    "'{}' has both '{first}' and '{}': a probe does exactly one of exec, tcp or http",
+                    "'{}' has both '{first}' and '{}': a probe does exactly one of exec, tcp, http or grpc",
                     f.name(),
                     g.name()
                 );
@@ -694,9 +936,52 @@ impl<'a> Checker<'a> {
             }
         }
         if action_key.is_none() {
-            self.error(Some(f.at()), format!("'{}' needs one of exec, tcp or http", f.name()));
+            self.error(Some(f.at()), format!("'{}' needs one of exec, tcp, http or grpc", f.name()));
+        }
+        // Where `headers` and `service` were written, when the action is not theirs.
+        let mut misplaced =
+            [("headers", "http", headers.as_ref().map(|h| h.1)), ("service", "grpc", service.as_ref().map(|s| s.1))];
+        match (&mut action, headers, service) {
+            (Some(ProbeAction::Http(get)), Some((h, _)), _) => (get.headers, misplaced[0].2) = (h, None),
+            (Some(ProbeAction::Grpc { service, .. }), _, Some((s, _))) => {
+                (*service, misplaced[1].2) = (s.unwrap_or_default(), None)
+            }
+            _ => {}
+        }
+        for (key, goes_with, at) in misplaced {
+            if let (Some(at), Some(does)) = (at, action_key.filter(|&k| k != goes_with)) {
+                self.error(Some(at), format!("'{key}' goes with '{goes_with}' (this probe does {does})"));
+            }
         }
         Some(Probe { action: action?, initial_delay, period, timeout, success_threshold, failure_threshold })
+    }
+
+    /// An http probe's extra request headers: `{ Host = "example.com", X-Key = ["a", "b"] }`
+    /// (an array sends the header once per value, in order).
+    fn headers(&mut self, f: Field) -> Vec<(String, String)> {
+        let Some(rows) = self.table(f, "a table of strings, like { Host = \"example.com\" }") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for h in fields(rows) {
+            let name = h.name();
+            if let Err(why) = check_header_name(name) {
+                self.error(Some(h.key_at()), why);
+                continue;
+            }
+            let values = match h.value() {
+                DeValue::Array(_) => self.command(h).unwrap_or_default(),
+                _ => self.string(h).into_iter().collect(),
+            };
+            for v in values {
+                if v.contains(['\r', '\n']) {
+                    self.error(Some(h.at()), format!("header '{name}' has a line break in its value"));
+                } else {
+                    out.push((name.to_string(), v));
+                }
+            }
+        }
+        out
     }
 
     fn wait_for(&mut self, f: Field) -> Option<WaitFor> {
@@ -736,50 +1021,6 @@ impl<'a> Checker<'a> {
             self.error(Some(f.at()), "'wait_for' needs one of tcp, http, file or unix");
         }
         Some(WaitFor { target: target?, timeout, period })
-    }
-}
-
-/// Checks `host:port` (an IPv6 host in brackets, `[::1]:80`).
-fn check_host_port(s: &str) -> Result<(), String> {
-    let Some((host, port)) = s.rsplit_once(':') else {
-        return Err("expected host:port, like \"127.0.0.1:80\"".to_string());
-    };
-    check_host(host)?;
-    match port.parse::<u16>() {
-        Ok(p) if p > 0 => Ok(()),
-        _ => Err(format!("port '{port}' is not a number from 1 to 65535")),
-    }
-}
-
-fn check_host(host: &str) -> Result<(), String> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    if bare.is_empty() {
-        return Err("the host is missing".to_string());
-    }
-    if bare.len() == host.len() && host.contains(':') {
-        return Err("an IPv6 host needs brackets, like [::1]:80".to_string());
-    }
-    if host.chars().any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#')) {
-        return Err(format!("'{host}' is not a host name or address"));
-    }
-    Ok(())
-}
-
-/// Checks `http://host[:port][/path]`: the probe speaks plain HTTP only.
-fn check_http_url(url: &str) -> Result<(), String> {
-    if url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
-        return Err("https is not supported: use http://, or an exec probe that runs curl".to_string());
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err("expected a URL like http://127.0.0.1:8080/healthz".to_string());
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    // A port is present when a ':' follows the (possibly bracketed) host.
-    let has_port = authority.rsplit_once(':').is_some_and(|(host, _)| !host.starts_with('[') || host.ends_with(']'));
-    if has_port {
-        check_host_port(authority)
-    } else {
-        check_host(authority)
     }
 }
 
@@ -830,24 +1071,6 @@ mod tests {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(text.iter().any(|e| e.starts_with("p.toml:1:8: bad name 'My Pod'")), "{text:?}");
         assert!(text.iter().any(|e| e.starts_with("p.toml:2:13: bad namespace 'x.y'")), "{text:?}");
-    }
-
-    #[test]
-    fn host_port_and_url_checks() {
-        for ok in ["127.0.0.1:80", "db:5432", "[::1]:65535", "a.b-c:1"] {
-            assert_eq!(check_host_port(ok), Ok(()), "{ok}");
-        }
-        for bad in ["db", ":80", "db:", "db:x", "db:65536", "::1:80", "[]:80", "a b:1"] {
-            assert!(check_host_port(bad).is_err(), "{bad}");
-        }
-        for ok in ["http://h", "http://h/", "http://h:8080/x?y#z", "http://[::1]/", "http://[::1]:81"] {
-            assert_eq!(check_http_url(ok), Ok(()), "{ok}");
-        }
-        for bad in
-            ["https://h/", "HTTPS://h", "ftp://h", "h:80", "http://", "http://:80/", "http://h:0/", "http://u@h/"]
-        {
-            assert!(check_http_url(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -16,17 +16,23 @@
 
 mod check;
 mod document;
+pub mod dotenv;
 mod duration;
 pub mod expand;
 pub mod k8s;
 mod model;
 mod suggest;
+mod url;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
-pub use model::{Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+pub use model::{
+    Backoff, Entry, ExitCodeOperator, FileEnv, HttpGet, Kind, Pod, Probe, ProbeAction, RestartPolicy, RestartRule,
+    WaitFor, WaitTarget,
+};
+pub use url::{check_header_name, http_target, split_host_port, HttpTarget};
 
 /// One problem in a pod file. Displays as a single line, `FILE:LINE:COL: message`,
 /// or `FILE: message` when the problem has no position (an unreadable file).

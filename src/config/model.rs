@@ -6,6 +6,32 @@ use std::time::Duration;
 
 use crate::sys::signals::SigNum;
 
+/// Where status.json, the control socket and the pid file live unless the pod says.
+pub const DEFAULT_STATE_DIR: &str = "/run/podinit";
+/// Where run-once markers live unless the pod says.
+pub const DEFAULT_MARKER_DIR: &str = "/var/lib/podinit";
+
+/// The longest entry name: names become file names (`<name>.done`), so they
+/// are kept short and tame, in both file formats.
+pub const MAX_ENTRY_NAME: usize = 63;
+
+/// Why `name` cannot name an entry (init step, sidecar, app), or None: the one
+/// rule for pod files and manifests alike.
+pub fn entry_name_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len > MAX_ENTRY_NAME {
+        return Some(format!("name '{name}' is too long ({len} characters, at most {MAX_ENTRY_NAME})"));
+    }
+    let tame =
+        name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
+    (!tame || name.is_empty()).then(|| {
+        format!(
+            "bad name '{name}': use letters, digits, '.', '_' and '-', starting with a letter or digit \
+             (it becomes the file name {name}.done)"
+        )
+    })
+}
+
 /// Restart policy, Kubernetes meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartPolicy {
@@ -15,6 +41,101 @@ pub enum RestartPolicy {
     OnFailure,
     /// Never restart.
     Never,
+}
+
+impl RestartPolicy {
+    /// The Kubernetes spelling, the one word both file formats use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::Always => "Always",
+            RestartPolicy::OnFailure => "OnFailure",
+            RestartPolicy::Never => "Never",
+        }
+    }
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Not one of Always, OnFailure, Never (case matters, as in Kubernetes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRestartPolicy;
+
+impl std::fmt::Display for BadRestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("expected Always, OnFailure or Never")
+    }
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = BadRestartPolicy;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [RestartPolicy::Always, RestartPolicy::OnFailure, RestartPolicy::Never]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or(BadRestartPolicy)
+    }
+}
+
+/// How `restart_rules` compares an exit code with its values (Kubernetes
+/// `ContainerRestartRuleOnExitCodes.operator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCodeOperator {
+    /// The rule matches when the exit code is one of the values.
+    In,
+    /// The rule matches when the exit code is none of the values.
+    NotIn,
+}
+
+/// One of an entry's `restart_rules` (KEP-5307 `ContainerRestartRule`). Its
+/// action is always `Restart`, the only one Kubernetes defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartRule {
+    /// In or NotIn.
+    pub operator: ExitCodeOperator,
+    /// The exit codes (at most 255); a death by signal N counts as 128+N.
+    pub values: Vec<i32>,
+}
+
+impl RestartRule {
+    /// Whether an exit with `code` matches the rule.
+    pub fn matches(&self, code: i32) -> bool {
+        self.values.contains(&code) == (self.operator == ExitCodeOperator::In)
+    }
+}
+
+/// The CrashLoopBackOff curve: the first restart is immediate, the second
+/// waits `initial`, each later one twice the one before, up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The delay before the second restart (default 10s, the kubelet's).
+    pub initial: Duration,
+    /// The longest delay (default 300s, the kubelet's).
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff { initial: Duration::from_secs(10), max: Duration::from_secs(300) }
+    }
+}
+
+/// A variable read from a file when its entry starts (the manifest's
+/// `env[].valueFrom.fileKeyRef`, KEP-3721; in the pod file
+/// `env = { NAME = { file = "…", key = "…" } }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEnv {
+    /// The variable to set.
+    pub name: String,
+    /// The dotenv file to read.
+    pub path: PathBuf,
+    /// The key in it.
+    pub key: String,
+    /// A missing file or key leaves the variable unset instead of failing the start.
+    pub optional: bool,
 }
 
 /// What an entry of the pod file is.
@@ -35,8 +156,39 @@ pub enum ProbeAction {
     Exec(Vec<String>),
     /// Connect to this `host:port`.
     Tcp(String),
-    /// GET this `http://` URL; a status of 200-399 is success.
-    Http(String),
+    /// GET this `http://` URL (with these headers); a status of 200-399 is success.
+    Http(HttpGet),
+    /// The gRPC health check (grpc.health.v1.Health/Check over h2c) at
+    /// `host:port` answers SERVING for `service` ("" is the server as a whole).
+    Grpc {
+        /// `host:port`, as a `tcp` probe's.
+        addr: String,
+        /// The service name in the HealthCheckRequest.
+        service: String,
+    },
+}
+
+/// An HTTP GET check: a probe's `http` with its `headers`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpGet {
+    /// `http://host[:port][/path]`.
+    pub url: String,
+    /// Extra request headers in order, a name repeated for several values
+    /// (Kubernetes' `httpGet.httpHeaders`). `Host` replaces the URL's
+    /// authority; a `User-Agent` or `Accept` given empty is not sent.
+    pub headers: Vec<(String, String)>,
+}
+
+impl From<&str> for HttpGet {
+    fn from(url: &str) -> HttpGet {
+        HttpGet { url: url.to_string(), headers: Vec::new() }
+    }
+}
+
+impl From<String> for HttpGet {
+    fn from(url: String) -> HttpGet {
+        HttpGet { url, headers: Vec::new() }
+    }
 }
 
 /// A startup, readiness or liveness probe.
@@ -115,6 +267,16 @@ pub struct Entry {
     pub post_start: Option<Vec<String>>,
     /// Sidecars and apps: run before the stop signal.
     pub pre_stop: Option<Vec<String>>,
+    /// Init steps and apps: overrides the pod's restart_policy (KEP-5307).
+    pub restart_policy: Option<RestartPolicy>,
+    /// Init steps and apps: checked in order on each exit, before the policy (KEP-5307).
+    pub restart_rules: Vec<RestartRule>,
+    /// Sidecars and apps: gets `NOTIFY_SOCKET`; its `READY=1` marks it started and ready.
+    pub notify: bool,
+    /// dotenv files read at each start, after the pod's env, before `env`.
+    pub env_files: Vec<PathBuf>,
+    /// Variables read from a file at each start (after `env`).
+    pub file_env: Vec<FileEnv>,
 }
 
 /// A validated pod file.
@@ -140,6 +302,10 @@ pub struct Pod {
     pub log_prefix: bool,
     /// Environment for every process, in file order.
     pub env: Vec<(String, String)>,
+    /// dotenv files read at each start of every entry, before `env`.
+    pub env_files: Vec<PathBuf>,
+    /// The restart back-off curve (default the kubelet's).
+    pub backoff: Backoff,
     /// `[[init]]` entries in file order: kind Init, or Sidecar when `restart = "Always"`.
     pub init: Vec<Entry>,
     /// `[[app]]` entries in file order: kind App.
@@ -157,10 +323,12 @@ impl Pod {
             restart_policy: RestartPolicy::Always,
             termination_grace_period: Duration::from_secs(30),
             active_deadline: None,
-            marker_dir: PathBuf::from("/var/lib/podinit"),
-            state_dir: PathBuf::from("/run/podinit"),
+            marker_dir: PathBuf::from(DEFAULT_MARKER_DIR),
+            state_dir: PathBuf::from(DEFAULT_STATE_DIR),
             log_prefix: false,
             env: Vec::new(),
+            env_files: Vec::new(),
+            backoff: Backoff::default(),
             init: Vec::new(),
             apps: Vec::new(),
         }
@@ -187,6 +355,34 @@ impl Entry {
             liveness_probe: None,
             post_start: None,
             pre_stop: None,
+            restart_policy: None,
+            restart_rules: Vec::new(),
+            notify: false,
+            env_files: Vec::new(),
+            file_env: Vec::new(),
+        }
+    }
+}
+
+impl Entry {
+    /// Whether an exit with `code` calls for a restart by the Kubernetes rule
+    /// (`ContainerShouldRestart`): the first matching restart rule restarts;
+    /// else the entry's own policy, else the pod's. Sidecars always restart;
+    /// init steps only on failure (a step that exited 0 is done).
+    pub fn should_restart(&self, pod_policy: RestartPolicy, code: i32) -> bool {
+        if self.kind == Kind::Sidecar {
+            return true;
+        }
+        if self.kind == Kind::Init && code == 0 {
+            return false;
+        }
+        if self.restart_rules.iter().any(|r| r.matches(code)) {
+            return true;
+        }
+        match self.restart_policy.unwrap_or(pod_policy) {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => code != 0,
+            RestartPolicy::Never => false,
         }
     }
 }

@@ -127,6 +127,8 @@ fn spec_example_parses_to_the_expected_pod() {
         state_dir: "/run/podinit".into(),
         log_prefix: false,
         env: vec![("LANG".into(), "C.UTF-8".into())],
+        env_files: vec![],
+        backoff: crate::config::Backoff::default(),
         init: vec![download, wait_db, shipper],
         apps: vec![nginx],
     };
@@ -236,7 +238,13 @@ const BAD: &[(&str, &str, &str)] = &[
     ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nliveness_probe = { tcp = \"h:1\", failure_threshold = 0 }\n", "4:53", "'failure_threshold' must be at least 1, found 0"),
     ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { tcp = \"h:1\", period = \"0s\" }\n", "4:43", "'period' must be longer than 0"),
     ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { exec = [\"x\"], tcp = \"h:1\" }\n", "4:35", "has both 'exec' and 'tcp'"),
-    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { period = \"5s\" }\n", "4:19", "'readiness_probe' needs one of exec, tcp or http"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { period = \"5s\" }\n", "4:19", "'readiness_probe' needs one of exec, tcp, http or grpc"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { tcp = \"h:1\", headers = { A = \"b\" } }\n", "4:34", "'headers' goes with 'http' (this probe does tcp)"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { http = \"http://h/\", service = \"s\" }\n", "4:41", "'service' goes with 'grpc' (this probe does http)"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { http = \"http://h/\", headers = { \"a b\" = \"c\" } }\n", "4:53", "'a b' is not an HTTP header name"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { http = \"http://h/\", headers = { A = \"x\\r\\nB: y\" } }\n", "4:57", "header 'A' has a line break in its value"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { http = \"http://h/\", headers = [\"A: b\"] }\n", "4:51", "'headers' must be a table of strings"),
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nreadiness_probe = { grpc = \"h\" }\n", "4:28", "bad grpc address 'h'"),
     ("[[init]]\nname = \"i\"\n", "1:1", "init step 'i' has no 'command' or 'wait_for'"),
     ("[[init]]\nname = \"i\"\ncommand = [\"x\"]\nwait_for = { file = \"/f\" }\n", "4:1", "has both 'command' and 'wait_for'"),
     ("[[app]]\nname = \"web/1\"\ncommand = [\"x\"]\n", "2:8", "bad name 'web/1'"),
@@ -447,4 +455,148 @@ fn sample_bad_files_fail_as_they_expect() {
         seen += 1;
     }
     assert!(seen >= 15, "only {seen} sample files");
+}
+
+#[test]
+fn lifecycle_keys_restart_rules_backoff_notify_env_files() {
+    use crate::config::{Backoff, ExitCodeOperator, FileEnv, RestartRule};
+    let p = pod(r#"
+restart_policy = "Never"
+backoff = { initial = "1s", max = "1m" }
+env_file = "/shared/pod.env"
+
+[[init]]
+name = "setup"
+command = ["x"]
+restart_policy = "OnFailure"
+
+[[init]]
+name = "retry"
+command = ["x"]
+restart_policy = "Never"
+restart_rules = [{ action = "Restart", exit_codes = { operator = "In", values = [75] } }]
+
+[[init]]
+name = "side"
+restart = "Always"
+command = ["x"]
+notify = true
+
+[[app]]
+name = "web"
+command = ["x"]
+notify = true
+env_file = ["/a.env", "/b.env"]
+env = { A = "1", CFG = { file = "/shared/app.env", key = "CONFIG" }, OPT = { file = "/x.env", key = "K", optional = true } }
+restart_policy = "Never"
+restart_rules = [
+  { action = "Restart", exit_codes = { operator = "NotIn", values = [0, 143] } },
+  { action = "Restart", exit_codes = { operator = "In", values = [] } },
+]
+"#);
+    assert_eq!(p.backoff, Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60) });
+    assert_eq!(p.env_files, [PathBuf::from("/shared/pod.env")]);
+    assert_eq!(p.init[0].restart_policy, Some(RestartPolicy::OnFailure));
+    assert_eq!(p.init[1].restart_rules, [RestartRule { operator: ExitCodeOperator::In, values: vec![75] }]);
+    assert!(p.init[2].notify && p.apps[0].notify && !p.init[0].notify);
+    let web = &p.apps[0];
+    assert_eq!(web.env_files, [PathBuf::from("/a.env"), PathBuf::from("/b.env")]);
+    assert_eq!(web.env, [("A".to_string(), "1".to_string())]);
+    assert_eq!(
+        web.file_env,
+        [
+            FileEnv { name: "CFG".into(), path: "/shared/app.env".into(), key: "CONFIG".into(), optional: false },
+            FileEnv { name: "OPT".into(), path: "/x.env".into(), key: "K".into(), optional: true },
+        ]
+    );
+    assert_eq!(web.restart_rules.len(), 2);
+    assert_eq!(web.restart_rules[0].operator, ExitCodeOperator::NotIn);
+    // Round trip through the pod file writer.
+    #[cfg(feature = "manifests")]
+    {
+        let text = crate::config::k8s::to_toml(&p).expect("toml");
+        assert_eq!(crate::config::parse(Path::new("pod.toml"), &text).map_err(|e| format!("{text}{e:?}")), Ok(p));
+    }
+}
+
+#[test]
+fn should_restart_follows_the_kubelet() {
+    use crate::config::{ExitCodeOperator, RestartRule};
+    use RestartPolicy::*;
+    let e = |kind, policy: Option<RestartPolicy>, rules: &[(ExitCodeOperator, &[i32])]| Entry {
+        restart_policy: policy,
+        restart_rules: rules.iter().map(|(o, v)| RestartRule { operator: *o, values: v.to_vec() }).collect(),
+        ..Entry::defaults(kind)
+    };
+    let never_but_42 = e(Kind::App, Some(Never), &[(ExitCodeOperator::In, &[42])]);
+    let not_143 = e(Kind::App, Some(Never), &[(ExitCodeOperator::NotIn, &[0, 143])]);
+    let init_rules = e(Kind::Init, Some(Never), &[(ExitCodeOperator::In, &[0, 75])]);
+    // (entry, pod policy, exit code, restart?)
+    let cases: &[(&Entry, RestartPolicy, i32, bool)] = &[
+        (&e(Kind::App, None, &[]), Always, 0, true),
+        (&e(Kind::App, None, &[]), OnFailure, 0, false),
+        (&e(Kind::App, None, &[]), OnFailure, 1, true),
+        (&e(Kind::App, None, &[]), Never, 1, false),
+        (&e(Kind::App, Some(Always), &[]), Never, 0, true),
+        (&e(Kind::App, Some(Never), &[]), Always, 1, false),
+        (&e(Kind::App, Some(OnFailure), &[]), Always, 0, false),
+        (&never_but_42, Always, 42, true),
+        (&never_but_42, Always, 41, false),
+        (&not_143, Never, 143, false),
+        (&not_143, Never, 0, false),
+        (&not_143, Never, 137, true),
+        (&e(Kind::Init, None, &[]), Always, 0, false),
+        (&e(Kind::Init, None, &[]), Always, 1, true),
+        (&e(Kind::Init, None, &[]), Never, 1, false),
+        (&e(Kind::Init, Some(OnFailure), &[]), Never, 1, true),
+        (&e(Kind::Init, Some(Never), &[]), Always, 1, false),
+        // A rule that matches 0 does not rerun a completed init step.
+        (&init_rules, Never, 0, false),
+        (&init_rules, Never, 75, true),
+        (&init_rules, Never, 1, false),
+        (&e(Kind::Sidecar, None, &[]), Never, 0, true),
+    ];
+    for (i, (entry, pod, code, want)) in cases.iter().enumerate() {
+        assert_eq!(entry.should_restart(*pod, *code), *want, "case {i}: {entry:?} pod {pod:?} exit {code}");
+    }
+}
+
+#[test]
+fn lifecycle_key_errors() {
+    let app = "[[app]]\nname = \"a\"\ncommand = [\"x\"]\n";
+    let side = "[[init]]\nname = \"s\"\nrestart = \"Always\"\ncommand = [\"x\"]\n";
+    let step = "[[init]]\nname = \"i\"\ncommand = [\"x\"]\n";
+    let rules21 = format!(
+        "restart_rules = [{}]",
+        vec!["{ action = \"Restart\", exit_codes = { operator = \"In\", values = [1] } }"; 21].join(", ")
+    );
+    let cases: Vec<(String, &str, &str)> = vec![
+        (format!("{app}restart_rules = [{{ action = \"Restart\", exit_codes = {{ operator = \"In\", values = [1] }} }}]\n"), "4:1", "has restart_rules but no restart_policy"),
+        (format!("{app}restart_policy = \"Never\"\nrestart_rules = [{{ action = \"Stop\", exit_codes = {{ operator = \"In\", values = [1] }} }}]\n"), "5:29", "bad action 'Stop'"),
+        (format!("{app}restart_policy = \"Never\"\nrestart_rules = [{{ action = \"Restart\", exit_codes = {{ operator = \"in\", values = [1] }} }}]\n"), "5:66", "bad operator 'in' (expected In or NotIn)"),
+        (format!("{app}restart_policy = \"Never\"\nrestart_rules = [{{ action = \"Restart\" }}]\n"), "5:18", "a restart rule needs exit_codes"),
+        (format!("{app}restart_policy = \"Never\"\nrestart_rules = [{{ action = \"Restart\", exit_codes = {{ operator = \"In\", values = [\"1\"] }} }}]\n"), "5:82", "'values' must hold whole numbers"),
+        (format!("{app}restart_policy = \"Never\"\n{rules21}\n"), "5:17", "has 21 rules; Kubernetes allows at most 20"),
+        (format!("{side}restart_policy = \"Never\"\n"), "5:1", "'restart_policy' is not valid on sidecar 's': a sidecar always restarts"),
+        (format!("{step}restart_policy = \"Always\"\n"), "4:18", "would make it a sidecar: write restart = \"Always\""),
+        (format!("{step}notify = true\n"), "4:1", "'notify' is not valid on init step 'i'"),
+        (format!("{app}notify = 1\n"), "4:10", "'notify' must be true or false"),
+        ("backoff = { initial = \"10s\", max = \"1s\" }\n".to_string(), "1:11", "'backoff' max (1s) is shorter than initial (10s)"),
+        ("backoff = { initial = \"0s\" }\n".to_string(), "1:23", "'initial' must be longer than 0"),
+        ("backoff = { min = \"1s\" }\n".to_string(), "1:13", "unknown key 'min' in 'backoff'"),
+        ("env_file = \"\"\n".to_string(), "1:12", "'env_file' must not be empty"),
+        ("env_file = [1]\n".to_string(), "1:13", "'env_file' must hold non-empty paths"),
+        ("env = { A = { file = \"/x\", key = \"A\" } }\n".to_string(), "1:13", "a variable read from a file is set per entry"),
+        (format!("{app}env = {{ A = {{ file = \"/x\" }} }}\n"), "4:13", "'A' read from a file needs both 'file' and 'key'"),
+        (format!("{app}env = {{ A = {{ file = \"/x\", key = \"A\", path = 1 }} }}\n"), "4:39", "unknown key 'path' in 'A'"),
+    ];
+    let mut misses = Vec::new();
+    for (text, at, phrase) in &cases {
+        let errors = errors(text);
+        let prefix = format!("pod.toml:{at}: ");
+        if !errors.iter().any(|e| e.starts_with(&prefix) && e.contains(phrase)) {
+            misses.push(format!("want {prefix}…{phrase}… for\n{text}got {errors:#?}"));
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n\n"));
 }

@@ -10,8 +10,10 @@ use crate::pod::control::{self, ControlError};
 use crate::pod::init_steps;
 use crate::pod::machine::{Flavor, Pod, Settings};
 use crate::pod::marker::MarkerStore;
-use crate::pod::runtime::{Io, Runtime};
+use crate::pod::runtime::{EnvBuilder, Io, Runtime};
 use crate::pod::unit::Unit;
+use crate::sys::notify::{self, NotifySocket};
+use crate::sys::oom::OomCounter;
 use crate::sys::spawn::{Args, Command, Env, SpawnError};
 use crate::sys::user;
 use crate::sys::{atomic_file, guard, shutdown};
@@ -49,22 +51,91 @@ fn env_block(text: &Vars, bytes: &[(OsString, OsString)]) -> Result<Env, SpawnEr
     )
 }
 
+/// A prepared pod: the machine, each unit's command, and how to build the
+/// environment of the units that read files at each start.
+pub type Prepared = (Pod, Vec<Command>, Vec<Option<EnvBuilder>>);
+
+/// The path of the notify socket of a pod whose state directory is `state_dir`.
+pub fn notify_path(state_dir: &Path) -> std::path::PathBuf {
+    state_dir.join("notify.sock")
+}
+
+/// An entry's environment: podinit's own (without its NOTIFY_SOCKET), the
+/// downward-API names, NOTIFY_SOCKET for a notify entry, the pod's env files,
+/// the pod's [env], the entry's env files, the entry's env, then the
+/// variables read from files. Each `env` value may refer to the ones before
+/// it; what a file gives is taken literally. Files are read here, so this
+/// runs at each start of an entry that has any.
+fn entry_env(
+    inherited: &[(String, String)],
+    raw: &[(OsString, OsString)],
+    pod: &config::Pod,
+    e: &config::Entry,
+    notify: Option<&Path>,
+) -> Result<Env, String> {
+    let read_all = |files: &[std::path::PathBuf]| -> Result<Vec<Vec<(String, String)>>, String> {
+        files.iter().map(|f| config::dotenv::read(f).map_err(|e| e.to_string())).collect()
+    };
+    let pod_files = read_all(&pod.env_files)?;
+    let own_files = read_all(&e.env_files)?;
+    let mut from_files = Vec::new();
+    for f in &e.file_env {
+        if let Some(v) = config::dotenv::lookup(&f.path, &f.key, f.optional).map_err(|e| e.to_string())? {
+            from_files.push((f.name.as_str(), v));
+        }
+    }
+    let mut env = Vars::new(inherited);
+    env.set("POD_NAME", pod.name.clone());
+    env.set("POD_NAMESPACE", pod.namespace.clone());
+    env.set("CONTAINER_NAME", e.name.clone());
+    if let Some(p) = notify {
+        env.set("NOTIFY_SOCKET", p.display().to_string());
+    }
+    for vars in &pod_files {
+        for (k, v) in vars {
+            env.set(k, v.clone());
+        }
+    }
+    env.extend(&pod.env);
+    for vars in &own_files {
+        for (k, v) in vars {
+            env.set(k, v.clone());
+        }
+    }
+    env.extend(&e.env);
+    for (k, v) in from_files {
+        env.set(k, v);
+    }
+    env_block(&env, raw).map_err(|e| e.to_string())
+}
+
 /// Everything that can stop a pod from starting, each a one-line message.
-/// Each entry's argv and envp are built here, once, not at every start.
-pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
+/// Each entry's argv and envp are built here, once, not at every start
+/// (except the environment of an entry that reads files: see `env_at_start`).
+pub fn prepare(pod: &config::Pod) -> Result<Prepared, Vec<String>> {
     let now = std::time::Instant::now();
     let markers = MarkerStore::new(&pod.marker_dir);
     let mut cmds = Vec::new();
+    let mut builders: Vec<Option<EnvBuilder>> = Vec::new();
     let mut errors = Vec::new();
-    let (inherited, raw) = split_env(std::env::vars_os());
+    let (mut inherited, mut raw) = split_env(std::env::vars_os());
+    // podinit's own NOTIFY_SOCKET is for podinit: an entry gets the pod's, if it asks.
+    inherited.retain(|(k, _)| k != "NOTIFY_SOCKET");
+    raw.retain(|(k, _)| k != "NOTIFY_SOCKET");
+    let shared = std::rc::Rc::new((inherited, raw, pod.clone()));
+    let (inherited, raw) = (&shared.0, &shared.1);
+    let socket = notify_path(&pod.state_dir);
     let mut units = Vec::new();
     for e in pod.init.iter().chain(&pod.apps) {
         // Environment: podinit's own, then the downward-API names, then the pod's
         // [env], then the entry's; each value may refer to the ones before it.
-        let mut env = Vars::new(&inherited);
+        let mut env = Vars::new(inherited);
         env.set("POD_NAME", pod.name.clone());
         env.set("POD_NAMESPACE", pod.namespace.clone());
         env.set("CONTAINER_NAME", e.name.clone());
+        if e.notify {
+            env.set("NOTIFY_SOCKET", socket.display().to_string());
+        }
         env.extend(&pod.env);
         env.extend(&e.env);
         let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| env.get(n))).collect();
@@ -79,7 +150,7 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
                 continue;
             }
         };
-        let env = match env_block(&env, &raw) {
+        let env = match env_block(&env, raw) {
             Ok(env) => env,
             Err(err) => {
                 errors.push(format!("{}: entry '{}': {err}", pod.path.display(), e.name));
@@ -101,6 +172,15 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
         let done = e.kind == Kind::Init && e.once && e.wait_for.is_none() && markers.matches(&e.name, &hash);
         units.push(Unit::new(e.clone(), hash, done, now));
         cmds.push(cmd);
+        let reads_files = !pod.env_files.is_empty() || !e.env_files.is_empty() || !e.file_env.is_empty();
+        builders.push(reads_files.then(|| {
+            let (shared, entry, socket) = (shared.clone(), e.clone(), socket.clone());
+            let build: EnvBuilder = Box::new(move || {
+                let notify = entry.notify.then_some(socket.as_path());
+                entry_env(&shared.0, &shared.1, &shared.2, &entry, notify)
+            });
+            build
+        }));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -109,13 +189,14 @@ pub fn prepare(pod: &config::Pod) -> Result<(Pod, Vec<Command>), Vec<String>> {
         name: pod.name.clone(),
         namespace: pod.namespace.clone(),
         restart_policy: pod.restart_policy,
+        backoff: pod.backoff,
         grace: pod.termination_grace_period,
         active_deadline: pod.active_deadline,
         status_file: true,
         pid: std::process::id(),
         started_unix: crate::now_unix(),
     };
-    Ok((Pod::new(Flavor::Pod, settings, units, now), cmds))
+    Ok((Pod::new(Flavor::Pod, settings, units, now), cmds, builders))
 }
 
 /// Loads and prepares the pod file, printing every error. None: exit 1.
@@ -130,7 +211,7 @@ pub fn load(path: &Path) -> Option<Runtime> {
             return None;
         }
     };
-    let (machine, cmds) = match prepare(&pod) {
+    let (machine, cmds, env_at_start) = match prepare(&pod) {
         Ok(p) => p,
         Err(errors) => {
             for e in errors {
@@ -150,24 +231,49 @@ pub fn load(path: &Path) -> Option<Runtime> {
     }
     let markers = MarkerStore::new(&pod.marker_dir);
     let log_prefix = pod.log_prefix;
+    let sd_notify = notify::Client::from_env(std::env::var_os("NOTIFY_SOCKET").as_deref());
+    let wants_notify = pod.init.iter().chain(&pod.apps).any(|e| e.notify);
+    let base =
+        Io { markers: Some(markers), log_prefix, sd_notify, oom: OomCounter::open(), env_at_start, ..Io::default() };
     // The control socket doubles as the lock that keeps a second podinit off
     // this state_dir; an unwritable state_dir only costs the runtime extras.
     if let Err(e) = make_state_dir(&pod.state_dir) {
+        if wants_notify {
+            eprintln!(
+                "podinit: state_dir {}: {e}; the notify socket of notify = true entries lives there",
+                pod.state_dir.display()
+            );
+            return None;
+        }
         log::warn!("state_dir {}: {e}; running without status file and control socket", pod.state_dir.display());
-        return Some(Runtime::new(machine, cmds, Io { markers: Some(markers), log_prefix, ..Io::default() }));
+        return Some(Runtime::new(machine, cmds, base));
     }
-    let io = Io { markers: Some(markers), state_dir: Some(pod.state_dir.clone()), log_prefix, control: None };
-    match control::Server::bind(&pod.state_dir) {
-        Ok(server) => Some(Runtime::new(machine, cmds, Io { control: Some(server), ..io })),
+    // The control socket first: it is the lock, and the notify socket must not
+    // replace the one of another podinit that holds this state_dir.
+    let control = match control::Server::bind(&pod.state_dir) {
+        Ok(server) => Some(server),
         Err(e @ ControlError::Io { .. }) => {
             log::warn!("{e}; running without a control socket");
-            Some(Runtime::new(machine, cmds, io))
+            None
         }
         Err(e) => {
             eprintln!("podinit: {e}");
-            None
+            return None;
         }
-    }
+    };
+    let notify = if wants_notify {
+        let path = notify_path(&pod.state_dir);
+        match NotifySocket::bind(&path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("podinit: {}: cannot bind the notify socket: {e}", path.display());
+                return None;
+            }
+        }
+    } else {
+        None
+    };
+    Some(Runtime::new(machine, cmds, Io { state_dir: Some(pod.state_dir.clone()), notify, control, ..base }))
 }
 
 /// Creates state_dir (0755 whatever the umask) and refuses one that is a

@@ -3,6 +3,7 @@
 use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::unit::KillTarget;
+use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::SigNum;
 
@@ -64,6 +65,21 @@ pub enum Event {
         conn: ConnId,
         /// What it asks.
         req: Request,
+    },
+    /// A datagram on the notify socket.
+    Notified {
+        /// The sender, as the kernel vouches (SCM_CREDENTIALS).
+        pid: i32,
+        /// The sender's parent, when it could be read.
+        ppid: Option<i32>,
+        /// Its assignments.
+        msg: Vec<Notify>,
+    },
+    /// The child `pid`, about to be reported as killed by SIGKILL, died while
+    /// the cgroup's OOM-kill counter rose; comes right before its [`Event::Exited`].
+    OomKilled {
+        /// The child.
+        pid: i32,
     },
 }
 

@@ -9,9 +9,8 @@ use crate::pod::control::Reply;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
-use crate::pod::unit::{
-    HookKind, HookProc, KillTarget, Poll, Probes, Reason, Run, State, BACKOFF_CAP, BACKOFF_RESET, BACKOFF_START,
-};
+use crate::pod::unit::{HookKind, HookProc, KillTarget, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
+use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 
 impl Pod {
@@ -50,15 +49,18 @@ impl Pod {
                 log::info!("{}: started pid {pid}", u.name());
                 let kill_at = if u.spec.kind == Kind::Init { u.spec.timeout.map(|t| now + t) } else { None };
                 let hook = u.spec.post_start.is_some().then(|| HookProc::asked(HookKind::PostStart));
-                let run = Run {
+                let mut run = Run {
                     pid,
                     since: now,
                     kill_at,
-                    started: u.spec.startup_probe.is_none() && hook.is_none(),
+                    started: false,
                     hook,
                     probes: Probes::for_entry(&u.spec, now),
                     stop: None,
+                    notify: u.spec.notify.then(Notified::default),
+                    oom: false,
                 };
+                run.started = run.gates_clear();
                 u.set(State::Running(Box::new(run)), now);
                 if hook.is_some() {
                     out.push(Effect::Spawn { unit: i, proc: Proc::PostStart });
@@ -126,12 +128,21 @@ impl Pod {
             }
             out.push(Effect::Reply { conn: p.conn, reply: Reply::err("the pod is stopping") });
         }
+        let backoff = self.settings.backoff;
         let u = &mut self.units[i];
         if !terminating && u.wants_restart(status, reason, self.settings.restart_policy) {
+            // The kubelet's curve (doBackOff): a first crash restarts at once,
+            // then initial, doubling up to max.
             let delay = u.delay;
-            u.delay = (u.delay * 2).min(BACKOFF_CAP);
-            log::info!("{}: restarting in {}", u.name(), fmt_secs(delay));
-            u.set(State::BackOff { until: now + delay }, now);
+            u.delay = if delay.is_zero() { backoff.initial } else { (delay * 2).min(backoff.max) };
+            if delay.is_zero() {
+                log::info!("{}: restarting", u.name());
+                u.restarts += 1;
+                self.start(i, now, out);
+            } else {
+                log::info!("{}: restarting in {}", u.name(), fmt_secs(delay));
+                u.set(State::BackOff { until: now + delay }, now);
+            }
             return;
         }
         u.set(State::Terminated { status, reason, held: false }, now);
@@ -153,14 +164,16 @@ impl Pod {
         let quiet_flavor = matches!(self.flavor, Flavor::Init { .. });
         let terminating = self.terminating();
         let u = &mut self.units[i];
-        let (since, stop, hook, probes) = match &u.state {
-            State::Running(r) => (Some(r.since), r.stop.map(|s| s.reason), r.hook, r.probes.any()),
-            State::Polling(p) => (Some(p.since), None, None, true),
-            _ => (None, None, None, false),
+        let (since, stop, hook, probes, oom) = match &u.state {
+            State::Running(r) => (Some(r.since), r.stop.map(|s| s.reason), r.hook, r.probes.any(), r.oom),
+            State::Polling(p) => (Some(p.since), None, None, true, false),
+            _ => (None, None, None, false, false),
         };
         let ran = since.map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
         let requested = matches!(stop, Some(Reason::User | Reason::Stopped));
         let reason = match (stop, reason) {
+            // The OOM killer's SIGKILL wins over why podinit was ending it.
+            (_, Reason::Error) if oom && status == ExitStatus::Signal(libc::SIGKILL) => Reason::OomKilled,
             (Some(why), _) => why,
             (None, Reason::Error) if status.success() => Reason::Completed,
             (None, r) => r,
@@ -186,7 +199,7 @@ impl Pod {
             log::log!(level, "{}: {status}{why} after {}", u.name(), fmt_secs(ran));
         }
         if ran >= BACKOFF_RESET {
-            u.delay = BACKOFF_START;
+            u.delay = Duration::ZERO;
         }
         reason
     }
@@ -279,7 +292,7 @@ impl Pod {
             (ProbeKind::Startup, Verdict::Passing) => {
                 log::info!("{}: startup probe passed", u.name());
                 if let Some(r) = u.run_mut() {
-                    r.started = r.hook.is_none();
+                    r.started = r.gates_clear();
                 }
             }
             (ProbeKind::Readiness, Verdict::Passing) => log::info!("{}: ready", u.name()),
@@ -302,7 +315,7 @@ impl Pod {
         let Some(r) = u.run_mut() else { return };
         match r.hook.take().map(|h| h.kind) {
             Some(HookKind::PostStart) if status.success() => {
-                r.started = r.probes.startup.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing);
+                r.started = r.gates_clear();
                 self.dirty = true;
             }
             Some(HookKind::PostStart) => {
@@ -314,6 +327,60 @@ impl Pod {
                 self.signal_stop(i, out);
             }
             None => {}
+        }
+    }
+
+    /// A datagram on the notify socket from `pid` (whose parent is `ppid`):
+    /// believed only from an entry with `notify = true` whose main process
+    /// sent it (the process podinit started or the one MAINPID= named), or a
+    /// direct child of that process (`systemd-notify` run from its script).
+    pub(crate) fn notified(&mut self, pid: i32, ppid: Option<i32>, msg: &[Notify]) -> bool {
+        let main_of = |r: &Run| [Some(r.pid), r.notify.as_ref().and_then(|n| n.main_pid)];
+        let sent_by = |r: &Run, p: i32| r.notify.is_some() && main_of(r).contains(&Some(p));
+        let find = |p: i32| self.units.iter().position(|u| u.run().is_some_and(|r| sent_by(r, p)));
+        let Some(i) = find(pid).or_else(|| ppid.and_then(find)) else {
+            log::debug!("notify socket: ignored a message from pid {pid}, no notify entry's main process");
+            return false;
+        };
+        let u = &mut self.units[i];
+        let name = u.spec.name.clone();
+        let Some(r) = u.run_mut() else { return false };
+        let Some(n) = r.notify.as_mut() else { return false };
+        let mut changed = false;
+        for m in msg {
+            match m {
+                Notify::Ready if !n.ready => {
+                    log::info!("{name}: READY=1");
+                    n.ready = true;
+                    changed = true;
+                }
+                Notify::Stopping if !n.stopping => {
+                    n.stopping = true;
+                    changed = true;
+                }
+                Notify::Status(s) if n.status.as_deref() != Some(s) => {
+                    n.status = Some(s.clone());
+                    changed = true;
+                }
+                Notify::MainPid(p) if n.main_pid != Some(*p) => {
+                    n.main_pid = Some(*p);
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if changed {
+            r.started = r.gates_clear();
+            self.dirty = true;
+        }
+        changed
+    }
+
+    /// The OOM killer has killed something in the container, and `pid` (about
+    /// to be reaped as killed by SIGKILL) is an entry's process: mark its run.
+    pub(crate) fn oom_killed(&mut self, pid: i32) {
+        if let Some(r) = self.units.iter_mut().filter_map(|u| u.run_mut()).find(|r| r.pid == pid) {
+            r.oom = true;
         }
     }
 }

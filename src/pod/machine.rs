@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Kind, RestartPolicy};
+use crate::config::{Backoff, Kind, RestartPolicy};
 use crate::pod::control::{ConnId, Reply};
 pub use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
 use crate::pod::timer::{Timer, UnitTimer};
@@ -65,6 +65,8 @@ pub struct Settings {
     pub namespace: String,
     /// Restart policy for apps and init steps.
     pub restart_policy: RestartPolicy,
+    /// The restart back-off curve.
+    pub backoff: Backoff,
     /// Limit on a graceful stop.
     pub grace: Duration,
     /// Optional limit on the pod's whole run.
@@ -85,6 +87,7 @@ impl Settings {
             name: name.to_string(),
             namespace: String::new(),
             restart_policy: RestartPolicy::Never,
+            backoff: Backoff::default(),
             grace,
             active_deadline: None,
             status_file: false,
@@ -253,6 +256,14 @@ impl Pod {
             Event::Control { conn, req } => {
                 self.request(conn, req, now, out);
                 Change::Changed
+            }
+            Event::Notified { pid, ppid, msg } => match self.notified(pid, ppid, &msg) {
+                true => Change::Changed,
+                false => Change::Quiet,
+            },
+            Event::OomKilled { pid } => {
+                self.oom_killed(pid);
+                Change::Quiet
             }
         };
         if change == Change::Changed {

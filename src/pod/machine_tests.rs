@@ -151,6 +151,13 @@ impl Harness {
         self.unit(name).run().and_then(|r| r.hook).and_then(|h| h.pid).unwrap_or_else(|| panic!("{name} has no hook"))
     }
 
+    /// Marks `name` as restarted once already, so its next crash backs off
+    /// (the kubelet restarts a first crash at once).
+    fn backing_off(&mut self, name: &str) {
+        let i = self.index(name);
+        self.pod.units[i].delay = self.pod.settings.backoff.initial;
+    }
+
     fn exit_code(&mut self, name: &str, code: i32) -> Vec<Effect> {
         let pid = self.pid(name);
         self.feed(Event::Exited { pid, status: ExitStatus::Code(code) })
@@ -261,11 +268,15 @@ fn marker_rules() {
 }
 
 #[test]
-fn failed_init_step_backs_off_10s_doubling_to_300s() {
+fn failed_init_step_restarts_at_once_then_backs_off_10s_doubling_to_300s() {
     let mut h = Harness::new(RestartPolicy::Always, vec![init("flaky"), app("web")]);
     h.tick();
+    // The first failure is restarted at once (the kubelet's doBackOff finds no back-off yet).
+    assert_eq!(Harness::spawned(&h.exit_code("flaky", 1)), 1, "first crash: restarted at once");
+    assert!(h.running("flaky"));
+    assert_eq!(h.label(), "Init:0/1");
     let mut t = 0;
-    // Each failure waits this long before the next attempt.
+    // Each later failure waits this long before the next attempt.
     for delay in [10, 20, 40, 80, 160, 300, 300] {
         h.exit_code("flaky", 1);
         assert_eq!(h.unit("flaky").state, State::BackOff { until: h.t0 + secs(t + delay) }, "delay {delay}");
@@ -274,28 +285,51 @@ fn failed_init_step_backs_off_10s_doubling_to_300s() {
         t += delay;
         assert_eq!(Harness::spawned(&h.at(t)), 1, "restarted after {delay}s");
     }
-    assert_eq!(h.unit("flaky").restarts, 7);
+    assert_eq!(h.unit("flaky").restarts, 8);
     h.exit_code("flaky", 0);
     assert!(h.running("web"));
 }
 
 #[test]
 fn back_off_resets_after_ten_minutes_of_running() {
-    // (seconds the crash-looping app ran before its next crash, delay that follows)
-    let table = [(1, 20), (599, 40), (600, 10), (5, 20)];
+    // (seconds the crash-looping app ran before its next crash, delay that follows; 0: at once)
+    let table = [(1, 0), (1, 10), (1, 20), (599, 40), (600, 0), (5, 10), (5, 20), (700, 0), (0, 10)];
     let mut h = Harness::new(RestartPolicy::Always, vec![app("web")]);
     h.tick();
-    h.exit_code("web", 1); // first crash: 10s
-    let mut t = 10;
-    h.at(t);
+    let mut t = 0;
     for (ran, want) in table {
         t += ran;
         h.now = h.t0 + secs(t);
-        h.exit_code("web", 1);
+        let effects = h.exit_code("web", 1);
+        if want == 0 {
+            assert_eq!(Harness::spawned(&effects), 1, "ran {ran}s: restarted at once");
+            continue;
+        }
         assert_eq!(h.unit("web").state, State::BackOff { until: h.t0 + secs(t + want) }, "ran {ran}s");
         t += want;
         h.at(t);
+        assert!(h.running("web"));
     }
+}
+
+#[test]
+fn back_off_curve_is_configurable() {
+    // backoff = { initial = "1s", max = "4s" }: at once, 1, 2, 4, 4.
+    let mut h = Harness::new(RestartPolicy::Always, vec![app("web")]);
+    h.pod.settings.backoff = crate::config::Backoff { initial: secs(1), max: secs(4) };
+    h.tick();
+    let mut t = 0;
+    for want in [0, 1, 2, 4, 4] {
+        let effects = h.exit_code("web", 1);
+        if want == 0 {
+            assert_eq!(Harness::spawned(&effects), 1);
+            continue;
+        }
+        assert_eq!(h.unit("web").state, State::BackOff { until: h.t0 + secs(t + want) }, "delay {want}");
+        t += want;
+        h.at(t);
+    }
+    assert_eq!(h.unit("web").restarts, 5);
 }
 
 #[test]
@@ -333,7 +367,8 @@ fn init_step_timeout_kills_its_group_and_fails() {
     assert_eq!(kills(&h.at(5)), vec![(-pid, KILL)]);
     h.killed("slow", KILL);
     assert_eq!(h.unit("slow").last_exit, Some((ExitStatus::Signal(KILL), Reason::Timeout)));
-    assert!(matches!(h.unit("slow").state, State::BackOff { .. }));
+    assert!(h.running("slow"), "a first failure is retried at once");
+    assert_eq!(h.unit("slow").restarts, 1);
 }
 
 #[test]
@@ -389,7 +424,7 @@ fn restart_policy_by_exit() {
         h.tick();
         let pid = h.pid("web");
         h.feed(Event::Exited { pid, status });
-        assert_eq!(matches!(h.unit("web").state, State::BackOff { .. }), restarted, "{policy:?} {status:?}");
+        assert_eq!(h.unit("web").restarts == 1 && h.running("web"), restarted, "{policy:?} {status:?}");
         assert_eq!(h.exit, None, "the other app still runs");
     }
 }
@@ -492,6 +527,8 @@ fn sidecar_is_restarted_whatever_the_policy_and_exit() {
         let mut h = Harness::new(policy, vec![sidecar("proxy"), app("web")]);
         h.tick();
         h.exit_code("proxy", code);
+        assert!(h.running("proxy"), "{policy:?} {code}: restarted at once");
+        h.exit_code("proxy", code);
         assert!(matches!(h.unit("proxy").state, State::BackOff { .. }), "{policy:?} {code}");
         h.at(10);
         assert!(h.running("proxy"));
@@ -560,6 +597,7 @@ fn app_without_readiness_probe_is_ready_while_running() {
     let mut h = Harness::new(RestartPolicy::Always, vec![app("web")]);
     h.tick();
     assert!(h.unit("web").ready());
+    h.backing_off("web");
     h.exit_code("web", 1);
     assert!(!h.unit("web").ready());
 }
@@ -580,7 +618,7 @@ fn liveness_failure_restarts_the_app_gracefully() {
     assert!(h.log.contains(&Effect::CancelProbes { unit: 0 }));
     h.killed("web", TERM);
     assert_eq!(h.unit("web").last_exit, Some((ExitStatus::Signal(TERM), Reason::Liveness)));
-    assert!(matches!(h.unit("web").state, State::BackOff { .. }));
+    assert!(h.running("web") && h.pid("web") != pid, "restarted at once, a new process");
 }
 
 #[test]
@@ -768,6 +806,7 @@ fn stop_during_init_ends_the_running_step_and_never_starts_apps() {
 fn crash_looping_app_is_terminated_by_a_stop() {
     let mut h = Harness::new(RestartPolicy::Always, vec![app("web")]);
     h.tick();
+    h.backing_off("web");
     h.exit_code("web", 1);
     h.signal(TERM);
     assert_eq!(
@@ -948,6 +987,7 @@ fn every_pod_status_kubectl_shows() {
     assert_eq!(h.label(), "Init:0/2");
     h.exit_code("a", 0);
     assert_eq!(h.label(), "Init:1/2");
+    h.backing_off("b");
     h.exit_code("b", 1);
     assert_eq!(h.label(), "Init:CrashLoopBackOff");
     h.at(10);
@@ -960,6 +1000,7 @@ fn every_pod_status_kubectl_shows() {
     assert_eq!(h.label(), "NotReady");
     h.probe("web", ProbeKind::Readiness, true);
     assert_eq!(h.label(), "Running");
+    h.backing_off("web");
     h.exit_code("web", 1);
     assert_eq!(h.label(), "CrashLoopBackOff");
     h.at(20);
@@ -975,6 +1016,7 @@ fn entry_states_and_last_exit_in_status() {
     let mut h = Harness::new(RestartPolicy::Always, vec![init("a"), app("web"), app("worker")]);
     h.pod.units[0].marker_done = true;
     h.tick();
+    h.backing_off("worker");
     h.killed("worker", libc::SIGSEGV);
     let st = h.pod.status(h.now);
     let row = |n: &str| st.entries.iter().find(|e| e.name == n).unwrap().clone();
@@ -1089,4 +1131,168 @@ fn no_event_after_exit_has_an_effect() {
     assert!(h.signal(TERM).is_empty());
     assert!(h.tick().is_empty());
     assert!(matches!(h.pod.phase(), Phase::Done { code: 0, .. }));
+}
+
+// --- issue 25: per-entry restart policy and rules, notify, OOMKilled ---------------
+
+fn with_rules(mut e: Entry, policy: RestartPolicy, rules: &[(crate::config::ExitCodeOperator, &[i32])]) -> Entry {
+    e.restart_policy = Some(policy);
+    e.restart_rules = rules
+        .iter()
+        .map(|(operator, values)| crate::config::RestartRule { operator: *operator, values: values.to_vec() })
+        .collect();
+    e
+}
+
+#[test]
+fn per_entry_policy_and_rules_decide_an_apps_restart() {
+    use crate::config::ExitCodeOperator::{In, NotIn};
+    use RestartPolicy::*;
+    // (pod policy, the app's own policy and rules, how it ended, restarted)
+    type Rules = &'static [(crate::config::ExitCodeOperator, &'static [i32])];
+    let table: &[(RestartPolicy, RestartPolicy, Rules, ExitStatus, bool)] = &[
+        (Always, Never, &[], ExitStatus::Code(1), false),
+        (Never, Always, &[], ExitStatus::Code(0), true),
+        (Never, OnFailure, &[], ExitStatus::Code(0), false),
+        (Never, OnFailure, &[], ExitStatus::Code(3), true),
+        // "exit 42 means try again": Never, but Restart on 42.
+        (Always, Never, &[(In, &[42])], ExitStatus::Code(42), true),
+        (Always, Never, &[(In, &[42])], ExitStatus::Code(1), false),
+        // "exit 143 is fine" (tini#69): restart on any failure but 143.
+        (Never, Never, &[(NotIn, &[0, 143])], ExitStatus::Signal(libc::SIGTERM), false),
+        (Never, Never, &[(NotIn, &[0, 143])], ExitStatus::Signal(libc::SIGKILL), true),
+        (Never, Never, &[(NotIn, &[0, 143])], ExitStatus::Code(0), false),
+        // The first matching rule wins; none matching falls back to the entry's policy.
+        (Never, OnFailure, &[(In, &[7]), (NotIn, &[7])], ExitStatus::Code(0), true),
+        (Never, OnFailure, &[(In, &[7])], ExitStatus::Code(0), false),
+    ];
+    for (i, (pod, own, rules, status, restarted)) in table.iter().enumerate() {
+        let mut h = Harness::new(*pod, vec![with_rules(app("web"), *own, rules), app("other")]);
+        h.tick();
+        let pid = h.pid("web");
+        h.feed(Event::Exited { pid, status: *status });
+        let again = h.running("web") && h.pid("web") != pid;
+        assert_eq!(again, *restarted, "row {i}: pod {pod:?}, own {own:?} {rules:?}, {status:?}");
+        if !restarted {
+            assert!(matches!(h.unit("web").state, State::Terminated { .. }), "row {i}");
+        }
+    }
+}
+
+#[test]
+fn rules_on_an_init_step_retry_some_failures_and_fail_the_pod_on_others() {
+    use crate::config::ExitCodeOperator::In;
+    // restartPolicy: Never on the pod and the step, Restart on 75 (EX_TEMPFAIL).
+    let step = || with_rules(init("migrate"), RestartPolicy::Never, &[(In, &[75])]);
+    let mut h = Harness::new(RestartPolicy::Never, vec![step(), app("web")]);
+    h.tick();
+    h.exit_code("migrate", 75);
+    assert!(h.running("migrate"), "75 is retried, at once the first time");
+    h.exit_code("migrate", 75);
+    assert!(matches!(h.unit("migrate").state, State::BackOff { .. }), "then with back-off");
+    h.at(10);
+    h.exit_code("migrate", 0);
+    assert!(h.running("web"), "a step that exits 0 is done, whatever the rules");
+    // Another code fails the pod: the pod's Never holds.
+    let mut h = Harness::new(RestartPolicy::Never, vec![step(), app("web")]);
+    h.tick();
+    h.exit_code("migrate", 1);
+    assert_eq!(h.exit, Some(1));
+    assert_eq!(h.label(), "Init:Error");
+    // An init step's own OnFailure beats the pod's Never.
+    let mut own = init("setup");
+    own.restart_policy = Some(RestartPolicy::OnFailure);
+    let mut h = Harness::new(RestartPolicy::Never, vec![own, app("web")]);
+    h.tick();
+    h.exit_code("setup", 1);
+    assert!(h.running("setup") && h.exit.is_none());
+}
+
+fn notified(h: &mut Harness, pid: i32, ppid: Option<i32>, msg: &[u8]) -> Vec<Effect> {
+    h.feed(Event::Notified { pid, ppid, msg: crate::sys::notify::parse(msg) })
+}
+
+#[test]
+fn ready_from_a_notify_sidecar_gates_the_next_init_entry() {
+    let mut s = sidecar("db");
+    s.notify = true;
+    let mut h = Harness::new(RestartPolicy::Always, vec![s, init("migrate"), app("web")]);
+    h.tick();
+    let db = h.pid("db");
+    assert!(!h.running("migrate"), "waits for READY=1");
+    assert_eq!(h.label(), "Init:0/2");
+    // (sender, its parent, message, migrate started after it)
+    let table: &[(i32, Option<i32>, &[u8], bool)] = &[
+        (db + 1000, Some(1), b"READY=1", false), // a stranger
+        (db, None, b"STATUS=loading\nWATCHDOG=1", false),
+        (db, None, b"READY=0", false),
+        (db, None, b"READY=1\nSTATUS=accepting connections", true),
+    ];
+    for (i, (pid, ppid, msg, started)) in table.iter().enumerate() {
+        notified(&mut h, *pid, *ppid, msg);
+        assert_eq!(h.running("migrate"), *started, "row {i}: {:?}", String::from_utf8_lossy(msg));
+    }
+    let st = h.pod.status(h.now);
+    assert_eq!(st.entries[0].notify.as_deref(), Some("accepting connections"));
+    assert_eq!(st.entries[1].notify, None, "not a notify entry");
+}
+
+#[test]
+fn a_notify_app_is_not_ready_until_ready_and_shows_stopping() {
+    let mut e = app("web");
+    e.notify = true;
+    let mut h = Harness::new(RestartPolicy::Always, vec![e]);
+    h.tick();
+    let pid = h.pid("web");
+    assert!(!h.unit("web").ready());
+    assert!(!h.pod.ready());
+    assert_eq!(h.label(), "NotReady");
+    assert_eq!(h.pod.status(h.now).entries[0].notify.as_deref(), Some("waiting for READY=1"));
+    // systemd-notify run from the app's script: its parent is the app.
+    notified(&mut h, pid + 7, Some(pid), b"READY=1");
+    assert!(h.unit("web").ready() && h.pod.ready());
+    assert_eq!(h.label(), "Running");
+    // MAINPID= moves whose messages are believed.
+    notified(&mut h, pid, None, b"MAINPID=4242");
+    notified(&mut h, 4242, Some(1), b"STOPPING=1\nSTATUS=draining");
+    assert_eq!(h.pod.status(h.now).entries[0].notify.as_deref(), Some("STOPPING: draining"));
+    // A restart starts over: not ready until the new process says so.
+    h.exit_code("web", 1);
+    assert!(h.running("web") && !h.unit("web").ready());
+    // A message nobody is waiting for changes nothing.
+    assert_eq!(notified(&mut h, 99_999, None, b"READY=1"), vec![]);
+    assert_eq!(h.change, Some(Change::Quiet));
+}
+
+#[test]
+fn a_sigkill_while_the_oom_counter_rose_is_oomkilled() {
+    // (OOM event before the exit, how it ended, reason, state)
+    let table = [
+        (true, ExitStatus::Signal(KILL), Reason::OomKilled, "OOMKilled"),
+        (false, ExitStatus::Signal(KILL), Reason::Error, "Error"),
+        (true, ExitStatus::Code(1), Reason::Error, "Error"),
+    ];
+    for (oom, status, reason, state) in table {
+        let mut h = Harness::new(RestartPolicy::Never, vec![app("web"), app("other")]);
+        h.tick();
+        let pid = h.pid("web");
+        if oom {
+            h.feed(Event::OomKilled { pid });
+        }
+        h.feed(Event::Exited { pid, status });
+        assert_eq!(h.unit("web").last_exit, Some((status, reason)), "{oom} {status:?}");
+        let st = h.pod.status(h.now);
+        assert_eq!(st.entries[0].state, state, "{oom} {status:?}");
+        if reason == Reason::OomKilled {
+            assert_eq!(st.entries[0].last_exit.as_deref(), Some("137 (OOMKilled)"));
+        }
+    }
+    // An OOM kill during a graceful stop is still reported as OOMKilled.
+    let mut h = Harness::new(RestartPolicy::Never, vec![app("web")]);
+    h.tick();
+    let pid = h.pid("web");
+    h.signal(TERM);
+    h.feed(Event::OomKilled { pid });
+    h.killed("web", KILL);
+    assert_eq!(h.unit("web").last_exit, Some((ExitStatus::Signal(KILL), Reason::OomKilled)));
 }

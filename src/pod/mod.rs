@@ -12,6 +12,7 @@
 pub mod checks;
 pub mod control;
 pub mod event;
+pub mod grpc;
 pub mod init_steps;
 pub mod lifecycle;
 pub mod log_prefix;

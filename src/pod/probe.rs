@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::config::{Probe, ProbeAction, WaitFor, WaitTarget};
+use crate::config::{HttpGet, Probe, ProbeAction, WaitFor, WaitTarget};
 
 /// Which of an entry's probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +44,15 @@ pub enum Check {
     Exec(Vec<String>),
     /// TCP connect succeeds ("host:port").
     Tcp(String),
-    /// HTTP GET answers 200-399 ("http://host:port/path", port optional).
-    Http(String),
+    /// HTTP GET answers 200-399 ("http://host:port/path", port optional; extra headers).
+    Http(HttpGet),
+    /// The gRPC health check at "host:port" answers SERVING for the service.
+    Grpc {
+        /// "host:port".
+        addr: String,
+        /// The HealthCheckRequest's service ("" for the server).
+        service: String,
+    },
     /// The path exists.
     File(PathBuf),
     /// A Unix stream socket accepts a connection.
@@ -58,7 +65,8 @@ impl Check {
         match &p.action {
             ProbeAction::Exec(c) => Check::Exec(c.clone()),
             ProbeAction::Tcp(a) => Check::Tcp(a.clone()),
-            ProbeAction::Http(u) => Check::Http(u.clone()),
+            ProbeAction::Http(h) => Check::Http(h.clone()),
+            ProbeAction::Grpc { addr, service } => Check::Grpc { addr: addr.clone(), service: service.clone() },
         }
     }
 
@@ -66,7 +74,7 @@ impl Check {
     pub fn of_wait(w: &WaitFor) -> Check {
         match &w.target {
             WaitTarget::Tcp(a) => Check::Tcp(a.clone()),
-            WaitTarget::Http(u) => Check::Http(u.clone()),
+            WaitTarget::Http(u) => Check::Http(u.as_str().into()),
             WaitTarget::File(p) => Check::File(p.clone()),
             WaitTarget::Unix(p) => Check::Unix(p.clone()),
         }

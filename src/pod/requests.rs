@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::config::Kind;
 use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::machine::{Effect, Pending, Pod, Then};
-use crate::pod::unit::{KillTarget, Reason, State, BACKOFF_START};
+use crate::pod::unit::{KillTarget, Reason, State};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
 
@@ -77,7 +77,8 @@ impl Pod {
         if u.last_exit.is_some() {
             u.restarts += 1;
         }
-        u.delay = BACKOFF_START;
+        // A start the user asked for also forgets the back-off, as a new container would.
+        u.delay = std::time::Duration::ZERO;
         self.pending.push(Pending { unit: i, conn, then: Then::ReportStart });
         self.start(i, now, out);
     }

@@ -27,6 +27,8 @@ use crate::pod::probe::Outcome;
 use crate::pod::status;
 use crate::pod::unit;
 use crate::sys::event_loop::{Change, Handler};
+use crate::sys::notify;
+use crate::sys::oom::OomCounter;
 use crate::sys::reaper::{self, ExitStatus};
 use crate::sys::shutdown;
 use crate::sys::signals::{self, Received};
@@ -43,6 +45,30 @@ pub struct Io {
     pub log_prefix: bool,
     /// The control socket.
     pub control: Option<control::Server>,
+    /// The socket `notify = true` entries send READY=1 to.
+    pub notify: Option<notify::NotifySocket>,
+    /// podinit's own supervisor's NOTIFY_SOCKET: READY=1 once the pod is
+    /// Ready, STOPPING=1 when it begins to stop.
+    pub sd_notify: Option<notify::Client>,
+    /// The cgroup's OOM-kill counter, to tell an OOM kill from another SIGKILL.
+    pub oom: Option<OomCounter>,
+    /// For entries whose environment is read from files at each start
+    /// (`env_file`, a file-read variable): how to build it. Same order as the units.
+    pub env_at_start: Vec<Option<EnvBuilder>>,
+}
+
+/// Builds an entry's environment when it starts; the error is one line,
+/// `FILE:LINE:COL: message`.
+pub type EnvBuilder = Box<dyn Fn() -> Result<spawn::Env, String>>;
+
+/// Notify datagrams handled per wakeup, at most.
+const NOTIFY_BATCH: usize = 64;
+
+/// What podinit has told its own supervisor.
+#[derive(Debug, Default, Clone, Copy)]
+struct Told {
+    ready: bool,
+    stopping: bool,
 }
 
 /// A pod machine and the world it acts on.
@@ -62,6 +88,9 @@ pub struct Runtime {
     effects: Vec<Effect>,
     outcomes: Vec<Outcome>,
     exit: Option<i32>,
+    /// The notify socket's receive buffer, reused.
+    notify_buf: Vec<u8>,
+    told: Told,
 }
 
 impl Runtime {
@@ -83,6 +112,8 @@ impl Runtime {
             effects: Vec::with_capacity(16),
             outcomes: Vec::new(),
             exit: None,
+            notify_buf: Vec::new(),
+            told: Told::default(),
         }
     }
 
@@ -105,6 +136,9 @@ impl Runtime {
             self.status_wanted = false;
             self.write_status(now);
         }
+        if self.io.sd_notify.is_some() {
+            self.tell_supervisor();
+        }
         change
     }
 
@@ -122,6 +156,20 @@ impl Runtime {
 
     fn perform(&mut self, e: Effect, now: Instant) {
         match e {
+            Effect::Spawn { unit, proc: Proc::Main } if self.io.env_at_start.get(unit).is_some_and(Option::is_some) => {
+                // Read the entry's env files now: an init step may just have written them.
+                let built = self.io.env_at_start[unit].as_ref().map(|b| b());
+                let result = match built {
+                    Some(Err(message)) => Err(SpawnFailure { code: 1, message }),
+                    Some(Ok(env)) => {
+                        self.cmds[unit].env = Some(env);
+                        self.spawn(unit, Proc::Main)
+                            .map_err(|e| SpawnFailure { code: e.exit_code(), message: e.to_string() })
+                    }
+                    None => Err(SpawnFailure { code: 1, message: "no environment".into() }),
+                };
+                self.events.push_back(Event::Spawned { unit, proc: Proc::Main, result });
+            }
             Effect::Spawn { unit, proc } => {
                 let result =
                     self.spawn(unit, proc).map_err(|e| SpawnFailure { code: e.exit_code(), message: e.to_string() });
@@ -227,6 +275,35 @@ impl Runtime {
         }
     }
 
+    /// READY=1 once the pod is Ready, STOPPING=1 once it begins to stop.
+    fn tell_supervisor(&mut self) {
+        let Some(client) = &self.io.sd_notify else { return };
+        if !self.told.stopping && self.pod.terminating_now() {
+            self.told.stopping = true;
+            client.send("STOPPING=1");
+        } else if !self.told.ready && !self.told.stopping && self.pod.ready() {
+            self.told.ready = true;
+            client.send("READY=1");
+        }
+    }
+
+    /// The datagrams queued on the notify socket, to the machine: at most
+    /// [`NOTIFY_BATCH`] per wakeup, so a process flooding the socket cannot
+    /// keep PID 1 from its other work (poll reports the rest next time).
+    fn read_notify(&mut self, now: Instant) {
+        let mut buf = std::mem::take(&mut self.notify_buf);
+        for _ in 0..NOTIFY_BATCH {
+            let Some(pid) = self.io.notify.as_ref().and_then(|s| s.recv(&mut buf)) else { break };
+            let msg = notify::parse(&buf);
+            // The parent matters only for a sender that is no entry's process
+            // (systemd-notify run by one); pid 0 is a sender outside podinit's namespace.
+            let entry = self.pod.units().iter().any(|u| u.pid() == Some(pid));
+            let ppid = if entry || pid <= 0 { None } else { parent_of(pid) };
+            let _ = self.feed(Event::Notified { pid, ppid, msg }, now);
+        }
+        self.notify_buf = buf;
+    }
+
     fn feed_outcomes(&mut self, now: Instant) {
         let mut outcomes = std::mem::take(&mut self.outcomes);
         for o in outcomes.drain(..) {
@@ -246,7 +323,16 @@ impl Handler for Runtime {
         match self.checks.exited(pid, status) {
             Some(Some(o)) => self.feed(Event::Probed(o), now),
             Some(None) => Change::Changed,
-            None => self.feed(Event::Exited { pid, status }, now),
+            None => {
+                // The kernel's OOM killer sends SIGKILL; the cgroup's counter tells it from a kill(1).
+                if status == ExitStatus::Signal(libc::SIGKILL) {
+                    let entry = self.pod.units().iter().any(|u| u.pid() == Some(pid));
+                    if entry && self.io.oom.as_mut().is_some_and(OomCounter::rose) {
+                        let _ = self.feed(Event::OomKilled { pid }, now);
+                    }
+                }
+                self.feed(Event::Exited { pid, status }, now)
+            }
         }
     }
 
@@ -274,6 +360,9 @@ impl Handler for Runtime {
         if let Some(c) = &self.io.control {
             c.fds(out);
         }
+        if let Some(n) = &self.io.notify {
+            out.push(libc::pollfd { fd: n.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        }
         for p in &self.logs {
             out.push(libc::pollfd { fd: p.fd(), events: libc::POLLIN, revents: 0 });
         }
@@ -281,6 +370,9 @@ impl Handler for Runtime {
     }
 
     fn ready(&mut self, fd: RawFd, _revents: i16, now: Instant) {
+        if self.io.notify.as_ref().is_some_and(|n| n.as_raw_fd() == fd) {
+            return self.read_notify(now);
+        }
         if let Some(c) = self.io.control.as_mut().filter(|c| c.owns(fd)) {
             for (conn, req) in c.ready(fd, now) {
                 let _ = self.feed(Event::Control { conn, req }, now);
@@ -301,4 +393,13 @@ impl Handler for Runtime {
     fn exit_code(&self) -> Option<i32> {
         self.exit
     }
+}
+
+/// The parent of `pid` (from /proc/PID/stat), to believe a `systemd-notify`
+/// run by an entry's main process. None when it is already gone.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces and ')': the fields follow its last ')'.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    rest.split_whitespace().nth(1)?.parse().ok()
 }

@@ -65,6 +65,10 @@ pub struct EntryStatus {
     pub pid: Option<u32>,
     /// Unix seconds of the last state change (AGE column).
     pub since: u64,
+    /// What a `notify = true` entry last said: `STATUS=…` text, `STOPPING`, or
+    /// `waiting for READY=1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 /// Why the status file could not be written or read. Display is one line that
@@ -369,6 +373,7 @@ mod tests {
             last_exit: None,
             pid: None,
             since: NOW - 300,
+            notify: None,
         }
     }
 

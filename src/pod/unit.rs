@@ -8,11 +8,8 @@ use crate::config::{Entry, Kind, RestartPolicy};
 use crate::pod::probe::{Check, ProbeKind, ProbeState, Timing, Verdict};
 use crate::sys::reaper::ExitStatus;
 
-/// First CrashLoopBackOff delay, doubled after each crash (Kubernetes).
-pub const BACKOFF_START: Duration = Duration::from_secs(10);
-/// Longest CrashLoopBackOff delay.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(300);
-/// An entry that ran this long has its back-off reset.
+/// An entry that ran this long has its back-off reset: its next crash is
+/// restarted at once again (the kubelet's flat 10 minutes, KEP-4603).
 pub const BACKOFF_RESET: Duration = Duration::from_secs(600);
 
 /// Why an entry's process ended, as shown after its exit code in status.
@@ -36,6 +33,8 @@ pub enum Reason {
     User,
     /// Stopped by podinit (pod stop).
     Stopped,
+    /// Died of SIGKILL while the cgroup's OOM-kill counter rose.
+    OomKilled,
 }
 
 impl Reason {
@@ -51,6 +50,7 @@ impl Reason {
             Reason::Startup => "startup",
             Reason::User => "by user",
             Reason::Stopped => "stopped",
+            Reason::OomKilled => "OOMKilled",
         }
     }
 }
@@ -108,9 +108,34 @@ pub struct Run {
     pub probes: Probes,
     /// podinit is ending this process, and why.
     pub stop: Option<Stop>,
+    /// What it said on the notify socket (entries with `notify = true`).
+    pub notify: Option<Notified>,
+    /// The kernel's OOM killer sent the SIGKILL it is about to die of.
+    pub oom: bool,
+}
+
+/// What an entry with `notify = true` has said on its notify socket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notified {
+    /// READY=1 arrived: it has started (and gates the next init entry).
+    pub ready: bool,
+    /// STOPPING=1 arrived.
+    pub stopping: bool,
+    /// The last STATUS=… line.
+    pub status: Option<String>,
+    /// MAINPID=…: whose messages are believed besides the process podinit started.
+    pub main_pid: Option<i32>,
 }
 
 impl Run {
+    /// Whether everything that holds back "started" is clear: post_start has
+    /// finished, the startup probe (if any) has passed, READY=1 (if asked) came.
+    pub fn gates_clear(&self) -> bool {
+        self.hook.is_none_or(|h| h.kind != HookKind::PostStart)
+            && self.probes.startup.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing)
+            && self.notify.as_ref().is_none_or(|n| n.ready)
+    }
+
     /// Ready as Kubernetes means it: started, not stopping, readiness passing.
     pub fn ready(&self) -> bool {
         self.started
@@ -272,7 +297,9 @@ pub struct Unit {
     pub state: State,
     /// Number of restarts so far.
     pub restarts: u32,
-    /// The next back-off delay.
+    /// The back-off before its next restart: zero until it has been
+    /// restarted once (the kubelet restarts a first crash at once), then
+    /// `backoff.initial`, doubling up to `backoff.max`.
     pub delay: Duration,
     /// Status and reason of the last exit, for display.
     pub last_exit: Option<(ExitStatus, Reason)>,
@@ -290,7 +317,7 @@ impl Unit {
             marker_done,
             state: State::Waiting,
             restarts: 0,
-            delay: BACKOFF_START,
+            delay: Duration::ZERO,
             last_exit: None,
             changed: now,
         }
@@ -356,24 +383,28 @@ impl Unit {
         }
     }
 
-    /// Whether an exit with `status` (ended for `reason`) calls for a restart.
+    /// Whether an exit with `status` (ended for `reason`) calls for a restart:
+    /// the entry's restart rules, its own policy, else the pod's `policy`.
     pub fn wants_restart(&self, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
-        wants_restart(self.spec.kind, status, reason, policy)
+        self.spec.should_restart(policy, exit_code(status, reason))
     }
 }
 
-/// The restart rule (Kubernetes): sidecars always; init steps on failure unless
-/// the policy is Never; apps per the policy. A failed probe or hook is a failure
-/// even when the process then exited 0.
-pub fn wants_restart(kind: Kind, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
-    let failed = !status.success() || matches!(reason, Reason::Liveness | Reason::Startup | Reason::PostStart);
-    match kind {
-        Kind::Sidecar => true,
-        Kind::Init => failed && policy != RestartPolicy::Never,
-        Kind::App => match policy {
-            RestartPolicy::Always => true,
-            RestartPolicy::OnFailure => failed,
-            RestartPolicy::Never => false,
-        },
+/// The exit code the restart rule sees: the shell's (128+N for signal N),
+/// except that a failed probe or hook is a failure even when the process
+/// then exited 0 (it counts as 1).
+pub fn exit_code(status: ExitStatus, reason: Reason) -> i32 {
+    let forced = matches!(reason, Reason::Liveness | Reason::Startup | Reason::PostStart);
+    if forced && status.success() {
+        1
+    } else {
+        status.code()
     }
+}
+
+/// The restart rule for an entry of `kind` with no policy or rules of its own
+/// (Kubernetes): sidecars always; init steps on failure unless the policy is
+/// Never; apps per the policy.
+pub fn wants_restart(kind: Kind, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
+    Entry::defaults(kind).should_restart(policy, exit_code(status, reason))
 }

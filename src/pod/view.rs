@@ -28,6 +28,7 @@ impl Pod {
                 last_exit: u.last_exit.map(|(s, r)| last_exit_label(s, r)),
                 pid: u.pid().map(|p| p as u32),
                 since: unix(u.changed),
+                notify: u.run().and_then(|r| r.notify.as_ref()).map(notify_label),
             })
             .collect();
         let ready = self.phase == Phase::Running && entries.iter().all(|e| e.ready != Some(false));
@@ -41,6 +42,17 @@ impl Pod {
             updated_at: unix(now),
             entries,
         }
+    }
+
+    /// The pod is Ready as Kubernetes means it: running, every sidecar and
+    /// app ready (what podinit tells its own supervisor with READY=1).
+    pub fn ready(&self) -> bool {
+        self.phase == Phase::Running && self.units.iter().all(|u| u.spec.kind == Kind::Init || u.ready())
+    }
+
+    /// The pod has begun to stop (or has stopped).
+    pub fn terminating_now(&self) -> bool {
+        self.terminating()
     }
 
     /// The kubectl STATUS column.
@@ -96,11 +108,26 @@ fn state_label(u: &Unit) -> &'static str {
         State::Terminated { held: true, .. } => "Stopped",
         State::Terminated { reason: Reason::Completed, .. } => "Completed",
         State::Terminated { reason: Reason::Stopped, .. } => "Terminated",
+        State::Terminated { reason: Reason::OomKilled, .. } => "OOMKilled",
         State::Terminated { .. } => "Error",
     }
 }
 
 /// The LAST EXIT column: `0`, `143 (TERM)`, `137 (liveness)`.
+/// What a notify entry said, for status: its STATUS= text, marked when it is stopping.
+fn notify_label(n: &crate::pod::unit::Notified) -> String {
+    let said = match (&n.status, n.ready) {
+        (Some(s), _) => s.clone(),
+        (None, true) => "READY=1".to_string(),
+        (None, false) => "waiting for READY=1".to_string(),
+    };
+    if n.stopping {
+        format!("STOPPING: {said}")
+    } else {
+        said
+    }
+}
+
 fn last_exit_label(s: ExitStatus, r: Reason) -> String {
     match (s, r) {
         (ExitStatus::Code(c), Reason::Completed | Reason::Error) => c.to_string(),

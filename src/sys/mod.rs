@@ -10,6 +10,8 @@ pub mod atomic_file;
 pub mod event_loop;
 pub mod guard;
 pub mod logging;
+pub mod notify;
+pub mod oom;
 pub mod reaper;
 pub mod shutdown;
 pub mod signals;

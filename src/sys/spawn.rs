@@ -413,11 +413,40 @@ fn shown_path(p: &std::path::Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The setup steps the child can fail at (index reported back to the parent).
-const STEPS: [&str; 9] =
-    ["setpgid", "stdio", "chdir", "setgroups", "setgid", "setuid", "exec", "open /dev/null", "prctl(PR_SET_PDEATHSIG)"];
-/// No failure: the child got as far as a successful exec.
-const NO_FAILURE: u8 = u8::MAX;
+/// The setup steps the child can fail at, reported back to the parent
+/// through shared memory (a plain byte: the child may not allocate).
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Setpgid,
+    Stdio,
+    Chdir,
+    Setgroups,
+    Setgid,
+    Setuid,
+    Exec,
+    DevNull,
+    DeathSignal,
+    /// No failure: the child got as far as a successful exec.
+    Done = u8::MAX,
+}
+
+impl Step {
+    /// The name in an error message.
+    fn name(self) -> &'static str {
+        match self {
+            Step::Setpgid => "setpgid",
+            Step::Stdio => "stdio",
+            Step::Chdir => "chdir",
+            Step::Setgroups => "setgroups",
+            Step::Setgid => "setgid",
+            Step::Setuid => "setuid",
+            Step::Exec | Step::Done => "exec",
+            Step::DevNull => "open /dev/null",
+            Step::DeathSignal => "prctl(PR_SET_PDEATHSIG)",
+        }
+    }
+}
 
 /// Stack of the child between clone and exec: a buffer in `spawn`'s frame, as
 /// musl's posix_spawn does (the parent is suspended meanwhile). The child uses
@@ -445,8 +474,8 @@ struct ChildArgs<'a> {
     reset: &'a [libc::c_int],
     /// podinit's pid: the child's parent, unless podinit died meanwhile.
     parent: libc::pid_t,
-    /// (step, errno) of a failed setup; NO_FAILURE when exec succeeded.
-    failure: (u8, i32),
+    /// (step, errno) of a failed setup; `Step::Done` when exec succeeded.
+    failure: (Step, i32),
 }
 
 /// Starts `cmd` in a new process group of its own, with default signal
@@ -485,7 +514,7 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
         groups: cmd.creds.as_ref().map_or(&[], |c| &c.groups[..]),
         reset: signals::not_default_dispositions(),
         parent: own_pid(),
-        failure: (NO_FAILURE, 0),
+        failure: (Step::Done, 0),
     };
     let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
     // The top of the buffer, aligned down to 16 bytes as the ABI wants.
@@ -515,23 +544,24 @@ pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     // SAFETY: the child is done with `args` (it has exec'd or exited); volatile
     // because the write came from another process through shared memory.
     let (step, errno) = unsafe { std::ptr::read_volatile(&args.failure) };
-    if step == NO_FAILURE {
+    if step == Step::Done {
         guard::track(pid);
         return Ok(pid);
     }
     reaper::wait_one(pid);
-    let step = STEPS.get(step as usize).copied().unwrap_or("exec");
     let errno = Errno::from_raw(errno);
     let c = shown(OsStr::from_bytes(first.to_bytes()));
     Err(match (step, errno) {
         // resolve() found the file, so ENOENT is about what it needs to run.
-        ("exec", Errno::ENOENT) => match missing_interpreter(exe, cmd.cwd.as_deref()) {
+        (Step::Exec, Errno::ENOENT) => match missing_interpreter(exe, cmd.cwd.as_deref()) {
             Some((interp, kind)) => SpawnError::Interpreter { cmd: c, interp, kind },
             None => SpawnError::NotFound(c),
         },
-        ("exec", Errno::EACCES) => SpawnError::NotExecutable(c),
-        ("chdir", _) => SpawnError::WorkingDir { dir: cmd.cwd.as_deref().map(shown_path).unwrap_or_default(), errno },
-        _ => SpawnError::Child { cmd: c, step, errno },
+        (Step::Exec, Errno::EACCES) => SpawnError::NotExecutable(c),
+        (Step::Chdir, _) => {
+            SpawnError::WorkingDir { dir: cmd.cwd.as_deref().map(shown_path).unwrap_or_default(), errno }
+        }
+        _ => SpawnError::Child { cmd: c, step: step.name(), errno },
     })
 }
 
@@ -624,7 +654,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // parent until this process has exec'd or exited.
     let args = unsafe { &mut *arg.cast::<ChildArgs>() };
     let (step, errno) = child_setup(args);
-    let code = if step == 6 && errno == libc::ENOENT { 127 } else { 126 };
+    let code = if step == Step::Exec && errno == libc::ENOENT { 127 } else { 126 };
     // SAFETY: a plain store into the parent's memory, read after we are gone.
     unsafe { std::ptr::write_volatile(&mut args.failure, (step, errno)) };
     // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
@@ -640,8 +670,8 @@ fn sys(r: libc::c_long) -> Result<(), i32> {
     }
 }
 
-/// Runs in the child. Returns only on failure: (step index, errno).
-fn child_setup(a: &ChildArgs) -> (u8, i32) {
+/// Runs in the child. Returns only on failure: (step, errno).
+fn child_setup(a: &ChildArgs) -> (Step, i32) {
     let cmd = a.cmd;
     // SAFETY (for the whole function): system calls on integers and on
     // pointers into `a`, which the parent keeps alive; nothing here allocates.
@@ -650,7 +680,7 @@ fn child_setup(a: &ChildArgs) -> (u8, i32) {
         // Ctrl-C goes to it rather than to podinit (tini does the same). The
         // parent resumes only after exec, so the group exists before it signals.
         if let Err(e) = sys(libc::setpgid(0, 0).into()) {
-            return (0, e);
+            return (Step::Setpgid, e);
         }
         if cmd.foreground_tty {
             // Fails with ENOTTY when stdin is not our terminal: that is fine.
@@ -660,14 +690,14 @@ fn child_setup(a: &ChildArgs) -> (u8, i32) {
         for (src, dst) in [(cmd.stdout, 1), (cmd.stderr, 2)] {
             if let Some(fd) = src {
                 if let Err(e) = sys(libc::dup2(fd, dst).into()) {
-                    return (1, e);
+                    return (Step::Stdio, e);
                 }
             }
         }
         if cmd.null_stdin {
             let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
             if fd < 0 || libc::dup2(fd, 0) < 0 {
-                return (7, Errno::last_raw());
+                return (Step::DevNull, Errno::last_raw());
             }
             if fd != 0 {
                 libc::close(fd);
@@ -675,7 +705,7 @@ fn child_setup(a: &ChildArgs) -> (u8, i32) {
         }
         if let Some(dir) = a.cwd {
             if let Err(e) = sys(libc::chdir(dir.as_ptr()).into()) {
-                return (2, e);
+                return (Step::Chdir, e);
             }
         }
         if let Some(c) = &cmd.creds {
@@ -683,19 +713,19 @@ fn child_setup(a: &ChildArgs) -> (u8, i32) {
             // last. Raw system calls: the libc wrappers would broadcast the
             // change to the threads of the parent, whose memory we share.
             if let Err(e) = sys(libc::syscall(libc::SYS_setgroups, a.groups.len(), a.groups.as_ptr())) {
-                return (3, e);
+                return (Step::Setgroups, e);
             }
             if let Err(e) = sys(libc::syscall(libc::SYS_setgid, c.gid)) {
-                return (4, e);
+                return (Step::Setgid, e);
             }
             if let Err(e) = sys(libc::syscall(libc::SYS_setuid, c.uid)) {
-                return (5, e);
+                return (Step::Setuid, e);
             }
         }
         if cmd.die_with_parent {
             // After the credentials: changing them clears the setting (prctl(2)).
             if let Err(e) = sys(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0).into()) {
-                return (8, e);
+                return (Step::DeathSignal, e);
             }
             // podinit may have died before the prctl: the signal would never
             // come. (podinit is single-threaded, so "the thread that forked"
@@ -707,7 +737,7 @@ fn child_setup(a: &ChildArgs) -> (u8, i32) {
         signals::reset_for_exec(a.reset);
         libc::execve(a.exe.as_ptr(), a.argv, a.envp);
     }
-    (6, Errno::last_raw())
+    (Step::Exec, Errno::last_raw())
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@
 # unwritable state/marker dirs, active_deadline, `podinit status` /
 # `status --json` / `health`, and the pods of examples/ (plus examples/demo.sh).
 #
-# The first back-off is 10 s and not configurable, so the three back-off cases
-# run concurrently in the background while the other cases run; they are
+# A failure is retried at once the first time and after 10 s the second (the
+# kubelet's curve, the default backoff), so the three back-off cases fail twice
+# and run concurrently in the background while the other cases run; they are
 # collected at the end. Total: about 22 s. Needs root (unshare --pid),
 # python3 (status.json), busybox (the web and wait-services examples).
 
@@ -56,7 +57,8 @@ aligned() {
 }
 
 # gap_ms FILE: milliseconds between the first two nanosecond timestamps in FILE.
-gap_ms() { awk 'NR==1{a=$1} NR==2{printf "%d\n", ($1-a)/1000000}' "$1"; }
+# gap_ms FILE [N]: ms between the timestamps on lines N and N+1 of FILE (N defaults to 1).
+gap_ms() { awk -v n="${2:-1}" 'NR==n{a=$1} NR==n+1{printf "%d\n", ($1-a)/1000000}' "$1"; }
 
 # ============================================================================
 # The back-off cases: started now, checked at the end.
@@ -97,7 +99,7 @@ name = "retry"
 restart_policy = "OnFailure"
 [[init]]
 name = "flaky"
-command = ["sh", "-c", "date +%s%N >> @D@/attempts; [ `wc -l < @D@/attempts` -ge 2 ]"]
+command = ["sh", "-c", "date +%s%N >> @D@/attempts; [ `wc -l < @D@/attempts` -ge 3 ]"]
 [[app]]
 name = "app"
 command = ["sh", "-c", "echo app >> @D@/log"]
@@ -112,7 +114,7 @@ restart_policy = "Always"
 [[init]]
 name = "slow"
 timeout = "500ms"
-command = ["sh", "-c", "date +%s%N >> @D@/attempts; [ `wc -l < @D@/attempts` -ge 2 ] || exec sleep 30"]
+command = ["sh", "-c", "date +%s%N >> @D@/attempts; [ `wc -l < @D@/attempts` -ge 3 ] || exec sleep 30"]
 [[app]]
 name = "app"
 command = ["sh", "-c", "echo app >> @D@/log; kill -TERM 1; exec sleep 30"]
@@ -126,7 +128,7 @@ name = "crashloop"
 restart_policy = "OnFailure"
 [[app]]
 name = "worker"
-command = ["sh", "-c", "date +%s%N >> @D@/attempts; [ `wc -l < @D@/attempts` -ge 2 ] || exit 3"]
+command = ["sh", "-c", "date +%s%N >> @D@/attempts; [ `wc -l < @D@/attempts` -ge 3 ] || exit 3"]
 [[app]]
 name = "steady"
 command = ["sh", "-c", "echo steady >> @D@/log"]
@@ -625,7 +627,7 @@ kill -TERM "$P1"
 stop_wait 10
 assert_eq 0 "$RC" "exit status"
 assert_between 0 2000 "$(($(now_ms) - t0))" "ms from SIGTERM to exit"
-assert_eq "attempt" "$(cat "$D/log" 2>/dev/null)" "attempts"
+assert_eq "attempt attempt" "$(tr '\n' ' ' <"$D/log" 2>/dev/null | sed 's/ $//')" "attempts (the first retry is at once, the second waits)"
 assert_no_file "$D/app-ran"
 t_end
 
@@ -692,7 +694,7 @@ t_end
 # background and traps INT to `kill -TERM` it, in a real terminal, and Ctrl-C
 # typed into that terminal (tests/helpers/ctrl_c.py).
 t_begin "stop: Ctrl-C in a terminal running a script that traps INT stays graceful"
-CC=$T_TMP/ctrl-c
+CC=$T_TMP/ctrl-c-pty  # not newpod's $T_TMP/ctrl-c of the case above
 mkdir -p "$CC"
 cat > "$CC/pod.toml" <<EOF
 state_dir = "$CC/state"
@@ -708,6 +710,8 @@ trap 'kill -TERM $P' INT
 wait $P; wait $P; echo "podinit exit $?"
 EOF
 out=$(PODINIT=$PODINIT timeout 70 python3 "$ROOT/tests/helpers/ctrl_c.py" "$CC/ready" "$CC/script.sh" "$CC/pod.toml" 2>&1)
+rc=$?
+[ "$rc" = 0 ] || t_fail "ctrl_c.py exited $rc; pod files: $(ls "$CC" | tr '\n' ' ')"
 assert_contains "$out" "podinit exit 0"
 assert_contains "$out" "SIGTERM: already stopping"
 assert_not_contains "$out" "skipping the grace period"
@@ -1186,42 +1190,45 @@ fi
 # The back-off cases started at the top
 # ============================================================================
 
-t_begin "backoff: OnFailure, a failed init step is retried after ~10 s; status Init:CrashLoopBackOff meanwhile"
+t_begin "backoff: OnFailure, a failed init step is retried at once, then after ~10 s; status Init:CrashLoopBackOff meanwhile"
 slow_collect retry-onfailure
 assert_eq 0 "$RC" "exit status ($ERR)"
-assert_eq 2 "$(wc -l <"$D/attempts")" "attempts"
-assert_between 8000 20000 "$(gap_ms "$D/attempts")" "ms between the attempts"
+assert_eq 3 "$(wc -l <"$D/attempts")" "attempts"
+assert_between 0 2000 "$(gap_ms "$D/attempts")" "ms between the first two attempts (at once)"
+assert_between 8000 20000 "$(gap_ms "$D/attempts" 2)" "ms between the second and third attempts"
 assert_contains "$ERR" "WARN flaky: exited 1"
 assert_contains "$ERR" "flaky: restarting in 10s"
 assert_eq "app" "$(cat "$D/log" 2>/dev/null)" "the app ran once, after the retry"
 assert_file "$D/markers/flaky.done"
-assert_match "$(tr -s ' ' <<<"$S1_STATUS")" '^retry 0/1 Init:CrashLoopBackOff 0 ' "status during the back-off"
-assert_match "$(tr -s ' ' <<<"$S1_STATUS")" '^flaky init CrashLoopBackOff - 0 1 ' "status during the back-off"
+assert_match "$(tr -s ' ' <<<"$S1_STATUS")" '^retry 0/1 Init:CrashLoopBackOff 1 ' "status during the back-off"
+assert_match "$(tr -s ' ' <<<"$S1_STATUS")" '^flaky init CrashLoopBackOff - 1 1 ' "status during the back-off"
 assert_ne 0 "$S1_HEALTH" "health exit status during the back-off"
-assert_eq 1 "$(json_field 'e["flaky"]["restarts"]')" "flaky's RESTARTS"
+assert_eq 2 "$(json_field 'e["flaky"]["restarts"]')" "flaky's RESTARTS"
 t_end
 
-t_begin "backoff: Always, a step killed by its timeout is retried after ~10 s"
+t_begin "backoff: Always, a step killed by its timeout is retried at once, then after ~10 s"
 slow_collect retry-timeout-always
 assert_eq 0 "$RC" "exit status ($ERR)"
-assert_eq 2 "$(wc -l <"$D/attempts")" "attempts"
-assert_between 8000 20000 "$(gap_ms "$D/attempts")" "ms between the attempts"
+assert_eq 3 "$(wc -l <"$D/attempts")" "attempts"
+assert_between 0 2000 "$(gap_ms "$D/attempts")" "ms between the first two attempts (at once)"
+assert_between 8000 20000 "$(gap_ms "$D/attempts" 2)" "ms between the second and third attempts"
 assert_contains "$ERR" "slow: timed out"
 assert_contains "$ERR" "slow: restarting in 10s"
 assert_eq "app" "$(cat "$D/log" 2>/dev/null)" "the app ran once, after the retry"
 t_end
 
-t_begin "backoff: OnFailure, a crashed app is restarted after ~10 s (CrashLoopBackOff); the pod then exits 0"
+t_begin "backoff: OnFailure, a crashed app is restarted at once, then after ~10 s (CrashLoopBackOff); the pod then exits 0"
 slow_collect app-crashloop
 assert_eq 0 "$RC" "exit status ($ERR)"
-assert_eq 2 "$(wc -l <"$D/attempts")" "attempts"
-assert_between 8000 20000 "$(gap_ms "$D/attempts")" "ms between the attempts"
+assert_eq 3 "$(wc -l <"$D/attempts")" "attempts"
+assert_between 0 2000 "$(gap_ms "$D/attempts")" "ms between the first two attempts (at once)"
+assert_between 8000 20000 "$(gap_ms "$D/attempts" 2)" "ms between the second and third attempts"
 assert_contains "$ERR" "worker: exited 3"
 assert_contains "$ERR" "worker: restarting in 10s"
 assert_eq "steady" "$(cat "$D/log" 2>/dev/null)" "the other app ran once"
-assert_match "$(tr -s ' ' <<<"$S3_STATUS")" '^crashloop [01]/2 CrashLoopBackOff 0 ' "status during the back-off"
-assert_match "$(tr -s ' ' <<<"$S3_STATUS")" '^worker app CrashLoopBackOff false 0 3 ' "status during the back-off"
-assert_eq 1 "$(json_field 'e["worker"]["restarts"]')" "worker's RESTARTS"
+assert_match "$(tr -s ' ' <<<"$S3_STATUS")" '^crashloop [01]/2 CrashLoopBackOff 1 ' "status during the back-off"
+assert_match "$(tr -s ' ' <<<"$S3_STATUS")" '^worker app CrashLoopBackOff false 1 3 ' "status during the back-off"
+assert_eq 2 "$(json_field 'e["worker"]["restarts"]')" "worker's RESTARTS"
 assert_eq "Completed" "$(json_field status)" "final status"
 t_end
 

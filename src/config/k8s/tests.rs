@@ -198,6 +198,8 @@ fn every_supported_field_maps_to_the_pod() {
         state_dir: "/run/podinit".into(),
         log_prefix: false,
         env: vec![],
+        env_files: vec![],
+        backoff: crate::config::Backoff::default(),
         init: vec![setup, shipper],
         apps: vec![app],
     };
@@ -349,8 +351,8 @@ const BAD: &[(&str, &str, &str)] = &[
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    args: [x]\n", "6:11", "spec.containers[0].args: args without command"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n", "5:5", "spec.containers[0]: no command: podinit runs no image"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    envFrom:\n    - configMapRef: {name: c}\n", "7:5", "spec.containers[0].envFrom: not supported: podinit cannot read ConfigMaps"),
-    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      grpc: {port: 1}\n", "8:7", "spec.containers[0].livenessProbe.grpc: not supported"),
-    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      periodSeconds: 3\n", "8:7", "spec.containers[0].livenessProbe: needs one of exec, httpGet or tcpSocket"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      grpc: {port: 0}\n", "8:20", "spec.containers[0].livenessProbe.grpc.port: must be from 1 to 65535"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      periodSeconds: 3\n", "8:7", "spec.containers[0].livenessProbe: needs one of exec, httpGet, tcpSocket or grpc"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      udp: {port: 1}\n", "8:7", "spec.containers[0].livenessProbe.udp: unknown field"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    comand: [a]\n", "6:5", "spec.containers[0].comand: unknown field, did you mean 'command'?"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: a b\n", "6:14", "spec.containers[0].command: must be a list, found a string"),
@@ -361,12 +363,22 @@ const BAD: &[(&str, &str, &str)] = &[
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    lifecycle:\n      stopSignal: SIGFOO\n", "8:19", "spec.containers[0].lifecycle.stopSignal: unknown signal 'SIGFOO'"),
     ("kind: Pod\napiVersion: v1\nspec:\n  restartPolicy: always\n  containers:\n  - name: a\n    command: [a]\n", "4:18", "spec.restartPolicy: 'always' is not Always, OnFailure or Never"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      httpGet: {port: 80, scheme: HTTPS}\n", "8:35", "scheme: HTTPS is not supported"),
-    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      httpGet: {port: 80, httpHeaders: []}\n", "8:27", "httpGet.httpHeaders: not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      httpGet: {port: 80, httpHeaders: [{name: a b, value: x}]}\n", "8:48", "httpGet.httpHeaders[0].name: 'a b' is not an HTTP header name"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      httpGet: {port: 80, httpHeaders: [{name: X}]}\n", "8:41", "httpGet.httpHeaders[0]: needs 'name' and 'value'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      grpc: {port: http}\n", "8:20", "grpc.port: "),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    lifecycle:\n      postStart:\n        httpGet: {port: 80, httpHeaders: [{name: X, value: z}]}\n", "9:18", "httpHeaders: not supported in a hook"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env:\n    - name: S\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n", "10:9", "env[0].valueFrom.secretKeyRef: not supported"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env:\n    - name: S\n      valueFrom:\n        fieldRef: {fieldPath: status.hostIP}\n", "10:31", "'status.hostIP' is not supported (podinit knows metadata.name"),
     ("kind: Pod\napiVersion: v1\nspec:\n  initContainers:\n  - name: i\n    command: [a]\n    readinessProbe:\n      exec: {command: [x]}\n  containers:\n  - name: a\n    command: [a]\n", "7:5", "spec.initContainers[0].readinessProbe: init containers have no probes"),
-    ("kind: Pod\napiVersion: v1\nspec:\n  initContainers:\n  - name: i\n    command: [a]\n    restartPolicy: OnFailure\n  containers:\n  - name: a\n    command: [a]\n", "7:20", "'OnFailure' is not supported: only Always (a sidecar)"),
-    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    restartPolicy: Always\n", "7:5", "only init containers have a restartPolicy"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  initContainers:\n  - name: i\n    command: [a]\n    restartPolicy: onFailure\n  containers:\n  - name: a\n    command: [a]\n", "7:20", "'onFailure' is not Always, OnFailure or Never"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    restartPolicyRules: [{action: Restart, exitCodes: {operator: In, values: [1]}}]\n", "7:5", "restartPolicyRules: needs the container's own restartPolicy"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    restartPolicy: Never\n    restartPolicyRules: [{action: Complete, exitCodes: {operator: In, values: [1]}}]\n", "8:35", "restartPolicyRules[0].action: 'Complete' is not supported"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    restartPolicy: Never\n    restartPolicyRules: [{action: Restart, exitCodes: {operator: Is, values: [1]}}]\n", "8:66", "exitCodes.operator: 'Is' is not In or NotIn"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    restartPolicy: Never\n    restartPolicyRules: [{action: Restart, exitCodes: {operator: In, values: [256]}}]\n", "8:79", "values[0]: must be from 0 to 255, found 256"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    env:\n    - name: C\n      valueFrom:\n        fileKeyRef: {volumeName: v, path: a.env, key: C}\n", "10:34", "fileKeyRef.volumeName: this container mounts no volume 'v'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    volumeMounts: [{name: v, mountPath: /v}]\n    env:\n    - name: C\n      valueFrom:\n        fileKeyRef: {volumeName: v, path: ../a.env, key: C}\n", "11:43", "fileKeyRef.path: must be relative to the volume"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/backoff: \"{\\\"initial\\\": \\\"1m\\\", \\\"max\\\": \\\"1s\\\"}\"}}\nspec:\n  containers:\n  - name: a\n    command: [a]\n", "3:56", "max (1s) is shorter than initial (60s)"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/notify.i: \"true\"}}\nspec:\n  initContainers:\n  - name: i\n    command: [a]\n  containers:\n  - name: a\n    command: [a]\n", "3:57", "'i' is an init step, and notify does not apply to it"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    livenessProbe:\n      exec: {command: [x]}\n      successThreshold: 2\n", "9:25", "must be 1 for a livenessProbe"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      tcpSocket: {port: 70000}\n", "8:25", "port: must be from 1 to 65535, found 70000"),
     ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    lifecycle:\n      preStop:\n        tcpSocket: {port: 1}\n", "9:9", "preStop.tcpSocket: not supported"),
@@ -582,4 +594,67 @@ fn never_panics_on_mangled_input() {
             check(&t);
         }
     }
+}
+
+#[test]
+fn lifecycle_fields_of_kubernetes_1_35_map_to_the_pod() {
+    use crate::config::{Backoff, ExitCodeOperator, FileEnv, RestartRule};
+    let p = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rules
+  annotations:
+    podinit.dev/backoff: '{"initial": "1s", "max": "1m"}'
+    podinit.dev/notify.db: "true"
+    podinit.dev/env-file.web: /etc/web.env
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: migrate
+    command: [migrate]
+    restartPolicy: Never
+    restartPolicyRules:
+    - action: Restart
+      exitCodes: {operator: In, values: [75]}
+  - name: db
+    command: [postgres]
+    restartPolicy: Always
+  containers:
+  - name: web
+    command: [web]
+    restartPolicy: OnFailure
+    restartPolicyRules:
+    - {action: Restart, exitCodes: {operator: NotIn, values: [0, 143]}}
+    volumeMounts:
+    - {name: shared, mountPath: /shared, readOnly: true}
+    env:
+    - name: CONFIG
+      valueFrom:
+        fileKeyRef: {volumeName: shared, path: conf/app.env, key: CONFIG_URL}
+    - name: OPT
+      valueFrom:
+        fileKeyRef: {volumeName: shared, path: x.env, key: X, optional: true}
+"#);
+    assert_eq!(p.backoff, Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60) });
+    let (migrate, db, web) = (&p.init[0], &p.init[1], &p.apps[0]);
+    assert_eq!((migrate.kind, migrate.restart_policy), (Kind::Init, Some(RestartPolicy::Never)));
+    assert_eq!(migrate.restart_rules, [RestartRule { operator: ExitCodeOperator::In, values: vec![75] }]);
+    assert_eq!((db.kind, db.restart_policy, db.notify), (Kind::Sidecar, None, true));
+    assert_eq!(web.restart_policy, Some(RestartPolicy::OnFailure));
+    assert_eq!(web.restart_rules, [RestartRule { operator: ExitCodeOperator::NotIn, values: vec![0, 143] }]);
+    assert_eq!(web.env_files, [PathBuf::from("/etc/web.env")]);
+    assert_eq!(
+        web.file_env,
+        [
+            FileEnv {
+                name: "CONFIG".into(),
+                path: "/shared/conf/app.env".into(),
+                key: "CONFIG_URL".into(),
+                optional: false
+            },
+            FileEnv { name: "OPT".into(), path: "/shared/x.env".into(), key: "X".into(), optional: true },
+        ]
+    );
+    assert!(web.env.is_empty(), "file-read variables are not plain env: {:?}", web.env);
 }

@@ -8,7 +8,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::config::{Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+use crate::config::{
+    Backoff, Entry, ExitCodeOperator, Kind, Pod, Probe, ProbeAction, RestartPolicy, RestartRule, WaitFor, WaitTarget,
+};
 use crate::sys::signals;
 
 /// The pod file for `pod`.
@@ -23,24 +25,26 @@ pub fn emit_with_lines(pod: &Pod) -> (String, Vec<usize>) {
     let mut lines = Vec::new();
     let _ = writeln!(out, "name = {}", string(&pod.name));
     let _ = writeln!(out, "namespace = {}", string(&pod.namespace));
-    let policy = match pod.restart_policy {
-        RestartPolicy::Always => "Always",
-        RestartPolicy::OnFailure => "OnFailure",
-        RestartPolicy::Never => "Never",
-    };
-    let _ = writeln!(out, "restart_policy = \"{policy}\"");
+    let _ = writeln!(out, "restart_policy = \"{}\"", policy_name(pod.restart_policy));
     let _ = writeln!(out, "termination_grace_period = \"{}\"", duration(pod.termination_grace_period));
     if let Some(d) = pod.active_deadline {
         let _ = writeln!(out, "active_deadline = \"{}\"", duration(d));
     }
-    if pod.marker_dir.as_os_str() != "/var/lib/podinit" {
+    if pod.marker_dir.as_os_str() != crate::config::model::DEFAULT_MARKER_DIR {
         let _ = writeln!(out, "marker_dir = {}", string(&pod.marker_dir.display().to_string()));
     }
-    if pod.state_dir.as_os_str() != "/run/podinit" {
+    if pod.state_dir.as_os_str() != crate::config::model::DEFAULT_STATE_DIR {
         let _ = writeln!(out, "state_dir = {}", string(&pod.state_dir.display().to_string()));
     }
     if pod.log_prefix {
         out.push_str("log_prefix = true\n");
+    }
+    if pod.backoff != Backoff::default() {
+        let (i, m) = (duration(pod.backoff.initial), duration(pod.backoff.max));
+        let _ = writeln!(out, "backoff = {{ initial = \"{i}\", max = \"{m}\" }}");
+    }
+    if !pod.env_files.is_empty() {
+        let _ = writeln!(out, "env_file = {}", paths(&pod.env_files));
     }
     if !pod.env.is_empty() {
         out.push_str("\n[env]\n");
@@ -69,9 +73,27 @@ fn entry(out: &mut String, e: &Entry) {
     if let Some(w) = &e.wait_for {
         let _ = writeln!(out, "wait_for = {}", wait_for(w));
     }
-    if !e.env.is_empty() {
-        let vars: Vec<String> = e.env.iter().map(|(k, v)| format!("{} = {}", key(k), string(v))).collect();
+    if !e.env_files.is_empty() {
+        let _ = writeln!(out, "env_file = {}", paths(&e.env_files));
+    }
+    if !e.env.is_empty() || !e.file_env.is_empty() {
+        let mut vars: Vec<String> = e.env.iter().map(|(k, v)| format!("{} = {}", key(k), string(v))).collect();
+        for f in &e.file_env {
+            let opt = if f.optional { ", optional = true" } else { "" };
+            let file = string(&f.path.display().to_string());
+            vars.push(format!("{} = {{ file = {file}, key = {}{opt} }}", key(&f.name), string(&f.key)));
+        }
         let _ = writeln!(out, "env = {{ {} }}", vars.join(", "));
+    }
+    if let Some(p) = e.restart_policy {
+        let _ = writeln!(out, "restart_policy = \"{}\"", policy_name(p));
+    }
+    if !e.restart_rules.is_empty() {
+        let rules: Vec<String> = e.restart_rules.iter().map(rule).collect();
+        let _ = writeln!(out, "restart_rules = [{}]", rules.join(", "));
+    }
+    if e.notify {
+        out.push_str("notify = true\n");
     }
     if let Some(d) = &e.working_dir {
         let _ = writeln!(out, "working_dir = {}", string(&d.display().to_string()));
@@ -108,11 +130,45 @@ fn entry(out: &mut String, e: &Entry) {
     }
 }
 
+/// The Kubernetes name of a restart policy.
+pub fn policy_name(p: RestartPolicy) -> &'static str {
+    p.as_str()
+}
+
+/// The Kubernetes name of an exit-code operator.
+pub fn operator_name(o: ExitCodeOperator) -> &'static str {
+    match o {
+        ExitCodeOperator::In => "In",
+        ExitCodeOperator::NotIn => "NotIn",
+    }
+}
+
+fn rule(r: &RestartRule) -> String {
+    let values: Vec<String> = r.values.iter().map(i32::to_string).collect();
+    format!(
+        "{{ action = \"Restart\", exit_codes = {{ operator = \"{}\", values = [{}] }} }}",
+        operator_name(r.operator),
+        values.join(", ")
+    )
+}
+
+/// One path as a string, several as an array.
+fn paths(p: &[std::path::PathBuf]) -> String {
+    let items: Vec<String> = p.iter().map(|p| string(&p.display().to_string())).collect();
+    match items.as_slice() {
+        [one] => one.clone(),
+        _ => format!("[{}]", items.join(", ")),
+    }
+}
+
 fn probe(p: &Probe) -> String {
     let mut parts = vec![match &p.action {
         ProbeAction::Exec(c) => format!("exec = {}", argv(c, false)),
         ProbeAction::Tcp(t) => format!("tcp = {}", string(t)),
-        ProbeAction::Http(u) => format!("http = {}", string(u)),
+        ProbeAction::Http(h) if h.headers.is_empty() => format!("http = {}", string(&h.url)),
+        ProbeAction::Http(h) => format!("http = {}, headers = {}", string(&h.url), headers(&h.headers)),
+        ProbeAction::Grpc { addr, service } if service.is_empty() => format!("grpc = {}", string(addr)),
+        ProbeAction::Grpc { addr, service } => format!("grpc = {}, service = {}", string(addr), string(service)),
     }];
     if !p.initial_delay.is_zero() {
         parts.push(format!("initial_delay = \"{}\"", duration(p.initial_delay)));
@@ -130,6 +186,28 @@ fn probe(p: &Probe) -> String {
         parts.push(format!("failure_threshold = {}", p.failure_threshold));
     }
     format!("{{ {} }}", parts.join(", "))
+}
+
+/// `{ Name = "v", Repeated = ["a", "b"] }`: a header's values in order, names
+/// in the order they first appear.
+fn headers(h: &[(String, String)]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (n, _) in h {
+        if !names.contains(&n.as_str()) {
+            names.push(n);
+        }
+    }
+    let rows: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let values: Vec<&str> = h.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+            match values.as_slice() {
+                [one] => format!("{} = {}", key(name), string(one)),
+                _ => format!("{} = [{}]", key(name), values.iter().map(|v| string(v)).collect::<Vec<_>>().join(", ")),
+            }
+        })
+        .collect();
+    format!("{{ {} }}", rows.join(", "))
 }
 
 fn wait_for(w: &WaitFor) -> String {

@@ -9,9 +9,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::toml_out::duration;
+use super::toml_out::{duration, operator_name, policy_name};
 use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
-use crate::config::{Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
+use crate::config::{Backoff, Entry, HttpGet, Kind, Pod, Probe, ProbeAction, WaitFor, WaitTarget};
 use crate::sys::signals;
 
 /// A value of the manifest being written; mappings keep their order.
@@ -19,6 +19,7 @@ use crate::sys::signals;
 enum Out {
     Str(String),
     Int(u64),
+    Bool(bool),
     Map(Vec<(String, Out)>),
     Seq(Vec<Out>),
 }
@@ -54,10 +55,10 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
         ann.push((format!("{ANN}{name}"), Out::Str(value)));
         Ok(())
     };
-    if pod.marker_dir.as_os_str() != "/var/lib/podinit" {
+    if pod.marker_dir.as_os_str() != crate::config::model::DEFAULT_MARKER_DIR {
         add("marker-dir".into(), pod.marker_dir.display().to_string())?;
     }
-    if pod.state_dir.as_os_str() != "/run/podinit" {
+    if pod.state_dir.as_os_str() != crate::config::model::DEFAULT_STATE_DIR {
         add("state-dir".into(), pod.state_dir.display().to_string())?;
     }
     if pod.log_prefix {
@@ -69,21 +70,19 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
         }
         add("pod-env".into(), pod.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(","))?;
     }
+    if pod.backoff != Backoff::default() {
+        let b = map(vec![("initial", s(duration(pod.backoff.initial))), ("max", s(duration(pod.backoff.max)))]);
+        add("backoff".into(), json_compact(&b))?;
+    }
+    if !pod.env_files.is_empty() {
+        add("env-file".into(), paths_value(&pod.env_files))?;
+    }
     let (grace, inexact) = seconds(pod.termination_grace_period, 0);
     if inexact {
         add("termination-grace-period".into(), duration(pod.termination_grace_period))?;
     }
-    let mut spec = vec![
-        (
-            "restartPolicy",
-            s(match pod.restart_policy {
-                RestartPolicy::Always => "Always",
-                RestartPolicy::OnFailure => "OnFailure",
-                RestartPolicy::Never => "Never",
-            }),
-        ),
-        ("terminationGracePeriodSeconds", Out::Int(grace)),
-    ];
+    let mut spec =
+        vec![("restartPolicy", s(pod.restart_policy.as_str())), ("terminationGracePeriodSeconds", Out::Int(grace))];
     if let Some(d) = pod.active_deadline {
         let (secs, inexact) = seconds(d, 1);
         if inexact {
@@ -106,6 +105,12 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
         spec.push(("initContainers", containers(&pod.init)?));
     }
     spec.push(("containers", containers(&pod.apps)?));
+    // The directories fileKeyRef reads from, as the emptyDir volumes an init container would write to.
+    let dirs = env_dirs(pod);
+    if !dirs.is_empty() {
+        let volumes = dirs.iter().map(|(name, _)| map(vec![("name", s(name.as_str())), ("emptyDir", map(vec![]))]));
+        spec.push(("volumes", Out::Seq(volumes.collect())));
+    }
     let mut meta = vec![("name", s(pod.name.as_str())), ("namespace", s(pod.namespace.as_str()))];
     if !ann.is_empty() {
         meta.push(("annotations", Out::Map(ann)));
@@ -148,7 +153,24 @@ fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Ou
     for (k, v) in pod.env.iter().chain(&e.env) {
         env.push(with_name(k, map(vec![("value", s(v.as_str()))])));
     }
+    let dirs = env_dirs(pod);
+    let mut mounts: Vec<Out> = Vec::new();
+    for f in &e.file_env {
+        let (volume, dir, file) = env_volume(&dirs, &f.path);
+        let mut r = vec![("volumeName", s(volume.as_str())), ("path", s(file)), ("key", s(f.key.as_str()))];
+        if f.optional {
+            r.push(("optional", Out::Bool(true)));
+        }
+        env.push(with_name(&f.name, map(vec![("valueFrom", map(vec![("fileKeyRef", map(r))]))])));
+        let mount = map(vec![("name", s(volume.as_str())), ("mountPath", s(dir))]);
+        if !mounts.contains(&mount) {
+            mounts.push(mount);
+        }
+    }
     c.push(("env", Out::Seq(env)));
+    if !mounts.is_empty() {
+        c.push(("volumeMounts", Out::Seq(mounts)));
+    }
     if let Some(d) = &e.working_dir {
         c.push(("workingDir", s(d.display().to_string())));
     }
@@ -170,6 +192,23 @@ fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Ou
     }
     if e.kind == Kind::Sidecar {
         c.push(("restartPolicy", s("Always")));
+    }
+    if let Some(p) = e.restart_policy {
+        c.push(("restartPolicy", s(policy_name(p))));
+    }
+    if !e.restart_rules.is_empty() {
+        let rules = e.restart_rules.iter().map(|r| {
+            let values = Out::Seq(r.values.iter().map(|&v| Out::Int(v.max(0) as u64)).collect());
+            let codes = map(vec![("operator", s(operator_name(r.operator))), ("values", values)]);
+            map(vec![("action", s("Restart")), ("exitCodes", codes)])
+        });
+        c.push(("restartPolicyRules", Out::Seq(rules.collect())));
+    }
+    if e.notify {
+        add(format!("notify.{name}"), "true".into())?;
+    }
+    if !e.env_files.is_empty() {
+        add(format!("env-file.{name}"), paths_value(&e.env_files))?;
     }
     for (key, ann_name, p) in [
         ("startupProbe", "startup-probe", &e.startup_probe),
@@ -212,6 +251,34 @@ fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Ou
         add(format!("essential.{name}"), "true".into())?;
     }
     Ok(map(c))
+}
+
+/// One path as it is, several as a JSON list (the reader takes both).
+fn paths_value(p: &[std::path::PathBuf]) -> String {
+    match p {
+        [one] if !one.display().to_string().starts_with('[') => one.display().to_string(),
+        _ => json_compact(&Out::Seq(p.iter().map(|p| s(p.display().to_string())).collect())),
+    }
+}
+
+/// Every directory a fileKeyRef of the pod reads from, named `env-N` in order of first use.
+fn env_dirs(pod: &Pod) -> Vec<(String, String)> {
+    let mut dirs: Vec<(String, String)> = Vec::new();
+    for f in pod.init.iter().chain(&pod.apps).flat_map(|e| &e.file_env) {
+        let dir = f.path.parent().map_or("/".to_string(), |d| d.display().to_string());
+        if !dirs.iter().any(|(_, d)| *d == dir) {
+            dirs.push((format!("env-{}", dirs.len() + 1), dir));
+        }
+    }
+    dirs
+}
+
+/// The volume, its mount path and the file name in it for a fileKeyRef's `path`.
+fn env_volume(dirs: &[(String, String)], path: &std::path::Path) -> (String, String, String) {
+    let dir = path.parent().map_or("/".to_string(), |d| d.display().to_string());
+    let file = path.file_name().map_or(String::new(), |f| f.to_string_lossy().into_owned());
+    let name = dirs.iter().find(|(_, d)| *d == dir).map_or_else(|| "env".to_string(), |(n, _)| n.clone());
+    (name, dir, file)
 }
 
 fn with_name(name: &str, rest: Out) -> Out {
@@ -268,19 +335,10 @@ fn split_host_port(t: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port.parse().ok()?))
 }
 
-/// `http://host[:port][/path]` as host, port and path.
+/// `http://host[:port][/path]` as host (no brackets), port and path.
 fn split_url(url: &str) -> Option<(String, u16, String)> {
-    let rest = url.strip_prefix("http://")?;
-    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(cut);
-    let has_port = authority.rsplit_once(':').is_some_and(|(h, _)| !h.starts_with('[') || h.ends_with(']'));
-    let (host, port) = if has_port { split_host_port(authority)? } else { (unbracket(authority), 80) };
-    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-    Some((host, port, path))
-}
-
-fn unbracket(h: &str) -> String {
-    h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(h).to_string()
+    let t = crate::config::http_target(url).ok()?;
+    Some((t.bare_host().to_string(), t.port, t.path))
 }
 
 /// What the reader makes of a host and port: `[::1]` in brackets.
@@ -308,12 +366,34 @@ fn probe(p: &Probe) -> Result<(Out, Vec<(String, Out)>), String> {
             }
             vec![("tcpSocket", map(vec![("host", s(host)), ("port", Out::Int(port.into()))]))]
         }
-        ProbeAction::Http(u) => {
+        ProbeAction::Http(HttpGet { url: u, headers }) => {
             let (host, port, path) = split_url(u).ok_or_else(|| format!("bad http probe URL '{u}'"))?;
             if format!("http://{}{path}", join_host_port(&host, port)) != *u {
                 exact.push(("http".to_string(), s(u.as_str())));
             }
-            vec![("httpGet", http_get(&host, port, &path))]
+            let mut get = http_get(&host, port, &path);
+            if let Out::Map(rows) = &mut get {
+                if !headers.is_empty() {
+                    let list =
+                        headers.iter().map(|(n, v)| map(vec![("name", s(n.as_str())), ("value", s(v.as_str()))]));
+                    rows.push(("httpHeaders".to_string(), Out::Seq(list.collect())));
+                }
+            }
+            vec![("httpGet", get)]
+        }
+        ProbeAction::Grpc { addr, service } => {
+            let (host, port) = split_host_port(addr).ok_or_else(|| format!("bad grpc probe address '{addr}'"))?;
+            // The kubelet's grpc probe has no host: it always dials the pod itself.
+            if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") {
+                return Err(format!(
+                    "a grpc probe of another host ({addr}) has no Kubernetes form: grpc probes always check the pod itself"
+                ));
+            }
+            let mut g = vec![("port", Out::Int(port.into()))];
+            if !service.is_empty() {
+                g.push(("service", s(service.as_str())));
+            }
+            vec![("grpc", map(g))]
         }
     };
     for (key, ann, d, min, default) in [
@@ -428,6 +508,9 @@ fn json_value(out: &mut String, v: &Out, indent: Option<usize>) {
         Out::Int(n) => {
             let _ = write!(out, "{n}");
         }
+        Out::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
         Out::Seq(items) if items.is_empty() => out.push_str("[]"),
         Out::Map(rows) if rows.is_empty() => out.push_str("{}"),
         Out::Seq(items) => {
@@ -499,6 +582,7 @@ fn yaml_value(out: &mut String, v: &Out, indent: usize) {
             out.push_str(&match v {
                 Out::Str(x) => yaml_string(x, indent),
                 Out::Int(n) => n.to_string(),
+                Out::Bool(b) => b.to_string(),
                 Out::Seq(_) => "[]".to_string(),
                 _ => "{}".to_string(),
             });

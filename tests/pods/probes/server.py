@@ -7,6 +7,8 @@ probe, sidecar and waiter tests (tests/integration/test_sidecars_probes.sh).
               in the --code FILE ("200", "302", "503", ...; 503 while FILE is
               missing or holds no number), then close
   unix PATH   accept connections on the Unix stream socket PATH, close them
+  dns  IP     a DNS server that never answers: read UDP datagrams on IP:53, log
+              "query" for each (--log), reply nothing
 
   --delay S    sleep S seconds before listening
   --stamp FILE once listening, write time.time_ns() to FILE (atomically)
@@ -14,6 +16,7 @@ probe, sidecar and waiter tests (tests/integration/test_sidecars_probes.sh).
                (connections refused) when FILE goes, opened again when it comes
   --code FILE  (http) where the status code comes from
   --log FILE   append one line per request: the http request line, or "conn"
+  --headers FILE  (http) append each request's header lines, then an empty line
 
 SIGTERM and SIGINT exit 0. One connection at a time, which is all a probe needs.
 """
@@ -70,6 +73,9 @@ def serve_http(conn, opts):
         pass
     code = status_code(opts["--code"]) if "--code" in opts else 200
     log(opts, data.split(b"\r\n", 1)[0].decode("latin-1"))
+    if "--headers" in opts:
+        with open(opts["--headers"], "a") as f:
+            f.write(data.split(b"\r\n\r\n", 1)[0].decode("latin-1") + "\n\n")
     body = b"status %d\n" % code
     try:
         conn.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (code, len(body), body))
@@ -90,6 +96,14 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sys.exit(0))
     time.sleep(float(opts.get("--delay", "0")))
+    if mode == "dns":
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((addr, 53))
+        if "--stamp" in opts:
+            write_atomic(opts["--stamp"], "%d\n" % time.time_ns())
+        while True:
+            u.recvfrom(4096)
+            log(opts, "query")
     flag = opts.get("--flag")
     lsock = None
     stamped = False

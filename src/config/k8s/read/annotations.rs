@@ -58,6 +58,8 @@ impl Reader<'_> {
                 "active-deadline" => {
                     pod.active_deadline = self.ann_duration(value, at, path, true).or(pod.active_deadline)
                 }
+                "backoff" => pod.backoff = self.ann_backoff(value, at, path).unwrap_or(pod.backoff),
+                "env-file" => pod.env_files = self.ann_paths(value, at, path),
                 _ => {}
             }
         }
@@ -82,6 +84,8 @@ impl Reader<'_> {
                 "once" => e.once = self.ann_bool(v, at, path).unwrap_or(true),
                 "timeout" => e.timeout = self.ann_duration(v, at, path, true),
                 "essential" => e.essential = self.ann_bool(v, at, path).unwrap_or(false),
+                "notify" => e.notify = self.ann_bool(v, at, path).unwrap_or(false),
+                "env-file" => e.env_files = self.ann_paths(v, at, path),
                 "user" => {
                     if v.is_empty() || v.split(':').count() > 2 || v.split(':').any(str::is_empty) {
                         self.error(at, path, format!("bad user '{v}' (expected a user name, or uid[:gid])"));
@@ -195,6 +199,53 @@ impl Reader<'_> {
         }
     }
 
+    /// `{"initial": "10s", "max": "300s"}`.
+    pub(super) fn ann_backoff(&mut self, v: &str, at: Pos, path: &str) -> Option<crate::config::Backoff> {
+        let mut b = crate::config::Backoff::default();
+        for (k, n) in self.ann_object(v, at, path) {
+            let kp = format!("{path}: {}", k.name);
+            let d = self.ann_string(&n, at, &kp).and_then(|s| self.ann_duration(&s, at, &kp, true));
+            match (k.name.as_str(), d) {
+                ("initial", Some(d)) => b.initial = d,
+                ("max", Some(d)) => b.max = d,
+                ("initial" | "max", None) => return None,
+                (other, _) => {
+                    self.error(at, path, format!("unknown key '{other}' (valid: initial, max)"));
+                    return None;
+                }
+            }
+        }
+        if b.max < b.initial {
+            self.error(at, path, format!("max ({:?}) is shorter than initial ({:?})", b.max, b.initial));
+            return None;
+        }
+        Some(b)
+    }
+
+    /// One path, or a JSON list of paths.
+    pub(super) fn ann_paths(&mut self, v: &str, at: Pos, path: &str) -> Vec<PathBuf> {
+        if !v.trim_start().starts_with('[') {
+            if v.is_empty() {
+                self.error(at, path, "must not be empty");
+                return Vec::new();
+            }
+            return vec![PathBuf::from(v)];
+        }
+        match yaml::parse(v).map(|mut d| d.pop()) {
+            Ok(Some(Node { val: Val::Seq(items), .. })) => {
+                items.iter().filter_map(|n| self.ann_string(n, at, path)).map(PathBuf::from).collect()
+            }
+            Ok(_) => {
+                self.error(at, path, "must be a path or a JSON list of paths");
+                Vec::new()
+            }
+            Err(e) => {
+                self.error(at, path, format!("invalid JSON: {}", e.message));
+                Vec::new()
+            }
+        }
+    }
+
     pub(super) fn ann_string(&mut self, n: &Node, at: Pos, path: &str) -> Option<String> {
         match &n.val {
             Val::Str(s) if !s.is_empty() && !s.contains('\0') => Some(s.clone()),
@@ -269,7 +320,12 @@ impl Reader<'_> {
                     }
                 }
                 "tcp" => p.action = self.ann_string(&n, at, &kp).map(ProbeAction::Tcp).unwrap_or(p.action.clone()),
-                "http" => p.action = self.ann_string(&n, at, &kp).map(ProbeAction::Http).unwrap_or(p.action.clone()),
+                "http" => match (self.ann_string(&n, at, &kp), &mut p.action) {
+                    // The exact URL; the httpGet's headers stay.
+                    (Some(url), ProbeAction::Http(get)) => get.url = url,
+                    (Some(url), a) => *a = ProbeAction::Http(url.into()),
+                    (None, _) => {}
+                },
                 "initial_delay" | "period" | "timeout" => {
                     let nonzero = k.name != "initial_delay";
                     if let Some(d) = self.ann_string(&n, at, &kp).and_then(|s| self.ann_duration(&s, at, &kp, nonzero))

@@ -91,12 +91,12 @@ pub(super) const CONTAINER: &[(&str, Act)] = &[
     ("lifecycle", Use),
     ("ports", Use),
     ("envFrom", Refuse(NO_CONFIGMAPS)),
-    ("restartPolicyRules", Refuse("podinit restarts by the pod's restartPolicy (and Always for sidecars) only")),
+    ("restartPolicyRules", Use),
     ("image", Ignore(IMAGE)),
     ("imagePullPolicy", Ignore(IMAGE)),
     ("resources", Ignore(RESOURCES)),
     ("resizePolicy", Ignore(RESOURCES)),
-    ("volumeMounts", Ignore(VOLUMES)),
+    ("volumeMounts", Use),
     ("volumeDevices", Ignore(VOLUMES)),
     ("terminationMessagePath", Ignore(TERM_MESSAGE)),
     ("terminationMessagePolicy", Ignore(TERM_MESSAGE)),
@@ -114,7 +114,7 @@ pub(super) const PROBE: &[(&str, Act)] = &[
     ("timeoutSeconds", Use),
     ("successThreshold", Use),
     ("failureThreshold", Use),
-    ("grpc", Refuse("podinit probes with exec, httpGet or tcpSocket (an exec probe can run grpc_health_probe)")),
+    ("grpc", Use),
     ("terminationGracePeriodSeconds", Refuse("podinit stops a failed entry within the pod's grace period")),
 ];
 
@@ -125,20 +125,18 @@ pub(super) const HANDLER: &[(&str, Act)] = &[
     ("tcpSocket", Refuse("Kubernetes does not run tcpSocket hooks either: use exec, httpGet or sleep")),
 ];
 
-pub(super) const HTTP_GET: &[(&str, Act)] = &[
-    ("path", Use),
-    ("port", Use),
-    ("host", Use),
-    ("scheme", Use),
-    ("httpHeaders", Refuse("podinit's HTTP check sends no extra headers (an exec probe can run curl -H)")),
-];
+pub(super) const HTTP_GET: &[(&str, Act)] =
+    &[("path", Use), ("port", Use), ("host", Use), ("scheme", Use), ("httpHeaders", Use)];
+
+pub(super) const GRPC: &[(&str, Act)] = &[("port", Use), ("service", Use)];
+pub(super) const HTTP_HEADER: &[(&str, Act)] = &[("name", Use), ("value", Use)];
 
 pub(super) const ENV_VAR: &[(&str, Act)] = &[("name", Use), ("value", Use), ("valueFrom", Use)];
 pub(super) const VALUE_FROM: &[(&str, Act)] = &[
     ("fieldRef", Use),
     ("configMapKeyRef", Refuse(NO_CONFIGMAPS)),
     ("secretKeyRef", Refuse(NO_CONFIGMAPS)),
-    ("fileKeyRef", Refuse("podinit reads no env files: list the variables under env")),
+    ("fileKeyRef", Use),
     ("resourceFieldRef", Refuse("podinit sets no resource limits for a resourceFieldRef to read")),
 ];
 
@@ -155,8 +153,16 @@ pub(super) const POD_KINDS: &[(&str, &str, &[&str])] = &[
 ];
 
 /// Pod-level `podinit.dev/` annotations.
-pub(super) const POD_ANNOTATIONS: &[&str] =
-    &["marker-dir", "state-dir", "log-prefix", "pod-env", "termination-grace-period", "active-deadline"];
+pub(super) const POD_ANNOTATIONS: &[&str] = &[
+    "marker-dir",
+    "state-dir",
+    "log-prefix",
+    "pod-env",
+    "termination-grace-period",
+    "active-deadline",
+    "backoff",
+    "env-file",
+];
 /// Per-entry annotations, `podinit.dev/<field>.<container>`, and the kinds each applies to.
 pub(super) const ENTRY_ANNOTATIONS: &[(&str, &[Kind])] = &[
     ("once", &[Kind::Init]),
@@ -168,7 +174,6 @@ pub(super) const ENTRY_ANNOTATIONS: &[(&str, &[Kind])] = &[
     ("startup-probe", &[Kind::Sidecar, Kind::App]),
     ("readiness-probe", &[Kind::Sidecar, Kind::App]),
     ("liveness-probe", &[Kind::Sidecar, Kind::App]),
+    ("notify", &[Kind::Sidecar, Kind::App]),
+    ("env-file", &[Kind::Init, Kind::Sidecar, Kind::App]),
 ];
-
-/// Entry names become marker file names; the same rule as the pod file's.
-pub(super) const MAX_NAME_LEN: usize = 63;

@@ -21,6 +21,7 @@ use crate::sys::signals;
 mod annotations;
 mod env;
 mod fields;
+mod lifecycle;
 mod probes;
 
 use annotations::*;
@@ -438,15 +439,10 @@ impl Reader<'_> {
         let p = |k: &str| join(spec_path, k);
         if let Some(v) = s.get("restartPolicy") {
             if let Some(rp) = self.string(v, &p("restartPolicy")) {
-                pod.restart_policy = match rp.as_str() {
-                    "Always" => RestartPolicy::Always,
-                    "OnFailure" => RestartPolicy::OnFailure,
-                    "Never" => RestartPolicy::Never,
-                    other => {
-                        self.error(v.at, &p("restartPolicy"), format!("'{other}' is not Always, OnFailure or Never"));
-                        RestartPolicy::Always
-                    }
-                };
+                pod.restart_policy = rp.parse().unwrap_or_else(|_| {
+                    self.error(v.at, &p("restartPolicy"), format!("'{rp}' is not Always, OnFailure or Never"));
+                    RestartPolicy::Always
+                });
             }
         }
         if let Some(v) = s.get("terminationGracePeriodSeconds") {
@@ -573,20 +569,24 @@ impl Reader<'_> {
             }
         };
         let mut kind = section;
+        // KEP-5307: any container may set its own restartPolicy; on an init container Always makes a sidecar.
+        let mut own_policy = None;
         if let Some(v) = c.get("restartPolicy") {
-            if section == Kind::App {
-                let why =
-                    "only init containers have a restartPolicy (Always makes one a sidecar); apps follow the pod's";
-                self.error(c.key_at("restartPolicy"), &p("restartPolicy"), why);
-            } else if let Some(rp) = self.string(v, &p("restartPolicy")) {
-                if rp == "Always" {
-                    kind = Kind::Sidecar;
-                } else {
-                    self.error(v.at, &p("restartPolicy"), format!("'{rp}' is not supported: only Always (a sidecar)"));
-                }
+            let (policy, sidecar) = self.container_policy(v, &p("restartPolicy"), section == Kind::Init);
+            own_policy = policy;
+            if sidecar {
+                kind = Kind::Sidecar;
             }
         }
-        let mut entry = Entry { name: name.clone(), ..Entry::defaults(kind) };
+        let mut entry = Entry { name: name.clone(), restart_policy: own_policy, ..Entry::defaults(kind) };
+        if let Some(v) = c.get("restartPolicyRules") {
+            entry.restart_rules = self.restart_rules(v, &p("restartPolicyRules"));
+            if c.get("restartPolicy").is_none() {
+                let why = "needs the container's own restartPolicy (Kubernetes requires it next to the rules)";
+                self.error(c.key_at("restartPolicyRules"), &p("restartPolicyRules"), why);
+            }
+        }
+        let mounts = c.get("volumeMounts").map(|v| self.volume_mounts(v, &p("volumeMounts"))).unwrap_or_default();
         let waiter = kind == Kind::Init && ann.entries.iter().any(|a| a.field == "wait-for" && a.container == name);
         match (c.get("command"), c.get("args")) {
             // A waiter's command is the shell stand-in `podinit export` wrote for a cluster.
@@ -615,6 +615,10 @@ impl Reader<'_> {
         let mut env = Vec::new();
         if let Some(v) = c.get("env") {
             for (i, item) in self.list(v, &p("env")).iter().enumerate() {
+                if item.get("valueFrom").and_then(|f| f.get("fileKeyRef")).is_some() {
+                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), &mounts));
+                    continue;
+                }
                 if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
                     env.push(var);
                 }
@@ -691,21 +695,16 @@ impl Reader<'_> {
         if let Some(v) = c.get("ports") {
             self.infos.push((v.at, format!("{} ignored: {PORTS}", p("ports"))));
         }
+        if let Some(v) = c.get("volumeMounts") {
+            self.infos.push((v.at, format!("{} ignored: {VOLUMES}", p("volumeMounts"))));
+        }
         Some(Container { entry, origin: Origin { at: n.at, path: path.to_string() }, env, env_path: p("env") })
     }
 
     fn entry_name(&mut self, n: &Node, path: &str) -> Option<String> {
         let name = self.nonempty(n, path)?;
-        let len = name.chars().count();
-        let tame =
-            name.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '.' | '_' | '-')));
-        if len > MAX_NAME_LEN {
-            self.error(n.at, path, format!("'{name}' is too long ({len} characters, at most {MAX_NAME_LEN})"));
-            return None;
-        }
-        if !tame {
-            let why = "use letters, digits, '.', '_' and '-', starting with a letter or digit";
-            self.error(n.at, path, format!("bad name '{name}': {why} (it becomes the marker file {name}.done)"));
+        if let Some(problem) = crate::config::model::entry_name_problem(&name) {
+            self.error(n.at, path, problem);
             return None;
         }
         Some(name)

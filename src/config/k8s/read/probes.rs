@@ -1,6 +1,7 @@
 //! Probes and lifecycle handlers: exec, httpGet, tcpSocket, sleep; stop signals.
 
 use super::*;
+use crate::config::HttpGet;
 
 impl Reader<'_> {
     pub(super) fn probe(&mut self, n: &Node, path: &str, which: &str, ports: &[(String, u16)]) -> Option<Probe> {
@@ -30,6 +31,7 @@ impl Reader<'_> {
                     }
                 }
                 "httpGet" => self.http_get(v, &kp, ports).map(ProbeAction::Http),
+                "grpc" => self.grpc(v, &kp),
                 "tcpSocket" => {
                     let t = self.object(v, &kp, &[("port", Use), ("host", Use)], None);
                     self.host_port(v, &t, &kp, ports).map(|(h, p)| ProbeAction::Tcp(format!("{h}:{p}")))
@@ -74,7 +76,7 @@ impl Reader<'_> {
             None => {
                 // Not after an unknown or refused field there: that one is the problem.
                 if matches!(n.val, Val::Map(_)) && self.errors.len() == before {
-                    self.error(n.at, path, "needs one of exec, httpGet or tcpSocket");
+                    self.error(n.at, path, "needs one of exec, httpGet, tcpSocket or grpc");
                 }
                 None
             }
@@ -101,9 +103,14 @@ impl Reader<'_> {
                         }
                     }
                 }
-                "httpGet" => {
-                    self.http_get(v, &kp, ports).map(|url| vec![HOOK_EXE.to_string(), HOOK_HTTP_GET.to_string(), url])
-                }
+                "httpGet" => self.http_get(v, &kp, ports).and_then(|get| {
+                    if !get.headers.is_empty() {
+                        let why = "not supported in a hook (podinit's httpGet hook sends no extra headers; an exec hook can run curl -H)";
+                        self.error(v.at, &join(&kp, "httpHeaders"), why);
+                        return None;
+                    }
+                    Some(vec![HOOK_EXE.to_string(), HOOK_HTTP_GET.to_string(), get.url])
+                }),
                 _ => {
                     let s = self.object(v, &kp, &[("seconds", Use)], None);
                     match s.get("seconds") {
@@ -134,8 +141,49 @@ impl Reader<'_> {
         }
     }
 
-    /// `http://host:port/path` from an httpGet action.
-    pub(super) fn http_get(&mut self, n: &Node, path: &str, ports: &[(String, u16)]) -> Option<String> {
+    /// A grpc probe: the health check of `service` at the pod's own `port`
+    /// (Kubernetes has no host for it: the kubelet dials the pod's IP).
+    fn grpc(&mut self, n: &Node, path: &str) -> Option<ProbeAction> {
+        let o = self.object(n, path, GRPC, None);
+        let Some(p) = o.get("port") else {
+            self.error(n.at, path, "no 'port'");
+            return None;
+        };
+        let port = self.int(p, &join(path, "port"), 1, 65535)?;
+        let service = match o.get("service") {
+            Some(s) => self.string(s, &join(path, "service"))?,
+            None => String::new(),
+        };
+        Some(ProbeAction::Grpc { addr: format!("127.0.0.1:{port}"), service })
+    }
+
+    /// `httpHeaders`: a list of `{name, value}`, in order, names repeated at will.
+    fn http_headers(&mut self, n: &Node, path: &str) -> Option<Vec<(String, String)>> {
+        let Val::Seq(items) = &n.val else {
+            self.error(n.at, path, "must be a list of {name, value}");
+            return None;
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = format!("{path}[{i}]");
+            let o = self.object(item, &ip, HTTP_HEADER, None);
+            let (Some(name), Some(value)) = (o.get("name"), o.get("value")) else {
+                self.error(item.at, &ip, "needs 'name' and 'value'");
+                return None;
+            };
+            let name_text = self.string(name, &join(&ip, "name"))?;
+            if let Err(why) = crate::config::check_header_name(&name_text) {
+                self.error(name.at, &join(&ip, "name"), why);
+                return None;
+            }
+            let value = self.string(value, &join(&ip, "value"))?;
+            out.push((name_text, value));
+        }
+        Some(out)
+    }
+
+    /// `http://host:port/path` and the headers of an httpGet action.
+    pub(super) fn http_get(&mut self, n: &Node, path: &str, ports: &[(String, u16)]) -> Option<HttpGet> {
         let o = self.object(n, path, HTTP_GET, None);
         if let Some(s) = o.get("scheme") {
             match self.string(s, &join(path, "scheme"))?.as_str() {
@@ -164,7 +212,11 @@ impl Reader<'_> {
         if !p.starts_with('/') {
             p.insert(0, '/');
         }
-        Some(format!("http://{host}:{port}{p}"))
+        let headers = match o.get("httpHeaders") {
+            Some(h) => self.http_headers(h, &join(path, "httpHeaders"))?,
+            None => Vec::new(),
+        };
+        Some(HttpGet { url: format!("http://{host}:{port}{p}"), headers })
     }
 
     /// The host (default 127.0.0.1; IPv6 in brackets) and port of a tcpSocket or httpGet.
