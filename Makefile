@@ -3,7 +3,7 @@ TARGET   := x86_64-unknown-linux-musl
 STATIC   := target/$(TARGET)/release/podinit
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
-.PHONY: setup build static static-k8s test unit integration integration-static e2e docker-e2e demo bench release clean fuzz
+.PHONY: lint setup build static static-k8s test unit integration integration-static e2e docker-e2e demo bench release clean fuzz
 
 # Installs missing packages and the musl target (no-op when present).
 setup:
@@ -79,9 +79,13 @@ e2e: static
 docker-e2e: static
 	PODINIT=$(CURDIR)/$(STATIC) bash scripts/docker-e2e.sh
 
+# The shell scripts: shellcheck's errors fail the build (every suite also runs under `set -u`, from tests/lib.sh).
+lint:
+	shellcheck -S error tests/*.sh tests/integration/*.sh scripts/*.sh scripts/*/*.sh examples/*.sh
+
 # Everything CI checks: unit tests, shell integration tests as PID 1, runc and Docker end to end.
 test: setup
-	$(MAKE) unit integration integration-static e2e docker-e2e
+	$(MAKE) lint unit integration integration-static e2e docker-e2e
 
 demo: setup build
 	bash examples/demo.sh

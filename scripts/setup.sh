@@ -20,6 +20,7 @@ command -v unshare >/dev/null || need="$need util-linux"
 command -v python3 >/dev/null || need="$need python3"
 command -v cc >/dev/null || need="$need gcc libc6-dev"
 command -v pgrep >/dev/null || need="$need procps"
+command -v shellcheck >/dev/null || need="$need shellcheck"
 command -v setpriv >/dev/null || need="$need util-linux"
 command -v curl >/dev/null || command -v wget >/dev/null || need="$need curl"
 if [ -n "$need" ]; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for podinit's shell integration tests. Source it; then call
 # `t_begin NAME`, assertions, and finally `t_summary` (prints "N passed, N failed").
 #

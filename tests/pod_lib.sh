@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the pod-mode suites (source after lib.sh): write a pod file per
 # case, run it as PID 1 of a fresh PID namespace, and make sure no pod of the
 # suite outlives it. A suite may define pod_filter (extra @NAME@ substitutions

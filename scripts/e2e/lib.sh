@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # OCI bundles and runc container lifecycle for scripts/e2e.sh. Source it after
 # tests/lib.sh; it needs E2E_WORK (a scratch directory), and PODINIT and BUSYBOX
 # (static binaries).

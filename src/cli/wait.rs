@@ -7,10 +7,10 @@
 //!   podinit runs, the creation of its control socket wakes us), and
 //! - a pidfd on podinit (pidfd_open on the pid that listens on the control
 //!   socket, from SO_PEERCRED), readable when podinit exits, even by SIGKILL,
-//! with the time left until `--timeout` as poll's timeout.
 //!
-//! Where no pidfd can be had (kernel before 5.3, podinit's pid not visible from
-//! here) the wait also wakes once a second to check podinit is still alive.
+//! with the time left until `--timeout` as poll's timeout. Where no pidfd can
+//! be had (kernel before 5.3, podinit's pid not visible from here, another
+//! uid) the wait also wakes once a second to check podinit is still alive.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -168,8 +168,19 @@ fn attach(dir: &Path, ask: Duration) -> Result<Watched, String> {
                 Err(e) => Err(format!("podinit does not answer: {e}")),
             }
         }
-        Err(ControlError::NotRunning { .. }) => {
+        Err(ControlError::NotRunning { stale: true, .. }) => {
             Err(format!("{NOT_RUNNING} (no live control socket at {})", sock.display()))
+        }
+        // No socket at all: podinit not started yet, or one that runs without
+        // a socket (its bind failed), which its status file's pid tells.
+        Err(ControlError::NotRunning { stale: false, .. }) => {
+            attach_by_pid(dir, &format!("no control socket at {}", sock.display())).map_err(|e| {
+                if e.starts_with(NOT_RUNNING) {
+                    e
+                } else {
+                    format!("{NOT_RUNNING} ({e})")
+                }
+            })
         }
         Err(e @ ControlError::Timeout { .. }) => Err(format!("podinit does not answer: {e}")),
         Err(e) => attach_by_pid(dir, &e.to_string()),

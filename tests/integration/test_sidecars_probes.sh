@@ -564,13 +564,13 @@ termination_grace_period = "5s"
 [[app]]
 name = "app"
 command = ["sh", "-c", "echo $$$$ > @D@/app.pid; while :; do sleep 0.1; done", "app-marker"]
-post_start = ["sh", "-c", "pgrep -of 'app-marke[r]' > @D@/hook-pgrep; for i in `seq 100`; do [ -s @D@/app.pid ] && break; sleep 0.02; done; echo \"$CONTAINER_NAME `cat @D@/app.pid`\" > @D@/hook-saw; sleep 1; touch @D@/hook-done"]
+post_start = ["sh", "-c", "pgrep -of 'app-marke[r]' > @D@/hook-pgrep; for i in `seq 100`; do [ -s @D@/app.pid ] && break; sleep 0.02; done; echo \"$CONTAINER_NAME `cat @D@/app.pid`\" > @D@/hook-saw; sleep 3; touch @D@/hook-done"]
 EOF
 start_pod
 ready "$D/hook-saw"
 assert_eq "Running False" "$(ef app state) $(ef app ready)" "the app while post_start runs"
 assert_eq NotReady "$(json_field status)" "pod STATUS while post_start runs"
-wait_for 4 test -e "$D/hook-done" || t_fail "post_start never finished"
+wait_for 6 test -e "$D/hook-done" || t_fail "post_start never finished"
 wait_for 2 entry_is app ready True || t_fail "the app not ready after post_start"
 apid=$(cat "$D/app.pid" 2>/dev/null)
 assert_eq "$apid" "$(cat "$D/hook-pgrep" 2>/dev/null)" "the app's pid as post_start found it running"

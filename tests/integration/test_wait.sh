@@ -231,4 +231,41 @@ one_line "$WERR" "stderr"
 stop_wait 10
 t_end
 
+# ============================================================================
+t_begin "no control socket (a podinit that runs without one): wait and health go by the pid and start time in status.json"
+newpod nosock <<'EOF'
+name = "nosock"
+[[app]]
+name = "web"
+command = ["sleep", "30"]
+EOF
+# Not PID 1 of a namespace: status.json's pid is this namespace's, so the
+# fallback can use it (a subreaper podinit, as in a test script).
+"$PODINIT" run -c "$P" >"$D/out" 2>"$D/err" &
+PP=$!
+CLEANUP="$CLEANUP $PP"
+pwait --timeout 10s
+assert_eq 0 "$WRC" "exit code while the socket is there ($WERR)"
+apid=$(json_field 'e["web"]["pid"]')
+CLEANUP="$CLEANUP $apid"
+rm -f "$D/state/control.sock"
+RC=0; "$PODINIT" health -c "$P" >/dev/null 2>&1 || RC=$?
+assert_eq 0 "$RC" "health without a socket while podinit runs"
+pwait --timeout 2s
+assert_eq 0 "$WRC" "wait without a socket while podinit runs ($WERR)"
+bg_pwait --for exit --timeout 20s
+sleep 0.5
+[ -e "$D/w.rc" ] && t_fail "--for exit returned while podinit runs: $(cat "$D/w.err")"
+t0=$(now_ms)
+kill -KILL "$PP"
+bg_pwait_done 10
+assert_eq 0 "$WRC" "exit code of --for exit ($WERR)"
+assert_between 0 1000 "$(($(now_ms) - t0))" "ms from the SIGKILL to the waiter's exit (pidfd)"
+RC=0; "$PODINIT" health -c "$P" >/dev/null 2>"$D/h.err" || RC=$?
+assert_eq 1 "$RC" "health after the SIGKILL"
+assert_contains "$(cat "$D/h.err")" "podinit (pid $PP) is not running"
+kill -KILL "$apid" 2>/dev/null
+wait "$PP" 2>/dev/null
+t_end
+
 t_summary
