@@ -1,5 +1,5 @@
-// Embeds the short git commit in the version line (`podinit version X.Y.Z - git.HASH`),
-// the form `docker info` parses for its init binary.
+//! Embeds the short git commit in the version line (`podinit version X.Y.Z - git.HASH`),
+//! the form `docker info` parses for its init binary.
 use std::process::Command;
 
 fn main() {

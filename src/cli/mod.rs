@@ -5,6 +5,7 @@
 //! argument, so `podinit -- run` still runs a program called `run`.
 
 pub mod commands;
+mod inputs;
 pub mod live;
 pub mod wait;
 
@@ -182,6 +183,12 @@ usage:
   (run, check and export also read a Kubernetes Pod manifest, YAML or JSON;
    'podinit SUBCOMMAND --help' prints that subcommand's usage)
 
+manifest inputs (after any subcommand that reads the pod, repeatable):
+  --images FILE | REF=FILE   what each image runs: docker image inspect output,
+                             an OCI image config (as REF=FILE) or a map of them
+  --configmaps DIR           ConfigMaps as DIR/NAME/KEY files
+  --secrets DIR              Secrets as DIR/NAME/KEY files
+
 init options:
   -s            register as child subreaper (automatic when not PID 1)
   -g            send signals to the child's process group
@@ -221,6 +228,8 @@ Run the pod file (or Kubernetes Pod manifest) FILE: init steps in order, then
 sidecars and apps; stop gracefully on SIGTERM/SIGINT.
   -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
   -p SIGNAL           signal podinit gets when its parent dies (TERM: a graceful stop)
+  --images FILE, --configmaps DIR, --secrets DIR
+                      a manifest's image configurations, ConfigMaps, Secrets
 "
         }
         "check" => {
@@ -229,6 +238,8 @@ usage: podinit check [-c FILE]
 Validate a pod file or manifest and print every error as FILE:LINE:COL: message.
 Exit 0 when it is valid, 1 otherwise.
   -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+  --images FILE, --configmaps DIR, --secrets DIR
+                      a manifest's image configurations, ConfigMaps, Secrets
 "
         }
         "status" => {
@@ -307,6 +318,8 @@ Print the pod file as a Kubernetes Pod manifest.
             "\
 usage: podinit import FILE
 Print a Kubernetes Pod manifest (or a pod file) as a pod file; FILE '-' is stdin.
+  --images FILE, --configmaps DIR, --secrets DIR
+                      a manifest's image configurations, ConfigMaps, Secrets
 "
         }
         "--hook-sleep" => {
@@ -334,7 +347,10 @@ fn wants_help(args: &[OsString]) -> bool {
 pub fn parse_env() -> Result<Mode, CliError> {
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
-    parse(&argv0, args.collect(), &|k| std::env::var_os(k))
+    // --images, --configmaps, --secrets: for every manifest this process reads.
+    let (args, inputs) = inputs::extract(args.collect())?;
+    config::k8s::set_inputs(inputs);
+    parse(&argv0, args, &|k| std::env::var_os(k))
 }
 
 /// Parses `args` (without argv[0]); `env` looks up environment variables.

@@ -277,6 +277,85 @@ pub struct Entry {
     pub env_files: Vec<PathBuf>,
     /// Variables read from a file at each start (after `env`).
     pub file_env: Vec<FileEnv>,
+    /// Manifests only: what the container runtime sets under the entry's env and
+    /// the pod's (`HOSTNAME`, the image's `Env`, `JOB_COMPLETION_INDEX`), in that order.
+    pub base_env: Vec<(String, String)>,
+    /// Manifests only: what of this entry came from its image's configuration.
+    pub from_image: Option<FromImage>,
+}
+
+/// What a manifest container took from its image's configuration (`--images`),
+/// kept apart so a writer can tell the source's fields from the image's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FromImage {
+    /// The image reference as the manifest wrote it.
+    pub image: String,
+    /// `command` is the image's Entrypoint (the container had no command).
+    pub entrypoint: bool,
+    /// The arguments are the image's Cmd (the container had neither command nor args).
+    pub cmd: bool,
+    /// `working_dir` is the image's WorkingDir.
+    pub working_dir: bool,
+    /// `user` is the image's User.
+    pub user: bool,
+}
+
+/// A volume of a manifest's pod that podinit makes real when the pod starts
+/// (src/pod/volumes.rs): an emptyDir is one directory, the others files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Volume {
+    /// `volumes[].name`.
+    pub name: String,
+    /// What is in it.
+    pub content: VolumeContent,
+    /// Where the containers mount it.
+    pub mounts: Vec<Mount>,
+}
+
+/// What a volume holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VolumeContent {
+    /// emptyDir, persistentVolumeClaim: one directory that every mount path shows.
+    Dir,
+    /// hostPath: this path of the machine, shown at every mount path.
+    Host {
+        /// `hostPath.path`.
+        path: PathBuf,
+        /// `hostPath.type` ("" for no check).
+        kind: String,
+    },
+    /// Storage only a cluster attaches (csi, nfs, a cloud disk): podinit takes it as
+    /// mounted at every mount path already, and checks that it is there.
+    Provided {
+        /// The volume source's field (`csi`, `nfs`, …), for the error.
+        kind: String,
+    },
+    /// configMap, secret, downwardAPI, projected: these files, written at each mount path.
+    Files(Vec<VolumeFile>),
+}
+
+/// One file of a configMap, secret, downwardAPI or projected volume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeFile {
+    /// Relative path inside the volume (`items[].path`, else the key).
+    pub path: PathBuf,
+    /// Its content.
+    pub data: Vec<u8>,
+    /// Its permission bits (`items[].mode`, else `defaultMode`, else 0644).
+    pub mode: u32,
+}
+
+/// A `volumeMounts[]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    /// The container that mounts it.
+    pub container: String,
+    /// `mountPath`.
+    pub path: PathBuf,
+    /// `subPath`: only this part of the volume appears at `path`.
+    pub sub_path: Option<PathBuf>,
+    /// Where in the manifest, for errors at start: "file:line:col: field".
+    pub origin: String,
 }
 
 /// A validated pod file.
@@ -310,6 +389,8 @@ pub struct Pod {
     pub init: Vec<Entry>,
     /// `[[app]]` entries in file order: kind App.
     pub apps: Vec<Entry>,
+    /// Manifests only: the volumes made real at start (src/pod/volumes.rs).
+    pub volumes: Vec<Volume>,
 }
 
 impl Pod {
@@ -331,6 +412,7 @@ impl Pod {
             backoff: Backoff::default(),
             init: Vec::new(),
             apps: Vec::new(),
+            volumes: Vec::new(),
         }
     }
 }
@@ -355,6 +437,8 @@ impl Entry {
             liveness_probe: None,
             post_start: None,
             pre_stop: None,
+            base_env: Vec::new(),
+            from_image: None,
             restart_policy: None,
             restart_rules: Vec::new(),
             notify: false,

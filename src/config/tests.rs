@@ -131,6 +131,7 @@ fn spec_example_parses_to_the_expected_pod() {
         backoff: crate::config::Backoff::default(),
         init: vec![download, wait_db, shipper],
         apps: vec![nginx],
+        volumes: Vec::new(),
     };
     assert_eq!(pod(SPEC_EXAMPLE), expected);
 }

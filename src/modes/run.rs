@@ -133,6 +133,8 @@ pub fn prepare(pod: &config::Pod) -> Result<Prepared, Vec<String>> {
         env.set("POD_NAME", pod.name.clone());
         env.set("POD_NAMESPACE", pod.namespace.clone());
         env.set("CONTAINER_NAME", e.name.clone());
+        // A manifest's container: HOSTNAME and its image's Env come under the pod's env and its own.
+        env.extend(&e.base_env);
         if e.notify {
             env.set("NOTIFY_SOCKET", socket.display().to_string());
         }
@@ -220,6 +222,13 @@ pub fn load(path: &Path) -> Option<Runtime> {
             return None;
         }
     };
+    // A manifest's volumes: made real now, after every check and before anything runs.
+    if let Err(errors) = crate::pod::volumes::materialize(&pod.volumes, &pod.state_dir) {
+        for e in errors {
+            eprintln!("podinit: {e}");
+        }
+        return None;
+    }
     if !shutdown::is_pid1() {
         // As PID 1 the kernel ends the whole namespace with podinit; elsewhere
         // the guard kills the entries' process groups if podinit is killed.

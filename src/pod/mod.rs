@@ -26,6 +26,7 @@ pub mod stop;
 pub mod timer;
 pub mod unit;
 pub mod view;
+pub mod volumes;
 
 #[cfg(test)]
 mod machine_props;

@@ -673,8 +673,9 @@ fn sys(r: libc::c_long) -> Result<(), i32> {
 /// Runs in the child. Returns only on failure: (step, errno).
 fn child_setup(a: &ChildArgs) -> (Step, i32) {
     let cmd = a.cmd;
-    // SAFETY (for the whole function): system calls on integers and on
-    // pointers into `a`, which the parent keeps alive; nothing here allocates.
+    // SAFETY: system calls on integers and on pointers into `a`, which the
+    // parent keeps alive; nothing here allocates. (One block for the whole
+    // function: every line of it is such a call.)
     unsafe {
         // Own process group: podinit can signal the whole entry, and a terminal's
         // Ctrl-C goes to it rather than to podinit (tini does the same). The

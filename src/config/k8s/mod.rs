@@ -15,6 +15,8 @@
 // Without the `manifests` feature (default on) only the detection is built, so
 // a podinit built for size still names a manifest instead of misreading it as TOML.
 #[cfg(feature = "manifests")]
+pub mod images;
+#[cfg(feature = "manifests")]
 mod read;
 #[cfg(feature = "manifests")]
 pub mod toml_out;
@@ -23,13 +25,42 @@ mod write;
 #[cfg(feature = "manifests")]
 pub mod yaml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::{ConfigError, Pod};
 
 /// Why a podinit built without the `manifests` feature cannot do what was asked.
 #[cfg(not(feature = "manifests"))]
 const NOT_BUILT: &str = "this podinit was built without Kubernetes manifest support (cargo feature 'manifests')";
+
+/// What a manifest does not hold but its pod needs, given on the command line
+/// (`--images`, `--configmaps`, `--secrets`) for every manifest podinit reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inputs {
+    /// `--images FILE` or `--images REF=FILE`: image configurations (see [`images`]).
+    pub images: Vec<String>,
+    /// `--configmaps DIR`: ConfigMaps laid out as the kubelet projects them, `DIR/NAME/KEY`.
+    pub configmaps: Vec<PathBuf>,
+    /// `--secrets DIR`: Secrets, `DIR/NAME/KEY` (the files hold the decoded values).
+    pub secrets: Vec<PathBuf>,
+    /// For the subcommands that only find the running pod (status, health, reset,
+    /// control): what the pod runs does not matter, so a missing image configuration,
+    /// ConfigMap or Secret is no error.
+    pub lenient: bool,
+}
+
+/// The process's [`Inputs`], set once by the command line before any manifest is read.
+static INPUTS: std::sync::OnceLock<Inputs> = std::sync::OnceLock::new();
+
+/// Sets the inputs every manifest read in this process gets (the first call wins).
+pub fn set_inputs(inputs: Inputs) {
+    let _ = INPUTS.set(inputs);
+}
+
+/// The inputs set by [`set_inputs`], or none.
+pub fn inputs() -> Inputs {
+    INPUTS.get().cloned().unwrap_or_default()
+}
 
 /// Prefix of podinit's own annotations.
 pub const ANN: &str = "podinit.dev/";
@@ -70,7 +101,7 @@ pub fn is_manifest(path: &Path, text: &str) -> bool {
 /// file, line, column and field path. INFO lines name the fields that are ignored.
 pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
     #[cfg(feature = "manifests")]
-    return read::read(path, text);
+    return read::read(path, text, &inputs());
     #[cfg(not(feature = "manifests"))]
     {
         let _ = text;

@@ -56,13 +56,23 @@ pub fn emit_with_lines(pod: &Pod) -> (String, Vec<usize>) {
         for e in entries.iter() {
             let _ = writeln!(out, "\n[[{section}]]");
             lines.push(out.matches('\n').count());
-            entry(&mut out, e);
+            entry(&mut out, e, &pod.env);
         }
     }
     (out, lines)
 }
 
-fn entry(out: &mut String, e: &Entry) {
+/// The env a pod file gives entry `e`: its own, after what a manifest's container runtime
+/// adds under it (the image's Env, an Indexed Job's index) that neither it nor the pod's
+/// env (`pod_env`) overrides. The usual `HOSTNAME = "$(POD_NAME)"` is left out: a pod
+/// file's entries do not get it, and a pod file → manifest → pod file must not gain it.
+pub(crate) fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
+    let overridden = |k: &str| e.env.iter().chain(pod_env).any(|(n, _)| n == k);
+    let base = e.base_env.iter().filter(|(k, v)| !(k == "HOSTNAME" && v == "$(POD_NAME)") && !overridden(k));
+    base.chain(&e.env).cloned().collect()
+}
+
+fn entry(out: &mut String, e: &Entry, pod_env: &[(String, String)]) {
     let _ = writeln!(out, "name = {}", string(&e.name));
     if e.kind == Kind::Sidecar {
         out.push_str("restart = \"Always\"\n");
@@ -76,8 +86,9 @@ fn entry(out: &mut String, e: &Entry) {
     if !e.env_files.is_empty() {
         let _ = writeln!(out, "env_file = {}", paths(&e.env_files));
     }
-    if !e.env.is_empty() || !e.file_env.is_empty() {
-        let mut vars: Vec<String> = e.env.iter().map(|(k, v)| format!("{} = {}", key(k), string(v))).collect();
+    let env = pod_file_env(e, pod_env);
+    if !env.is_empty() || !e.file_env.is_empty() {
+        let mut vars: Vec<String> = env.iter().map(|(k, v)| format!("{} = {}", key(k), string(v))).collect();
         for f in &e.file_env {
             let opt = if f.optional { ", optional = true" } else { "" };
             let file = string(&f.path.display().to_string());

@@ -461,6 +461,7 @@ fn other_uid_is_refused() {
         // SAFETY: the child only makes async-signal-safe syscalls on
         // preallocated buffers, then _exit()s.
         match unsafe { nix::unistd::fork() }.unwrap() {
+            // SAFETY: as above: raw syscalls on integers and preallocated buffers, then _exit.
             nix::unistd::ForkResult::Child => unsafe {
                 // Raw syscalls: libc's setuid wrappers coordinate with other threads, which a forked child does not have.
                 if libc::syscall(libc::SYS_setgid, 65534) != 0 || libc::syscall(libc::SYS_setuid, 65534) != 0 {

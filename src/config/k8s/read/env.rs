@@ -1,4 +1,4 @@
-//! `env[]`: values and the downward API (`valueFrom.fieldRef`).
+//! `env[]`: values, the downward API (`valueFrom.fieldRef`), ConfigMap and Secret keys.
 
 use super::*;
 
@@ -25,18 +25,35 @@ impl Reader<'_> {
                 return None;
             }
             (Some(v), None) => self.string(v, &join(path, "value"))?,
-            (None, Some(f)) => self.value_from(f, &join(path, "valueFrom"), downward)?,
+            // Some(None): an optional key that is absent, so the variable is not set.
+            (None, Some(f)) => self.value_from(f, &join(path, "valueFrom"), downward)??,
             // Kubernetes: a variable without a value is set to the empty string.
             (None, None) => String::new(),
         };
         Some((name, value, n.at))
     }
 
-    pub(super) fn value_from(&mut self, n: &Node, path: &str, d: &Downward) -> Option<String> {
+    /// None on error; Some(None) when the variable is not set (an absent optional key).
+    pub(super) fn value_from(&mut self, n: &Node, path: &str, d: &Downward) -> Option<Option<String>> {
         let o = self.object(n, path, VALUE_FROM, None);
+        if o.rows.len() > 1 {
+            let keys: Vec<&str> = o.rows.iter().map(|(k, _)| k.name.as_str()).collect();
+            self.error(n.at, path, format!("has more than one source: {}", keys.join(", ")));
+            return None;
+        }
+        if let Some(r) = o.get("configMapKeyRef") {
+            return self.key_ref(r, &join(path, "configMapKeyRef"), sources::Source::ConfigMap);
+        }
+        if let Some(r) = o.get("secretKeyRef") {
+            return self.key_ref(r, &join(path, "secretKeyRef"), sources::Source::Secret);
+        }
+        if let Some(r) = o.get("resourceFieldRef") {
+            let container = self.current.clone();
+            return self.resource_value(r, &join(path, "resourceFieldRef"), &container).map(Some);
+        }
         let Some(f) = o.get("fieldRef") else {
             if o.rows.is_empty() && self.errors.iter().all(|e| !e.message.starts_with(path)) {
-                self.error(n.at, path, "needs fieldRef");
+                self.error(n.at, path, "needs fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef");
             }
             return None;
         };
@@ -52,6 +69,11 @@ impl Reader<'_> {
             return None;
         };
         let field = self.string(fp, &join(&fpath, "fieldPath"))?;
+        self.downward_value(fp, &join(&fpath, "fieldPath"), &field, d).map(Some)
+    }
+
+    /// The env value the downward API gives for `field` (`fp` is where it is written).
+    pub(super) fn downward_value(&mut self, fp: &Node, fp_path: &str, field: &str, d: &Downward) -> Option<String> {
         // Literal values are escaped: Kubernetes does not expand $(VAR) in what the downward API gives.
         let literal = |s: &str| s.replace('$', "$$");
         let keyed = |prefix: &str| {
@@ -60,13 +82,14 @@ impl Reader<'_> {
             key.or_else(|| rest.strip_prefix('"').and_then(|r| r.strip_suffix('"'))).map(str::to_string)
         };
         let lookup = |map: &[(String, String)], k: &str| map.iter().find(|(n, _)| n == k).map(|(_, v)| literal(v));
-        let value = match field.as_str() {
+        let value = match field {
             "metadata.name" => "$(POD_NAME)".to_string(),
             "metadata.namespace" => "$(POD_NAMESPACE)".to_string(),
             "metadata.uid" => literal(&d.uid),
             "spec.nodeName" => literal(&d.node_name.clone().unwrap_or_else(hostname)),
             "spec.serviceAccountName" => literal(d.service_account.as_deref().unwrap_or("default")),
-            "status.podIP" => pod_ip(),
+            // One machine: the node's address and the pod's are the same.
+            "status.podIP" | "status.podIPs" | "status.hostIP" | "status.hostIPs" => pod_ip(),
             _ => {
                 if let Some(k) = keyed("metadata.labels[") {
                     lookup(&d.labels, &k).unwrap_or_default()
@@ -74,12 +97,8 @@ impl Reader<'_> {
                     lookup(&d.annotations, &k).unwrap_or_default()
                 } else {
                     let known = "metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'], \
-                                 metadata.annotations['KEY'], spec.nodeName, spec.serviceAccountName, status.podIP";
-                    self.error(
-                        fp.at,
-                        &join(&fpath, "fieldPath"),
-                        format!("'{field}' is not supported (podinit knows {known})"),
-                    );
+                                 metadata.annotations['KEY'], spec.nodeName, spec.serviceAccountName, status.podIP(s), status.hostIP(s)";
+                    self.error(fp.at, fp_path, format!("'{field}' is not supported (podinit knows {known})"));
                     return None;
                 }
             }

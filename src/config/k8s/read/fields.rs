@@ -16,7 +16,7 @@ pub(super) enum Act {
 pub(super) use Act::{Ignore, Refuse, Use};
 
 pub(super) const IMAGE: &str = "podinit runs the command from this machine's filesystem, not an image";
-pub(super) const VOLUMES: &str = "entries share this machine's filesystem (an emptyDir is any directory they agree on)";
+pub(super) const VOLUMES: &str = "entries share this machine's filesystem";
 pub(super) const SCHEDULING: &str = "scheduling and placement: podinit runs the pod right here";
 pub(super) const RESOURCES: &str = "podinit sets no resource requests or limits";
 pub(super) const NETWORK: &str = "networking and DNS are those of the machine or container podinit runs in";
@@ -29,7 +29,6 @@ pub(super) const ACCOUNT: &str = "entries get no Kubernetes API credentials";
 pub(super) const STATUS: &str = "status is written by a cluster, not read from the manifest";
 pub(super) const BOOKKEEPING: &str = "cluster bookkeeping";
 pub(super) const WORKLOAD: &str = "a setting of the workload, not of its pod: podinit runs one pod";
-pub(super) const NO_CONFIGMAPS: &str = "podinit cannot read ConfigMaps or Secrets: list the variables under env";
 
 pub(super) const POD_SPEC: &[(&str, Act)] = &[
     ("containers", Use),
@@ -42,7 +41,7 @@ pub(super) const POD_SPEC: &[(&str, Act)] = &[
     ("serviceAccountName", Use),
     ("serviceAccount", Use),
     ("os", Use),
-    ("volumes", Ignore(VOLUMES)),
+    ("volumes", Use),
     (
         "ephemeralContainers",
         Refuse("ephemeral containers are added to a running pod (kubectl debug), not written in a manifest"),
@@ -52,7 +51,7 @@ pub(super) const POD_SPEC: &[(&str, Act)] = &[
     ("hostIPC", Ignore(NAMESPACES)),
     ("hostNetwork", Ignore(NAMESPACES)),
     ("hostUsers", Ignore(NAMESPACES)),
-    ("hostname", Ignore(NETWORK)),
+    ("hostname", Use),
     ("subdomain", Ignore(NETWORK)),
     ("setHostnameAsFQDN", Ignore(NETWORK)),
     ("dnsPolicy", Ignore(NETWORK)),
@@ -90,9 +89,9 @@ pub(super) const CONTAINER: &[(&str, Act)] = &[
     ("livenessProbe", Use),
     ("lifecycle", Use),
     ("ports", Use),
-    ("envFrom", Refuse(NO_CONFIGMAPS)),
+    ("envFrom", Use),
     ("restartPolicyRules", Use),
-    ("image", Ignore(IMAGE)),
+    ("image", Use),
     ("imagePullPolicy", Ignore(IMAGE)),
     ("resources", Ignore(RESOURCES)),
     ("resizePolicy", Ignore(RESOURCES)),
@@ -134,10 +133,10 @@ pub(super) const HTTP_HEADER: &[(&str, Act)] = &[("name", Use), ("value", Use)];
 pub(super) const ENV_VAR: &[(&str, Act)] = &[("name", Use), ("value", Use), ("valueFrom", Use)];
 pub(super) const VALUE_FROM: &[(&str, Act)] = &[
     ("fieldRef", Use),
-    ("configMapKeyRef", Refuse(NO_CONFIGMAPS)),
-    ("secretKeyRef", Refuse(NO_CONFIGMAPS)),
+    ("configMapKeyRef", Use),
+    ("secretKeyRef", Use),
     ("fileKeyRef", Use),
-    ("resourceFieldRef", Refuse("podinit sets no resource limits for a resourceFieldRef to read")),
+    ("resourceFieldRef", Use),
 ];
 
 /// The kinds whose pod podinit runs, their apiVersion and where their pod template is.
@@ -162,6 +161,9 @@ pub(super) const POD_ANNOTATIONS: &[&str] = &[
     "active-deadline",
     "backoff",
     "env-file",
+    "images",
+    "configmaps",
+    "secrets",
 ];
 /// Per-entry annotations, `podinit.dev/<field>.<container>`, and the kinds each applies to.
 pub(super) const ENTRY_ANNOTATIONS: &[(&str, &[Kind])] = &[

@@ -90,21 +90,6 @@ impl Reader<'_> {
         rules
     }
 
-    /// `volumeMounts[]`: name → mountPath, which a fileKeyRef needs to find its file.
-    pub(super) fn volume_mounts(&mut self, n: &Node, path: &str) -> Vec<(String, PathBuf)> {
-        let mut out = Vec::new();
-        for (i, item) in self.list(n, path).iter().enumerate() {
-            let ipath = format!("{path}[{i}]");
-            let o = self.object(item, &ipath, &[("name", Use), ("mountPath", Use)], Some(Ignore(VOLUMES)));
-            let name = o.get("name").and_then(|v| self.string(v, &join(&ipath, "name")));
-            let mount = o.get("mountPath").and_then(|v| self.nonempty(v, &join(&ipath, "mountPath")));
-            if let (Some(name), Some(mount)) = (name, mount) {
-                out.push((name, PathBuf::from(mount)));
-            }
-        }
-        out
-    }
-
     /// `env[i]` whose value is `valueFrom.fileKeyRef`: the file is the
     /// volume's mount path in this container joined with `path`.
     pub(super) fn file_key_ref(&mut self, n: &Node, path: &str, mounts: &[(String, PathBuf)]) -> Option<FileEnv> {

@@ -10,11 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::images::{ImageConfig, Images};
 use super::yaml::{self, Key, Node, Pos, Val};
-use super::{ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
+use super::{Inputs, ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
 use crate::config::suggest::closest;
 use crate::config::{
-    parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget,
+    parse_duration, ConfigError, Entry, FromImage, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget,
 };
 use crate::sys::signals;
 
@@ -23,6 +24,14 @@ mod env;
 mod fields;
 mod lifecycle;
 mod probes;
+mod resources;
+mod sources;
+mod volumes;
+
+#[cfg(test)]
+pub(crate) use resources::quantity as quantity_for_tests;
+#[cfg(test)]
+pub(crate) use sources::decode_base64 as decode_base64_for_tests;
 
 use annotations::*;
 use env::*;
@@ -30,8 +39,25 @@ use fields::*;
 
 /// Reads the manifest `text` of `file` into a validated pod; on success also
 /// logs one INFO line per ignored field.
-pub fn read(file: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
-    let mut r = Reader { file, errors: Vec::new(), infos: Vec::new() };
+/// `inputs` are the image configurations and ConfigMap/Secret directories of the command line.
+pub fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<ConfigError>> {
+    let mut r = Reader {
+        file,
+        errors: Vec::new(),
+        infos: Vec::new(),
+        images: Images::default(),
+        store: sources::Store::new(inputs),
+        indexed_job: None,
+        claims: Vec::new(),
+        lenient: inputs.lenient,
+        resources: Vec::new(),
+        current: String::new(),
+    };
+    for spec in &inputs.images {
+        if let Err(e) = r.images.load(spec, Path::new(".")) {
+            r.error(Pos::default(), "", format!("--images {spec}: {e}"));
+        }
+    }
     let pod = match yaml::parse(text) {
         Ok(docs) => r.documents(&docs),
         Err(e) => {
@@ -66,6 +92,20 @@ struct Reader<'a> {
     file: &'a Path,
     errors: Vec<ConfigError>,
     infos: Vec<(Pos, String)>,
+    /// What each image would run (`--images`, `podinit.dev/images`).
+    images: Images,
+    /// ConfigMaps and Secrets: the file's documents and the `--configmaps`/`--secrets` directories.
+    store: sources::Store,
+    /// An Indexed Job's name: its pod is index 0 (`JOB_COMPLETION_INDEX`, the host name).
+    indexed_job: Option<String>,
+    /// A StatefulSet's volumeClaimTemplates: directories, as a persistentVolumeClaim is.
+    claims: Vec<String>,
+    /// Missing image configurations, ConfigMaps and Secrets are no error (Inputs::lenient).
+    lenient: bool,
+    /// Each container's resource limits and requests, for `resourceFieldRef`.
+    resources: Vec<(String, Vec<(String, String)>, Vec<(String, String)>)>,
+    /// The container being read, for an env `resourceFieldRef` without containerName.
+    current: String,
 }
 
 /// The used fields of one mapping.
@@ -94,6 +134,9 @@ fn join(path: &str, key: &str) -> String {
 
 /// What the downward API can give an env var (`valueFrom.fieldRef`).
 struct Downward {
+    /// The pod's name and namespace, for downwardAPI files (env vars refer to $(POD_NAME)).
+    name: String,
+    namespace: String,
     uid: String,
     labels: Vec<(String, String)>,
     annotations: Vec<(String, String)>,
@@ -108,6 +151,8 @@ struct Container {
     /// Its env before the pod-level part is split off: (name, value, where).
     env: Vec<(String, String, Pos)>,
     env_path: String,
+    /// `volumeMounts[]`.
+    mounts: Vec<volumes::MountRead>,
 }
 
 impl Reader<'_> {
@@ -283,6 +328,8 @@ impl Reader<'_> {
             let desc = format!("{kind} '{name}' (line {})", obj.at.line);
             match POD_KINDS.iter().find(|(k, ..)| *k == kind) {
                 Some(&(_, api, template)) => pods.push((*obj, label.clone(), kind, api, template, desc)),
+                None if kind == "ConfigMap" => self.source_document(obj, label, sources::Source::ConfigMap),
+                None if kind == "Secret" => self.source_document(obj, label, sources::Source::Secret),
                 None => others.push((obj.at, desc)),
             }
         }
@@ -342,6 +389,16 @@ impl Reader<'_> {
         }
         // Down to the pod template; the other fields on the way are the workload's own.
         for step in &template[1..] {
+            // The Job controller gives an Indexed Job's pods their index (this one is 0).
+            // A StatefulSet's volumeClaimTemplates are volumes of its pods, named as the templates.
+            if let Some(Val::Seq(claims)) = node.get("volumeClaimTemplates").map(|n| &n.val) {
+                let names = claims.iter().filter_map(|c| c.get("metadata")?.get("name")?.as_str());
+                self.claims.extend(names.map(str::to_string));
+            }
+            if node.get("completionMode").and_then(Node::as_str) == Some("Indexed") {
+                let job = meta.and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("job");
+                self.indexed_job = Some(job.to_string());
+            }
             let o = self.object(node, &path, &[(step, Use)], Some(Ignore(WORKLOAD)));
             let Some(next) = o.get(step) else {
                 self.error(node.at, &join(&path, step), format!("missing: a {kind} needs its pod template here"));
@@ -435,6 +492,7 @@ impl Reader<'_> {
             pod.namespace = ns;
         }
         let ann = self.annotations(&annotations, label);
+        self.input_annotations(&ann);
         let s = self.object(spec, spec_path, POD_SPEC, None);
         let p = |k: &str| join(spec_path, k);
         if let Some(v) = s.get("restartPolicy") {
@@ -469,16 +527,39 @@ impl Reader<'_> {
             .or(s.get("serviceAccount").map(|v| (v, "serviceAccount")))
             .and_then(|(v, k)| self.string(v, &p(k)));
         let pod_sc = s.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
+        let mut annotations: Vec<(String, String)> =
+            annotations.iter().map(|(k, v)| (k.name.clone(), v.as_str().unwrap_or_default().to_string())).collect();
+        if self.indexed_job.is_some() {
+            // What the Job controller adds to an Indexed Job's pod (the env var reads it).
+            annotations.push(("batch.kubernetes.io/job-completion-index".to_string(), "0".to_string()));
+        }
         let downward = Downward {
+            name: pod.name.clone(),
+            namespace: pod.namespace.clone(),
             uid: uid.unwrap_or_else(random_uid),
             labels,
-            annotations: annotations
-                .iter()
-                .map(|(k, v)| (k.name.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect(),
+            annotations,
             node_name,
             service_account,
         };
+        self.resources = resources::container_resources(spec);
+        let mut declared = s.get("volumes").map(|v| self.volumes(v, &p("volumes"), &downward)).unwrap_or_default();
+        for name in std::mem::take(&mut self.claims) {
+            if !declared.iter().any(|d| d.volume.name == name) {
+                let volume =
+                    crate::config::Volume { name, content: crate::config::VolumeContent::Dir, mounts: Vec::new() };
+                declared.push(volumes::Declared { volume, ok: true });
+            }
+        }
+        // What the container runtime sets first: HOSTNAME is the pod's host name (spec.hostname,
+        // an Indexed Job's `NAME-INDEX`, else the pod's name).
+        // The Job controller sets an Indexed Job's pod's hostname whatever the template says.
+        let hostname = match (s.get("hostname"), &self.indexed_job) {
+            (_, Some(job)) => Some(format!("{}-0", job.replace('$', "$$"))),
+            (Some(h), None) => self.nonempty(h, &p("hostname")).map(|h| h.replace('$', "$$")),
+            (None, None) => None,
+        };
+        let base = Base { hostname: hostname.unwrap_or_else(|| "$(POD_NAME)".to_string()), pod_sc: pod_sc.clone() };
         let mut containers: Vec<Container> = Vec::new();
         for (key, kind) in [("initContainers", Kind::Init), ("containers", Kind::App)] {
             let Some(list) = s.get(key) else {
@@ -493,12 +574,13 @@ impl Reader<'_> {
             }
             for (i, item) in items.iter().enumerate() {
                 let path = format!("{}[{i}]", p(key));
-                if let Some(c) = self.container(item, &path, kind, &pod_sc, &downward, &ann) {
+                if let Some(c) = self.container(item, &path, kind, &base, &downward, &ann) {
                     containers.push(c);
                 }
             }
         }
         self.unique_names(&containers);
+        pod.volumes = self.attach_mounts(declared, &containers);
         self.apply_annotations(&mut pod, &ann, &mut containers);
         if !self.errors.is_empty() {
             return None;
@@ -508,7 +590,7 @@ impl Reader<'_> {
         // The same checks as a pod file gets: the TOML reader validates the pod this manifest
         // maps to. Anything it finds that the checks above missed is reported at the container.
         match crate::config::parse(self.file, &lines) {
-            Ok(back) if back == full => {}
+            Ok(back) if back == as_pod_file(&full) => {}
             Ok(_) => self.error(spec.at, spec_path, "internal error: the pod does not read back the same"),
             Err(errors) => {
                 for e in errors {
@@ -552,10 +634,11 @@ impl Reader<'_> {
         n: &Node,
         path: &str,
         section: Kind,
-        pod_sc: &Security,
+        base: &Base,
         downward: &Downward,
         ann: &Annotations,
     ) -> Option<Container> {
+        let pod_sc = &base.pod_sc;
         let before = self.errors.len();
         let c = self.object(n, path, CONTAINER, None);
         // After an unknown field (`comand`), "no command" would only repeat the problem.
@@ -586,40 +669,63 @@ impl Reader<'_> {
                 self.error(c.key_at("restartPolicyRules"), &p("restartPolicyRules"), why);
             }
         }
-        let mounts = c.get("volumeMounts").map(|v| self.volume_mounts(v, &p("volumeMounts"))).unwrap_or_default();
+        let mut mounts = c.get("volumeMounts").map(|v| self.mounts(v, &p("volumeMounts"), &name)).unwrap_or_default();
+        // A fileKeyRef finds its file at the volume's mount path in this container.
+        let mount_paths: Vec<(String, PathBuf)> = mounts.iter().map(|(v, m, ..)| (v.clone(), m.path.clone())).collect();
         let waiter = kind == Kind::Init && ann.entries.iter().any(|a| a.field == "wait-for" && a.container == name);
-        match (c.get("command"), c.get("args")) {
+        let image = c.get("image").and_then(|v| self.string(v, &p("image")));
+        let config = image.as_deref().and_then(|i| self.images.get(i)).cloned();
+        // Kubernetes: an empty command is no command, empty args no args.
+        let not_empty = |v: &&Node| !matches!(&v.val, Val::Seq(items) if items.is_empty());
+        let command = c.get("command").filter(not_empty);
+        let args = c.get("args").filter(not_empty);
+        let mut args_argv = Vec::new();
+        if let Some(a) = args {
+            for (i, item) in self.list(a, &p("args")).iter().enumerate() {
+                args_argv.extend(self.string(item, &format!("{}[{i}]", p("args"))));
+            }
+        }
+        let mut from_image = FromImage { image: image.clone().unwrap_or_default(), ..FromImage::default() };
+        match (command, &config) {
             // A waiter's command is the shell stand-in `podinit export` wrote for a cluster.
             _ if waiter => {}
-            (Some(cmd), args) => {
-                let mut argv = self.argv(cmd, &p("command")).unwrap_or_default();
-                if let Some(args) = args {
-                    for (i, a) in self.list(args, &p("args")).iter().enumerate() {
-                        argv.extend(self.string(a, &format!("{}[{i}]", p("args"))));
-                    }
+            (Some(cmd), _) => {
+                // command replaces the image's Entrypoint and its Cmd: args alone follow it.
+                entry.command = self.argv(cmd, &p("command")).unwrap_or_default();
+                entry.command.extend(args_argv);
+            }
+            (None, Some(cfg)) => {
+                entry.command = image_argv(cfg, args.map(|_| args_argv), &mut from_image);
+                if entry.command.first().is_none_or(String::is_empty) {
+                    let i = image.as_deref().unwrap_or_default();
+                    let why = format!("no command, and image '{i}' has no Entrypoint or Cmd to run");
+                    self.error(n.at, path, why);
                 }
-                entry.command = argv;
             }
-            (None, Some(args)) => self.error(
-                args.at,
-                &p("args"),
-                "args without command: Kubernetes appends args to the image's entrypoint, and podinit runs no \
-                 image; put the program and its arguments in command",
-            ),
-            (None, None) if clean => {
-                self.error(n.at, path, "no command: podinit runs no image, so it needs the program in command")
+            // `podinit status` and the like only need the pod's state directory.
+            (None, None) if self.lenient => {
+                entry.command = vec![format!("(the entrypoint of {})", image.as_deref().unwrap_or("?"))]
             }
+            (None, None) if clean => self.no_image_config(n.at, path, image.as_deref(), args.is_some()),
             (None, None) => {}
         }
         let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
-        let mut env = Vec::new();
+        self.current = name.clone();
+        // envFrom first, then env (which overrides it), as the kubelet builds them.
+        let mut env = c.get("envFrom").map(|v| self.env_from(v, &p("envFrom"))).unwrap_or_default();
+        let mut from_env_from = env.len();
         if let Some(v) = c.get("env") {
             for (i, item) in self.list(v, &p("env")).iter().enumerate() {
                 if item.get("valueFrom").and_then(|f| f.get("fileKeyRef")).is_some() {
-                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), &mounts));
+                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), &mount_paths));
                     continue;
                 }
                 if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
+                    // env overrides what envFrom gave under the same name.
+                    if let Some(j) = env[..from_env_from].iter().position(|(k, ..)| *k == var.0) {
+                        env.remove(j);
+                        from_env_from -= 1;
+                    }
                     env.push(var);
                 }
             }
@@ -627,12 +733,32 @@ impl Reader<'_> {
         if let Some(v) = c.get("workingDir") {
             entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
         }
+        self.expand_sub_paths(&mut mounts, &env, downward);
+        // Under the container's env (and the pod's): HOSTNAME, the image's Env, an Indexed Job's index.
+        entry.base_env.push(("HOSTNAME".to_string(), base.hostname.clone()));
+        let image_user = config.as_ref().and_then(|c| c.user.clone());
+        if let Some(cfg) = &config {
+            entry.base_env.extend(cfg.env.iter().map(|(k, v)| (k.clone(), v.replace('$', "$$"))));
+            if entry.working_dir.is_none() && cfg.working_dir.is_some() {
+                entry.working_dir = cfg.working_dir.as_ref().map(PathBuf::from);
+                from_image.working_dir = true;
+            }
+        }
+        if self.indexed_job.is_some() {
+            entry.base_env.push(("JOB_COMPLETION_INDEX".to_string(), "0".to_string()));
+        }
         let sc = c.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
         let user = sc.user.clone().or(pod_sc.user.clone());
         let group = sc.group.clone().or(pod_sc.group.clone());
         entry.user = match (&user, &group) {
             (Some((u, ..)), Some((g, ..))) => Some(format!("{u}:{g}")),
             (Some((u, ..)), None) => Some(u.to_string()),
+            // runAsGroup applies to the image's user.
+            (None, Some((g, ..))) if image_user.is_some() => {
+                from_image.user = true;
+                let u = image_user.as_deref().unwrap_or_default();
+                Some(format!("{}:{g}", u.split(':').next().unwrap_or(u)))
+            }
             (None, Some((_, at, gpath))) => {
                 let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
                 if !has_user_annotation {
@@ -644,10 +770,15 @@ impl Reader<'_> {
                 }
                 None
             }
-            (None, None) => None,
+            (None, None) => {
+                from_image.user = image_user.is_some();
+                image_user.clone()
+            }
         };
         if let Some((true, at)) = sc.non_root.or(pod_sc.non_root) {
-            let uid = user.as_ref().map(|(u, ..)| *u).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+            // The image's user counts when it is a number (the kubelet cannot check a name either).
+            let image_uid = image_user.as_deref().map(|u| u.split(':').next().unwrap_or(u).parse::<u32>().unwrap_or(1));
+            let uid = user.as_ref().map(|(u, ..)| *u).or(image_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
             let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
             if uid == 0 && !has_user_annotation {
                 let why = if user.is_some() {
@@ -695,10 +826,54 @@ impl Reader<'_> {
         if let Some(v) = c.get("ports") {
             self.infos.push((v.at, format!("{} ignored: {PORTS}", p("ports"))));
         }
-        if let Some(v) = c.get("volumeMounts") {
-            self.infos.push((v.at, format!("{} ignored: {VOLUMES}", p("volumeMounts"))));
+        if config.is_some() {
+            entry.from_image = Some(from_image);
         }
-        Some(Container { entry, origin: Origin { at: n.at, path: path.to_string() }, env, env_path: p("env") })
+        Some(Container { entry, origin: Origin { at: n.at, path: path.to_string() }, env, env_path: p("env"), mounts })
+    }
+
+    /// A container without command whose image podinit has no configuration for.
+    fn no_image_config(&mut self, at: Pos, path: &str, image: Option<&str>, has_args: bool) {
+        let Some(image) = image else {
+            let why = if has_args { "args without command" } else { "no command" };
+            self.error(at, path, format!("{why} and no image: podinit needs the program in command"));
+            return;
+        };
+        let what =
+            if has_args { "args without command go to the entrypoint" } else { "no command: it runs the entrypoint" };
+        let full = super::images::normalize(image).unwrap_or_else(|e| format!("not a valid reference: {e}"));
+        let given = match self.images.files {
+            0 => String::new(),
+            n => format!(" (not in the {n} image file(s) given)"),
+        };
+        self.error(
+            at,
+            path,
+            format!(
+                "{what} of image '{image}' ({full}), and podinit has no configuration for it{given}: \
+                 give it with --images FILE, FILE from 'docker image inspect {image}', or write command"
+            ),
+        );
+    }
+
+    /// `podinit.dev/images`, `configmaps`, `secrets`: files and directories relative to the manifest.
+    fn input_annotations(&mut self, ann: &Annotations) {
+        let base = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        for (field, value, at, path) in &ann.pod {
+            let items = value.split(',').map(str::trim).filter(|s| !s.is_empty());
+            match field.as_str() {
+                "images" => {
+                    for spec in items {
+                        if let Err(e) = self.images.load(spec, &base) {
+                            self.error(*at, path, e);
+                        }
+                    }
+                }
+                "configmaps" => items.for_each(|d| self.store.add_dir(sources::Source::ConfigMap, base.join(d))),
+                "secrets" => items.for_each(|d| self.store.add_dir(sources::Source::Secret, base.join(d))),
+                _ => {}
+            }
+        }
     }
 
     fn entry_name(&mut self, n: &Node, path: &str) -> Option<String> {
@@ -747,6 +922,49 @@ struct Security {
     user: Option<(u32, Pos, String)>,
     group: Option<(u32, Pos, String)>,
     non_root: Option<(bool, Pos)>,
+}
+
+/// What the container runtime adds to a manifest's container, taken at the pod level.
+struct Base {
+    /// `HOSTNAME`'s value ($-escaped, or `$(POD_NAME)`).
+    hostname: String,
+    pod_sc: Security,
+}
+
+/// The command of a container without one, as containerd's `WithProcessArgs` (Docker's
+/// rule) builds it: the image's Entrypoint (unless `[""]`), then `args` if the container
+/// has any, else the image's Cmd. What comes from the image is not `$(VAR)`-expanded.
+fn image_argv(cfg: &ImageConfig, args: Option<Vec<String>>, from: &mut FromImage) -> Vec<String> {
+    let literal = |v: &[String]| v.iter().map(|a| a.replace('$', "$$")).collect::<Vec<_>>();
+    let mut argv = match cfg.entrypoint.as_deref() {
+        Some([only]) if only.is_empty() => Vec::new(),
+        Some(ep) => literal(ep),
+        None => Vec::new(),
+    };
+    from.entrypoint = !argv.is_empty();
+    match args {
+        Some(args) => argv.extend(args),
+        None => {
+            let cmd = cfg.cmd.as_deref().unwrap_or_default();
+            from.cmd = !cmd.is_empty();
+            argv.extend(literal(cmd));
+        }
+    }
+    argv
+}
+
+/// The pod as its pod file reads back: volumes left out (a pod file has none), the
+/// runtime's part of the env folded into the entry's (src/config/k8s/toml_out.rs).
+fn as_pod_file(pod: &Pod) -> Pod {
+    let mut p = pod.clone();
+    p.volumes.clear();
+    let pod_env = p.env.clone();
+    for e in p.init.iter_mut().chain(p.apps.iter_mut()) {
+        e.from_image = None;
+        e.env = super::toml_out::pod_file_env(e, &pod_env);
+        e.base_env.clear();
+    }
+    p
 }
 
 /// `pod` with the mapped containers as its init entries and apps.
