@@ -17,9 +17,9 @@
 # of the measurements it ran and keeping the others, so one number can be
 # re-measured and the report re-rendered without re-running the rest (the
 # file is updated after each measurement: an interrupted run keeps what it
-# finished). It adds meta rows: the machine, and per measurement its date, the
-# podinit version measured and the load average before and after. It prints
-# this run's rows on stdout.
+# finished). It adds meta rows: the machine, and per measurement its run (the
+# runner's start), its date, the podinit version measured and the load average
+# before and after. It prints this run's rows on stdout.
 #
 # Measurements (the report's sections): size, startup, idle (wakeups), rss,
 # init-steps, probe-cpu, log-throughput, control, signals, orphans, idle-cost,
@@ -112,6 +112,7 @@ merge() {
     cp "$WORK/merged.tsv" "$RESULTS"
 }
 
+RUN=$(date -u '+%Y-%m-%dT%H:%M:%SZ')   # which rows were measured together
 FAILED=""
 i=0
 for n in "${SEL[@]}"; do
@@ -124,6 +125,7 @@ for n in "${SEL[@]}"; do
     bash "$ROOT/scripts/bench/$n.sh" > "$out"
     rc=$?
     {
+        printf 'meta.%s.run\t%s\n' "$n" "$RUN"
         printf 'meta.%s.date\t%s\n' "$n" "$date"
         printf 'meta.%s.load_start\t%s\n' "$n" "$load0"
         printf 'meta.%s.load_end\t%s\n' "$n" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -566,7 +566,8 @@ def main():
     for n in known + extra:
         dates[n] = (R.get("meta.%s.date" % n), R.get("meta.%s.load_start" % n), R.get("meta.%s.load_end" % n))
         builds[n] = R.get("meta.%s.podinit" % n) or R.get("meta.podinit")
-    separate = len({d[0] for d in dates.values() if d[0]}) > 1
+    # One run of the runner (or rows from before runs were recorded: one date) or several.
+    separate = len({R.get("meta.%s.run" % n) or dates[n][0] for n in dates if dates[n][0]}) > 1
     several = len(set(builds.values())) > 1
     for n in known + extra:
         before = len(rep.body)
