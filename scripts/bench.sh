@@ -23,7 +23,8 @@
 #
 # Measurements (the report's sections): size, startup, idle (wakeups), rss,
 # init-steps, probe-cpu, log-throughput, control, signals, orphans, idle-cost,
-# crash-restart (crash -> running again); a new scripts/bench/NAME.sh runs after them (the renderer lists its rows).
+# crash-restart (crash -> running again), logs (the entries' output: buffers,
+# throughput, `logs -f`); a new scripts/bench/NAME.sh runs after them (the renderer lists its rows).
 #
 # Env: PODINIT (default: build with `make static`), BENCH_ONLY (--only's
 # default), BENCH_RESULTS (results file, docs/benchmarks.tsv), BENCH_SECONDS
@@ -56,7 +57,7 @@ while [ $# -gt 0 ]; do
 done
 
 ORDER=(size startup idle rss init-steps probe-cpu log-throughput control signals orphans idle-cost
-    crash-restart)
+    crash-restart logs)
 # Any other measurement script (one that sources lib.sh; not lib.sh itself
 # nor a helper like pod20.sh) runs after those, by name.
 for f in "$ROOT"/scripts/bench/*.sh; do

@@ -22,6 +22,7 @@ command -v cc >/dev/null || need="$need gcc libc6-dev"
 command -v pgrep >/dev/null || need="$need procps"
 command -v shellcheck >/dev/null || need="$need shellcheck"
 command -v setpriv >/dev/null || need="$need util-linux"
+command -v jq >/dev/null || need="$need jq"
 command -v curl >/dev/null || command -v wget >/dev/null || need="$need curl"
 if [ -n "$need" ]; then
     if [ "$(id -u)" != 0 ]; then

@@ -79,6 +79,9 @@ fn main() {
         }
         Mode::Hook(hook) => commands::hook(&hook),
         Mode::Status { config, json } => commands::status(&config, json),
+        Mode::Logs { config, query } => cli::logs::logs(&config, &query),
+        Mode::Describe { config, name } => cli::logs::describe(&config, name.as_deref()),
+        Mode::PodJson { config } => cli::logs::pod_json(&config),
         Mode::Health { config } => commands::health(&config),
         Mode::Reset { config, steps } => commands::reset(&config, &steps),
         Mode::Control { config, cmd } => commands::control(&config, &cmd),

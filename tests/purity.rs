@@ -18,6 +18,7 @@ const PURE: &[&str] = &[
     "src/pod/unit.rs",
     "src/pod/probe.rs",
     "src/pod/event.rs",
+    "src/pod/events.rs",
 ];
 
 /// What the pure core may not name anywhere.
@@ -54,6 +55,9 @@ const ALLOWED_CRATE_PATHS: &[&str] = &[
     "crate::pod::control::Reply",
     "crate::pod::control::Request",
     "crate::pod::status::{EntryStatus, PodStatus}",
+    "crate::pod::status::{Condition, EntryStatus, EventStatus, PodStatus}",
+    "crate::pod::status::{Condition, EntryStatus, EventStatus, LastRun, PodStatus}",
+    "crate::pod::events",
     "crate::pod::init_steps::describe",
     "crate::config",
     "crate::sys::reaper::ExitStatus",

@@ -23,7 +23,7 @@ SIZE_TARGET = 700000
 # The known measurements, in report order, with their section numbers.
 SECTIONS = ["size", "startup", "idle", "rss", "init-steps", "probe-cpu",
             "log-throughput", "control", "signals", "orphans", "idle-cost",
-            "crash-restart"]
+            "crash-restart", "logs"]
 
 
 def section_number(name):
@@ -472,6 +472,31 @@ def s_crash(rep, R):
         rep.sum("first crash → running again", "not available", "-", "< 2x plain", "n/a")
 
 
+def s_logs(rep, R):
+    g = lambda m, d="?": R.get("logs." + m) or d
+    rep.r("## %d. Entries' output: buffers, logs -f, log_dir (issue 26)" % section_number("logs"), "",
+          "VmHWM of the 20-entry pod that prints nothing (default settings: log_buffer 64Ki, pipes for every entry): **%s kB** (target: today's 588 kB)." % g("quiet_hwm"),
+          "",
+          "VmHWM once each of the 20 entries (10 init steps, 10 apps) printed 300 kB, filling its buffer:", "",
+          "| log_buffer | VmHWM kB |", "|---|---:|")
+    for b in ("0", "16Ki", "64Ki", "256Ki"):
+        rep.r("| %s | %s |" % (b, g("fill.%s.hwm" % b)))
+    rep.r("", "Throughput of 200 MB of 33-byte lines from one app through podinit to /dev/null (best of 3):", "",
+          "| settings | MB/s |", "|---|---:|",
+          "| default (log_buffer 64Ki, unchanged pass-through) | %s |" % g("throughput.default"),
+          "| log_prefix = true | %s |" % g("throughput.prefix"),
+          "| log_dir (CRI files, 10Mi × 5 rotation) | %s |" % g("throughput.dir"), "",
+          "`podinit logs -f` latency, an entry's write (its clock before print) to the reader's read, 300 lines 10 ms apart: median **%s µs**, p99 %s µs, max %s µs."
+          % (g("follow.p50"), g("follow.p99"), g("follow.max")), "",
+          "podinit's context switches in 5 s, 20-entry pod with log_dir and %s `logs -f` readers attached: **%s** (target 0)."
+          % (g("idle.readers"), g("idle.ctxt")), "")
+    rep.sum("Peak RSS, 20-entry pod, no output", "%s kB" % g("quiet_hwm"), "-", "≤ 588 kB", "-")
+    rep.sum("Peak RSS, 20 entries with full buffers (64Ki each)", "%s kB" % g("fill.64Ki.hwm"), "-", "-", "-")
+    rep.sum("Output throughput (default / log_prefix / log_dir)", "%s / %s / %s MB/s" % (g("throughput.default"), g("throughput.prefix"), g("throughput.dir")), "-", "≥ 215 MB/s", "-")
+    rep.sum("logs -f latency (median / p99)", "%s / %s µs" % (g("follow.p50"), g("follow.p99")), "-", "-", "-")
+    rep.sum("Idle wakeups with 3 logs -f readers and log_dir (5 s)", g("idle.ctxt"), "-", "0", "-")
+
+
 def s_generic(rep, R, name, number):
     """A measurement this renderer has no section for: its rows as they are."""
     rep.r("## %d. %s" % (number, name), "", "Rows of `scripts/bench/%s.sh` (see its header)." % name, "",
@@ -484,7 +509,7 @@ def s_generic(rep, R, name, number):
 
 RENDER = {"size": s_size, "startup": s_startup, "idle": s_idle, "rss": s_rss, "init-steps": s_steps,
           "probe-cpu": s_probe, "log-throughput": s_log, "control": s_control, "signals": s_signals,
-          "orphans": s_orphans, "idle-cost": s_idle_cost, "crash-restart": s_crash}
+          "orphans": s_orphans, "idle-cost": s_idle_cost, "crash-restart": s_crash, "logs": s_logs}
 
 
 def best_peer(vals, peers):

@@ -213,6 +213,7 @@ mod tests {
             started_at: 1,
             updated_at: 1,
             entries: vec![],
+            ..PodStatus::default()
         };
         status::write(&t.0, &st).expect("write");
         match probe(&t.0) {

@@ -7,6 +7,7 @@
 pub mod commands;
 mod inputs;
 pub mod live;
+pub mod logs;
 pub mod wait;
 
 use std::ffi::OsString;
@@ -96,6 +97,25 @@ pub enum Mode {
     Import { file: PathBuf },
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
     Hook(Hook),
+    /// `podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]`.
+    Logs {
+        /// The pod file (for its state_dir and log_dir).
+        config: PathBuf,
+        /// What to show, with kubectl's meanings.
+        query: crate::pod::logs::Query,
+    },
+    /// `podinit describe [NAME]`: state, conditions and events, as `kubectl describe pod`.
+    Describe {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+        /// One entry, or the whole pod.
+        name: Option<String>,
+    },
+    /// `podinit status -o json`: a Kubernetes Pod object with its status.
+    PodJson {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+    },
     /// `-V`: print the version; `tini` style when called as docker-init.
     Version { tini: bool },
     /// `podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]`
@@ -170,6 +190,10 @@ usage:
   podinit run [-c FILE] [-p SIGNAL]     run the pod file: init steps, sidecars, apps
   podinit check [-c FILE]               validate a pod file, print every error
   podinit status [--json] [-c FILE]     show the running pod's state
+  podinit status -o json [-c FILE]      the pod's status as a Kubernetes Pod object
+  podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]
+                                        an entry's output (kubectl logs' flags)
+  podinit describe [NAME] [-c FILE]     entries, conditions and events (kubectl describe pod)
   podinit health [-c FILE]              exit 0 iff the pod is Ready (for HEALTHCHECK)
   podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]
                                         block until the pod (or those entries) is ready
@@ -244,10 +268,33 @@ Exit 0 when it is valid, 1 otherwise.
         }
         "status" => {
             "\
-usage: podinit status [--json] [-c FILE]
+usage: podinit status [--json | -o json] [-c FILE]
 Show the running pod's state (kubectl-like table). When podinit is not running,
 show the last state it wrote, say so on stderr, and exit 1.
-  --json              the status as JSON
+  --json              the status as JSON (podinit's own format)
+  -o, --output json   the status as a Kubernetes Pod object (kubectl get pod -o json)
+  -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "logs" => {
+            "\
+usage: podinit logs [-c FILE] NAME|--all [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix]
+Print an entry's output, as kubectl logs does a container's.
+  -f, --follow        stream new output until the entry's run ends
+  -p, --previous      the run before the current one
+  --tail N            the last N lines (-1: all, the default)
+  --since D           lines newer than D (5s, 2m, 1h)
+  --timestamps        each line's RFC 3339 time first
+  --prefix            [pod/POD/ENTRY] before each line
+  --all               every entry (also --all-containers)
+  -c, --config FILE   pod file, for its state_dir and log_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
+"
+        }
+        "describe" => {
+            "\
+usage: podinit describe [-c FILE] [NAME]
+Show the entries' states, the pod conditions and the events, as kubectl describe pod does;
+with NAME, that entry's state and events.
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
 "
         }
@@ -376,6 +423,9 @@ pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option
                     _ => Mode::Health { config },
                 });
             }
+            "logs" => return logs::parse_logs(rest, default_config()),
+            "describe" => return logs::parse_describe(rest, default_config()),
+            "status" if logs::wants_pod_json(&rest) => return logs::parse_status_output(rest, default_config()),
             "status" => {
                 let (config, json, _) = parse_sub(first, rest, default_config(), true, 0)?;
                 return Ok(Mode::Status { config, json });
@@ -727,7 +777,7 @@ mod tests {
     fn every_subcommand_has_its_own_help() {
         let subs = [
             "pause", "run", "check", "status", "health", "wait", "reset", "restart", "stop", "start", "kill", "export",
-            "import",
+            "import", "logs", "describe",
         ];
         for sub in subs {
             let text = sub_usage(sub).unwrap_or_else(|| panic!("no usage for {sub}"));

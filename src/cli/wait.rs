@@ -410,6 +410,7 @@ mod tests {
             pid: None,
             since: 0,
             notify: None,
+            ..EntryStatus::default()
         }
     }
 
@@ -423,6 +424,7 @@ mod tests {
             started_at: 0,
             updated_at: 0,
             entries,
+            ..PodStatus::default()
         }
     }
 

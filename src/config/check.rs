@@ -26,6 +26,11 @@ const POD_KEYS: &[&str] = &[
     "marker_dir",
     "state_dir",
     "log_prefix",
+    "log_buffer",
+    "log_timestamps",
+    "log_dir",
+    "log_max_size",
+    "log_max_files",
     "backoff",
     "env_file",
     "env",
@@ -273,6 +278,11 @@ impl<'a> Checker<'a> {
                 "marker_dir" => pod.marker_dir = self.path(f).unwrap_or(pod.marker_dir),
                 "state_dir" => pod.state_dir = self.path(f).unwrap_or(pod.state_dir),
                 "log_prefix" => pod.log_prefix = self.boolean(f).unwrap_or(false),
+                "log_buffer" => pod.logs.buffer = self.size(f, 0).unwrap_or(pod.logs.buffer),
+                "log_timestamps" => pod.logs.timestamps = self.boolean(f).unwrap_or(false),
+                "log_dir" => pod.logs.dir = self.path(f),
+                "log_max_size" => pod.logs.max_size = self.size(f, 1024).unwrap_or(pod.logs.max_size),
+                "log_max_files" => pod.logs.max_files = self.threshold(f).unwrap_or(pod.logs.max_files),
                 "env" => {
                     let (env, files) = self.env(f);
                     pod.env = env;
@@ -550,6 +560,33 @@ impl<'a> Checker<'a> {
         };
         self.error(Some(f.at()), message);
         None
+    }
+
+    /// A size: a whole number of bytes or a string with a unit (`64Ki`,
+    /// `10Mi`, as Kubernetes quantities; `KiB`/`MiB` and `K`/`M` too), at
+    /// least `min` (0 stays allowed: "off").
+    fn size(&mut self, f: Field, min: u64) -> Option<u64> {
+        let n = match f.value() {
+            DeValue::Integer(i) => document::integer(i).and_then(|n| u64::try_from(n).ok()).ok_or(String::new()),
+            DeValue::String(s) => parse_size(s),
+            _ => {
+                self.type_error(f, "a size like \"64Ki\" or a number of bytes");
+                return None;
+            }
+        };
+        match n {
+            Ok(n) if n == 0 || n >= min => Some(n),
+            Ok(n) => {
+                self.error(Some(f.at()), format!("'{}' must be 0 or at least {min} bytes, found {n}", f.name()));
+                None
+            }
+            Err(why) => {
+                let written = self.text.get(f.val.span()).unwrap_or_default().to_string();
+                let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+                self.error(Some(f.at()), format!("bad size {written} for '{}'{why}", f.name()));
+                None
+            }
+        }
     }
 
     /// A duration that must not be zero: periods, timeouts, deadlines.
@@ -1079,4 +1116,23 @@ mod tests {
         assert_eq!(closest("Name", POD_KEYS), Some("name"));
         assert_eq!(closest("restartPolicy", POD_KEYS), Some("restart_policy"));
     }
+}
+
+/// Parses `64Ki`, `10Mi`, `1Gi` (Kubernetes quantities), `64KiB`, `10MiB`,
+/// `64K`/`64k`, `10M` (powers of 1000, as Kubernetes reads them) or bare digits.
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(digits);
+    let mult: u64 = match unit {
+        "" => 1,
+        "Ki" | "KiB" => 1 << 10,
+        "Mi" | "MiB" => 1 << 20,
+        "Gi" | "GiB" => 1 << 30,
+        "k" | "K" | "KB" => 1_000,
+        "M" | "MB" => 1_000_000,
+        "G" | "GB" => 1_000_000_000,
+        _ => return Err("expected a number with a unit: Ki, Mi, Gi, k, M, G".into()),
+    };
+    let n: u64 = num.parse().map_err(|_| "expected a number with a unit: Ki, Mi, Gi, k, M, G".to_string())?;
+    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
 }

@@ -379,6 +379,8 @@ pub struct Pod {
     pub state_dir: PathBuf,
     /// Prefix every output line of a child with `[name] ` (default false).
     pub log_prefix: bool,
+    /// Output settings: buffers, timestamps, files (issue 26).
+    pub logs: LogSettings,
     /// Environment for every process, in file order.
     pub env: Vec<(String, String)>,
     /// dotenv files read at each start of every entry, before `env`.
@@ -407,6 +409,7 @@ impl Pod {
             marker_dir: PathBuf::from(DEFAULT_MARKER_DIR),
             state_dir: PathBuf::from(DEFAULT_STATE_DIR),
             log_prefix: false,
+            logs: LogSettings::default(),
             env: Vec::new(),
             env_files: Vec::new(),
             backoff: Backoff::default(),
@@ -414,6 +417,27 @@ impl Pod {
             apps: Vec::new(),
             volumes: Vec::new(),
         }
+    }
+}
+
+/// What podinit does with entries' output besides passing it through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSettings {
+    /// `log_buffer`: bytes of output kept per run of each entry for `podinit logs` (0: none).
+    pub buffer: u64,
+    /// `log_timestamps`: an RFC 3339 time before each passed-through line.
+    pub timestamps: bool,
+    /// `log_dir`: write `<dir>/<namespace>_<pod>_<uid>/<entry>/<restart>.log` in the CRI format.
+    pub dir: Option<PathBuf>,
+    /// `log_max_size`: rotate a log file before it passes this many bytes (kubelet: 10Mi).
+    pub max_size: u64,
+    /// `log_max_files`: files kept per run, current included (kubelet: 5).
+    pub max_files: u32,
+}
+
+impl Default for LogSettings {
+    fn default() -> LogSettings {
+        LogSettings { buffer: 64 * 1024, timestamps: false, dir: None, max_size: 10 << 20, max_files: 5 }
     }
 }
 

@@ -126,6 +126,7 @@ fn spec_example_parses_to_the_expected_pod() {
         marker_dir: "/var/lib/podinit".into(),
         state_dir: "/run/podinit".into(),
         log_prefix: false,
+        logs: Default::default(),
         env: vec![("LANG".into(), "C.UTF-8".into())],
         env_files: vec![],
         backoff: crate::config::Backoff::default(),

@@ -8,6 +8,7 @@ use crate::config::expand::{self, Vars};
 use crate::config::{self, Kind};
 use crate::pod::control::{self, ControlError};
 use crate::pod::init_steps;
+use crate::pod::logs;
 use crate::pod::machine::{Flavor, Pod, Settings};
 use crate::pod::marker::MarkerStore;
 use crate::pod::runtime::{EnvBuilder, Io, Runtime};
@@ -239,11 +240,10 @@ pub fn load(path: &Path) -> Option<Runtime> {
         }
     }
     let markers = MarkerStore::new(&pod.marker_dir);
-    let log_prefix = pod.log_prefix;
+    let logs = logs::Config::for_pod(&pod);
     let sd_notify = notify::Client::from_env(std::env::var_os("NOTIFY_SOCKET").as_deref());
     let wants_notify = pod.init.iter().chain(&pod.apps).any(|e| e.notify);
-    let base =
-        Io { markers: Some(markers), log_prefix, sd_notify, oom: OomCounter::open(), env_at_start, ..Io::default() };
+    let base = Io { markers: Some(markers), logs, sd_notify, oom: OomCounter::open(), env_at_start, ..Io::default() };
     // The control socket doubles as the lock that keeps a second podinit off
     // this state_dir; an unwritable state_dir only costs the runtime extras.
     if let Err(e) = make_state_dir(&pod.state_dir) {

@@ -10,6 +10,10 @@
 //! DATA, RST_STREAM and GOAWAY back, with an HPACK decoder (static and dynamic
 //! table, Huffman) to find `:status`, `grpc-status` and `grpc-message`.
 //!
+//! Its cost: about 14 KB of the static binary (symbol sizes); with probe
+//! headers and the resolver child, `make static` went from 640,704 to
+//! 661,192 bytes and `make static-k8s` from 883,552 to 913,544.
+//!
 //! Sans-IO: [`Call`] is fed the bytes read from the socket and hands out the
 //! bytes to write; [`crate::pod::checks`] owns the non-blocking socket and the
 //! deadline. The request is encoded with HPACK literals without indexing, so

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::config::Kind;
 use crate::pod::control::Reply;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
+use crate::pod::events::Type as EventType;
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
 use crate::pod::unit::{HookKind, HookProc, KillTarget, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
@@ -66,6 +67,8 @@ impl Pod {
                     out.push(Effect::Spawn { unit: i, proc: Proc::PostStart });
                 }
                 self.report_start(i, out);
+                let msg = format!("Started container {}", self.units[i].name());
+                self.event(now, EventType::Normal, "Started", Some(i), msg);
                 if let Phase::Terminating { deadline, .. } = self.phase {
                     // Started while the pod began to stop (an app that starts
                     // with its siblings after one of them ended the pod).
@@ -79,6 +82,7 @@ impl Pod {
                 } else {
                     log::error!("{}: {}", u.name(), f.message);
                 }
+                self.event(now, EventType::Warning, "Failed", Some(i), format!("Error: {}", f.message));
                 self.finished(i, ExitStatus::Code(f.code), Reason::StartFailed, now, out);
                 self.report_start(i, out);
             }
@@ -142,6 +146,8 @@ impl Pod {
             } else {
                 log::info!("{}: restarting in {}", u.name(), fmt_secs(delay));
                 u.set(State::BackOff { until: now + delay }, now);
+                let msg = format!("Back-off restarting failed container {} in pod {}", u.name(), self.settings.name);
+                self.event(now, EventType::Warning, "BackOff", Some(i), msg);
             }
             return;
         }
@@ -186,6 +192,9 @@ impl Pod {
             out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
         }
         u.last_exit = Some((status, reason));
+        if let Some(s) = since {
+            u.last_run = Some((s, now));
+        }
         // In init mode the child's exit is podinit's exit status, not news; an
         // exit podinit asked for (stop, restart) is not news either.
         let quiet = status.success() || terminating || quiet_flavor || requested;
@@ -200,6 +209,15 @@ impl Pod {
         }
         if ran >= BACKOFF_RESET {
             u.delay = Duration::ZERO;
+        }
+        // An exit podinit caused has its Killing event already.
+        if !requested && !terminating && stop.is_none() && reason != Reason::StartFailed {
+            let (kind, what, msg) = if reason == Reason::Completed {
+                (EventType::Normal, "Completed", format!("Container {} completed", u.name()))
+            } else {
+                (EventType::Warning, "Failed", format!("Container {} {status}", u.name()))
+            };
+            self.event(now, kind, what, Some(i), msg);
         }
         reason
     }
@@ -246,6 +264,8 @@ impl Pod {
                 if u.spec.kind == Kind::Init && u.spec.once && u.spec.wait_for.is_none() && u.marker_done {
                     log::info!("{}: skipped (marker)", u.name());
                     u.set(State::Skipped, now);
+                    let msg = format!("Init step {} skipped: its run-once marker matches", u.name());
+                    self.event(now, EventType::Normal, "Skipped", Some(step), msg);
                     self.dirty = true;
                     continue;
                 }
@@ -278,7 +298,13 @@ impl Pod {
             (State::Running(r), kind) if r.stop.is_none() => r.probes.get_mut(kind),
             _ => None,
         };
-        let Some(changed) = probe.and_then(|p| p.record(o.ok, &o.why, now, who)) else { return };
+        let live = probe.is_some();
+        let changed = probe.and_then(|p| p.record(o.ok, &o.why, now, who));
+        if live && !o.ok && o.kind != ProbeKind::Wait {
+            let msg = format!("{} probe failed: {}", capitalized(o.kind.label()), o.why.trim());
+            self.event(now, EventType::Warning, "Unhealthy", Some(o.unit), msg);
+        }
+        let Some(changed) = changed else { return };
         self.probe_changed(o.unit, o.kind, changed, now, out);
     }
 
@@ -383,4 +409,10 @@ impl Pod {
             r.oom = true;
         }
     }
+}
+
+/// `liveness` -> `Liveness`, as Kubernetes' event messages spell probe kinds.
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Backoff, Kind, RestartPolicy};
 use crate::pod::control::{ConnId, Reply};
 pub use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
+use crate::pod::events::{Events, Type as EventType};
 use crate::pod::timer::{Timer, UnitTimer};
 use crate::pod::unit::{Reason, Unit};
 use crate::sys::event_loop::Change;
@@ -184,6 +185,11 @@ pub struct Pod {
     pub(crate) exited: bool,
     /// When the first stop signal (SIGTERM/SIGINT) arrived.
     pub(crate) stop_signal_at: Option<Instant>,
+    /// What `podinit describe` lists (bounded).
+    pub(crate) events: Events,
+    /// When each pod condition last changed: Initialized, ContainersReady, Ready
+    /// (PodReadyToStartContainers is true from the start).
+    pub(crate) conditions: [(bool, Instant); 3],
 }
 
 impl Pod {
@@ -203,7 +209,21 @@ impl Pod {
             pending: Vec::new(),
             exited: false,
             stop_signal_at: None,
+            events: Events::default(),
+            conditions: [(false, now); 3],
         }
+    }
+
+    /// Records an event about unit `unit` (None: the pod).
+    pub(crate) fn event(
+        &mut self,
+        now: Instant,
+        kind: EventType,
+        reason: &'static str,
+        unit: Option<usize>,
+        message: String,
+    ) {
+        self.events.record(now, kind, reason, unit, message);
     }
 
     /// The entries, in pod-file order (init entries, then apps).
@@ -268,6 +288,7 @@ impl Pod {
         };
         if change == Change::Changed {
             self.settle(now, out);
+            self.track_conditions(now);
         }
         change
     }

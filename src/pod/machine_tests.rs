@@ -1133,6 +1133,74 @@ fn no_event_after_exit_has_an_effect() {
     assert!(matches!(h.pod.phase(), Phase::Done { code: 0, .. }));
 }
 
+/// The events `podinit describe` lists after a liveness failure, as kubectl
+/// describe pod shows them: failures counted up on one line, the kill with its
+/// cause, the back-off after the second crash (the first restarts at once);
+/// the status view turns them and the conditions into wall-clock times.
+#[test]
+fn liveness_failure_events_and_conditions() {
+    let mut e = app("web");
+    e.liveness_probe = Some(probe(1, 3));
+    let mut h = Harness::new(RestartPolicy::Always, vec![init("setup"), e]);
+    h.tick();
+    h.exit_code("setup", 0);
+    for t in [0, 10, 20] {
+        h.at(t);
+        h.probe("web", ProbeKind::Liveness, false);
+    }
+    h.killed("web", TERM);
+    assert!(h.running("web"), "the first crash restarts at once");
+    let st = h.pod.status(h.now);
+    let ev: Vec<(&str, &str, Option<&str>, &str, u32)> = st
+        .events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.reason.as_str(), e.entry.as_deref(), e.message.as_str(), e.count))
+        .collect();
+    assert_eq!(
+        ev,
+        [
+            ("Normal", "Started", Some("setup"), "Started container setup", 1),
+            ("Normal", "Completed", Some("setup"), "Container setup completed", 1),
+            ("Normal", "Started", Some("web"), "Started container web", 2),
+            ("Warning", "Unhealthy", Some("web"), "Liveness probe failed: refused", 3),
+            ("Normal", "Killing", Some("web"), "Container web failed liveness probe, will be restarted", 1),
+        ]
+    );
+    let unhealthy = &st.events[3];
+    assert_eq!((unhealthy.first_seen, unhealthy.last_seen), (1_000_000, 1_000_020));
+    let web = &st.entries[1];
+    let run = web.last_run.as_ref().expect("last run");
+    assert_eq!((run.exit_code, run.reason.as_str()), (143, "liveness"));
+    assert_eq!((run.started, run.finished), (Some(1_000_000), Some(1_000_020)));
+    assert_eq!(web.started_at, Some(1_000_020));
+    let cond: Vec<(&str, bool, u64)> =
+        st.conditions.iter().map(|c| (c.kind.as_str(), c.status, c.last_transition)).collect();
+    assert_eq!(
+        cond,
+        [
+            ("Initialized", true, 1_000_000),
+            ("ContainersReady", true, 1_000_020),
+            ("Ready", true, 1_000_020),
+            ("PodReadyToStartContainers", true, 1_000_000)
+        ]
+    );
+    // The second crash waits: BackOff, and Ready goes false.
+    for t in [30, 40, 50] {
+        h.at(t);
+        h.probe("web", ProbeKind::Liveness, false);
+    }
+    h.killed("web", TERM);
+    let st = h.pod.status(h.now);
+    let last = st.events.last().unwrap();
+    assert_eq!(
+        (last.reason.as_str(), last.message.as_str()),
+        ("BackOff", "Back-off restarting failed container web in pod web")
+    );
+    assert_eq!(st.events.iter().find(|e| e.reason == "Killing").map(|e| e.count), Some(2));
+    let ready = st.conditions.iter().find(|c| c.kind == "Ready").unwrap();
+    assert_eq!((ready.status, ready.last_transition), (false, 1_000_050));
+}
+
 // --- issue 25: per-entry restart policy and rules, notify, OOMKilled ---------------
 
 fn with_rules(mut e: Entry, policy: RestartPolicy, rules: &[(crate::config::ExitCodeOperator, &[i32])]) -> Entry {

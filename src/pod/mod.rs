@@ -7,15 +7,17 @@
 //!
 //! Effects: [`runtime`] performs what the machine asks, with [`checks`] (probe
 //! attempts), [`marker`] (run-once markers), [`status`] (status.json),
-//! [`control`] (the control socket) and [`log_prefix`] (prefixed output).
+//! [`control`] (the control socket) and [`logs`] (entries' output).
 
 pub mod checks;
 pub mod control;
 pub mod event;
+pub mod events;
 pub mod grpc;
 pub mod init_steps;
+pub mod k8s_status;
 pub mod lifecycle;
-pub mod log_prefix;
+pub mod logs;
 pub mod machine;
 pub mod marker;
 pub mod probe;

@@ -215,6 +215,21 @@ impl ProbeState {
             let kind = self.kind.label();
             if self.kind == ProbeKind::Wait {
                 log::debug!("{who}: waiting: {why}");
+            } else if self.kind == ProbeKind::Startup && self.failures < self.timing.failure_threshold {
+                // A slow start is normal: one line for the first failure, not
+                // one per attempt; the pass (or the final failure) says the rest.
+                if self.failures == 1 {
+                    log::info!(
+                        "{who}: not started yet ({why}); the startup probe allows {} failures",
+                        self.timing.failure_threshold
+                    );
+                } else {
+                    log::debug!(
+                        "{who}: startup probe failed ({}/{}): {why}",
+                        self.failures,
+                        self.timing.failure_threshold
+                    );
+                }
             } else if self.failures > self.timing.failure_threshold {
                 log::info!("{who}: {kind} probe failed ({} in a row): {why}", self.failures);
             } else {

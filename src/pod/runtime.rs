@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use crate::pod::checks::Checks;
 use crate::pod::control;
-use crate::pod::log_prefix::{self, LogPipe};
+use crate::pod::logs::{self, Logs};
 use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
 use crate::pod::marker::MarkerStore;
 use crate::pod::probe::Outcome;
@@ -41,8 +41,8 @@ pub struct Io {
     pub markers: Option<MarkerStore>,
     /// Where status.json goes.
     pub state_dir: Option<PathBuf>,
-    /// Prefix entries' output lines with `[name] `.
-    pub log_prefix: bool,
+    /// What happens to entries' output: pass-through, buffers, files.
+    pub logs: logs::Config,
     /// The control socket.
     pub control: Option<control::Server>,
     /// The socket `notify = true` entries send READY=1 to.
@@ -78,7 +78,7 @@ pub struct Runtime {
     cmds: Vec<Command>,
     io: Io,
     checks: Checks,
-    logs: Vec<LogPipe>,
+    logs: Logs,
     /// Warned once that a marker could not be saved.
     marker_warned: bool,
     /// A status write was asked for while handling the current events.
@@ -100,12 +100,13 @@ impl Runtime {
         if io.state_dir.is_none() {
             pod.disable_status();
         }
+        let logs = Logs::new(io.logs.clone(), pod.units().iter().map(|u| u.spec.name.clone()));
         Runtime {
             pod,
             cmds,
             io,
             checks: Checks::default(),
-            logs: Vec::new(),
+            logs,
             marker_warned: false,
             status_wanted: false,
             events: VecDeque::with_capacity(8),
@@ -188,7 +189,16 @@ impl Runtime {
                 let spec = &self.pod.units()[unit].spec;
                 let Some(check) = unit::check_for(spec, kind) else { return };
                 let timeout = unit::timeout_for(spec, kind);
-                if let Some(o) = self.checks.start(unit, kind, &check, timeout, &self.cmds[unit], now) {
+                // An exec probe's output goes to its entry's log.
+                let aux = match check {
+                    crate::pod::probe::Check::Exec(_) if self.logs.enabled() => self.logs.aux(unit),
+                    _ => None,
+                };
+                let base = match aux {
+                    Some((o, e)) => &Command { stdout: Some(o), stderr: Some(e), ..self.cmds[unit].clone() },
+                    None => &self.cmds[unit],
+                };
+                if let Some(o) = self.checks.start(unit, kind, &check, timeout, base, now) {
                     self.events.push_back(Event::Probed(o));
                 }
             }
@@ -210,9 +220,7 @@ impl Runtime {
             }
             Effect::Exit { code } => {
                 // Whatever the entries wrote last is still in the pipes.
-                for p in &mut self.logs {
-                    p.pump();
-                }
+                self.logs.drain(self.io.control.as_mut());
                 if let Some(c) = self.io.control.take() {
                     c.remove();
                 }
@@ -231,26 +239,46 @@ impl Runtime {
             Proc::PreStop => spec.pre_stop.as_ref(),
         };
         if let Some(argv) = hook {
-            return spawn::spawn(&base.sibling(argv));
+            let mut cmd = base.sibling(argv);
+            // A hook's output goes to its entry's log.
+            if let Some((o, e)) = self.logs.enabled().then(|| self.logs.aux(unit)).flatten() {
+                (cmd.stdout, cmd.stderr) = (Some(o), Some(e));
+            }
+            return spawn::spawn(&cmd);
         }
-        if !self.io.log_prefix {
+        if !self.logs.enabled() {
             return spawn::spawn(base);
         }
         let mut cmd = base.clone();
-        let mut ends = Vec::new();
-        for dest in [1, 2] {
-            match log_prefix::pipe(&spec.name, dest) {
-                Ok((reader, writer)) => {
-                    let slot = if dest == 1 { &mut cmd.stdout } else { &mut cmd.stderr };
-                    *slot = Some(writer.as_raw_fd());
-                    self.logs.push(reader);
-                    ends.push(writer);
-                }
-                Err(e) => log::warn!("{}: no log pipe ({e}); output goes straight through", spec.name),
+        let ends = match self.logs.start_run(unit) {
+            Ok(ends) => ends,
+            Err(e) => {
+                log::warn!("{}: no log pipe ({e}); output goes straight through", spec.name);
+                return spawn::spawn(&cmd);
+            }
+        };
+        (cmd.stdout, cmd.stderr) = (Some(ends.0.as_raw_fd()), Some(ends.1.as_raw_fd()));
+        if let Some(c) = self.io.control.as_mut() {
+            for conn in self.logs.take_ended() {
+                c.end(conn);
             }
         }
         // Our copies of the write ends close when `ends` drops, so EOF comes when the child's do.
         spawn::spawn(&cmd)
+    }
+
+    /// `podinit logs`: the buffered output now, then (`-f`) what comes until the entry ends.
+    fn serve_logs(&mut self, conn: control::ConnId, q: &logs::Query) {
+        let Some(server) = self.io.control.as_mut() else { return };
+        match self.logs.query(q, logs::time::wall_nanos()) {
+            Ok((body, follow)) => {
+                server.stream(conn, &control::Reply::ok(""), &body, follow);
+                if follow {
+                    self.logs.follow(conn, q);
+                }
+            }
+            Err(msg) => server.stream(conn, &control::Reply::err(msg), &[], false),
+        }
     }
 
     fn write_marker(&mut self, unit: usize) {
@@ -363,9 +391,7 @@ impl Handler for Runtime {
         if let Some(n) = &self.io.notify {
             out.push(libc::pollfd { fd: n.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
-        for p in &self.logs {
-            out.push(libc::pollfd { fd: p.fd(), events: libc::POLLIN, revents: 0 });
-        }
+        self.logs.fds(out);
         self.checks.fds(out);
     }
 
@@ -374,15 +400,20 @@ impl Handler for Runtime {
             return self.read_notify(now);
         }
         if let Some(c) = self.io.control.as_mut().filter(|c| c.owns(fd)) {
-            for (conn, req) in c.ready(fd, now) {
+            let reqs = c.ready(fd, now);
+            let queries = c.take_logs();
+            for (conn, req) in reqs {
                 let _ = self.feed(Event::Control { conn, req }, now);
+            }
+            for (conn, q) in queries {
+                self.serve_logs(conn, &q);
+            }
+            if let Some(c) = &self.io.control {
+                self.logs.prune(|conn| c.is_open(conn));
             }
             return;
         }
-        if let Some(i) = self.logs.iter().position(|p| p.fd() == fd) {
-            if !self.logs[i].pump() {
-                self.logs.swap_remove(i);
-            }
+        if self.logs.ready(fd, self.io.control.as_mut()) {
             return;
         }
         if let Some(o) = self.checks.ready(fd) {

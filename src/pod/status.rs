@@ -19,7 +19,7 @@ pub const FILE_NAME: &str = "status.json";
 const MAX_BYTES: u64 = 4 << 20;
 
 /// The whole pod as `podinit status` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PodStatus {
     /// Pod name (`name` in the pod file).
     pub name: String,
@@ -37,10 +37,54 @@ pub struct PodStatus {
     pub updated_at: u64,
     /// Init steps, sidecars and apps in pod-file order.
     pub entries: Vec<EntryStatus>,
+    /// The pod conditions (Initialized, ContainersReady, Ready, PodReadyToStartContainers).
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// What happened, aggregated as `kubectl describe` shows it (oldest first seen first).
+    #[serde(default)]
+    pub events: Vec<EventStatus>,
+}
+
+/// One pod condition. In JSON a `[type, status, last_transition]` array: a
+/// tuple's serde code is a fraction of a named struct's, and the binary has a
+/// size budget (the Kubernetes-shaped form is `status -o json`'s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "(String, bool, u64)", into = "(String, bool, u64)")]
+pub struct Condition {
+    /// `Initialized`, `ContainersReady`, `Ready`, `PodReadyToStartContainers`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether it holds.
+    pub status: bool,
+    /// Unix seconds of its last change.
+    pub last_transition: u64,
+}
+
+/// One aggregated event. In JSON a `[type, reason, entry, message, count,
+/// first_seen, last_seen]` array (see [`Condition`] for why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "EventTuple", into = "EventTuple")]
+pub struct EventStatus {
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `Started`, `Killing`, `BackOff`, `Unhealthy`, `Completed`, `Failed`, `Skipped`.
+    pub reason: String,
+    /// The entry it is about; None: the pod.
+    #[serde(default)]
+    pub entry: Option<String>,
+    /// What happened.
+    pub message: String,
+    /// How many times.
+    pub count: u32,
+    /// Unix seconds, first seen.
+    pub first_seen: u64,
+    /// Unix seconds, last seen.
+    pub last_seen: u64,
 }
 
 /// One init step, sidecar or app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EntryStatus {
     /// Entry name.
     pub name: String,
@@ -65,10 +109,71 @@ pub struct EntryStatus {
     pub pid: Option<u32>,
     /// Unix seconds of the last state change (AGE column).
     pub since: u64,
+    /// Unix seconds when the current run started (while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    /// The run that ended last: exit code, reason, start and end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRun>,
     /// What a `notify = true` entry last said: `STATUS=…` text, `STOPPING`, or
     /// `waiting for READY=1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+}
+
+/// The run of an entry that ended last. In JSON a `[exit_code, reason,
+/// started, finished]` array (see [`Condition`] for why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RunTuple", into = "RunTuple")]
+pub struct LastRun {
+    /// Its exit code (128+N for signal N).
+    pub exit_code: i32,
+    /// `Completed`, `Error`, or what ended it (`liveness`, `SIGTERM`...).
+    pub reason: String,
+    /// Unix seconds when it started.
+    pub started: Option<u64>,
+    /// Unix seconds when it ended.
+    pub finished: Option<u64>,
+}
+
+type RunTuple = (i32, String, Option<u64>, Option<u64>);
+
+impl From<RunTuple> for LastRun {
+    fn from((exit_code, reason, started, finished): RunTuple) -> LastRun {
+        LastRun { exit_code, reason, started, finished }
+    }
+}
+
+impl From<LastRun> for RunTuple {
+    fn from(r: LastRun) -> Self {
+        (r.exit_code, r.reason, r.started, r.finished)
+    }
+}
+
+type EventTuple = (String, String, Option<String>, String, u32, u64, u64);
+
+impl From<(String, bool, u64)> for Condition {
+    fn from((kind, status, last_transition): (String, bool, u64)) -> Condition {
+        Condition { kind, status, last_transition }
+    }
+}
+
+impl From<Condition> for (String, bool, u64) {
+    fn from(c: Condition) -> Self {
+        (c.kind, c.status, c.last_transition)
+    }
+}
+
+impl From<EventTuple> for EventStatus {
+    fn from((kind, reason, entry, message, count, first_seen, last_seen): EventTuple) -> EventStatus {
+        EventStatus { kind, reason, entry, message, count, first_seen, last_seen }
+    }
+}
+
+impl From<EventStatus> for EventTuple {
+    fn from(e: EventStatus) -> Self {
+        (e.kind, e.reason, e.entry, e.message, e.count, e.first_seen, e.last_seen)
+    }
 }
 
 /// Why the status file could not be written or read. Display is one line that
@@ -373,7 +478,7 @@ mod tests {
             last_exit: None,
             pid: None,
             since: NOW - 300,
-            notify: None,
+            ..EntryStatus::default()
         }
     }
 
@@ -396,6 +501,7 @@ mod tests {
             started_at: NOW - 300,
             updated_at: NOW - 5,
             entries: vec![download, shipper, nginx],
+            ..PodStatus::default()
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::config::Kind;
 use crate::pod::event::{Effect, Proc};
+use crate::pod::events::Type as EventType;
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, DEADLINE_EXIT, KILL_WAIT, STOP_REPEAT_WINDOW};
 use crate::pod::unit::{HookKind, HookProc, KillTarget, Reason, State, Stop};
 use crate::sys::event_loop::Change;
@@ -35,12 +36,15 @@ impl Pod {
                 out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
             }
         }
+        let msg = killing_message(&u.spec.name, why);
         if u.spec.pre_stop.is_some() && u.spec.kind != Kind::Init {
             log::info!("{}: running pre_stop", u.spec.name);
             r.hook = Some(HookProc::asked(HookKind::PreStop));
             out.push(Effect::Spawn { unit: i, proc: Proc::PreStop });
+            self.event(now, EventType::Normal, "Killing", Some(i), msg);
             return;
         }
+        self.event(now, EventType::Normal, "Killing", Some(i), msg);
         self.signal_stop(i, out);
     }
 
@@ -51,6 +55,8 @@ impl Pod {
         r.stop = Some(Stop { reason: why, deadline: now, killed: true });
         out.push(Effect::Kill { target: KillTarget::Group(r.pid), sig: libc::SIGKILL });
         self.dirty = true;
+        let msg = killing_message(&self.units[i].spec.name, why);
+        self.event(now, EventType::Normal, "Killing", Some(i), msg);
     }
 
     /// Sends unit `i` its stop signal (the step after pre_stop).
@@ -227,5 +233,15 @@ impl Pod {
                 out.push(Effect::Kill { target, sig });
             }
         }
+    }
+}
+
+/// The Killing event's message, the kubelet's words for each cause.
+fn killing_message(name: &str, why: Reason) -> String {
+    match why {
+        Reason::Liveness => format!("Container {name} failed liveness probe, will be restarted"),
+        Reason::Startup => format!("Container {name} failed startup probe, will be restarted"),
+        Reason::PostStart => format!("Container {name} failed its post_start hook, will be killed"),
+        _ => format!("Stopping container {name}"),
     }
 }

@@ -305,6 +305,8 @@ pub struct Unit {
     pub last_exit: Option<(ExitStatus, Reason)>,
     /// When the state last changed.
     pub changed: Instant,
+    /// When the run that last ended started and ended.
+    pub last_run: Option<(Instant, Instant)>,
 }
 
 impl Unit {
@@ -320,6 +322,7 @@ impl Unit {
             delay: Duration::ZERO,
             last_exit: None,
             changed: now,
+            last_run: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::config::Kind;
 use crate::pod::machine::{Cause, Phase, Pod};
-use crate::pod::status::{EntryStatus, PodStatus};
+use crate::pod::status::{Condition, EntryStatus, EventStatus, LastRun, PodStatus};
 use crate::pod::unit::{Reason, State, Unit};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
@@ -28,10 +28,43 @@ impl Pod {
                 last_exit: u.last_exit.map(|(s, r)| last_exit_label(s, r)),
                 pid: u.pid().map(|p| p as u32),
                 since: unix(u.changed),
+                started_at: u.run().map(|r| unix(r.since)),
+                last_run: u.last_exit.map(|(s, r)| LastRun {
+                    exit_code: s.code(),
+                    reason: exit_reason(s, r),
+                    started: u.last_run.map(|(a, _)| unix(a)),
+                    finished: u.last_run.map(|(_, b)| unix(b)),
+                }),
                 notify: u.run().and_then(|r| r.notify.as_ref()).map(notify_label),
             })
             .collect();
         let ready = self.phase == Phase::Running && entries.iter().all(|e| e.ready != Some(false));
+        let names = ["Initialized", "ContainersReady", "Ready"];
+        let mut conditions: Vec<Condition> = self
+            .conditions
+            .iter()
+            .zip(names)
+            .map(|(&(status, at), kind)| Condition { kind: kind.into(), status, last_transition: unix(at) })
+            .collect();
+        // The sandbox (podinit's namespaces) exists from the start.
+        conditions.push(Condition {
+            kind: "PodReadyToStartContainers".into(),
+            status: true,
+            last_transition: unix(self.started),
+        });
+        let events = self
+            .events
+            .iter()
+            .map(|e| EventStatus {
+                kind: e.kind.label().into(),
+                reason: e.reason.into(),
+                entry: e.unit.and_then(|i| self.units.get(i)).map(|u| u.spec.name.clone()),
+                message: e.message.clone(),
+                count: e.count,
+                first_seen: unix(e.first),
+                last_seen: unix(e.last),
+            })
+            .collect();
         PodStatus {
             name: self.settings.name.clone(),
             namespace: self.settings.namespace.clone(),
@@ -41,6 +74,23 @@ impl Pod {
             started_at: self.settings.started_unix,
             updated_at: unix(now),
             entries,
+            conditions,
+            events,
+        }
+    }
+
+    /// Notes when the pod conditions change (their `lastTransitionTime`):
+    /// Initialized once every init step is done, ContainersReady and Ready
+    /// while every app and sidecar is ready.
+    pub(crate) fn track_conditions(&mut self, now: Instant) {
+        let initialized = self.units.iter().filter(|u| u.spec.kind != Kind::App).all(|u| u.init_done())
+            || !matches!(self.phase, Phase::Initializing { .. });
+        let ready =
+            self.phase == Phase::Running && self.units.iter().filter(|u| u.spec.kind != Kind::Init).all(|u| u.ready());
+        for (c, v) in self.conditions.iter_mut().zip([initialized, ready, ready]) {
+            if c.0 != v {
+                *c = (v, now);
+            }
         }
     }
 
@@ -110,6 +160,15 @@ fn state_label(u: &Unit) -> &'static str {
         State::Terminated { reason: Reason::Stopped, .. } => "Terminated",
         State::Terminated { reason: Reason::OomKilled, .. } => "OOMKilled",
         State::Terminated { .. } => "Error",
+    }
+}
+
+/// A terminated state's reason as Kubernetes words it: `Completed` for 0,
+/// `Error` otherwise, unless podinit ended it (then what ended it).
+fn exit_reason(s: ExitStatus, r: Reason) -> String {
+    match r {
+        Reason::Completed | Reason::Error => (if s.success() { "Completed" } else { "Error" }).to_string(),
+        r => r.label().to_string(),
     }
 }
 

@@ -9,10 +9,21 @@ pub fn init(default: log::LevelFilter) {
     if let Ok(spec) = std::env::var("PODINIT_LOG") {
         b.parse_filters(&spec);
     }
-    b.format(|f, r| writeln!(f, "podinit: {} {}", r.level(), r.args()));
+    // PODINIT_LOG_TIMESTAMPS: an RFC 3339 UTC time after "podinit:", as
+    // log_timestamps puts one after an entry's `[name] `.
+    if std::env::var_os("PODINIT_LOG_TIMESTAMPS").is_some_and(|v| !v.is_empty() && v != "0" && v != "false") {
+        b.format(|f, r| writeln!(f, "podinit: {} {} {}", timestamp(), r.level(), r.args()));
+    } else {
+        b.format(|f, r| writeln!(f, "podinit: {} {}", r.level(), r.args()));
+    }
     b.target(env_logger::Target::Stderr);
     // Only fails when a logger is already set, which cannot happen here.
     let _ = b.try_init();
+}
+
+/// Now as `2026-12-06T13:42:06.123456789Z` (UTC), the layout of the entries' log times.
+fn timestamp() -> String {
+    super::rfc3339::rfc3339(super::rfc3339::wall_nanos())
 }
 
 /// Init mode's level from a verbosity on tini's scale (`TINI_VERBOSITY`, default 1):

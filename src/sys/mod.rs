@@ -13,6 +13,7 @@ pub mod logging;
 pub mod notify;
 pub mod oom;
 pub mod reaper;
+pub mod rfc3339;
 pub mod shutdown;
 pub mod signals;
 pub mod spawn;

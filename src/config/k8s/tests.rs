@@ -208,6 +208,7 @@ fn every_supported_field_maps_to_the_pod() {
         marker_dir: "/var/lib/podinit".into(),
         state_dir: "/run/podinit".into(),
         log_prefix: false,
+        logs: Default::default(),
         env: vec![],
         env_files: vec![],
         backoff: crate::config::Backoff::default(),

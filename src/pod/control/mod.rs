@@ -22,11 +22,13 @@
 //! only).
 
 mod client;
+mod logs_client;
 mod server;
 #[cfg(test)]
 mod tests;
 
 pub use client::{request, Connection};
+pub use logs_client::logs;
 pub use server::Server;
 
 use std::fmt;
@@ -110,12 +112,23 @@ pub fn timeout_for(req: &Request, grace: Duration) -> Duration {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "lowercase")]
 enum Wire {
-    Restart { name: String },
-    Stop { name: String },
-    Start { name: String },
+    Restart {
+        name: String,
+    },
+    Stop {
+        name: String,
+    },
+    Start {
+        name: String,
+    },
     // `signal` is a Value so both "SIGHUP" and 1 are accepted; we always send a string.
-    Kill { name: String, signal: serde_json::Value },
+    Kill {
+        name: String,
+        signal: serde_json::Value,
+    },
     Status,
+    /// Served by the runtime from the log buffers, not by the state machine.
+    Logs(crate::pod::logs::Query),
 }
 
 impl Wire {
@@ -128,6 +141,34 @@ impl Wire {
             Request::Status => Wire::Status,
         }
     }
+}
+
+/// A parsed request line: for the state machine, or for the log buffers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// A request the state machine answers.
+    Request(Request),
+    /// `podinit logs`: answered by the runtime with a header reply and the log bytes.
+    Logs(crate::pod::logs::Query),
+}
+
+/// A `logs` request line, without the newline.
+pub fn encode_logs(q: &crate::pod::logs::Query) -> Vec<u8> {
+    serde_json::to_vec(&Wire::Logs(q.clone())).unwrap_or_default()
+}
+
+/// Parses one request line of either kind (see [`parse_request`]).
+pub fn parse_incoming(line: &[u8]) -> Result<Incoming, String> {
+    if let Ok(Wire::Logs(q)) = serde_json::from_slice::<Wire>(line) {
+        if q.name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
+            return Err("bad request: name has control characters".into());
+        }
+        if q.name.is_none() && !q.all {
+            return Err("bad request: logs needs a name or all".into());
+        }
+        return Ok(Incoming::Logs(q));
+    }
+    parse_request(line).map(Incoming::Request)
 }
 
 /// One request as the client sends it, without the newline (for tests and fuzzing).
@@ -183,6 +224,7 @@ fn parse_request_inner(line: &[u8]) -> Result<Request, String> {
             named(name, |n| Request::Kill(n, sig))
         }
         Wire::Status => Ok(Request::Status),
+        Wire::Logs(_) => Err("bad request: logs is not a state request".into()),
     }
 }
 

@@ -45,7 +45,15 @@ enum Phase {
     Waiting,
     /// Writing the reply (polled for POLLOUT; expires), then closed.
     Writing,
+    /// `logs -f`: open while the runtime pushes output; polled for POLLOUT
+    /// only while bytes are pending, so a quiet stream never wakes podinit.
+    /// Never expires: only a hang-up or a reader too far behind ends it.
+    Streaming,
 }
+
+/// Bytes a `logs -f` reader may fall behind before it is cut off, so a
+/// stopped reader cannot grow podinit (and never blocks an entry).
+pub(super) const MAX_BACKLOG: usize = 4 << 20;
 
 struct Conn {
     id: ConnId,
@@ -115,6 +123,8 @@ pub struct Server {
     euid: u32,
     /// Set after an accept error (EMFILE...): the listener is not polled until then.
     paused_until: Option<Instant>,
+    /// `logs` requests read, for the runtime (they do not go to the machine).
+    logs: Vec<(ConnId, crate::pod::logs::Query)>,
 }
 
 impl Server {
@@ -177,6 +187,7 @@ impl Server {
             next_id: 1,
             euid: nix::unistd::geteuid().as_raw(),
             paused_until: None,
+            logs: Vec::new(),
         })
     }
 
@@ -198,7 +209,8 @@ impl Server {
             let events = match c.phase {
                 Phase::Reading => libc::POLLIN,
                 Phase::Writing => libc::POLLOUT,
-                Phase::Waiting => 0,
+                Phase::Streaming if c.sent < c.out.len() => libc::POLLOUT,
+                Phase::Waiting | Phase::Streaming => 0,
             };
             out.push(libc::pollfd { fd: c.stream.as_raw_fd(), events, revents: 0 });
         }
@@ -231,6 +243,13 @@ impl Server {
         match self.conns[i].phase {
             Phase::Reading => self.on_readable(i, now, &mut out),
             Phase::Writing => self.flush(i),
+            Phase::Streaming => {
+                if hung_up(fd) {
+                    self.conns.swap_remove(i);
+                } else {
+                    self.flush(i);
+                }
+            }
             Phase::Waiting => {
                 if hung_up(fd) {
                     let c = self.conns.swap_remove(i);
@@ -248,6 +267,61 @@ impl Server {
             Some(i) => self.queue(i, &reply, Instant::now()),
             None => log::debug!("control: reply for connection {id} dropped: the client is gone"),
         }
+    }
+
+    /// The `logs` requests read since the last call; answer each with [`Server::stream`].
+    pub fn take_logs(&mut self) -> Vec<(ConnId, crate::pod::logs::Query)> {
+        std::mem::take(&mut self.logs)
+    }
+
+    /// Answers a `logs` request: the header line (`reply`), then `body`; the
+    /// connection then stays open for [`Server::push`] if `follow`, else it
+    /// closes once written.
+    pub fn stream(&mut self, id: ConnId, reply: &Reply, body: &[u8], follow: bool) {
+        let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Waiting) else { return };
+        let now = Instant::now();
+        self.queue_only(i, reply, now);
+        let c = &mut self.conns[i];
+        c.out.extend_from_slice(body);
+        if follow {
+            c.phase = Phase::Streaming;
+            c.deadline = None;
+        }
+        self.flush(i);
+    }
+
+    /// Appends output for a `logs -f` reader; it is sent when the socket
+    /// takes it. False when the reader is gone or was cut off for falling
+    /// more than [`MAX_BACKLOG`] behind.
+    pub fn push(&mut self, id: ConnId, data: &[u8]) -> bool {
+        let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Streaming) else { return false };
+        let c = &mut self.conns[i];
+        if c.out.len() - c.sent + data.len() > MAX_BACKLOG {
+            log::warn!("control: logs -f reader pid {} fell {MAX_BACKLOG} bytes behind; cut off", c.pid);
+            self.conns.swap_remove(i);
+            return false;
+        }
+        if c.sent > 0 && c.sent == c.out.len() {
+            c.out.clear();
+            c.sent = 0;
+        }
+        c.out.extend_from_slice(data);
+        true
+    }
+
+    /// Ends a `logs -f` stream: the rest is written, then the connection closes.
+    pub fn end(&mut self, id: ConnId) {
+        if let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Streaming) {
+            let c = &mut self.conns[i];
+            c.phase = Phase::Writing;
+            c.deadline = Some(Instant::now() + IDLE);
+            self.flush(i);
+        }
+    }
+
+    /// Whether connection `id` is still open.
+    pub fn is_open(&self, id: ConnId) -> bool {
+        self.conns.iter().any(|c| c.id == id)
     }
 
     /// Earliest time [`Server::expire`] has work to do: a connection's idle
@@ -357,13 +431,20 @@ impl Server {
     fn on_readable(&mut self, i: usize, now: Instant, out: &mut Vec<(ConnId, Request)>) {
         match read_conn(&mut self.conns[i]) {
             ReadResult::Pending => {}
-            ReadResult::Line(line) => match parse_request(&line) {
-                Ok(req) => {
+            ReadResult::Line(line) => match parse_incoming(&line) {
+                Ok(Incoming::Request(req)) => {
                     let c = &mut self.conns[i];
                     log::debug!("control: pid {}: {req}", c.pid);
                     c.phase = Phase::Waiting;
                     c.deadline = None;
                     out.push((c.id, req));
+                }
+                Ok(Incoming::Logs(q)) => {
+                    let c = &mut self.conns[i];
+                    log::debug!("control: pid {}: logs {:?}", c.pid, q.name);
+                    c.phase = Phase::Waiting;
+                    c.deadline = None;
+                    self.logs.push((c.id, q));
                 }
                 Err(msg) => {
                     log::warn!("control: pid {}: {msg}", self.conns[i].pid);
@@ -392,16 +473,21 @@ impl Server {
 
     /// Switches connection `i` to writing `reply` and sends what fits now.
     fn queue(&mut self, i: usize, reply: &Reply, now: Instant) {
+        self.queue_only(i, reply, now);
+        self.flush(i);
+    }
+
+    fn queue_only(&mut self, i: usize, reply: &Reply, now: Instant) {
         let c = &mut self.conns[i];
         c.out = reply.to_line();
         c.sent = 0;
         c.buf = Vec::new();
         c.phase = Phase::Writing;
         c.deadline = Some(now + IDLE);
-        self.flush(i);
     }
 
-    /// Sends pending reply bytes; closes the connection when done or broken.
+    /// Sends pending reply bytes; closes the connection when done (unless it
+    /// is streaming) or broken.
     fn flush(&mut self, i: usize) {
         let c = &mut self.conns[i];
         while c.sent < c.out.len() {
@@ -413,9 +499,15 @@ impl Server {
                 Err(Errno::EAGAIN) => return,
                 Err(e) => {
                     log::debug!("control: pid {}: reply not delivered: {e}", c.pid);
-                    break;
+                    self.conns.swap_remove(i);
+                    return;
                 }
             }
+        }
+        if c.phase == Phase::Streaming {
+            c.out.clear();
+            c.sent = 0;
+            return;
         }
         self.conns.swap_remove(i);
     }

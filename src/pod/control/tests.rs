@@ -99,8 +99,9 @@ fn sample_status() -> PodStatus {
             last_exit: Some("137 (liveness)".into()),
             pid: Some(42),
             since: 15,
-            notify: None,
+            ..EntryStatus::default()
         }],
+        ..PodStatus::default()
     }
 }
 

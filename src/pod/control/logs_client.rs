@@ -1,0 +1,95 @@
+//! The client end of `podinit logs`: one `logs` request, a header reply
+//! line, then the log bytes until podinit closes the connection (at once, or
+//! when a followed entry ends).
+
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::socket::{self, MsgFlags};
+
+use super::client::connect;
+use super::*;
+use crate::pod::logs::Query;
+
+/// How long podinit may take to answer the header (it answers at once).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends `q` and copies the log bytes to `out`. Returns the header reply
+/// (`ok == false`: nothing was copied; the message says why). A reader that
+/// goes away (`out` fails, e.g. `| head`) ends the copy quietly: dropping the
+/// connection is how podinit learns the reader quit.
+pub fn logs(state_dir: &Path, q: &Query, out: &mut dyn Write) -> Result<Reply, ControlError> {
+    let path = socket_path(state_dir);
+    check_len(&path)?;
+    if !check_kind(&path)? {
+        return Err(ControlError::NotRunning { path, stale: false });
+    }
+    let stream = connect(&path, HEADER_TIMEOUT)?;
+    let mut line = encode_logs(q);
+    line.push(b'\n');
+    let mut sent = 0;
+    while sent < line.len() {
+        match socket::send(stream.as_raw_fd(), &line[sent..], MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(Errno::EINTR) => {}
+            Err(Errno::EPIPE | Errno::ECONNRESET) => break,
+            Err(e) => return Err(ControlError::Io { op: "send to", path, source: e.into() }),
+        }
+    }
+    let io_err = |op, e: io::Error, path: &Path| ControlError::Io { op, path: path.to_path_buf(), source: e };
+    stream.set_read_timeout(Some(HEADER_TIMEOUT)).map_err(|e| io_err("read from", e, &path))?;
+    let mut buf = Vec::with_capacity(65536);
+    let mut chunk = vec![0u8; 65536];
+    let header_end = loop {
+        match (&stream).read(&mut chunk) {
+            Ok(0) => {
+                return Err(ControlError::Protocol {
+                    path,
+                    message: "podinit closed the connection without a reply".into(),
+                })
+            }
+            Ok(n) => {
+                let start = buf.len();
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(p) = buf[start..].iter().position(|&b| b == b'\n') {
+                    break start + p;
+                }
+                if buf.len() > MAX_REPLY {
+                    return Err(ControlError::Protocol { path, message: "reply header too long".into() });
+                }
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                return Err(ControlError::Timeout { path, after: HEADER_TIMEOUT })
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err("read from", e, &path)),
+        }
+    };
+    let reply: Reply = serde_json::from_slice(&buf[..header_end])
+        .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("not a reply ({e})") })?;
+    if !reply.ok {
+        return Ok(reply);
+    }
+    // The body has no deadline: `-f` waits as long as the entry runs.
+    stream.set_read_timeout(None).map_err(|e| io_err("read from", e, &path))?;
+    if out.write_all(&buf[header_end + 1..]).is_err() {
+        return Ok(reply);
+    }
+    loop {
+        match (&stream).read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                if out.write_all(&chunk[..n]).and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err("read from", e, &path)),
+        }
+    }
+    let _ = out.flush();
+    Ok(reply)
+}
