@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Entries' output: the budgets of the log buffers, log_dir and `logs -f`
-# (README "Logs"):
+# (README, "Entries' output"):
 #   a. VmHWM of the 20-entry pod that prints nothing (default settings)
 #   b. VmHWM of the 20-entry pod whose 20 entries each filled their buffer,
 #      for several log_buffer sizes (the default is chosen from this)
