@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use podinit::config::{self, expand};
-use podinit::pod::{checks, control, init_steps, probe, status};
+use podinit::pod::{attempts, control, init_steps, probe, status};
 use podinit::sys::signals;
 
 /// A check: runs one input through a parser and asserts its promises.
@@ -251,7 +251,7 @@ pub fn status_json(data: &[u8]) {
 /// The HTTP probe's status-line reader. Promises: no panic; a code is 100-599
 /// and only comes from an `HTTP/1.x NNN` first line.
 pub fn http_status(data: &[u8]) {
-    if let Some(code) = checks::parse_status(data) {
+    if let Some(code) = attempts::parse_status(data) {
         assert!((100..600).contains(&code), "code {code}");
         assert!(data.starts_with(b"HTTP/1."), "accepted {data:?}");
         let first = data.split(|&b| b == b'\n').next().unwrap();

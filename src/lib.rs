@@ -3,7 +3,7 @@
 //! run-once init steps, sidecars, supervised apps, probes, graceful stop).
 //!
 //! The binary (`main.rs`) only picks a mode. Every mode that supervises runs the
-//! same state machine ([`pod::machine::Pod`]) on the same loop ([`sys::event_loop`]):
+//! same state machine ([`pod::machine::PodMachine`]) on the same loop ([`sys::event_loop`]):
 //! init mode is a pod with one app, pause mode a pod with none.
 //!
 //! The modules are public so the fuzz targets (`fuzz/`) can reach the parsers;

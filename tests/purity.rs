@@ -57,6 +57,7 @@ const ALLOWED_CRATE_PATHS: &[&str] = &[
     "crate::pod::status::{EntryStatus, PodStatus}",
     "crate::pod::status::{Condition, EntryStatus, EventStatus, PodStatus}",
     "crate::pod::status::{Condition, EntryStatus, EventStatus, LastRun, PodStatus}",
+    "crate::pod::status::{pod_word, Condition, EntryState, EntryStatus, EventStatus, LastRun, PodStatus}",
     "crate::pod::events",
     "crate::pod::init_steps::describe",
     "crate::config",

@@ -200,7 +200,7 @@ fn http_get(url: &str) -> Result<u16, String> {
             Err(e) => return Err(e.to_string()),
         }
     }
-    crate::pod::checks::parse_status(&response).ok_or_else(|| "not an HTTP response".to_string())
+    crate::pod::attempts::parse_status(&response).ok_or_else(|| "not an HTTP response".to_string())
 }
 
 /// `podinit reset [STEP...]`: forget markers so those steps run again.

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use crate::cli::commands::load_or_print;
 use crate::cli::live;
 use crate::cli::WaitFor;
+use crate::config::Kind;
 use crate::config::RestartPolicy;
 use crate::pod::control::{Connection, ControlError, Reply, Request};
-use crate::pod::status::{self, EntryStatus, PodStatus};
+use crate::pod::status::{self, EntryState, EntryStatus, PodStatus};
 
 /// Whether the condition holds for one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,12 +318,12 @@ fn pod_is_over(st: &PodStatus) -> bool {
 /// Kubernetes' `started` of an app or sidecar (a file of an older podinit
 /// lacks the field: running is the best it tells).
 fn entry_started(e: &EntryStatus) -> bool {
-    e.started.unwrap_or(e.state == "Running")
+    e.started.unwrap_or(e.state == EntryState::Running)
 }
 
 /// An app that ended and that the restart policy will not start again.
 fn ended_for_good(e: &EntryStatus, policy: RestartPolicy) -> bool {
-    e.kind == "app"
+    e.kind == Kind::App
         && match e.state.as_str() {
             "Completed" => policy != RestartPolicy::Always,
             "Error" => policy == RestartPolicy::Never,
@@ -346,7 +347,7 @@ pub fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, st: &Po
                 let waiting: Vec<&str> = st
                     .entries
                     .iter()
-                    .filter(|e| e.kind != "init" && !entry_started(e) && e.state != "Completed")
+                    .filter(|e| e.kind != Kind::Init && !entry_started(e) && e.state != EntryState::Completed)
                     .map(|e| e.name.as_str())
                     .collect();
                 if st.status.starts_with("Init:") || st.status == "PodInitializing" || !waiting.is_empty() {
@@ -363,12 +364,12 @@ pub fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, st: &Po
         let Some(e) = st.entries.iter().find(|e| &e.name == name) else {
             return Verdict::Fails(format!("the running pod has no entry named '{name}'"));
         };
-        let init = e.kind == "init";
+        let init = e.kind == Kind::Init;
         let holds = match until {
             WaitFor::Ready if init => matches!(e.state.as_str(), "Completed" | "Skipped"),
             WaitFor::Ready => e.ready == Some(true),
             WaitFor::Started if init => matches!(e.state.as_str(), "Running" | "Completed" | "Skipped"),
-            WaitFor::Started => entry_started(e) || e.state == "Completed",
+            WaitFor::Started => entry_started(e) || e.state == EntryState::Completed,
             WaitFor::Exit => matches!(e.state.as_str(), "Completed" | "Error" | "Terminated" | "Stopped" | "Skipped"),
         };
         if holds {

@@ -138,15 +138,28 @@ pub struct FileEnv {
     pub optional: bool,
 }
 
-/// What an entry of the pod file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an entry of the pod file is; in status.json `init`, `sidecar`, `app`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// An `[[init]]` step: runs to completion before the next entry starts.
     Init,
     /// An `[[init]]` entry with `restart = "Always"`: starts in order, then runs beside the apps.
     Sidecar,
     /// An `[[app]]`: started together with the other apps after the init entries, supervised.
+    #[default]
     App,
+}
+
+impl Kind {
+    /// The KIND column's word (and status.json's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Init => "init",
+            Kind::Sidecar => "sidecar",
+            Kind::App => "app",
+        }
+    }
 }
 
 /// What a probe does to check its entry.

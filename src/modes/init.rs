@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cli::InitOptions;
 use crate::config::{Entry, Kind};
-use crate::pod::machine::{Flavor, Pod, Settings};
+use crate::pod::machine::{Flavor, PodMachine, Settings};
 use crate::pod::runtime::{Io, Runtime};
 use crate::pod::unit::Unit;
 use crate::sys::spawn::{Args, Command};
@@ -24,6 +24,6 @@ pub fn pod(o: &InitOptions) -> Runtime {
     let settings = Settings::without_files("podinit", o.grace, std::process::id(), crate::now_unix());
     let flavor =
         Flavor::Init { kill_group: o.kill_group, remap_to_zero: o.remap_to_zero.clone(), warn_reaped: o.warn_reaped };
-    let pod = Pod::new(flavor, settings, vec![Unit::new(entry, String::new(), false, now)], now);
+    let pod = PodMachine::new(flavor, settings, vec![Unit::new(entry, String::new(), false, now)], now);
     Runtime::new(pod, vec![cmd], Io::default())
 }

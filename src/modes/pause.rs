@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::pod::machine::{Flavor, Pod, Settings};
+use crate::pod::machine::{Flavor, PodMachine, Settings};
 use crate::pod::runtime::{Io, Runtime};
 
 /// Pins no mount the runtime may want to unmount: cwd to `/`, every inherited
@@ -22,7 +22,7 @@ pub fn release_mounts() {
 /// The pause pod: no entries, no status file, no markers.
 pub fn pod() -> Runtime {
     let settings = Settings::without_files("pause", Duration::ZERO, std::process::id(), crate::now_unix());
-    Runtime::new(Pod::new(Flavor::Pause, settings, Vec::new(), Instant::now()), Vec::new(), Io::default())
+    Runtime::new(PodMachine::new(Flavor::Pause, settings, Vec::new(), Instant::now()), Vec::new(), Io::default())
 }
 
 /// Closes every fd above 2 that podinit inherited.

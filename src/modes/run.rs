@@ -9,7 +9,7 @@ use crate::config::{self, Kind};
 use crate::pod::control::{self, ControlError};
 use crate::pod::init_steps;
 use crate::pod::logs;
-use crate::pod::machine::{Flavor, Pod, Settings};
+use crate::pod::machine::{Flavor, PodMachine, Settings};
 use crate::pod::marker::MarkerStore;
 use crate::pod::runtime::{EnvBuilder, Io, Runtime};
 use crate::pod::unit::Unit;
@@ -54,7 +54,7 @@ fn env_block(text: &Vars, bytes: &[(OsString, OsString)]) -> Result<Env, SpawnEr
 
 /// A prepared pod: the machine, each unit's command, and how to build the
 /// environment of the units that read files at each start.
-pub type Prepared = (Pod, Vec<Command>, Vec<Option<EnvBuilder>>);
+pub type Prepared = (PodMachine, Vec<Command>, Vec<Option<EnvBuilder>>);
 
 /// The path of the notify socket of a pod whose state directory is `state_dir`.
 pub fn notify_path(state_dir: &Path) -> std::path::PathBuf {
@@ -199,7 +199,7 @@ pub fn prepare(pod: &config::Pod) -> Result<Prepared, Vec<String>> {
         pid: std::process::id(),
         started_unix: crate::now_unix(),
     };
-    Ok((Pod::new(Flavor::Pod, settings, units, now), cmds, builders))
+    Ok((PodMachine::new(Flavor::Pod, settings, units, now), cmds, builders))
 }
 
 /// Loads and prepares the pod file, printing every error. None: exit 1.

@@ -15,7 +15,7 @@
 //! 661,192 bytes and `make static-k8s` from 883,552 to 913,544.
 //!
 //! Sans-IO: [`Call`] is fed the bytes read from the socket and hands out the
-//! bytes to write; [`crate::pod::checks`] owns the non-blocking socket and the
+//! bytes to write; [`crate::pod::attempts`] owns the non-blocking socket and the
 //! deadline. The request is encoded with HPACK literals without indexing, so
 //! the server's decoder state never matters to us; flow control is not needed
 //! for a request and an answer of a few bytes each (the default windows are

@@ -16,8 +16,9 @@
 
 use serde::Serialize;
 
+use crate::config::Kind;
 use crate::pod::logs::time::rfc3339_secs;
-use crate::pod::status::{EntryStatus, PodStatus};
+use crate::pod::status::{EntryState, EntryStatus, PodStatus};
 
 /// A Kubernetes `Pod` object with only its `status` (and its name).
 #[derive(Debug, Clone, Serialize)]
@@ -152,7 +153,7 @@ pub fn pod_object(st: &PodStatus) -> PodObject {
     let (mut init, mut apps) = (Vec::new(), Vec::new());
     for e in &st.entries {
         let v = container_status(e, phase);
-        if e.kind == "app" {
+        if e.kind == Kind::App {
             apps.push(v);
         } else {
             init.push(v);
@@ -224,24 +225,25 @@ fn container_status(e: &EntryStatus, phase: &str) -> ContainerStatus {
         "CrashLoopBackOff" => (waiting("CrashLoopBackOff"), last),
         "Skipped" => (terminated(0, "Completed", None, Some(e.since)), None),
         "Completed" | "Error" | "Terminated" | "Stopped" => {
-            let code = run.map_or(if e.state == "Completed" { 0 } else { 1 }, |r| r.exit_code);
+            let code = run.map_or(if e.state == EntryState::Completed { 0 } else { 1 }, |r| r.exit_code);
             let fallback = if code == 0 { "Completed" } else { "Error" };
             let reason = run.map_or(fallback, |r| r.reason.as_str());
             let (started, finished) = run.map_or((None, None), |r| (r.started, r.finished));
             (terminated(code, reason, started, finished.or(Some(e.since))), None)
         }
-        _ => {
-            (waiting(if e.kind == "app" && phase == "Pending" { "PodInitializing" } else { "ContainerCreating" }), last)
-        }
+        _ => (
+            waiting(if e.kind == Kind::App && phase == "Pending" { "PodInitializing" } else { "ContainerCreating" }),
+            last,
+        ),
     };
     ContainerStatus {
         name: e.name.clone(),
         state,
         last_state: last_state.unwrap_or_default(),
-        ready: e.ready.unwrap_or(e.state == "Completed" || e.state == "Skipped"),
+        ready: e.ready.unwrap_or(e.state == EntryState::Completed || e.state == EntryState::Skipped),
         restart_count: e.restarts,
         started: e.started.unwrap_or(false),
-        restart_policy: (e.kind == "sidecar").then_some("Always"),
+        restart_policy: (e.kind == Kind::Sidecar).then_some("Always"),
     }
 }
 

@@ -8,13 +8,13 @@ use crate::config::Kind;
 use crate::pod::control::Reply;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::events::Type as EventType;
-use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, Then};
+use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
 use crate::pod::unit::{HookKind, HookProc, KillTarget, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 
-impl Pod {
+impl PodMachine {
     /// Asks for unit `i` to start now: its waiter begins polling, or its
     /// process is spawned (the pid comes back as [`Event::Spawned`]).
     ///

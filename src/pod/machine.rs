@@ -8,7 +8,7 @@
 //!        └── SIGTERM / deadline / failure ┘
 //! ```
 //!
-//! Sans-IO, as quinn-proto and h2 are: [`Pod::handle`] takes an [`Event`] and
+//! Sans-IO, as quinn-proto and h2 are: [`PodMachine::handle`] takes an [`Event`] and
 //! the time, and pushes [`Effect`]s for the runtime ([`crate::pod::runtime`]) to
 //! carry out. No syscalls, no clock reads: the only side channel is the `log`
 //! facade. The outcome of an effect that has one (a spawn's pid, a probe
@@ -57,12 +57,12 @@ pub enum Flavor {
     Pause,
 }
 
-/// Pod-wide settings the machine needs (the pod file's top level, or init-mode flags).
+/// PodMachine-wide settings the machine needs (the pod file's top level, or init-mode flags).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Pod name (POD_NAME).
+    /// PodMachine name (POD_NAME).
     pub name: String,
-    /// Pod namespace (POD_NAMESPACE).
+    /// PodMachine namespace (POD_NAMESPACE).
     pub namespace: String,
     /// Restart policy for apps and init steps.
     pub restart_policy: RestartPolicy,
@@ -165,7 +165,7 @@ pub enum Then {
 
 /// The state machine.
 #[derive(Debug)]
-pub struct Pod {
+pub struct PodMachine {
     pub(crate) flavor: Flavor,
     pub(crate) settings: Settings,
     pub(crate) units: Vec<Unit>,
@@ -192,11 +192,11 @@ pub struct Pod {
     pub(crate) conditions: [(bool, Instant); 3],
 }
 
-impl Pod {
+impl PodMachine {
     /// A pod over `units` (init entries first, in file order, then apps),
     /// starting at `now`. Nothing runs until the first [`Event::Tick`].
-    pub fn new(flavor: Flavor, settings: Settings, units: Vec<Unit>, now: Instant) -> Pod {
-        Pod {
+    pub fn new(flavor: Flavor, settings: Settings, units: Vec<Unit>, now: Instant) -> PodMachine {
+        PodMachine {
             flavor,
             settings,
             units,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
 use crate::pod::control::Request;
-use crate::pod::machine::{Effect, Event, Flavor, Pod, Settings, SpawnFailure};
+use crate::pod::machine::{Effect, Event, Flavor, PodMachine, Settings, SpawnFailure};
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::unit::{State, Unit};
 use crate::sys::reaper::ExitStatus;
@@ -93,7 +93,7 @@ fn random_entry(r: &mut Rng, i: usize, kind: Kind) -> Entry {
 }
 
 /// A random pod: init steps and sidecars first, then apps.
-fn random_pod(r: &mut Rng, t0: Instant) -> Pod {
+fn random_pod(r: &mut Rng, t0: Instant) -> PodMachine {
     let (flavor, entries) = match r.below(10) {
         0 => (Flavor::Pause, Vec::new()),
         1 => (
@@ -123,13 +123,13 @@ fn random_pod(r: &mut Rng, t0: Instant) -> Pod {
     settings.status_file = r.chance(70);
     settings.active_deadline = r.chance(20).then(|| Duration::from_secs(1 + r.below(60)));
     let units = entries.into_iter().map(|e| Unit::new(e, "h".into(), r.chance(30), t0)).collect();
-    Pod::new(flavor, settings, units, t0)
+    PodMachine::new(flavor, settings, units, t0)
 }
 
 /// Plays a runtime that answers at random.
 struct World {
     rng: Rng,
-    pod: Pod,
+    pod: PodMachine,
     now: Instant,
     next_pid: i32,
     /// Pids the machine believes alive (entries and hooks) plus strangers.

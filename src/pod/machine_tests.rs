@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
 use crate::pod::control::{Reply, Request};
-use crate::pod::machine::{Effect, Event, Flavor, Phase, Pod, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
+use crate::pod::machine::{Effect, Event, Flavor, Phase, PodMachine, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
 use crate::pod::probe::{Outcome, ProbeKind};
+use crate::pod::status::EntryState;
 use crate::pod::unit::{Reason, State, Unit};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
@@ -48,7 +49,7 @@ fn probe(success: u32, failure: u32) -> Probe {
 
 /// Plays the runtime for one machine.
 struct Harness {
-    pod: Pod,
+    pod: PodMachine,
     t0: Instant,
     now: Instant,
     next_pid: i32,
@@ -71,7 +72,7 @@ impl Harness {
         settings.status_file = true;
         let units = entries.into_iter().map(|e| Unit::new(e, "hash".into(), false, t0)).collect();
         Harness {
-            pod: Pod::new(flavor, settings, units, t0),
+            pod: PodMachine::new(flavor, settings, units, t0),
             t0,
             now: t0,
             next_pid: 100,
@@ -1091,7 +1092,7 @@ fn control_stop_holds_the_app_and_start_brings_it_back() {
     h.feed(Event::Control { conn: 1, req: Request::Stop("web".into()) });
     let effects = h.killed("web", TERM);
     assert_eq!(replies(&effects), vec![Reply::ok("web stopped (killed by SIGTERM)")]);
-    assert_eq!(h.pod.status(h.now).entries[0].state, "Stopped");
+    assert_eq!(h.pod.status(h.now).entries[0].state, EntryState::Stopped);
     h.at(600);
     assert!(!h.running("web"), "held: not restarted");
     let effects = h.feed(Event::Control { conn: 2, req: Request::Start("web".into()) });
@@ -1350,7 +1351,7 @@ fn a_sigkill_while_the_oom_counter_rose_is_oomkilled() {
         h.feed(Event::Exited { pid, status });
         assert_eq!(h.unit("web").last_exit, Some((status, reason)), "{oom} {status:?}");
         let st = h.pod.status(h.now);
-        assert_eq!(st.entries[0].state, state, "{oom} {status:?}");
+        assert_eq!(st.entries[0].state.as_str(), state, "{oom} {status:?}");
         if reason == Reason::OomKilled {
             assert_eq!(st.entries[0].last_exit.as_deref(), Some("137 (OOMKilled)"));
         }

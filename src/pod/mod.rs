@@ -9,7 +9,7 @@
 //! attempts), [`marker`] (run-once markers), [`status`] (status.json),
 //! [`control`] (the control socket) and [`logs`] (entries' output).
 
-pub mod checks;
+pub mod attempts;
 pub mod control;
 pub mod event;
 pub mod events;

@@ -4,7 +4,7 @@
 //!
 //! Pure: no sockets, no processes, no clock. The state machine asks
 //! [`ProbeState::start_if_due`] on every tick and, when an attempt is due, emits an
-//! effect; the runtime performs the attempt ([`crate::pod::checks`]) and hands
+//! effect; the runtime performs the attempt ([`crate::pod::attempts`]) and hands
 //! the outcome back to [`ProbeState::record`].
 
 use std::path::PathBuf;

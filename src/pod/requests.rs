@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use crate::config::Kind;
 use crate::pod::control::{ConnId, Reply, Request};
-use crate::pod::machine::{Effect, Pending, Pod, Then};
+use crate::pod::machine::{Effect, Pending, PodMachine, Then};
 use crate::pod::unit::{KillTarget, Reason, State};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
 
-impl Pod {
+impl PodMachine {
     /// Acts on one request; replies now, or once the entry has stopped or started.
     pub(crate) fn request(&mut self, conn: ConnId, req: Request, now: Instant, out: &mut Vec<Effect>) {
         let mut reply = |r: Reply| out.push(Effect::Reply { conn, reply: r });

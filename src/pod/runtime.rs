@@ -1,10 +1,10 @@
 //! The runtime: the half of the pod that touches the world. It owns the fds
 //! (control socket, log pipes, probe sockets), feeds the event loop's events to
-//! the pure [`machine::Pod`], and carries out the [`Effect`]s it returns:
+//! the pure [`machine::PodMachine`], and carries out the [`Effect`]s it returns:
 //! fork/exec, kill, probe attempts, markers, status.json, control replies.
 //!
 //! ```text
-//! poll ─► event_loop ─► Runtime::feed(Event) ─► Pod::handle ─► [Effect] ─► Runtime::perform
+//! poll ─► event_loop ─► Runtime::feed(Event) ─► PodMachine::handle ─► [Effect] ─► Runtime::perform
 //!                              ▲                                               │
 //!                              └──── Spawned / Probed / NoChildren ◄───────────┘
 //! ```
@@ -18,7 +18,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::pod::checks::Checks;
+use crate::pod::attempts::Attempts;
 use crate::pod::control;
 use crate::pod::logs::{self, Logs};
 use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
@@ -73,11 +73,11 @@ struct Told {
 
 /// A pod machine and the world it acts on.
 pub struct Runtime {
-    pod: machine::Pod,
+    pod: machine::PodMachine,
     /// Prepared argv/env/cwd/user of each unit, same order as the machine's.
     cmds: Vec<Command>,
     io: Io,
-    checks: Checks,
+    checks: Attempts,
     logs: Logs,
     /// Warned once that a marker could not be saved.
     marker_warned: bool,
@@ -95,7 +95,7 @@ pub struct Runtime {
 
 impl Runtime {
     /// The runtime for `pod`, whose unit `i` runs `cmds[i]`.
-    pub fn new(pod: machine::Pod, cmds: Vec<Command>, io: Io) -> Runtime {
+    pub fn new(pod: machine::PodMachine, cmds: Vec<Command>, io: Io) -> Runtime {
         let mut pod = pod;
         if io.state_dir.is_none() {
             pod.disable_status();
@@ -105,7 +105,7 @@ impl Runtime {
             pod,
             cmds,
             io,
-            checks: Checks::default(),
+            checks: Attempts::default(),
             logs,
             marker_warned: false,
             status_wanted: false,
@@ -119,7 +119,7 @@ impl Runtime {
     }
 
     /// The machine (for tests and status).
-    pub fn pod(&self) -> &machine::Pod {
+    pub fn pod(&self) -> &machine::PodMachine {
         &self.pod
     }
 

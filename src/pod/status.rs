@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::config::Kind;
 use crate::sys::atomic_file;
 use serde::{Deserialize, Serialize};
 
@@ -83,15 +84,100 @@ pub struct EventStatus {
     pub last_seen: u64,
 }
 
+/// An entry's STATE column: the Kubernetes container states as kubectl
+/// words them, plus podinit's Skipped (marker), Stopped (by a user) and
+/// Terminating. One type for the writer (`view.rs`) and every reader
+/// (`health`, `wait`, the Kubernetes JSON), so a renamed word cannot change
+/// what a reader decides; in status.json the word itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryState {
+    /// Not started yet (or being started).
+    #[default]
+    Waiting,
+    /// Its process runs (or its waiter polls).
+    Running,
+    /// podinit is stopping it.
+    Terminating,
+    /// Crashed; restarts after its back-off.
+    CrashLoopBackOff,
+    /// An init step whose run-once marker matched.
+    Skipped,
+    /// Stopped through the control socket.
+    Stopped,
+    /// Exited 0 for good.
+    Completed,
+    /// Stopped with the pod.
+    Terminated,
+    /// Killed by the kernel's OOM killer, for good.
+    #[serde(rename = "OOMKilled")]
+    OomKilled,
+    /// Failed for good.
+    Error,
+}
+
+impl EntryState {
+    /// The word, as kubectl shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryState::Waiting => "Waiting",
+            EntryState::Running => "Running",
+            EntryState::Terminating => "Terminating",
+            EntryState::CrashLoopBackOff => "CrashLoopBackOff",
+            EntryState::Skipped => "Skipped",
+            EntryState::Stopped => "Stopped",
+            EntryState::Completed => "Completed",
+            EntryState::Terminated => "Terminated",
+            EntryState::OomKilled => "OOMKilled",
+            EntryState::Error => "Error",
+        }
+    }
+
+    /// It has ended and will not run again by itself.
+    pub fn ended(self) -> bool {
+        use EntryState::*;
+        matches!(self, Completed | Error | OomKilled | Terminated | Stopped | Skipped)
+    }
+}
+
+impl std::fmt::Display for EntryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Tests write states and kinds as their words.
+#[cfg(test)]
+impl From<&str> for EntryState {
+    fn from(s: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(s.into())).expect("a state word")
+    }
+}
+
+#[cfg(test)]
+impl From<&str> for Kind {
+    fn from(s: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(s.into())).expect("a kind word")
+    }
+}
+
+/// The pod STATUS words `health` and `wait` act on (the column also holds
+/// `Init:1/3`, `PodInitializing`, ...: a string).
+pub mod pod_word {
+    /// Every app is ready.
+    pub const RUNNING: &str = "Running";
+    /// Running, but an app or sidecar is not ready.
+    pub const NOT_READY: &str = "NotReady";
+}
+
 /// One init step, sidecar or app.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EntryStatus {
     /// Entry name.
     pub name: String,
     /// `init`, `sidecar` or `app`.
-    pub kind: String,
-    /// `Waiting`, `Running`, `Completed`, `Skipped`, `Error`, `CrashLoopBackOff`, `Terminating`, `Terminated` or `Stopped`.
-    pub state: String,
+    pub kind: Kind,
+    /// The STATE column.
+    pub state: EntryState,
     /// Readiness; `None` for init steps (shown as `-`).
     #[serde(default)]
     pub ready: Option<bool>,
@@ -313,7 +399,7 @@ pub fn parse(text: &str) -> Result<PodStatus, StatusError> {
 pub fn render_table(st: &PodStatus, now: u64) -> String {
     let (mut ready, mut total, mut restarts) = (0usize, 0usize, 0u64);
     for e in &st.entries {
-        if e.kind == "app" || e.kind == "sidecar" {
+        if e.kind == Kind::App || e.kind == Kind::Sidecar {
             total += 1;
             if e.ready == Some(true) {
                 ready += 1;
@@ -338,8 +424,8 @@ pub fn render_table(st: &PodStatus, now: u64) -> String {
     for e in &st.entries {
         entries.push(vec![
             clean(&e.name),
-            clean(&e.kind),
-            clean(&e.state),
+            clean(e.kind.as_str()),
+            clean(e.state.as_str()),
             match e.ready {
                 Some(true) => "true".into(),
                 Some(false) => "false".into(),
@@ -365,14 +451,14 @@ pub fn health(st: &PodStatus) -> Result<(), String> {
     let name = clean(&st.name);
     // Only a pod whose apps are up can be "not ready because of X"; in any
     // other phase (Init:1/3, Completed, Terminating, ...) the phase says it all.
-    if st.status != "Running" && st.status != "NotReady" {
+    if st.status != pod_word::RUNNING && st.status != pod_word::NOT_READY {
         return Err(format!("pod {name} is {}", clean(&st.status)));
     }
     let laggards: Vec<String> = st
         .entries
         .iter()
-        .filter(|e| (e.kind == "app" || e.kind == "sidecar") && e.ready != Some(true))
-        .map(|e| format!("{} not ready ({})", clean(&e.name), clean(&e.state)))
+        .filter(|e| (e.kind == Kind::App || e.kind == Kind::Sidecar) && e.ready != Some(true))
+        .map(|e| format!("{} not ready ({})", clean(&e.name), e.state))
         .collect();
     if laggards.is_empty() {
         Err(format!("pod {name} is not ready ({})", clean(&st.status)))

@@ -7,13 +7,13 @@ use std::time::Instant;
 use crate::config::Kind;
 use crate::pod::event::{Effect, Proc};
 use crate::pod::events::Type as EventType;
-use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, Pod, DEADLINE_EXIT, KILL_WAIT, STOP_REPEAT_WINDOW};
+use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, DEADLINE_EXIT, KILL_WAIT, STOP_REPEAT_WINDOW};
 use crate::pod::unit::{HookKind, HookProc, KillTarget, Reason, State, Stop};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::{self, SigNum};
 
-impl Pod {
+impl PodMachine {
     /// Starts a graceful stop of unit `i`: pre_stop (if any), then its stop
     /// signal; SIGKILL at `deadline`. `why` is shown as the exit's reason.
     pub(crate) fn end_unit(&mut self, i: usize, why: Reason, deadline: Instant, now: Instant, out: &mut Vec<Effect>) {

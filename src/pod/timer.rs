@@ -1,6 +1,6 @@
 //! Every timer of the pod machine, named in one enum and armed by one table
-//! (quinn-proto's `Timer`/`TimerTable`): [`Pod::timers`] lists each armed
-//! timer with its instant, [`Pod::deadline`] is their minimum, and a tick fires
+//! (quinn-proto's `Timer`/`TimerTable`): [`PodMachine::timers`] lists each armed
+//! timer with its instant, [`PodMachine::deadline`] is their minimum, and a tick fires
 //! exactly the ones that are due. Because the deadline the event loop sleeps
 //! until and the work a tick does come from the same list, the loop cannot be
 //! woken for a timer that nothing will act on: the spin a passed startup probe
@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use crate::pod::event::Effect;
-use crate::pod::machine::{fmt_secs, Cause, Phase, Pod, KILL_WAIT};
+use crate::pod::machine::{fmt_secs, Cause, Phase, PodMachine, KILL_WAIT};
 use crate::pod::probe::ProbeKind;
 use crate::pod::unit::{HookKind, KillTarget, Reason, State, Stop};
 use crate::sys::reaper::ExitStatus;
@@ -52,7 +52,7 @@ pub enum UnitTimer {
 /// be a bug, which the property test would catch.
 const MAX_FIRES_PER_UNIT: usize = 16;
 
-impl Pod {
+impl PodMachine {
     /// Calls `f` with every armed timer and its instant. The one table.
     pub(crate) fn timers(&self, mut f: impl FnMut(Timer, Instant)) {
         if self.exited {

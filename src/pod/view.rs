@@ -5,13 +5,13 @@
 use std::time::Instant;
 
 use crate::config::Kind;
-use crate::pod::machine::{Cause, Phase, Pod};
-use crate::pod::status::{Condition, EntryStatus, EventStatus, LastRun, PodStatus};
+use crate::pod::machine::{Cause, Phase, PodMachine};
+use crate::pod::status::{pod_word, Condition, EntryState, EntryStatus, EventStatus, LastRun, PodStatus};
 use crate::pod::unit::{Reason, State, Unit};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
 
-impl Pod {
+impl PodMachine {
     /// The pod's state at `now`, as status.json holds it.
     pub fn status(&self, now: Instant) -> PodStatus {
         let unix = |t: Instant| self.settings.started_unix + t.saturating_duration_since(self.started).as_secs();
@@ -20,8 +20,8 @@ impl Pod {
             .iter()
             .map(|u| EntryStatus {
                 name: u.spec.name.clone(),
-                kind: kind_label(u.spec.kind).to_string(),
-                state: state_label(u).to_string(),
+                kind: u.spec.kind,
+                state: state_label(u),
                 ready: if u.spec.kind == Kind::Init { None } else { Some(u.ready()) },
                 started: (u.spec.kind != Kind::Init).then(|| u.run().is_some_and(|r| r.started)),
                 restarts: u.restarts,
@@ -121,9 +121,9 @@ impl Pod {
                 } else if apps.clone().any(|u| matches!(u.state, State::BackOff { .. })) {
                     "CrashLoopBackOff".into()
                 } else if apps.clone().all(|u| u.ready()) {
-                    "Running".into()
+                    pod_word::RUNNING.into()
                 } else {
-                    "NotReady".into()
+                    pod_word::NOT_READY.into()
                 }
             }
             Phase::Terminating { cause: Cause::Deadline, .. } | Phase::Done { cause: Cause::Deadline, .. } => {
@@ -138,28 +138,19 @@ impl Pod {
     }
 }
 
-/// The KIND column.
-fn kind_label(k: Kind) -> &'static str {
-    match k {
-        Kind::Init => "init",
-        Kind::Sidecar => "sidecar",
-        Kind::App => "app",
-    }
-}
-
 /// The STATE column (Kubernetes container states, plus Skipped and Stopped).
-fn state_label(u: &Unit) -> &'static str {
+fn state_label(u: &Unit) -> EntryState {
     match &u.state {
-        State::Waiting | State::Starting { .. } => "Waiting",
-        State::Running(r) if r.stop.is_some() => "Terminating",
-        State::Running(_) | State::Polling(_) => "Running",
-        State::BackOff { .. } => "CrashLoopBackOff",
-        State::Skipped => "Skipped",
-        State::Terminated { held: true, .. } => "Stopped",
-        State::Terminated { reason: Reason::Completed, .. } => "Completed",
-        State::Terminated { reason: Reason::Stopped, .. } => "Terminated",
-        State::Terminated { reason: Reason::OomKilled, .. } => "OOMKilled",
-        State::Terminated { .. } => "Error",
+        State::Waiting | State::Starting { .. } => EntryState::Waiting,
+        State::Running(r) if r.stop.is_some() => EntryState::Terminating,
+        State::Running(_) | State::Polling(_) => EntryState::Running,
+        State::BackOff { .. } => EntryState::CrashLoopBackOff,
+        State::Skipped => EntryState::Skipped,
+        State::Terminated { held: true, .. } => EntryState::Stopped,
+        State::Terminated { reason: Reason::Completed, .. } => EntryState::Completed,
+        State::Terminated { reason: Reason::Stopped, .. } => EntryState::Terminated,
+        State::Terminated { reason: Reason::OomKilled, .. } => EntryState::OomKilled,
+        State::Terminated { .. } => EntryState::Error,
     }
 }
 

@@ -2,23 +2,54 @@
 
 use std::io::Write;
 
+/// podinit's logger: env_logger's filter (the `env_filter` crate, same syntax and
+/// warnings) around a one-line format. Not env_logger itself: its formatter,
+/// styles and output targets are size a PID 1 does not use (issue 24).
+struct Logger {
+    filter: env_filter::Filter,
+    /// PODINIT_LOG_TIMESTAMPS: an RFC 3339 UTC time after "podinit:", as
+    /// log_timestamps puts one after an entry's `[name] `.
+    timestamps: bool,
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        self.filter.enabled(m)
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if !self.filter.matches(r) {
+            return;
+        }
+        // One write per line, as env_logger does: stderr is unbuffered and the
+        // children write to the same terminal, so a line must not come in pieces.
+        let mut line = Vec::with_capacity(128);
+        let _ = if self.timestamps {
+            writeln!(line, "podinit: {} {} {}", timestamp(), r.level(), r.args())
+        } else {
+            writeln!(line, "podinit: {} {}", r.level(), r.args())
+        };
+        let _ = std::io::stderr().lock().write_all(&line);
+    }
+
+    fn flush(&self) {}
+}
+
 /// Sets up the logger: `PODINIT_LOG` (env_logger syntax) wins over `default`.
 pub fn init(default: log::LevelFilter) {
-    let mut b = env_logger::Builder::new();
+    let mut b = env_filter::Builder::new();
     b.filter_level(default);
     if let Ok(spec) = std::env::var("PODINIT_LOG") {
-        b.parse_filters(&spec);
+        b.parse(&spec);
     }
-    // PODINIT_LOG_TIMESTAMPS: an RFC 3339 UTC time after "podinit:", as
-    // log_timestamps puts one after an entry's `[name] `.
-    if std::env::var_os("PODINIT_LOG_TIMESTAMPS").is_some_and(|v| !v.is_empty() && v != "0" && v != "false") {
-        b.format(|f, r| writeln!(f, "podinit: {} {} {}", timestamp(), r.level(), r.args()));
-    } else {
-        b.format(|f, r| writeln!(f, "podinit: {} {}", r.level(), r.args()));
-    }
-    b.target(env_logger::Target::Stderr);
+    let filter = b.build();
+    let max = filter.filter();
+    let timestamps =
+        std::env::var_os("PODINIT_LOG_TIMESTAMPS").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     // Only fails when a logger is already set, which cannot happen here.
-    let _ = b.try_init();
+    if log::set_boxed_logger(Box::new(Logger { filter, timestamps })).is_ok() {
+        log::set_max_level(max);
+    }
 }
 
 /// Now as `2026-12-06T13:42:06.123456789Z` (UTC), the layout of the entries' log times.

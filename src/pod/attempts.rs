@@ -44,7 +44,7 @@ enum Wait {
     /// An exec probe's child.
     Exec { pid: i32 },
     /// A resolver child looks the host up; its answer ("ADDRESS" or "!error")
-    /// comes through `pipe`. Its pid is in [`Checks::orphans`] from the start.
+    /// comes through `pipe`. Its pid is in [`Attempts::orphans`] from the start.
     Resolve { pid: i32, pipe: OwnedFd, answer: Vec<u8>, port: u16, proto: Proto },
     /// A socket connecting, then the exchange `proto` makes over it.
     Socket { sock: OwnedFd, proto: Proto, connected: bool },
@@ -72,14 +72,14 @@ struct Attempt {
 
 /// Every attempt in flight. Usually empty; a handful at most.
 #[derive(Debug, Default)]
-pub struct Checks {
+pub struct Attempts {
     running: Vec<Attempt>,
     /// Exec attempts that were killed (timeout, cancel) and resolver children:
     /// their exit is still to be reaped, and is nobody's business.
     orphans: Vec<i32>,
 }
 
-impl Checks {
+impl Attempts {
     /// Starts an attempt of `check` for `unit`'s `kind` probe. `base` is the
     /// entry's command (environment, cwd, user) an exec probe runs with.
     /// Returns the outcome when it is known at once.
@@ -512,7 +512,7 @@ mod tests {
 
     /// Runs one attempt of `check` to its outcome (or 2 s).
     fn attempt(check: Check) -> Option<Outcome> {
-        let mut c = Checks::default();
+        let mut c = Attempts::default();
         if let Some(o) =
             c.start(0, ProbeKind::Readiness, &check, Duration::from_secs(2), &Command::default(), Instant::now())
         {
@@ -587,7 +587,7 @@ mod tests {
         // A listener that never answers the HTTP request.
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/", l.local_addr().unwrap());
-        let mut c = Checks::default();
+        let mut c = Attempts::default();
         let t0 = Instant::now();
         let check = Check::Http(url.as_str().into());
         assert!(c.start(3, ProbeKind::Liveness, &check, Duration::from_millis(10), &Command::default(), t0).is_none());
@@ -659,7 +659,7 @@ mod tests {
     fn a_silent_grpc_server_times_out_with_the_kubelets_message() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap().to_string();
-        let mut c = Checks::default();
+        let mut c = Attempts::default();
         let t0 = Instant::now();
         let check = Check::Grpc { addr: addr.clone(), service: String::new() };
         assert!(c.start(0, ProbeKind::Readiness, &check, Duration::from_secs(1), &Command::default(), t0).is_none());
@@ -673,7 +673,7 @@ mod tests {
     fn a_host_name_is_resolved_off_the_loop() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let mut c = Checks::default();
+        let mut c = Attempts::default();
         let check = Check::Tcp(format!("localhost:{port}"));
         assert!(c
             .start(0, ProbeKind::Readiness, &check, Duration::from_secs(2), &Command::default(), Instant::now())
