@@ -107,8 +107,11 @@ test: setup
 demo: setup build
 	bash examples/demo.sh
 
+# Every measurement of scripts/bench/ (BENCH_ONLY=REGEX: only those; the other
+# rows of docs/benchmarks.tsv stay), then docs/benchmarks.md from the rows,
+# also when a measurement failed (the report lists it; make then fails).
 bench: static
-	PODINIT=$(CURDIR)/$(STATIC) bash scripts/bench.sh
+	PODINIT=$(CURDIR)/$(STATIC) bash scripts/bench.sh; s=$$?; python3 scripts/bench/render.py && exit $$s
 
 # dist/podinit-VERSION-ARCH-linux-musl and its .sha256: x86_64 always, aarch64
 # when its toolchain is there (rustup target add aarch64-unknown-linux-musl;

@@ -1,5 +1,5 @@
 /*
- * Orphan reaping cost of an init (scripts/bench.sh, section 10).
+ * Orphan reaping cost of an init (scripts/bench/orphans.sh).
  *
  *   orphans N ROUNDS CTL ACK [GAP_US]
  *       Run as the init's main child. For each of ROUNDS rounds a middle
@@ -18,7 +18,7 @@
  *
  * The bench reads the init's CPU time (/proc/PID/schedstat) between the byte
  * on CTL and "D": the cost of the reaping alone, not of creating the processes.
- * Built with `cc -O2` by scripts/bench.sh.
+ * Built with `cc -O2` by scripts/bench/lib.sh (helpers).
  */
 #include <errno.h>
 #include <fcntl.h>

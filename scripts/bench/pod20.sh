@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes DIR/pod.toml: the 20-entry pod of the benchmark (10 init steps `true`,
 # 10 apps `sleep 1000`, no probes), with its marker and state dirs in DIR.
-# scripts/bench.sh measures it; scripts/symbol-order.sh traces it, so the code
+# scripts/bench/idle.sh and rss.sh measure it; scripts/symbol-order.sh traces it, so the code
 # order is made for the pod the benchmark reports. Usage: pod20.sh DIR
 set -euo pipefail
 dir=${1:?usage: pod20.sh DIR}

@@ -1,5 +1,5 @@
 /*
- * Signal-forwarding latency through an init (scripts/bench.sh, section 9).
+ * Signal-forwarding latency through an init (scripts/bench/signals.sh).
  *
  *   sigping child FIFO
  *       Run as the init's child. Blocks SIGUSR1/SIGTERM, opens FIFO for
@@ -13,7 +13,7 @@
  *
  * CLOCK_MONOTONIC is one clock for every PID namespace, so the host-side
  * sender and the child in the namespace compare the same timestamps.
- * Built with `cc -O2` by scripts/bench.sh.
+ * Built with `cc -O2` by scripts/bench/lib.sh (helpers).
  */
 #include <errno.h>
 #include <fcntl.h>
