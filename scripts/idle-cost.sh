@@ -104,6 +104,8 @@ for c in init pause; do
         sleep 0.1
     done
     PID_OF[$c]=${child:?no PID 1 for $c}
+    # SIGKILL to unshare would leave its child, PID 1 of the namespace, running.
+    PIDS="$PIDS $child"
 done
 
 sleep 2.5
