@@ -13,13 +13,37 @@ cd "$(dirname "$0")/.."
 export PODINIT=${PODINIT:-$PWD/target/debug/podinit}
 [ -x "$PODINIT" ] || { echo "no binary at $PODINIT: run 'cargo build' first" >&2; exit 1; }
 pass=0 fail=0 failed="" skipped="" nskip=0
+
+# leftovers ID: pids of live processes that carry the suite's mark in their
+# environment (PODINIT_TEST_RUN=ID, inherited by everything a suite starts,
+# pods and their entries included): what it left behind. The mark, not a
+# path or a name, so a concurrent run elsewhere on the machine is not touched.
+leftovers() {
+    local p
+    for p in /proc/[0-9]*; do
+        [ "${p#/proc/}" = "$$" ] && continue
+        tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qx "PODINIT_TEST_RUN=$1" && echo "${p#/proc/}"
+    done
+}
 for t in "${SUITES:-tests/integration}"/test_*.sh; do
     [ -n "${ONLY:-}" ] && case "$t" in *"$ONLY"*) ;; *) continue ;; esac
     echo "== $t"
     start=$(date +%s)
+    mark="$$.$RANDOM.$(basename "$t")"
     log=$(mktemp /tmp/podinit-suite.XXXXXX)
-    bash "$t" 2>&1 | tee "$log"
+    PODINIT_TEST_RUN=$mark bash "$t" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
+    # Nothing a suite started may outlive it (a leaked pod holds ports and
+    # makes the next run's checks pass against the old services).
+    sleep 0.2
+    left=$(leftovers "$mark" | tr '\n' ' ')
+    leaked=0
+    if [ -n "${left// /}" ]; then
+        for p in $left; do echo "   LEFT BEHIND by $t: pid $p: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)"; done
+        leaked=1
+        # shellcheck disable=SC2086 # one pid per word
+        kill -KILL $left 2>/dev/null
+    fi
     skip=$(grep -E '^[a-z_-]+: skipped: ' "$log" | tail -n1)
     out=$(grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
     rm -f "$log"
@@ -33,6 +57,7 @@ for t in "${SUITES:-tests/integration}"/test_*.sh; do
     f=$(echo "$out" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
     if [ -z "$p" ]; then f=1; p=0; echo "   $t: no summary line (crashed?)"; fi
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "   $t: exited $rc although its summary says 0 failed"; fi
+    f=$((f + leaked))
     pass=$((pass + p)); fail=$((fail + f))
     [ "$f" != 0 ] && failed="$failed $t"
     echo "   ($(( $(date +%s) - start ))s)"
