@@ -67,66 +67,77 @@ fn exchange(
     deadline: Instant,
     req: &Request,
 ) -> Result<Reply, ControlError> {
-    let timed_out = |path: &Path| ControlError::Timeout { path: path.to_path_buf(), after: timeout };
-
     let mut line = serde_json::to_vec(&Wire::from_request(req))
         .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("cannot encode request: {e}") })?;
     line.push(b'\n');
+    send_line(&stream, &line, &path, timeout)?;
+    let mut buf = Vec::with_capacity(512);
+    let end = read_line(&stream, &mut buf, &path, deadline, timeout)?;
+    serde_json::from_slice(&buf[..end])
+        .map_err(|e| ControlError::Protocol { path, message: format!("not a reply ({e})") })
+}
+
+/// Sends `line` whole. A blocking send bounded by SO_SNDTIMEO (set in
+/// connect; `timeout` names it in the error); MSG_NOSIGNAL, so a vanished
+/// server is an error, not a signal.
+pub(super) fn send_line(stream: &UnixStream, line: &[u8], path: &Path, timeout: Duration) -> Result<(), ControlError> {
     let mut sent = 0;
     while sent < line.len() {
-        // Blocking send bounded by SO_SNDTIMEO (set in connect); MSG_NOSIGNAL so a vanished server is an error, not a signal.
         match socket::send(stream.as_raw_fd(), &line[sent..], MsgFlags::MSG_NOSIGNAL) {
             Ok(n) => sent += n,
             Err(Errno::EINTR) => {}
-            Err(Errno::EAGAIN) => return Err(timed_out(&path)),
+            Err(Errno::EAGAIN) => return Err(ControlError::Timeout { path: path.to_path_buf(), after: timeout }),
             // A server that refuses us (uid, too many connections) writes its
             // reason and closes before reading: the reply is still there to read.
             Err(Errno::EPIPE | Errno::ECONNRESET) => break,
-            Err(e) => return Err(ControlError::Io { op: "send to", path, source: e.into() }),
+            Err(e) => return Err(ControlError::Io { op: "send to", path: path.to_path_buf(), source: e.into() }),
         }
     }
+    Ok(())
+}
 
-    let mut buf = Vec::with_capacity(512);
+/// Reads into `buf` until the first newline, by `deadline` (`timeout` names
+/// it in the error); returns the newline's index. What came after it stays in
+/// `buf` (the log bytes of a `logs` reply).
+pub(super) fn read_line(
+    stream: &UnixStream,
+    buf: &mut Vec<u8>,
+    path: &Path,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<usize, ControlError> {
+    let timed_out = || ControlError::Timeout { path: path.to_path_buf(), after: timeout };
+    let io_err = |e: io::Error| ControlError::Io { op: "read from", path: path.to_path_buf(), source: e };
     let mut chunk = [0u8; 4096];
-    let end = loop {
+    loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(timed_out(&path));
+            return Err(timed_out());
         }
-        stream.set_read_timeout(Some(left)).map_err(|e| ControlError::Io {
-            op: "read from",
-            path: path.clone(),
-            source: e,
-        })?;
-        match (&stream).read(&mut chunk) {
+        stream.set_read_timeout(Some(left)).map_err(io_err)?;
+        match (&*stream).read(&mut chunk) {
             Ok(0) => {
-                return Err(ControlError::Protocol {
-                    path,
-                    message: "podinit closed the connection without a reply".into(),
-                })
+                let message = "podinit closed the connection without a reply".into();
+                return Err(ControlError::Protocol { path: path.to_path_buf(), message });
             }
             Ok(n) => {
                 let start = buf.len();
                 buf.extend_from_slice(&chunk[..n]);
                 if let Some(p) = buf[start..].iter().position(|&b| b == b'\n') {
-                    break start + p;
+                    return Ok(start + p);
                 }
                 if buf.len() > MAX_REPLY {
-                    return Err(ControlError::Protocol {
-                        path,
-                        message: format!("reply longer than {MAX_REPLY} bytes"),
-                    });
+                    let message = format!("reply longer than {MAX_REPLY} bytes");
+                    return Err(ControlError::Protocol { path: path.to_path_buf(), message });
                 }
             }
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                return Err(timed_out(&path))
+                return Err(timed_out())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ControlError::Io { op: "read from", path, source: e }),
+            Err(e) => return Err(io_err(e)),
         }
-    };
-    serde_json::from_slice(&buf[..end])
-        .map_err(|e| ControlError::Protocol { path, message: format!("not a reply ({e})") })
+    }
 }
 
 /// Blocking connect bounded by `timeout` (SO_SNDTIMEO also bounds connect(2)

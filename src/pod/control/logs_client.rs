@@ -3,14 +3,10 @@
 //! when a followed entry ends).
 
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::socket::{self, MsgFlags};
-
-use super::client::connect;
+use super::client::{connect, read_line, send_line};
 use super::*;
 use crate::pod::logs::Query;
 
@@ -30,44 +26,11 @@ pub fn logs(state_dir: &Path, q: &Query, out: &mut dyn Write) -> Result<Reply, C
     let stream = connect(&path, HEADER_TIMEOUT)?;
     let mut line = encode_logs(q);
     line.push(b'\n');
-    let mut sent = 0;
-    while sent < line.len() {
-        match socket::send(stream.as_raw_fd(), &line[sent..], MsgFlags::MSG_NOSIGNAL) {
-            Ok(n) => sent += n,
-            Err(Errno::EINTR) => {}
-            Err(Errno::EPIPE | Errno::ECONNRESET) => break,
-            Err(e) => return Err(ControlError::Io { op: "send to", path, source: e.into() }),
-        }
-    }
+    send_line(&stream, &line, &path, HEADER_TIMEOUT)?;
+    let mut buf = Vec::with_capacity(4096);
+    let header_end = read_line(&stream, &mut buf, &path, Instant::now() + HEADER_TIMEOUT, HEADER_TIMEOUT)?;
     let io_err = |op, e: io::Error, path: &Path| ControlError::Io { op, path: path.to_path_buf(), source: e };
-    stream.set_read_timeout(Some(HEADER_TIMEOUT)).map_err(|e| io_err("read from", e, &path))?;
-    let mut buf = Vec::with_capacity(65536);
     let mut chunk = vec![0u8; 65536];
-    let header_end = loop {
-        match (&stream).read(&mut chunk) {
-            Ok(0) => {
-                return Err(ControlError::Protocol {
-                    path,
-                    message: "podinit closed the connection without a reply".into(),
-                })
-            }
-            Ok(n) => {
-                let start = buf.len();
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(p) = buf[start..].iter().position(|&b| b == b'\n') {
-                    break start + p;
-                }
-                if buf.len() > MAX_REPLY {
-                    return Err(ControlError::Protocol { path, message: "reply header too long".into() });
-                }
-            }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                return Err(ControlError::Timeout { path, after: HEADER_TIMEOUT })
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err("read from", e, &path)),
-        }
-    };
     let reply: Reply = serde_json::from_slice(&buf[..header_end])
         .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("not a reply ({e})") })?;
     if !reply.ok {
