@@ -80,22 +80,58 @@ pub enum Mode {
     Pause,
     /// `podinit run [-c FILE] [-p SIGNAL]`; `pdeathsig`: the signal podinit
     /// gets when its parent dies (as `-p` in init mode).
-    Run { config: PathBuf, pdeathsig: Option<SigNum> },
+    Run {
+        /// The pod file.
+        config: PathBuf,
+        /// `-p`: the signal podinit gets when its parent dies.
+        pdeathsig: Option<SigNum>,
+    },
     /// `podinit check [-c FILE]`
-    Check { config: PathBuf },
+    Check {
+        /// The pod file.
+        config: PathBuf,
+    },
     /// `podinit status [--json] [-c FILE]`
-    Status { config: PathBuf, json: bool },
+    Status {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+        /// `--json`: podinit's own JSON.
+        json: bool,
+    },
     /// `podinit health [-c FILE]`
-    Health { config: PathBuf },
+    Health {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+    },
     /// `podinit reset [-c FILE] [STEP...]`
-    Reset { config: PathBuf, steps: Vec<String> },
+    Reset {
+        /// The pod file (for its marker_dir).
+        config: PathBuf,
+        /// The steps to forget; empty: all.
+        steps: Vec<String>,
+    },
     /// `podinit restart|stop|start NAME`, `podinit kill NAME SIG`
-    Control { config: PathBuf, cmd: ControlCmd },
+    Control {
+        /// The pod file (for its state_dir).
+        config: PathBuf,
+        /// What to ask.
+        cmd: ControlCmd,
+    },
     /// `podinit export [-c FILE] [--format yaml|json] [--image IMAGE]`: the pod as a Kubernetes manifest.
     /// `image` is for a pod file's containers (None: [`DEFAULT_IMAGE`]); a manifest keeps its own.
-    Export { config: PathBuf, json: bool, image: Option<String> },
+    Export {
+        /// The pod file or manifest.
+        config: PathBuf,
+        /// `--format json`.
+        json: bool,
+        /// `--image`.
+        image: Option<String>,
+    },
     /// `podinit import FILE`: a manifest (or pod file) as a pod file.
-    Import { file: PathBuf },
+    Import {
+        /// The manifest.
+        file: PathBuf,
+    },
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
     Hook(Hook),
     /// `podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]`.

@@ -236,7 +236,14 @@ pub enum SpawnError {
     /// clone(2) itself failed (RLIMIT_NPROC, memory).
     Fork(Errno),
     /// A setup step in the child failed (chdir, setuid, exec, ...).
-    Child { cmd: String, step: &'static str, errno: Errno },
+    Child {
+        /// The command as given.
+        cmd: String,
+        /// The step that failed.
+        step: &'static str,
+        /// Why.
+        errno: Errno,
+    },
     /// A string held a NUL byte.
     Nul(String),
     /// The program exists but the kernel could not find the interpreter it
@@ -251,7 +258,12 @@ pub enum SpawnError {
         kind: InterpKind,
     },
     /// The working directory could not be entered.
-    WorkingDir { dir: String, errno: Errno },
+    WorkingDir {
+        /// The directory.
+        dir: String,
+        /// Why.
+        errno: Errno,
+    },
 }
 
 /// Where a missing interpreter was named.
