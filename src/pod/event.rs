@@ -138,3 +138,11 @@ pub enum Effect {
         code: i32,
     },
 }
+
+impl Effect {
+    /// SIGKILL to the process group `pgid` leads: how podinit ends an entry
+    /// or a hook it gives up on (the group takes the entry's own children too).
+    pub fn kill_group(pgid: i32) -> Effect {
+        Effect::Kill { target: KillTarget::Group(pgid), sig: libc::SIGKILL }
+    }
+}

@@ -10,7 +10,7 @@ use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::events::Type as EventType;
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
-use crate::pod::unit::{HookKind, HookProc, KillTarget, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
+use crate::pod::unit::{HookKind, HookProc, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 
@@ -92,7 +92,7 @@ impl PodMachine {
                 match u.run_mut().and_then(|r| r.hook.as_mut()).filter(|h| h.kind == kind && h.pid.is_none()) {
                     Some(h) => h.pid = Some(pid),
                     // Its entry ended (or gave up on it) while it was being started.
-                    None => out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL }),
+                    None => out.push(Effect::kill_group(pid)),
                 }
             }
             (Proc::PostStart, Err(f)) => {
@@ -188,9 +188,7 @@ impl PodMachine {
             out.push(Effect::CancelProbes { unit: i });
         }
         // A hook outliving its entry has nothing left to act on.
-        if let Some(pid) = hook.and_then(|h| h.pid) {
-            out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
-        }
+        out.extend(hook.and_then(|h| h.pid).map(Effect::kill_group));
         u.last_exit = Some((status, reason));
         if let Some(s) = since {
             u.last_run = Some((s, now));

@@ -32,9 +32,7 @@ impl PodMachine {
             out.push(Effect::CancelProbes { unit: i });
         }
         if let Some(h) = r.hook.take_if(|h| h.kind == HookKind::PostStart) {
-            if let Some(pid) = h.pid {
-                out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
-            }
+            out.extend(h.pid.map(Effect::kill_group));
         }
         let msg = killing_message(&u.spec.name, why);
         if u.spec.pre_stop.is_some() && u.spec.kind != Kind::Init {
@@ -53,7 +51,7 @@ impl PodMachine {
     pub(crate) fn kill_unit(&mut self, i: usize, why: Reason, now: Instant, out: &mut Vec<Effect>) {
         let Some(r) = self.units[i].run_mut() else { return };
         r.stop = Some(Stop { reason: why, deadline: now, killed: true });
-        out.push(Effect::Kill { target: KillTarget::Group(r.pid), sig: libc::SIGKILL });
+        out.push(Effect::kill_group(r.pid));
         self.dirty = true;
         let msg = killing_message(&self.units[i].spec.name, why);
         self.event(now, EventType::Normal, "Killing", Some(i), msg);
@@ -106,10 +104,8 @@ impl PodMachine {
         if killed_at.is_none() && now >= deadline {
             log::warn!("grace period over; sending SIGKILL to everything left");
             for r in self.units.iter().filter_map(|u| u.run()) {
-                out.push(Effect::Kill { target: KillTarget::Group(r.pid), sig: libc::SIGKILL });
-                if let Some(pid) = r.hook.and_then(|h| h.pid) {
-                    out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
-                }
+                out.push(Effect::kill_group(r.pid));
+                out.extend(r.hook.and_then(|h| h.pid).map(Effect::kill_group));
             }
             out.push(Effect::SignalRest { sig: libc::SIGKILL });
             self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at: Some(now) };

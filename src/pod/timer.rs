@@ -13,7 +13,7 @@ use std::time::Instant;
 use crate::pod::event::Effect;
 use crate::pod::machine::{fmt_secs, Cause, Phase, PodMachine, KILL_WAIT};
 use crate::pod::probe::ProbeKind;
-use crate::pod::unit::{HookKind, KillTarget, Reason, State, Stop};
+use crate::pod::unit::{HookKind, Reason, State, Stop};
 use crate::sys::reaper::ExitStatus;
 
 /// A timer of the pod machine.
@@ -158,7 +158,7 @@ impl PodMachine {
             (UnitTimer::StepTimeout, State::Running(r)) => {
                 log::warn!("{}: timed out; sending SIGKILL", u.spec.name);
                 r.stop = Some(Stop { reason: Reason::Timeout, deadline: now, killed: true });
-                out.push(Effect::Kill { target: KillTarget::Group(r.pid), sig: libc::SIGKILL });
+                out.push(Effect::kill_group(r.pid));
                 self.dirty = true;
             }
             (UnitTimer::GiveUp, State::Polling(_)) => {
@@ -170,11 +170,9 @@ impl PodMachine {
                 if let Some(s) = &mut r.stop {
                     s.killed = true;
                 }
-                out.push(Effect::Kill { target: KillTarget::Group(r.pid), sig: libc::SIGKILL });
+                out.push(Effect::kill_group(r.pid));
                 if let Some(h) = r.hook.take_if(|h| h.kind == HookKind::PreStop) {
-                    if let Some(pid) = h.pid {
-                        out.push(Effect::Kill { target: KillTarget::Group(pid), sig: libc::SIGKILL });
-                    }
+                    out.extend(h.pid.map(Effect::kill_group));
                 }
             }
             (UnitTimer::Probe(ProbeKind::Wait), State::Polling(p)) => {
