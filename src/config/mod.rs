@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
 pub use model::{
-    Backoff, Entry, ExitCodeOperator, FileEnv, FromImage, HttpGet, Kind, Mount, Pod, Probe, ProbeAction, RestartPolicy,
-    RestartRule, Volume, VolumeContent, VolumeFile, WaitFor, WaitTarget,
+    Backoff, Entry, ExitCodeOperator, FileEnv, FromImage, HttpGet, Kind, Mount, Pod, Probe, ProbeAction, ProbeKind,
+    RestartPolicy, RestartRule, Volume, VolumeContent, VolumeFile, WaitFor, WaitTarget,
 };
 pub use url::{check_header_name, http_target, split_host_port, HttpTarget};
 

@@ -162,6 +162,54 @@ impl Kind {
     }
 }
 
+/// Which of an entry's probes (and, for the pod machine, an init step's `wait_for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// Gates the other probes and, for a sidecar, the next init entry.
+    Startup,
+    /// Decides Ready.
+    Readiness,
+    /// A failure restarts the entry.
+    Liveness,
+    /// An init step's `wait_for`.
+    Wait,
+}
+
+impl ProbeKind {
+    /// The three probes an entry can have, in the order both file formats write them.
+    pub const PROBES: [ProbeKind; 3] = [ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness];
+
+    /// The name in log lines ("readiness probe failed").
+    pub fn label(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startup",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Wait => "wait",
+        }
+    }
+
+    /// The pod file's key (`startup_probe`); `wait_for` for a waiter.
+    pub fn toml_key(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startup_probe",
+            ProbeKind::Readiness => "readiness_probe",
+            ProbeKind::Liveness => "liveness_probe",
+            ProbeKind::Wait => "wait_for",
+        }
+    }
+
+    /// The manifest's key (`startupProbe`); a waiter is the `podinit.dev/wait-for` annotation.
+    pub fn manifest_key(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startupProbe",
+            ProbeKind::Readiness => "readinessProbe",
+            ProbeKind::Liveness => "livenessProbe",
+            ProbeKind::Wait => "wait-for",
+        }
+    }
+}
+
 /// What a probe does to check its entry.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeAction {
@@ -497,6 +545,26 @@ impl Entry {
             notify: false,
             env_files: Vec::new(),
             file_env: Vec::new(),
+        }
+    }
+
+    /// The probe of `kind` (None for [`ProbeKind::Wait`]: that is `wait_for`).
+    pub fn probe(&self, kind: ProbeKind) -> Option<&Probe> {
+        match kind {
+            ProbeKind::Startup => self.startup_probe.as_ref(),
+            ProbeKind::Readiness => self.readiness_probe.as_ref(),
+            ProbeKind::Liveness => self.liveness_probe.as_ref(),
+            ProbeKind::Wait => None,
+        }
+    }
+
+    /// Where the probe of `kind` goes (`wait_for` has no [`Probe`]: None).
+    pub fn probe_slot(&mut self, kind: ProbeKind) -> Option<&mut Option<Probe>> {
+        match kind {
+            ProbeKind::Startup => Some(&mut self.startup_probe),
+            ProbeKind::Readiness => Some(&mut self.readiness_probe),
+            ProbeKind::Liveness => Some(&mut self.liveness_probe),
+            ProbeKind::Wait => None,
         }
     }
 }

@@ -12,30 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{HttpGet, Probe, ProbeAction, WaitFor, WaitTarget};
 
-/// Which of an entry's probes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeKind {
-    /// Gates the other probes and, for a sidecar, the next init entry.
-    Startup,
-    /// Decides Ready.
-    Readiness,
-    /// A failure restarts the entry.
-    Liveness,
-    /// An init step's `wait_for`.
-    Wait,
-}
-
-impl ProbeKind {
-    /// The name in log lines ("readiness probe failed").
-    pub fn label(self) -> &'static str {
-        match self {
-            ProbeKind::Startup => "startup",
-            ProbeKind::Readiness => "readiness",
-            ProbeKind::Liveness => "liveness",
-            ProbeKind::Wait => "wait",
-        }
-    }
-}
+pub use crate::config::ProbeKind;
 
 /// What a probe checks.
 #[derive(Debug, Clone, PartialEq)]
