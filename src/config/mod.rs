@@ -23,6 +23,7 @@ pub mod k8s;
 mod model;
 mod suggest;
 mod url;
+mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -113,6 +114,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
         }
     };
     let pod = ck.pod(&root);
+    ck.validate(&pod);
     let errors = ck.finish();
     if errors.is_empty() {
         Ok(pod)

@@ -1,0 +1,260 @@
+//! The rules about a pod's values, whatever file it was read from.
+//!
+//! A reader (`check.rs` for the pod file, `k8s/read` for a manifest) checks only
+//! its format's syntax — a TOML type, a duration string, a YAML mapping, an
+//! int32 — while it builds the [`Pod`], and records where it read each field.
+//! Then it calls [`validate`] once and places each [`Problem`] at the recorded
+//! origin of the problem's [`FieldRef`]. A rule written here holds for both
+//! formats, checked once, on the model rather than on text: before this, a
+//! manifest was validated by printing it as TOML and reading that back.
+//!
+//! Messages name a field as the file spells it ([`Format`]): the pod file's
+//! `startup_probe.period` is the manifest's `startupProbe.periodSeconds`.
+
+use super::check::dns1123_error;
+use super::model::entry_name_problem;
+use super::{Entry, Kind, Pod, Probe, ProbeKind, RestartPolicy};
+
+/// Which file the pod came from, for the names of fields in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// A pod file (`snake_case` keys).
+    Toml,
+    /// A Kubernetes manifest (`camelCase` fields, containers).
+    Manifest,
+}
+
+/// What a field belongs to: the pod, or one of its entries by its place in the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// The pod itself.
+    Pod,
+    /// `pod.init[i]`: an init step or a sidecar (an `[[init]]` table, an initContainer).
+    Init(usize),
+    /// `pod.apps[i]` (an `[[app]]` table, a container).
+    App(usize),
+}
+
+/// A field of a probe (or of a waiter's `wait_for`, [`ProbeKind::Wait`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProbeField {
+    /// The probe as a whole.
+    Whole,
+    /// What it checks: `tcp`, `http`, `exec`, … (`tcpSocket`, `httpGet`, …).
+    Action,
+    /// `period` (`periodSeconds`).
+    Period,
+    /// `timeout` (`timeoutSeconds`).
+    Timeout,
+    /// `success_threshold` (`successThreshold`).
+    SuccessThreshold,
+    /// `failure_threshold` (`failureThreshold`).
+    FailureThreshold,
+}
+
+/// A field of the model, independent of how a file spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// The subject itself: an entry's table or container, the pod.
+    Whole,
+    /// The pod's or an entry's name.
+    Name,
+    /// The pod's namespace.
+    Namespace,
+    /// An entry's command.
+    Command,
+    /// An init step's `wait_for`.
+    WaitFor,
+    /// An entry's own restart policy.
+    RestartPolicy,
+    /// An entry's restart rules.
+    RestartRules,
+    /// A field of one of an entry's probes.
+    Probe(ProbeKind, ProbeField),
+}
+
+/// One field of one subject: where a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldRef {
+    /// The pod or the entry.
+    pub(crate) of: Subject,
+    /// The field of it.
+    pub(crate) field: Field,
+}
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Problem {
+    /// The field at fault; a reader places the message where it read that field,
+    /// or at the entry (the pod) when the field was not written.
+    pub(crate) at: FieldRef,
+    /// What is wrong, in one line, without a position.
+    pub(crate) message: String,
+    /// For a duplicate: the field it repeats, which the reader names by its
+    /// position (a line, a YAML path) after the message.
+    pub(crate) first: Option<FieldRef>,
+}
+
+impl Format {
+    /// How this format spells a field of a probe (or of `wait_for`).
+    fn probe_key(self, field: ProbeField) -> &'static str {
+        match (self, field) {
+            (Format::Toml, ProbeField::Period) => "period",
+            (Format::Toml, ProbeField::Timeout) => "timeout",
+            (Format::Toml, ProbeField::SuccessThreshold) => "success_threshold",
+            (Format::Toml, ProbeField::FailureThreshold) => "failure_threshold",
+            (Format::Manifest, ProbeField::Period) => "periodSeconds",
+            (Format::Manifest, ProbeField::Timeout) => "timeoutSeconds",
+            (Format::Manifest, ProbeField::SuccessThreshold) => "successThreshold",
+            (Format::Manifest, ProbeField::FailureThreshold) => "failureThreshold",
+            (_, ProbeField::Whole | ProbeField::Action) => "",
+        }
+    }
+
+    fn probe_name(self, kind: ProbeKind) -> &'static str {
+        match self {
+            Format::Toml => kind.toml_key(),
+            Format::Manifest => kind.manifest_key(),
+        }
+    }
+}
+
+/// Every problem with `pod`'s values, pod first, then each entry in model order.
+pub(crate) fn validate(pod: &Pod, format: Format) -> Vec<Problem> {
+    let mut out = Problems { list: Vec::new() };
+    // The pod's name and namespace, as the API server validates them (apimachinery
+    // `NameIsDNSSubdomain` for a pod, `NameIsDNSLabel` for a namespace), so that
+    // `podinit export` never writes a manifest it refuses.
+    for (field, key, value, label) in
+        [(Field::Name, "name", &pod.name, false), (Field::Namespace, "namespace", &pod.namespace, true)]
+    {
+        if let Some(why) = dns1123_error(value, label) {
+            let what = if label { "an RFC 1123 label" } else { "an RFC 1123 subdomain" };
+            out.add(Subject::Pod, field, format!("bad {key} '{value}': {why} (Kubernetes needs {what})"));
+        }
+    }
+    let entries: Vec<(Subject, &Entry)> = (pod.init.iter().enumerate().map(|(i, e)| (Subject::Init(i), e)))
+        .chain(pod.apps.iter().enumerate().map(|(i, e)| (Subject::App(i), e)))
+        .collect();
+    for (n, &(of, e)) in entries.iter().enumerate() {
+        out.name(of, e, &entries[..n], format);
+        out.entry(of, e, format);
+        for kind in ProbeKind::PROBES {
+            if let Some(p) = e.probe(kind) {
+                out.probe(of, kind, p, format);
+            }
+        }
+        if let Some(w) = &e.wait_for {
+            let at = |f| Field::Probe(ProbeKind::Wait, f);
+            if w.period.is_zero() {
+                out.add(of, at(ProbeField::Period), must_be_longer(format.probe_key(ProbeField::Period)));
+            }
+            if w.timeout.is_some_and(|t| t.is_zero()) {
+                out.add(of, at(ProbeField::Timeout), must_be_longer(format.probe_key(ProbeField::Timeout)));
+            }
+        }
+    }
+    out.list
+}
+
+fn must_be_longer(key: &str) -> String {
+    format!("'{key}' must be longer than 0")
+}
+
+/// "init step 'x'", "sidecar 'x'", "app 'x'": an entry in messages.
+fn label(e: &Entry) -> String {
+    let kind = match e.kind {
+        Kind::Init => "init step",
+        Kind::Sidecar => "sidecar",
+        Kind::App => "app",
+    };
+    if e.name.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} '{}'", e.name)
+    }
+}
+
+struct Problems {
+    list: Vec<Problem>,
+}
+
+impl Problems {
+    fn add(&mut self, of: Subject, field: Field, message: String) {
+        self.list.push(Problem { at: FieldRef { of, field }, message, first: None });
+    }
+
+    /// An entry's name: the one rule for both formats (it becomes a file name), and
+    /// unique across init entries and apps (initContainers and containers).
+    fn name(&mut self, of: Subject, e: &Entry, before: &[(Subject, &Entry)], format: Format) {
+        // An empty name is one the reader could not read (or was not written): it said so.
+        if e.name.is_empty() {
+            return;
+        }
+        if let Some(problem) = entry_name_problem(&e.name) {
+            self.add(of, Field::Name, problem);
+            return;
+        }
+        // The first of the same name that is itself a valid name (a bad one was reported as such).
+        let first = before.iter().find(|(_, f)| f.name == e.name && entry_name_problem(&f.name).is_none());
+        if let Some(&(first, _)) = first {
+            let what = if format == Format::Toml { "name" } else { "container name" };
+            self.list.push(Problem {
+                at: FieldRef { of, field: Field::Name },
+                message: format!("duplicate {what} '{}'", e.name),
+                first: Some(FieldRef { of: first, field: Field::Name }),
+            });
+        }
+    }
+
+    /// The rules that tie an entry's fields together.
+    fn entry(&mut self, of: Subject, e: &Entry, format: Format) {
+        let label = label(e);
+        // On an init entry, Always is what makes a sidecar (`restart = "Always"`, a manifest's
+        // `restartPolicy: Always`); an init step with it as its own policy is a contradiction.
+        if e.kind == Kind::Init && e.restart_policy == Some(RestartPolicy::Always) {
+            let message =
+                format!("restart_policy = \"Always\" on {label} would make it a sidecar: write restart = \"Always\"");
+            self.add(of, Field::RestartPolicy, message);
+        }
+        // Kubernetes' rule: the rules refine the container's own policy, so it must be set.
+        if !e.restart_rules.is_empty() && e.restart_policy.is_none() {
+            let message = match format {
+                Format::Toml => format!("{label} has restart_rules but no restart_policy (the rules need the entry's own policy, as in Kubernetes)"),
+                Format::Manifest => "needs the container's own restartPolicy (Kubernetes requires it next to the rules)".to_string(),
+            };
+            self.add(of, Field::RestartRules, message);
+        }
+        match (e.kind, e.command.is_empty(), e.wait_for.is_some()) {
+            (Kind::Init, false, true) => {
+                let message = format!("{label} has both 'command' and 'wait_for' (a waiter step runs no command)");
+                self.add(of, Field::WaitFor, message);
+            }
+            (Kind::Init, true, false) => self.add(of, Field::Whole, format!("{label} has no 'command' or 'wait_for'")),
+            (Kind::Sidecar | Kind::App, true, _) => self.add(of, Field::Whole, format!("{label} has no 'command'")),
+            _ => {}
+        }
+    }
+
+    fn probe(&mut self, of: Subject, kind: ProbeKind, p: &Probe, format: Format) {
+        let at = |f| Field::Probe(kind, f);
+        for (field, d) in [(ProbeField::Period, p.period), (ProbeField::Timeout, p.timeout)] {
+            if d.is_zero() {
+                self.add(of, at(field), must_be_longer(format.probe_key(field)));
+            }
+        }
+        for (field, n) in
+            [(ProbeField::SuccessThreshold, p.success_threshold), (ProbeField::FailureThreshold, p.failure_threshold)]
+        {
+            if n == 0 {
+                self.add(of, at(field), format!("'{}' must be at least 1, found 0", format.probe_key(field)));
+            }
+        }
+        // Kubernetes' rule: liveness and startup probes pass on the first success.
+        if p.success_threshold > 1 && kind != ProbeKind::Readiness {
+            let key = format.probe_key(ProbeField::SuccessThreshold);
+            let message = format!("'{key}' must be 1 for a {}", format.probe_name(kind));
+            self.add(of, at(ProbeField::SuccessThreshold), message);
+        }
+    }
+}
