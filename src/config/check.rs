@@ -892,26 +892,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn tcp(&mut self, f: Row) -> Option<String> {
+    /// What a probe or a waiter checks: a string whose rules (`host:port`, an
+    /// `http://` URL) are in validate.rs, which finds it by `kind`.
+    fn target(&mut self, f: Row, kind: ProbeKind) -> Option<String> {
         let target = self.string(f)?;
-        match split_host_port(&target) {
-            Ok(_) => Some(target),
-            Err(why) => {
-                self.error(Some(f.at()), format!("bad {} address '{target}' ({why})", f.name()));
-                None
-            }
-        }
-    }
-
-    fn http(&mut self, f: Row) -> Option<String> {
-        let url = self.string(f)?;
-        match http_target(&url) {
-            Ok(_) => Some(url),
-            Err(why) => {
-                self.error(Some(f.at()), format!("bad http URL '{url}' ({why})"));
-                None
-            }
-        }
+        self.origin(Field::Probe(kind, ProbeField::Action), f.at());
+        Some(target)
     }
 
     /// A probe; one whose check is missing or unreadable stands as an exec probe
@@ -927,9 +913,9 @@ impl<'a> Checker<'a> {
         for g in fields(rows) {
             let found = match g.name() {
                 "exec" => self.command(g).map(ProbeAction::Exec),
-                "tcp" => self.tcp(g).map(ProbeAction::Tcp),
-                "http" => self.http(g).map(|url| ProbeAction::Http(url.into())),
-                "grpc" => self.tcp(g).map(|addr| ProbeAction::Grpc { addr, service: String::new() }),
+                "tcp" => self.target(g, kind).map(ProbeAction::Tcp),
+                "http" => self.target(g, kind).map(|url| ProbeAction::Http(url.as_str().into())),
+                "grpc" => self.target(g, kind).map(|addr| ProbeAction::Grpc { addr, service: String::new() }),
                 "headers" => {
                     headers = Some((self.headers(g), g.key_at()));
                     continue;
@@ -1037,8 +1023,8 @@ impl<'a> Checker<'a> {
         let (mut timeout, mut period) = (None, Duration::from_secs(1));
         for g in fields(rows) {
             let found = match g.name() {
-                "tcp" => self.tcp(g).map(WaitTarget::Tcp),
-                "http" => self.http(g).map(WaitTarget::Http),
+                "tcp" => self.target(g, ProbeKind::Wait).map(WaitTarget::Tcp),
+                "http" => self.target(g, ProbeKind::Wait).map(WaitTarget::Http),
                 "file" => self.path(g).map(WaitTarget::File),
                 "unix" => self.path(g).map(WaitTarget::Unix),
                 "timeout" => {

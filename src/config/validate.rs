@@ -13,7 +13,8 @@
 
 use super::check::dns1123_error;
 use super::model::entry_name_problem;
-use super::{Entry, Kind, Pod, Probe, ProbeKind, RestartPolicy};
+use super::{http_target, split_host_port};
+use super::{Entry, Kind, Pod, Probe, ProbeAction, ProbeKind, RestartPolicy, WaitTarget};
 
 /// Which file the pod came from, for the names of fields in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +147,11 @@ pub(crate) fn validate(pod: &Pod, format: Format) -> Vec<Problem> {
         }
         if let Some(w) = &e.wait_for {
             let at = |f| Field::Probe(ProbeKind::Wait, f);
+            match &w.target {
+                WaitTarget::Tcp(addr) => out.address(of, ProbeKind::Wait, "tcp", addr),
+                WaitTarget::Http(url) => out.url(of, ProbeKind::Wait, url),
+                WaitTarget::File(_) | WaitTarget::Unix(_) => {}
+            }
             if w.period.is_zero() {
                 out.add(of, at(ProbeField::Period), must_be_longer(format.probe_key(ProbeField::Period)));
             }
@@ -236,8 +242,28 @@ impl Problems {
         }
     }
 
+    /// A `host:port` to connect to (a `tcp` or `grpc` check).
+    fn address(&mut self, of: Subject, kind: ProbeKind, key: &str, addr: &str) {
+        if let Err(why) = split_host_port(addr) {
+            self.add(of, Field::Probe(kind, ProbeField::Action), format!("bad {key} address '{addr}' ({why})"));
+        }
+    }
+
+    /// An `http://` URL to GET.
+    fn url(&mut self, of: Subject, kind: ProbeKind, url: &str) {
+        if let Err(why) = http_target(url) {
+            self.add(of, Field::Probe(kind, ProbeField::Action), format!("bad http URL '{url}' ({why})"));
+        }
+    }
+
     fn probe(&mut self, of: Subject, kind: ProbeKind, p: &Probe, format: Format) {
         let at = |f| Field::Probe(kind, f);
+        match &p.action {
+            ProbeAction::Tcp(addr) => self.address(of, kind, "tcp", addr),
+            ProbeAction::Grpc { addr, .. } => self.address(of, kind, "grpc", addr),
+            ProbeAction::Http(get) => self.url(of, kind, &get.url),
+            ProbeAction::Exec(_) => {}
+        }
         for (field, d) in [(ProbeField::Period, p.period), (ProbeField::Timeout, p.timeout)] {
             if d.is_zero() {
                 self.add(of, at(field), must_be_longer(format.probe_key(field)));
