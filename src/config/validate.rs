@@ -153,18 +153,22 @@ pub(crate) fn validate(pod: &Pod, format: Format) -> Vec<Problem> {
                 WaitTarget::File(_) | WaitTarget::Unix(_) => {}
             }
             if w.period.is_zero() {
-                out.add(of, at(ProbeField::Period), must_be_longer(format.probe_key(ProbeField::Period)));
+                out.add(of, at(ProbeField::Period), must_be_longer(format, format.probe_key(ProbeField::Period)));
             }
             if w.timeout.is_some_and(|t| t.is_zero()) {
-                out.add(of, at(ProbeField::Timeout), must_be_longer(format.probe_key(ProbeField::Timeout)));
+                out.add(of, at(ProbeField::Timeout), must_be_longer(format, format.probe_key(ProbeField::Timeout)));
             }
         }
     }
     out.list
 }
 
-fn must_be_longer(key: &str) -> String {
-    format!("'{key}' must be longer than 0")
+/// A period or a timeout of zero: a duration in a pod file, whole seconds in a manifest.
+fn must_be_longer(format: Format, key: &str) -> String {
+    match format {
+        Format::Toml => format!("'{key}' must be longer than 0"),
+        Format::Manifest => format!("'{key}' must be at least 1, found 0"),
+    }
 }
 
 /// "init step 'x'", "sidecar 'x'", "app 'x'": an entry in messages.
@@ -223,8 +227,12 @@ impl Problems {
                 format!("restart_policy = \"Always\" on {label} would make it a sidecar: write restart = \"Always\"");
             self.add(of, Field::RestartPolicy, message);
         }
+        // A sidecar's policy is Always, whatever exits it: rules cannot refine it.
+        if e.kind == Kind::Sidecar && !e.restart_rules.is_empty() {
+            self.add(of, Field::RestartRules, format!("restart rules are not valid on {label}: a sidecar always restarts"));
+        }
         // Kubernetes' rule: the rules refine the container's own policy, so it must be set.
-        if !e.restart_rules.is_empty() && e.restart_policy.is_none() {
+        if e.kind != Kind::Sidecar && !e.restart_rules.is_empty() && e.restart_policy.is_none() {
             let message = match format {
                 Format::Toml => format!("{label} has restart_rules but no restart_policy (the rules need the entry's own policy, as in Kubernetes)"),
                 Format::Manifest => "needs the container's own restartPolicy (Kubernetes requires it next to the rules)".to_string(),
@@ -266,7 +274,7 @@ impl Problems {
         }
         for (field, d) in [(ProbeField::Period, p.period), (ProbeField::Timeout, p.timeout)] {
             if d.is_zero() {
-                self.add(of, at(field), must_be_longer(format.probe_key(field)));
+                self.add(of, at(field), must_be_longer(format, format.probe_key(field)));
             }
         }
         for (field, n) in

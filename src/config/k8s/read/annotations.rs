@@ -98,6 +98,10 @@ impl Reader<'_> {
                     Err(err) => self.error(at, path, err.to_string()),
                 },
                 "wait-for" => {
+                    let origin = || Origin { at, path: path.to_string() };
+                    c.fields.push((Field::WaitFor, origin()));
+                    c.fields.push((Field::Probe(ProbeKind::Wait, ProbeField::Action), origin()));
+                    let e = &mut c.entry;
                     e.wait_for = self.ann_wait_for(v, at, path);
                     e.command.clear();
                 }

@@ -14,8 +14,10 @@ use super::images::{ImageConfig, Images};
 use super::yaml::{self, Key, Node, Pos, Val};
 use super::{Inputs, ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
 use crate::config::suggest::closest;
+use crate::config::validate::{self, Field, FieldRef, Format, ProbeField, Subject};
 use crate::config::{
-    parse_duration, ConfigError, Entry, FromImage, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget,
+    parse_duration, ConfigError, Entry, FromImage, Kind, Pod, Probe, ProbeAction, ProbeKind, RestartPolicy, WaitFor,
+    WaitTarget,
 };
 use crate::sys::signals;
 
@@ -51,6 +53,7 @@ pub(crate) fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<
         lenient: inputs.lenient,
         resources: Vec::new(),
         current: String::new(),
+        fields: Vec::new(),
     };
     for spec in &inputs.images {
         if let Err(e) = r.images.load(spec, Path::new(".")) {
@@ -85,7 +88,8 @@ pub(crate) fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<
     }
 }
 
-/// Where each entry and its fields came from, for errors found after mapping.
+/// Where a container or a field was read: for the problems `validate` finds in the model.
+#[derive(Clone)]
 struct Origin {
     at: Pos,
     path: String,
@@ -106,9 +110,11 @@ struct Reader<'a> {
     /// Missing image configurations, ConfigMaps and Secrets are no error (Inputs::lenient).
     lenient: bool,
     /// Each container's resource limits and requests, for `resourceFieldRef`.
-    resources: Vec<(String, Vec<(String, String)>, Vec<(String, String)>)>,
+    resources: Vec<resources::Resources>,
     /// The container being read, for an env `resourceFieldRef` without containerName.
     current: String,
+    /// Where the container being read has each field `validate` may fault.
+    fields: Vec<(Field, Origin)>,
 }
 
 /// The used fields of one mapping.
@@ -152,6 +158,8 @@ struct Downward {
 struct Container {
     entry: Entry,
     origin: Origin,
+    /// Where each of its fields that `validate` may fault was read.
+    fields: Vec<(Field, Origin)>,
     /// Its env before the pod-level part is split off: (name, value, where).
     env: Vec<(String, String, Pos)>,
     env_path: String,
@@ -160,6 +168,11 @@ struct Container {
 }
 
 impl Reader<'_> {
+    /// Records that the container being read has `field` at `at`, `path`.
+    fn field(&mut self, field: Field, at: Pos, path: String) {
+        self.fields.push((field, Origin { at, path }));
+    }
+
     fn error(&mut self, at: Pos, path: &str, message: impl AsRef<str>) {
         // One line per error, even when it quotes a value holding a newline.
         let mut one_line = String::new();
@@ -424,8 +437,13 @@ impl Reader<'_> {
     fn metadata(&mut self, n: &Node, path: &str) -> Meta {
         let table = [("name", Use), ("namespace", Use), ("uid", Use), ("labels", Use), ("annotations", Use)];
         let m = self.object(n, path, &table, Some(Ignore(BOOKKEEPING)));
-        let name = m.get("name").and_then(|v| self.nonempty(v, &join(path, "name")));
-        let namespace = m.get("namespace").and_then(|v| self.nonempty(v, &join(path, "namespace")));
+        let named = |r: &mut Self, key: &str| {
+            let v = m.get(key)?;
+            let path = join(path, key);
+            r.nonempty(v, &path).map(|value| (value, Origin { at: v.at, path }))
+        };
+        let name = named(self, "name");
+        let namespace = named(self, "namespace");
         let uid = m.get("uid").and_then(|v| self.string(v, &join(path, "uid")));
         let mut labels = Vec::new();
         if let Some(l) = m.get("labels") {
@@ -447,7 +465,7 @@ impl Reader<'_> {
                 self.type_error(a, &join(path, "annotations"), "a mapping of strings");
             }
         }
-        (name, namespace, uid, annotations, labels)
+        Meta { name, namespace, uid, annotations, labels }
     }
 
     fn string_map(&mut self, n: &Node, path: &str) -> Vec<(Key, String)> {
@@ -474,26 +492,31 @@ impl Reader<'_> {
         spec_path: &str,
         label: &str,
     ) -> Option<Pod> {
-        let (mut name, mut namespace, mut uid, mut annotations, mut labels) = match meta {
+        let mut m = match meta {
             Some(m) => self.metadata(m, &join(label, "metadata")),
-            None => (None, None, None, Vec::new(), Vec::new()),
+            None => Meta::default(),
         };
         if let Some((tm, tpath)) = template_meta {
-            let (n, ns, u, a, l) = self.metadata(tm, &tpath);
-            name = n.or(name);
-            namespace = ns.or(namespace);
-            uid = u.or(uid);
+            let t = self.metadata(tm, &tpath);
+            m.name = t.name.or(m.name);
+            m.namespace = t.namespace.or(m.namespace);
+            m.uid = t.uid.or(m.uid);
             // The template's own annotations win over the workload's; its labels are the pod's.
-            annotations.retain(|(k, _)| !a.iter().any(|(k2, _)| k2.name == k.name));
-            annotations.extend(a);
-            labels = l;
+            m.annotations.retain(|(k, _)| !t.annotations.iter().any(|(k2, _)| k2.name == k.name));
+            m.annotations.extend(t.annotations);
+            m.labels = t.labels;
         }
+        let Meta { name, namespace, uid, annotations, labels } = m;
         let mut pod = Pod::defaults(self.file);
-        if let Some(n) = name {
+        // Where the pod's own fields were read, for `validate`.
+        let mut pod_fields = Vec::new();
+        if let Some((n, origin)) = name {
             pod.name = n;
+            pod_fields.push((Field::Name, origin));
         }
-        if let Some(ns) = namespace {
+        if let Some((ns, origin)) = namespace {
             pod.namespace = ns;
+            pod_fields.push((Field::Namespace, origin));
         }
         let ann = self.annotations(&annotations, label);
         self.input_annotations(&ann);
@@ -583,35 +606,55 @@ impl Reader<'_> {
                 }
             }
         }
-        self.unique_names(&containers);
         pod.volumes = self.attach_mounts(declared, &containers);
         self.apply_annotations(&mut pod, &ann, &mut containers);
-        if !self.errors.is_empty() {
-            return None;
-        }
-        let (lines, entry_lines) = super::toml_out::emit_with_lines(&pod_with(&pod, &containers));
-        let full = pod_with(&pod, &containers);
-        // The same checks as a pod file gets: the TOML reader validates the pod this manifest
-        // maps to. Anything it finds that the checks above missed is reported at the container.
-        match crate::config::parse(self.file, &lines) {
-            Ok(back) if back == as_pod_file(&full) => {}
-            Ok(_) => self.error(spec.at, spec_path, "internal error: the pod does not read back the same"),
-            Err(errors) => {
-                for e in errors {
-                    let line = e.line.unwrap_or(0);
-                    let i = entry_lines.iter().rposition(|&l| l <= line);
-                    let (at, path) = match i.and_then(|i| containers.get(i)) {
-                        Some(c) => (c.origin.at, c.origin.path.clone()),
-                        None => (spec.at, spec_path.to_string()),
-                    };
-                    self.error(at, &path, e.message);
-                }
-            }
-        }
+        let pod = pod_with(pod, &containers);
+        let spec_origin = Origin { at: spec.at, path: spec_path.to_string() };
+        self.validate(&pod, &containers, &pod_fields, &spec_origin);
         if self.errors.is_empty() {
-            Some(full)
+            Some(pod)
         } else {
             None
+        }
+    }
+
+    /// Checks the model's rules (`validate.rs`) on `pod`, each problem at the field it
+    /// faults: where it was read, else its container, else the pod's spec.
+    fn validate(&mut self, pod: &Pod, containers: &[Container], pod_fields: &[(Field, Origin)], spec: &Origin) {
+        // pod.init and pod.apps are the containers in order (pod_with): Init(i) is the
+        // i-th that is not an app.
+        // After an error, a rule about what a container lacks (a command) would only repeat it.
+        let clean = self.errors.is_empty();
+        let container = |of: Subject| match of {
+            Subject::Pod => None,
+            Subject::Init(i) => containers.iter().filter(|c| c.entry.kind != Kind::App).nth(i),
+            Subject::App(i) => containers.iter().filter(|c| c.entry.kind == Kind::App).nth(i),
+        };
+        let origin = |at: FieldRef| -> Option<&Origin> {
+            match container(at.of) {
+                None => Some(field_origin(pod_fields, at.field).unwrap_or(spec)),
+                Some(_) if !clean && at.field == Field::Whole => None,
+                Some(c) => Some(field_origin(&c.fields, at.field).unwrap_or(&c.origin)),
+            }
+        };
+        let mut placed = Vec::new();
+        for problem in validate::validate(pod, Format::Manifest) {
+            let Some(o) = origin(problem.at) else { continue };
+            let (mut o, mut message) = (o.clone(), problem.message);
+            if let Some((first, c)) = problem.first.and_then(|f| Some((origin(f)?, container(f.of)?))) {
+                let (path, line) = (&c.origin.path, first.at.line);
+                message = format!(
+                    "{message} (first at {path}, line {line}): names are unique across initContainers and containers"
+                );
+                // A duplicate is the container's fault, not its name's: at the container (its `- `).
+                if let Some(c) = container(problem.at.of) {
+                    o.at = c.origin.at;
+                }
+            }
+            placed.push((o, message));
+        }
+        for (o, message) in placed {
+            self.error(o.at, &o.path, message);
         }
     }
 
@@ -644,12 +687,16 @@ impl Reader<'_> {
     ) -> Option<Container> {
         let pod_sc = &base.pod_sc;
         let before = self.errors.len();
+        self.fields.clear();
         let c = self.object(n, path, CONTAINER, None);
         // After an unknown field (`comand`), "no command" would only repeat the problem.
         let clean = self.errors.len() == before;
         let p = |k: &str| join(path, k);
         let name = match c.get("name") {
-            Some(v) => self.entry_name(v, &p("name"))?,
+            Some(v) => {
+                self.field(Field::Name, v.at, p("name"));
+                self.nonempty(v, &p("name"))?
+            }
             None => {
                 self.error(n.at, path, "no 'name'");
                 return None;
@@ -659,6 +706,7 @@ impl Reader<'_> {
         // KEP-5307: any container may set its own restartPolicy; on an init container Always makes a sidecar.
         let mut own_policy = None;
         if let Some(v) = c.get("restartPolicy") {
+            self.field(Field::RestartPolicy, v.at, p("restartPolicy"));
             let (policy, sidecar) = self.container_policy(v, &p("restartPolicy"), section == Kind::Init);
             own_policy = policy;
             if sidecar {
@@ -667,11 +715,8 @@ impl Reader<'_> {
         }
         let mut entry = Entry { name: name.clone(), restart_policy: own_policy, ..Entry::defaults(kind) };
         if let Some(v) = c.get("restartPolicyRules") {
+            self.field(Field::RestartRules, c.key_at("restartPolicyRules"), p("restartPolicyRules"));
             entry.restart_rules = self.restart_rules(v, &p("restartPolicyRules"));
-            if c.get("restartPolicy").is_none() {
-                let why = "needs the container's own restartPolicy (Kubernetes requires it next to the rules)";
-                self.error(c.key_at("restartPolicyRules"), &p("restartPolicyRules"), why);
-            }
         }
         let mut mounts = c.get("volumeMounts").map(|v| self.mounts(v, &p("volumeMounts"), &name)).unwrap_or_default();
         // A fileKeyRef finds its file at the volume's mount path in this container.
@@ -694,6 +739,7 @@ impl Reader<'_> {
             // A waiter's command is the shell stand-in `podinit export` wrote for a cluster.
             _ if waiter => {}
             (Some(cmd), _) => {
+                self.field(Field::Command, cmd.at, p("command"));
                 // command replaces the image's Entrypoint and its Cmd: args alone follow it.
                 entry.command = self.argv(cmd, &p("command")).unwrap_or_default();
                 entry.command.extend(args_argv);
@@ -793,7 +839,8 @@ impl Reader<'_> {
                 self.error(at, &format!("{path}.securityContext.runAsNonRoot"), format!("true, but {why}"));
             }
         }
-        for (key, field) in [("startupProbe", 0), ("readinessProbe", 1), ("livenessProbe", 2)] {
+        for probe_kind in ProbeKind::PROBES {
+            let key = probe_kind.manifest_key();
             let Some(v) = c.get(key) else { continue };
             if kind == Kind::Init {
                 let why =
@@ -801,11 +848,9 @@ impl Reader<'_> {
                 self.error(c.key_at(key), &p(key), why);
                 continue;
             }
-            let probe = self.probe(v, &p(key), key, &ports);
-            match field {
-                0 => entry.startup_probe = probe,
-                1 => entry.readiness_probe = probe,
-                _ => entry.liveness_probe = probe,
+            let probe = self.probe(v, &p(key), probe_kind, &ports);
+            if let Some(slot) = entry.probe_slot(probe_kind) {
+                *slot = probe;
             }
         }
         if let Some(v) = c.get("lifecycle") {
@@ -833,7 +878,14 @@ impl Reader<'_> {
         if config.is_some() {
             entry.from_image = Some(from_image);
         }
-        Some(Container { entry, origin: Origin { at: n.at, path: path.to_string() }, env, env_path: p("env"), mounts })
+        Some(Container {
+            entry,
+            origin: Origin { at: n.at, path: path.to_string() },
+            fields: std::mem::take(&mut self.fields),
+            env,
+            env_path: p("env"),
+            mounts,
+        })
     }
 
     /// A container without command whose image podinit has no configuration for.
@@ -880,27 +932,6 @@ impl Reader<'_> {
         }
     }
 
-    fn entry_name(&mut self, n: &Node, path: &str) -> Option<String> {
-        let name = self.nonempty(n, path)?;
-        if let Some(problem) = crate::config::model::entry_name_problem(&name) {
-            self.error(n.at, path, problem);
-            return None;
-        }
-        Some(name)
-    }
-
-    fn unique_names(&mut self, containers: &[Container]) {
-        for (i, c) in containers.iter().enumerate() {
-            if let Some(first) = containers[..i].iter().find(|f| f.entry.name == c.entry.name) {
-                let message = format!(
-                    "duplicate container name '{}' (first at {}, line {}): names are unique across initContainers and containers",
-                    c.entry.name, first.origin.path, first.origin.at.line
-                );
-                self.error(c.origin.at, &join(&c.origin.path, "name"), message);
-            }
-        }
-    }
-
     /// `ports[].name` → `containerPort`, for probes that name their port.
     fn ports(&mut self, n: &Node, path: &str) -> Vec<(String, u16)> {
         let mut out = Vec::new();
@@ -918,8 +949,18 @@ impl Reader<'_> {
     }
 }
 
-/// What `metadata` gives: name, namespace, uid, annotations, labels.
-type Meta = (Option<String>, Option<String>, Option<String>, Vec<(Key, Node)>, Vec<(String, String)>);
+/// What a `metadata` gives.
+#[derive(Default)]
+struct Meta {
+    /// `name`, and where it was read.
+    name: Option<(String, Origin)>,
+    /// `namespace`, and where it was read.
+    namespace: Option<(String, Origin)>,
+    uid: Option<String>,
+    /// The annotations as written: strings (or null), read by `annotations.rs`.
+    annotations: Vec<(Key, Node)>,
+    labels: Vec<(String, String)>,
+}
 
 #[derive(Default, Clone)]
 struct Security {
@@ -957,24 +998,14 @@ fn image_argv(cfg: &ImageConfig, args: Option<Vec<String>>, from: &mut FromImage
     argv
 }
 
-/// The pod as its pod file reads back: volumes left out (a pod file has none), the
-/// runtime's part of the env folded into the entry's (src/config/k8s/toml_out.rs).
-fn as_pod_file(pod: &Pod) -> Pod {
-    let mut p = pod.clone();
-    p.volumes.clear();
-    let pod_env = p.env.clone();
-    for e in p.init.iter_mut().chain(p.apps.iter_mut()) {
-        e.from_image = None;
-        e.env = super::toml_out::pod_file_env(e, &pod_env);
-        e.base_env.clear();
-    }
-    p
+/// Where `field` was read, if it was.
+fn field_origin(fields: &[(Field, Origin)], field: Field) -> Option<&Origin> {
+    fields.iter().find(|(f, _)| *f == field).map(|(_, o)| o)
 }
 
 /// `pod` with the mapped containers as its init entries and apps.
-fn pod_with(pod: &Pod, containers: &[Container]) -> Pod {
-    let mut p = pod.clone();
-    p.init = containers.iter().filter(|c| c.entry.kind != Kind::App).map(|c| c.entry.clone()).collect();
-    p.apps = containers.iter().filter(|c| c.entry.kind == Kind::App).map(|c| c.entry.clone()).collect();
-    p
+fn pod_with(mut pod: Pod, containers: &[Container]) -> Pod {
+    pod.init = containers.iter().filter(|c| c.entry.kind != Kind::App).map(|c| c.entry.clone()).collect();
+    pod.apps = containers.iter().filter(|c| c.entry.kind == Kind::App).map(|c| c.entry.clone()).collect();
+    pod
 }
