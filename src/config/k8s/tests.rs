@@ -414,6 +414,14 @@ const BAD: &[(&str, &str, &str)] = &[
     ("kind: Pod\napiVersion: v1\nspec:\n  activeDeadlineSeconds: 0\n  containers:\n  - name: a\n    command: [a]\n", "4:26", "must be from 1 to"),
     ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 2\n", "6:3", "spec.template: missing: a Deployment needs its pod template here"),
     ("- a\n- b\n", "1:1", "must be a Kubernetes object"),
+    // The model's rules (validate.rs), each at the field it faults. Before validate(), the
+    // manifest reader caught these only by printing the pod as TOML and reading that back.
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: My Pod}\nspec:\n  containers:\n  - name: a\n    command: [a]\n", "3:18", "metadata.name: bad name 'My Pod': use lowercase letters"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, namespace: a.b}\nspec:\n  containers:\n  - name: a\n    command: [a]\n", "3:32", "metadata.namespace: bad namespace 'a.b'"),
+    ("kind: Pod\napiVersion: v1\nmetadata: {name: p, annotations: {podinit.dev/wait-for.i: \"{\\\"tcp\\\": \\\"db\\\"}\"}}\nspec:\n  initContainers:\n  - name: i\n  containers:\n  - name: a\n    command: [a]\n", "3:59", "metadata.annotations['podinit.dev/wait-for.i']: bad tcp address 'db'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  initContainers:\n  - name: s\n    command: [a]\n    restartPolicy: Always\n    restartPolicyRules: [{action: Restart, exitCodes: {operator: In, values: [1]}}]\n  containers:\n  - name: a\n    command: [a]\n", "8:5", "spec.initContainers[0].restartPolicyRules: restart rules are not valid on sidecar 's'"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    readinessProbe:\n      exec: {command: [x]}\n      failureThreshold: 0\n", "9:25", "readinessProbe.failureThreshold: 'failureThreshold' must be at least 1, found 0"),
+    ("kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    startupProbe:\n      exec: {command: [x]}\n      periodSeconds: 0\n", "9:22", "startupProbe.periodSeconds: 'periodSeconds' must be at least 1, found 0"),
     ("kind: Pod\napiVersion: v1\nspec:\n  securityContext: {runAsUser: 0, runAsNonRoot: true}\n  containers:\n  - name: a\n    command: [a]\n", "4:49", "runAsNonRoot: true, but runAsUser is 0"),
 ];
 

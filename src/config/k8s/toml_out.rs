@@ -15,14 +15,7 @@ use crate::sys::signals;
 
 /// The pod file for `pod`.
 pub fn emit(pod: &Pod) -> String {
-    emit_with_lines(pod).0
-}
-
-/// The pod file for `pod`, and the 1-based line where each entry starts (init
-/// entries, then apps), to map an error in it back to its entry.
-pub fn emit_with_lines(pod: &Pod) -> (String, Vec<usize>) {
     let mut out = String::new();
-    let mut lines = Vec::new();
     let _ = writeln!(out, "name = {}", string(&pod.name));
     let _ = writeln!(out, "namespace = {}", string(&pod.namespace));
     let _ = writeln!(out, "restart_policy = \"{}\"", policy_name(pod.restart_policy));
@@ -55,18 +48,17 @@ pub fn emit_with_lines(pod: &Pod) -> (String, Vec<usize>) {
     for (section, entries) in [("init", &pod.init), ("app", &pod.apps)] {
         for e in entries.iter() {
             let _ = writeln!(out, "\n[[{section}]]");
-            lines.push(out.matches('\n').count());
             entry(&mut out, e, &pod.env);
         }
     }
-    (out, lines)
+    out
 }
 
 /// The env a pod file gives entry `e`: its own, after what a manifest's container runtime
 /// adds under it (the image's Env, an Indexed Job's index) that neither it nor the pod's
 /// env (`pod_env`) overrides. The usual `HOSTNAME = "$(POD_NAME)"` is left out: a pod
 /// file's entries do not get it, and a pod file → manifest → pod file must not gain it.
-pub(crate) fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
+fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
     let overridden = |k: &str| e.env.iter().chain(pod_env).any(|(n, _)| n == k);
     let base = e.base_env.iter().filter(|(k, v)| !(k == "HOSTNAME" && v == "$(POD_NAME)") && !overridden(k));
     base.chain(&e.env).cloned().collect()
