@@ -7,11 +7,11 @@ use std::time::Duration;
 use toml::de::DeValue;
 
 use super::document::{self, describe, Key, Table, Value};
+use super::validate::{self, Field, FieldRef, Format, ProbeField, Subject};
+use super::ProbeKind;
 use super::{check_header_name, http_target, split_host_port, WaitFor, WaitTarget};
 use super::{parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy};
 use super::{Backoff, ExitCodeOperator, FileEnv, RestartRule};
-use super::validate::{self, Field, FieldRef, Format, ProbeField, Subject};
-use super::ProbeKind;
 use crate::config::suggest::closest;
 use crate::sys::signals::{self, SigNum};
 
@@ -1017,7 +1017,8 @@ impl<'a> Checker<'a> {
     /// An init step's `wait_for`; unreadable, it stands as a wait for no file, so
     /// that it still counts as written for the rules about having one (validate.rs).
     fn wait_for(&mut self, f: Row) -> WaitFor {
-        let stand_in = || WaitFor { target: WaitTarget::File(PathBuf::new()), timeout: None, period: Duration::from_secs(1) };
+        let stand_in =
+            || WaitFor { target: WaitTarget::File(PathBuf::new()), timeout: None, period: Duration::from_secs(1) };
         let Some(rows) = self.table(f, "a table like { tcp = \"127.0.0.1:5432\" }") else { return stand_in() };
         let (mut target, mut target_key) = (None, None);
         let (mut timeout, mut period) = (None, Duration::from_secs(1));

@@ -229,7 +229,11 @@ impl Problems {
         }
         // A sidecar's policy is Always, whatever exits it: rules cannot refine it.
         if e.kind == Kind::Sidecar && !e.restart_rules.is_empty() {
-            self.add(of, Field::RestartRules, format!("restart rules are not valid on {label}: a sidecar always restarts"));
+            self.add(
+                of,
+                Field::RestartRules,
+                format!("restart rules are not valid on {label}: a sidecar always restarts"),
+            );
         }
         // Kubernetes' rule: the rules refine the container's own policy, so it must be set.
         if e.kind != Kind::Sidecar && !e.restart_rules.is_empty() && e.restart_policy.is_none() {

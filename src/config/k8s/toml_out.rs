@@ -58,7 +58,7 @@ pub fn emit(pod: &Pod) -> String {
 /// adds under it (the image's Env, an Indexed Job's index) that neither it nor the pod's
 /// env (`pod_env`) overrides. The usual `HOSTNAME = "$(POD_NAME)"` is left out: a pod
 /// file's entries do not get it, and a pod file → manifest → pod file must not gain it.
-fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
+pub(super) fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
     let overridden = |k: &str| e.env.iter().chain(pod_env).any(|(n, _)| n == k);
     let base = e.base_env.iter().filter(|(k, v)| !(k == "HOSTNAME" && v == "$(POD_NAME)") && !overridden(k));
     base.chain(&e.env).cloned().collect()
