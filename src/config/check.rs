@@ -436,6 +436,12 @@ impl<'a> Checker<'a> {
                 "restart_rules" => {
                     self.origin(Field::RestartRules, f.key_at());
                     entry.restart_rules = self.restart_rules(f);
+                    // `restart_rules = []` leaves no rule in the model for validate.rs to
+                    // see, yet a pod file has always been refused for it without a policy.
+                    if entry.restart_rules.is_empty() && !rows.contains_key("restart_policy") {
+                        let message = format!("{label} has restart_rules but no restart_policy (the rules need the entry's own policy, as in Kubernetes)");
+                        self.error(Some(f.key_at()), message);
+                    }
                 }
                 "notify" => entry.notify = self.boolean(f).unwrap_or(false),
                 "working_dir" => entry.working_dir = self.path(f),
