@@ -296,3 +296,134 @@ impl Problems {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Probe, WaitFor};
+
+    fn entry(kind: Kind, name: &str) -> Entry {
+        Entry { name: name.to_string(), command: vec!["x".to_string()], ..Entry::defaults(kind) }
+    }
+
+    fn probe(action: ProbeAction) -> Probe {
+        Probe {
+            action,
+            initial_delay: Duration::ZERO,
+            period: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+            success_threshold: 1,
+            failure_threshold: 3,
+        }
+    }
+
+    fn valid_pod() -> Pod {
+        let mut pod = Pod::defaults(Path::new("p"));
+        (pod.name, pod.namespace) = ("web".to_string(), "default".to_string());
+        let mut waiter = entry(Kind::Init, "wait");
+        waiter.command.clear();
+        waiter.wait_for = Some(WaitFor {
+            target: WaitTarget::Tcp("db:5432".to_string()),
+            timeout: None,
+            period: Duration::from_secs(1),
+        });
+        let mut side = entry(Kind::Sidecar, "side");
+        side.readiness_probe = Some(Probe { success_threshold: 2, ..probe(ProbeAction::Http("http://h:1/x".into())) });
+        let mut app = entry(Kind::App, "app");
+        app.restart_policy = Some(RestartPolicy::Never);
+        app.restart_rules =
+            vec![crate::config::RestartRule { operator: crate::config::ExitCodeOperator::In, values: vec![42] }];
+        app.liveness_probe = Some(probe(ProbeAction::Grpc { addr: "127.0.0.1:9".to_string(), service: String::new() }));
+        pod.init = vec![waiter, side];
+        pod.apps = vec![app];
+        pod
+    }
+
+    /// (where, message) of each problem, for `format`.
+    fn problems(pod: &Pod, format: Format) -> Vec<(Subject, Field, String)> {
+        validate(pod, format).into_iter().map(|p| (p.at.of, p.at.field, p.message)).collect()
+    }
+
+    #[test]
+    fn a_valid_pod_has_no_problem() {
+        assert_eq!(problems(&valid_pod(), Format::Toml), vec![]);
+        assert_eq!(problems(&valid_pod(), Format::Manifest), vec![]);
+    }
+
+    #[test]
+    fn each_rule_names_its_field_and_speaks_the_format() {
+        let mut pod = valid_pod();
+        pod.namespace = "a.b".to_string();
+        pod.init[0].command = vec!["x".to_string()];
+        pod.init[1].restart_rules = pod.apps[0].restart_rules.clone();
+        pod.apps[0].restart_policy = None;
+        let live = pod.apps[0].liveness_probe.as_mut().unwrap();
+        (live.success_threshold, live.period) = (2, Duration::ZERO);
+        let mut dup = entry(Kind::App, "side");
+        dup.command.clear();
+        pod.apps.push(dup);
+        let live = |f| Field::Probe(ProbeKind::Liveness, f);
+        let want = |format: Format| {
+            let (success, period, probe) = match format {
+                Format::Toml => ("success_threshold", "'period' must be longer than 0", "liveness_probe"),
+                Format::Manifest => {
+                    ("successThreshold", "'periodSeconds' must be at least 1, found 0", "livenessProbe")
+                }
+            };
+            let rules = match format {
+                Format::Toml => "app 'app' has restart_rules but no restart_policy (the rules need the entry's own policy, as in Kubernetes)".to_string(),
+                Format::Manifest => "needs the container's own restartPolicy (Kubernetes requires it next to the rules)".to_string(),
+            };
+            let dup = if format == Format::Toml { "duplicate name 'side'" } else { "duplicate container name 'side'" };
+            vec![
+                (Subject::Pod, Field::Namespace, "bad namespace 'a.b': use lowercase letters, digits and '-', starting and ending with a letter or digit (Kubernetes needs an RFC 1123 label)".to_string()),
+                (Subject::Init(0), Field::WaitFor, "init step 'wait' has both 'command' and 'wait_for' (a waiter step runs no command)".to_string()),
+                (Subject::Init(1), Field::RestartRules, "restart rules are not valid on sidecar 'side': a sidecar always restarts".to_string()),
+                (Subject::App(0), Field::RestartRules, rules),
+                (Subject::App(0), live(ProbeField::Period), period.to_string()),
+                (Subject::App(0), live(ProbeField::SuccessThreshold), format!("'{success}' must be 1 for a {probe}")),
+                (Subject::App(1), Field::Name, dup.to_string()),
+                (Subject::App(1), Field::Whole, "app 'side' has no 'command'".to_string()),
+            ]
+        };
+        assert_eq!(problems(&pod, Format::Toml), want(Format::Toml));
+        assert_eq!(problems(&pod, Format::Manifest), want(Format::Manifest));
+        // The duplicate points at the first of the name.
+        let first = validate(&pod, Format::Toml).into_iter().find_map(|p| p.first);
+        assert_eq!(first, Some(FieldRef { of: Subject::Init(1), field: Field::Name }));
+    }
+
+    #[test]
+    fn targets_names_and_zero_thresholds() {
+        let mut pod = valid_pod();
+        pod.name = "My Pod".to_string();
+        let wait = pod.init[0].wait_for.as_mut().unwrap();
+        (wait.target, wait.timeout) = (WaitTarget::Http("https://h/".to_string()), Some(Duration::ZERO));
+        pod.init[1].name = "a/b".to_string();
+        pod.init[1].readiness_probe.as_mut().unwrap().failure_threshold = 0;
+        pod.apps[0].liveness_probe.as_mut().unwrap().action = ProbeAction::Tcp("nohost".to_string());
+        let got = problems(&pod, Format::Toml);
+        let at: Vec<(Subject, Field)> = got.iter().map(|(s, f, _)| (*s, *f)).collect();
+        assert_eq!(
+            at,
+            vec![
+                (Subject::Pod, Field::Name),
+                (Subject::Init(0), Field::Probe(ProbeKind::Wait, ProbeField::Action)),
+                (Subject::Init(0), Field::Probe(ProbeKind::Wait, ProbeField::Timeout)),
+                (Subject::Init(1), Field::Name),
+                (Subject::Init(1), Field::Probe(ProbeKind::Readiness, ProbeField::FailureThreshold)),
+                (Subject::App(0), Field::Probe(ProbeKind::Liveness, ProbeField::Action)),
+            ],
+            "{got:#?}"
+        );
+        assert!(got[0].2.starts_with("bad name 'My Pod'"), "{got:#?}");
+        assert!(got[1].2.starts_with("bad http URL 'https://h/'"), "{got:#?}");
+        assert_eq!(got[2].2, "'timeout' must be longer than 0");
+        assert!(got[3].2.starts_with("bad name 'a/b'"), "{got:#?}");
+        assert_eq!(got[4].2, "'failure_threshold' must be at least 1, found 0");
+        assert!(got[5].2.starts_with("bad tcp address 'nohost'"), "{got:#?}");
+    }
+}
