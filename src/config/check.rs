@@ -1,5 +1,8 @@
-//! The validator: walks the spanned TOML tree by hand against the pod file
-//! schema, building the [`Pod`] and collecting every problem on the way.
+//! The pod file's reader: walks the spanned TOML tree by hand against the pod
+//! file schema, building the [`Pod`] and collecting every problem of the
+//! format on the way (types, durations, sizes, signals, unknown keys), with
+//! where each field was written; then places the problems `validate.rs` finds
+//! in the model at those places.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

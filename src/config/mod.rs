@@ -1,14 +1,19 @@
-//! The pod file (SPEC §4): its data model, the TOML reader and the validator.
+//! Pod file and Kubernetes manifest → the [`Pod`] model (README "The pod
+//! file"), with every problem as `FILE:LINE:COL: message`.
 //!
-//! Reading happens in two steps. The `toml` crate first parses the text
-//! (`document.rs`) into its spanned document tree, in which every key and
-//! value carries the byte range it was written at; a syntax error (a key
-//! written twice included) stops there, as the only error. The validator
-//! (`check.rs`) then walks that tree by hand against the schema and builds the
-//! [`Pod`]. Walking by hand, rather than deriving serde structs, is what lets
-//! podinit report *every* problem in a file, each as `FILE:LINE:COL: message`
-//! (byte offsets turned into lines and columns, in characters), with
-//! suggestions for misspelt keys, instead of stopping at the first.
+//! Reading happens in three steps. The text is parsed: the `toml` crate gives
+//! its spanned document tree (`document.rs`), in which every key and value
+//! carries the byte range it was written at (a manifest: `k8s/yaml.rs`, nodes
+//! with positions); a syntax error (a key written twice included) stops there,
+//! as the only error. A reader then walks the tree by hand against the schema
+//! (`check.rs`; a manifest: `k8s/read`): it checks the format's own rules —
+//! types, duration and size strings, signal names, unknown keys, with
+//! suggestions for misspelt ones — builds the [`Pod`] and records where it read
+//! each field. Last, `validate.rs` checks the rules about the model's values
+//! (names, command or wait_for, restart policies, probes, targets), the same
+//! for both formats, and the reader places each problem at its field's origin.
+//! Walking by hand, rather than deriving serde structs, is what lets podinit
+//! report *every* problem in a file instead of stopping at the first.
 //!
 //! The other files: `model.rs` holds the types the rest of podinit uses (all
 //! re-exported here), `duration.rs` the duration syntax, [`expand`] `$(VAR)`

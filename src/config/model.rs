@@ -1,5 +1,6 @@
-//! The data model of a validated pod file: what [`crate::config::parse`] builds
-//! and the supervisor runs. Nothing here reads text; see `check.rs` for that.
+//! The data model of a validated pod: what [`crate::config::parse`] and the
+//! manifest reader build and the supervisor runs. Nothing here reads text (see
+//! `check.rs`, `k8s/read`); the rules about its values are in `validate.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
