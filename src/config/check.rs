@@ -12,7 +12,7 @@ use toml::de::DeValue;
 use super::document::{self, describe, Key, Table, Value};
 use super::validate::{self, Field, FieldRef, Format, ProbeField, Subject};
 use super::ProbeKind;
-use super::{check_header_name, http_target, split_host_port, WaitFor, WaitTarget};
+use super::{check_header_name, WaitFor, WaitTarget};
 use super::{parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy};
 use super::{Backoff, ExitCodeOperator, FileEnv, RestartRule};
 use crate::config::suggest::closest;

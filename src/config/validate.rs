@@ -39,8 +39,6 @@ pub(crate) enum Subject {
 /// A field of a probe (or of a waiter's `wait_for`, [`ProbeKind::Wait`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProbeField {
-    /// The probe as a whole.
-    Whole,
     /// What it checks: `tcp`, `http`, `exec`, … (`tcpSocket`, `httpGet`, …).
     Action,
     /// `period` (`periodSeconds`).
@@ -108,7 +106,7 @@ impl Format {
             (Format::Manifest, ProbeField::Timeout) => "timeoutSeconds",
             (Format::Manifest, ProbeField::SuccessThreshold) => "successThreshold",
             (Format::Manifest, ProbeField::FailureThreshold) => "failureThreshold",
-            (_, ProbeField::Whole | ProbeField::Action) => "",
+            (_, ProbeField::Action) => "",
         }
     }
 

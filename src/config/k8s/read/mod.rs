@@ -1,5 +1,7 @@
-//! A Kubernetes manifest (its parsed tree) to the validated [`Pod`] the TOML
-//! reader would give, collecting every error with its line, column and field path.
+//! A Kubernetes manifest (its parsed tree) to the [`Pod`] the TOML reader would
+//! give, collecting every error with its line, column and field path: the
+//! format's own here, the model's rules from `config/validate.rs`, each placed
+//! at the field it faults.
 //!
 //! Every field is in one of three classes (the tables below): used, ignored
 //! with an INFO line (it matters only on a cluster: image, resources, …), or
@@ -344,7 +346,9 @@ impl Reader<'_> {
             let name = obj.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("");
             let desc = format!("{kind} '{name}' (line {})", obj.at.line);
             match POD_KINDS.iter().find(|(k, ..)| *k == kind) {
-                Some(&(_, api, template)) => pods.push((*obj, label.clone(), kind, api, template, desc)),
+                Some(&(_, api, template)) => {
+                    pods.push(PodObject { node: obj, label: label.clone(), kind, api, template, desc })
+                }
                 None if kind == "ConfigMap" => self.source_document(obj, label, sources::Source::ConfigMap),
                 None if kind == "Secret" => self.source_document(obj, label, sources::Source::Secret),
                 None => others.push((obj.at, desc)),
@@ -369,12 +373,16 @@ impl Reader<'_> {
                 for (at, desc) in others {
                     self.infos.push((at, format!("{desc} ignored: podinit reads only the pod spec")));
                 }
-                let (obj, label, kind, api, template, _) = pods.remove(0);
-                self.workload(obj, &label, &kind, api, template)
+                let p = pods.remove(0);
+                self.workload(p.node, &p.label, &p.kind, p.api, p.template)
             }
             n => {
-                let list = pods.iter().map(|p| p.5.as_str()).collect::<Vec<_>>().join(", ");
-                self.error(pods[1].0.at, "", format!("{n} documents have a pod spec ({list}): podinit runs one pod"));
+                let list = pods.iter().map(|p| p.desc.as_str()).collect::<Vec<_>>().join(", ");
+                self.error(
+                    pods[1].node.at,
+                    "",
+                    format!("{n} documents have a pod spec ({list}): podinit runs one pod"),
+                );
                 None
             }
         }
@@ -664,7 +672,9 @@ impl Reader<'_> {
         let o = self.object(n, path, &table, Some(Ignore(SECURITY)));
         let id = |r: &mut Self, k: &str| {
             o.get(k).and_then(|v| {
-                r.int(v, &join(path, k), 0, i64::from(u32::MAX - 1)).map(|n| (n as u32, v.at, join(path, k)))
+                let path = join(path, k);
+                r.int(v, &path, 0, i64::from(u32::MAX - 1))
+                    .map(|n| Id { id: n as u32, origin: Origin { at: v.at, path } })
             })
         };
         Security {
@@ -801,15 +811,15 @@ impl Reader<'_> {
         let user = sc.user.clone().or(pod_sc.user.clone());
         let group = sc.group.clone().or(pod_sc.group.clone());
         entry.user = match (&user, &group) {
-            (Some((u, ..)), Some((g, ..))) => Some(format!("{u}:{g}")),
-            (Some((u, ..)), None) => Some(u.to_string()),
+            (Some(u), Some(g)) => Some(format!("{}:{}", u.id, g.id)),
+            (Some(u), None) => Some(u.id.to_string()),
             // runAsGroup applies to the image's user.
-            (None, Some((g, ..))) if image_user.is_some() => {
+            (None, Some(g)) if image_user.is_some() => {
                 from_image.user = true;
                 let u = image_user.as_deref().unwrap_or_default();
-                Some(format!("{}:{g}", u.split(':').next().unwrap_or(u)))
+                Some(format!("{}:{}", u.split(':').next().unwrap_or(u), g.id))
             }
-            (None, Some((_, at, gpath))) => {
+            (None, Some(Id { origin: Origin { at, path: gpath }, .. })) => {
                 let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
                 if !has_user_annotation {
                     self.error(
@@ -828,7 +838,7 @@ impl Reader<'_> {
         if let Some((true, at)) = sc.non_root.or(pod_sc.non_root) {
             // The image's user counts when it is a number (the kubelet cannot check a name either).
             let image_uid = image_user.as_deref().map(|u| u.split(':').next().unwrap_or(u).parse::<u32>().unwrap_or(1));
-            let uid = user.as_ref().map(|(u, ..)| *u).or(image_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+            let uid = user.as_ref().map(|u| u.id).or(image_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
             let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
             if uid == 0 && !has_user_annotation {
                 let why = if user.is_some() {
@@ -949,6 +959,20 @@ impl Reader<'_> {
     }
 }
 
+/// A document (or `List` item) that holds a pod spec: a Pod or a workload.
+struct PodObject<'n> {
+    node: &'n Node,
+    /// "document 2", "items[0]" or "", for paths.
+    label: String,
+    kind: String,
+    /// The apiVersion the kind must have.
+    api: &'static str,
+    /// The path from the object's spec down to its pod template (POD_KINDS).
+    template: &'static [&'static str],
+    /// "Deployment 'web' (line 3)", for messages.
+    desc: String,
+}
+
 /// What a `metadata` gives.
 #[derive(Default)]
 struct Meta {
@@ -962,11 +986,19 @@ struct Meta {
     labels: Vec<(String, String)>,
 }
 
+/// runAsUser, runAsGroup and runAsNonRoot of a securityContext, each with where it was read.
 #[derive(Default, Clone)]
 struct Security {
-    user: Option<(u32, Pos, String)>,
-    group: Option<(u32, Pos, String)>,
+    user: Option<Id>,
+    group: Option<Id>,
     non_root: Option<(bool, Pos)>,
+}
+
+/// A user or group id as read.
+#[derive(Clone)]
+struct Id {
+    id: u32,
+    origin: Origin,
 }
 
 /// What the container runtime adds to a manifest's container, taken at the pod level.
