@@ -242,6 +242,32 @@ tests/pods/cli/several-errors.toml:11:15: bad stop_signal: unknown signal 'SIGNO
 "#]]);
 }
 
+/// A manifest's ConfigMaps and Secrets: one that is neither a document of the
+/// file nor under --configmaps/--secrets is one positioned line naming the
+/// flag (exit 1); given the directory, the pod is fine, and what podinit does
+/// not use of the file is an INFO line on stderr.
+#[test]
+fn check_manifest_inputs() {
+    run(&["check", "-c", "tests/manifests/cli/secret-env.yaml"]).code(1).stdout_eq(str![""]).stderr_eq(str![[r#"
+tests/manifests/cli/secret-env.yaml:32:23: document 2.spec.containers[0].env[1].valueFrom.secretKeyRef: Secret 'api' not found: add it to the manifest file (a Secret document) or give --secrets DIR holding api/KEY files
+
+"#]]);
+    run(&["check", "-c", "tests/manifests/cli/secret-env.yaml", "--secrets", "tests/manifests/cli/secrets"])
+        .success()
+        .stdout_eq(str![[r#"
+tests/manifests/cli/secret-env.yaml: ok: pod 'secret-pod' with 0 init entries and 1 apps
+
+"#]])
+        .stderr_eq(str![[r#"
+podinit: INFO tests/manifests/cli/secret-env.yaml:4:1: document 1.type ignored: cluster bookkeeping
+
+"#]]);
+    run(&["check", "-c", "tests/manifests/cli/missing-configmap.yaml"]).code(1).stdout_eq(str![""]).stderr_eq(str![[r#"
+tests/manifests/cli/missing-configmap.yaml:13:16: spec.volumes[0].configMap: ConfigMap 'absent' not found: add it to the manifest file (a ConfigMap document) or give --configmaps DIR holding absent/KEY files
+
+"#]]);
+}
+
 // ============================================================================
 // export and import: manifests out, pod files back, round trips
 // ============================================================================
