@@ -18,7 +18,7 @@ use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// A signal number. Plain `i32` because real-time signals have no `nix::Signal` variant.
-pub type SigNum = i32;
+pub(crate) type SigNum = i32;
 
 /// Faults raised synchronously by a bug in podinit itself. They stay unblocked so
 /// a crash kills podinit instead of spinning on the faulting instruction.
@@ -50,7 +50,7 @@ impl fmt::Display for SignalError {
 impl std::error::Error for SignalError {}
 
 /// Lowest real-time signal the libc leaves to applications (glibc/musl reserve a few).
-pub fn sigrtmin() -> SigNum {
+pub(crate) fn sigrtmin() -> SigNum {
     libc::SIGRTMIN()
 }
 
@@ -113,7 +113,7 @@ pub fn name(sig: SigNum) -> String {
 
 /// True for the signals podinit relays to a child: every catchable signal except
 /// SIGCHLD (podinit's own business) and the real-time ones the libc keeps for itself.
-pub fn is_forwardable(sig: SigNum) -> bool {
+pub(crate) fn is_forwardable(sig: SigNum) -> bool {
     match sig {
         libc::SIGCHLD | libc::SIGKILL | libc::SIGSTOP => false,
         1..=31 => true,
@@ -173,7 +173,7 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
 /// has nothing else to wait for, and reads it after poll(2) only when poll
 /// reported it readable, so a read never blocks there).
 #[derive(Debug)]
-pub struct Signals {
+pub(crate) struct Signals {
     sfd: SignalFd,
     /// podinit's own pid, read once: signals it raised itself are dropped.
     own_pid: i32,
@@ -182,7 +182,7 @@ pub struct Signals {
 /// Blocks every signal podinit handles (all but the synchronous faults), opens
 /// the signalfd and installs the fault handler. Call first thing, before
 /// anything is forked: a signal that arrives from now on is never lost.
-pub fn setup() -> nix::Result<Signals> {
+pub(crate) fn setup() -> nix::Result<Signals> {
     // SigSet::all() is sigfillset(): it also covers SIGRTMIN..SIGRTMAX, which have
     // no nix::Signal variant, and leaves out the few the libc keeps for itself.
     let set = podinit_set();
@@ -209,7 +209,7 @@ pub fn setup() -> nix::Result<Signals> {
 /// One signal received: its number and the pid that sent it (0 for the kernel
 /// or when unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Received {
+pub(crate) struct Received {
     /// Signal number.
     pub sig: SigNum,
     /// Sender's pid as seen from podinit's namespace; 0 when sent by the kernel.
@@ -218,7 +218,7 @@ pub struct Received {
 
 /// What one read of the signalfd brought.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// SIGCHLD was among them (from any sender): time to reap. More than
     /// fit in one read stay pending, so the loop's next wait returns at once.
     pub chld: bool,
@@ -229,7 +229,7 @@ const BATCH: usize = 8;
 
 impl Signals {
     /// The fd to poll.
-    pub fn fd(&self) -> RawFd {
+    pub(crate) fn fd(&self) -> RawFd {
         self.sfd.as_raw_fd()
     }
 
@@ -237,7 +237,7 @@ impl Signals {
     /// at least one; calls `f` for every signal other than SIGCHLD that podinit
     /// did not send itself (SIGPIPE from its own write to a closed stdout, the
     /// fault handler's SIGCHLD), and for every forwarded fault counted since.
-    pub fn read(&mut self, mut f: impl FnMut(Received)) -> Batch {
+    pub(crate) fn read(&mut self, mut f: impl FnMut(Received)) -> Batch {
         let mut buf = [MaybeUninit::<libc::signalfd_siginfo>::uninit(); BATCH];
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: buf is BATCH * size writable bytes; the kernel writes whole
@@ -295,7 +295,7 @@ pub(crate) const KERNEL_SIGMAX: i32 = 64;
 /// rt_sigaction because the libc refuses to touch the real-time signals it
 /// reserves for itself (glibc 32-33, musl 32-34), which a caller may still have
 /// left ignored; rt_sigprocmask so that none of them stays blocked either.
-pub fn reset_for_exec(reset: &[SigNum]) {
+pub(crate) fn reset_for_exec(reset: &[SigNum]) {
     // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
     let dfl = [0u64; 4];
     for &sig in reset {
@@ -321,7 +321,7 @@ pub fn reset_for_exec(reset: &[SigNum]) {
 /// The signals of `range` whose disposition is not SIG_DFL (a handler or
 /// SIG_IGN), read with the raw system call (the libc hides its reserved
 /// real-time signals). SIGKILL and SIGSTOP are always SIG_DFL.
-pub fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum> {
+pub(crate) fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum> {
     range
         .filter(|&sig| sig != libc::SIGKILL && sig != libc::SIGSTOP)
         .filter(|&sig| {
@@ -398,7 +398,7 @@ static NOT_DEFAULT: OnceLock<Vec<SigNum>> = OnceLock::new();
 /// reset ([`reset_for_exec`]). Known since [`setup`], which is the last place
 /// podinit changes a disposition; read from the kernel when setup never ran
 /// (unit tests).
-pub fn not_default_dispositions() -> &'static [SigNum] {
+pub(crate) fn not_default_dispositions() -> &'static [SigNum] {
     NOT_DEFAULT.get_or_init(|| not_default(1..=KERNEL_SIGMAX))
 }
 
@@ -408,7 +408,7 @@ pub fn not_default_dispositions() -> &'static [SigNum] {
 /// the setting, the kernel would never send it: podinit sends it to itself.
 /// (A parent gone before podinit got this far is not seen: tini has the same
 /// window, from exec to here.)
-pub fn on_parent_death(sig: Option<SigNum>) {
+pub(crate) fn on_parent_death(sig: Option<SigNum>) {
     let Some(sig) = sig else { return };
     // SAFETY: getppid, prctl and kill with integer arguments.
     unsafe {
@@ -425,7 +425,7 @@ pub fn on_parent_death(sig: Option<SigNum>) {
 
 /// Sends `sig` to `pid` (negative: a process group). ESRCH is not an error: the
 /// target has exited and is waiting to be reaped, or is gone.
-pub fn send(pid: i32, sig: SigNum) -> nix::Result<()> {
+pub(crate) fn send(pid: i32, sig: SigNum) -> nix::Result<()> {
     // SAFETY: kill(2) takes plain integers; nix's kill() cannot express real-time signals.
     let r = unsafe { libc::kill(pid, sig) };
     match nix::errno::Errno::result(r) {
