@@ -17,7 +17,7 @@ use crate::pod::logs::{self, dir, Query};
 use crate::pod::status::{self, PodStatus};
 
 /// `podinit logs [-c FILE] NAME|--all [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix]`.
-pub fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+pub(crate) fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
     let mut q = Query::default();
     let bad = |m: String| CliError::new(format!("'podinit logs': {m}"));
@@ -58,7 +58,7 @@ pub fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliE
 }
 
 /// `podinit describe [-c FILE] [NAME]`.
-pub fn parse_describe(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+pub(crate) fn parse_describe(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
     let mut name = None;
     while let Some(arg) = p.next()? {
@@ -72,12 +72,12 @@ pub fn parse_describe(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, 
 }
 
 /// Whether `podinit status` was asked for `-o json` / `--output json` (the Pod object).
-pub fn wants_pod_json(args: &[OsString]) -> bool {
+pub(crate) fn wants_pod_json(args: &[OsString]) -> bool {
     args.iter().any(|a| a == "-o" || a == "--output" || a == "-ojson" || a == "--output=json")
 }
 
 /// `podinit status -o json [-c FILE]`.
-pub fn parse_status_output(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+pub(crate) fn parse_status_output(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
         match arg {
@@ -103,7 +103,7 @@ fn pod_file(path: &Path) -> config::Pod {
 }
 
 /// `podinit logs`: from the running pod, else from `log_dir` when the pod file has one.
-pub fn logs(path: &Path, q: &Query) -> i32 {
+pub(crate) fn logs(path: &Path, q: &Query) -> i32 {
     let pod = pod_file(path);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -173,7 +173,7 @@ fn current_status(path: &Path) -> Result<PodStatus, String> {
 }
 
 /// `podinit status -o json`.
-pub fn pod_json(path: &Path) -> i32 {
+pub(crate) fn pod_json(path: &Path) -> i32 {
     match current_status(path) {
         Ok(st) => {
             println!("{}", serde_json::to_string_pretty(&k8s_status::pod_object(&st)).unwrap_or_default());
@@ -187,7 +187,7 @@ pub fn pod_json(path: &Path) -> i32 {
 }
 
 /// `podinit describe [NAME]`.
-pub fn describe(path: &Path, name: Option<&str>) -> i32 {
+pub(crate) fn describe(path: &Path, name: Option<&str>) -> i32 {
     let st = match current_status(path) {
         Ok(st) => st,
         Err(e) => {
@@ -207,7 +207,7 @@ pub fn describe(path: &Path, name: Option<&str>) -> i32 {
 }
 
 /// `kubectl describe pod`'s layout: the pod, each entry, the conditions, the events.
-pub fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> String {
+pub(crate) fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> String {
     use std::fmt::Write as _;
     let pod = k8s_status::pod_object(st);
     let s = &pod.status;

@@ -27,7 +27,7 @@ use crate::pod::status::{self, EntryState, EntryStatus, PodStatus};
 
 /// Whether the condition holds for one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It holds: exit 0.
     Holds,
     /// Not yet; the reason, for the timeout message.
@@ -38,7 +38,7 @@ pub enum Verdict {
 }
 
 /// `podinit wait`: the exit code (0 when the condition holds).
-pub fn run(config: &Path, until: WaitFor, timeout: Duration, names: &[String]) -> i32 {
+pub(crate) fn run(config: &Path, until: WaitFor, timeout: Duration, names: &[String]) -> i32 {
     let Some(pod) = load_or_print(config) else { return 1 };
     let known: Vec<&str> = pod.init.iter().chain(&pod.apps).map(|e| e.name.as_str()).collect();
     if let Some(bad) = names.iter().find(|n| !known.contains(&n.as_str())) {
@@ -333,7 +333,7 @@ fn ended_for_good(e: &EntryStatus, policy: RestartPolicy) -> bool {
 
 /// Whether `until` holds for the pod (no `names`) or for each named entry,
 /// given the pod's status `st`. Pure, for the tests.
-pub fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, st: &PodStatus) -> Verdict {
+pub(crate) fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, st: &PodStatus) -> Verdict {
     let pod = &st.name;
     let over = || Verdict::Fails(format!("the pod is {}", st.status));
     if names.is_empty() {

@@ -146,7 +146,7 @@ impl World {
         while let Some(ev) = queue.pop() {
             self.trace.push(format!("{:?} {:?}", self.now, ev));
             let mut out = Vec::new();
-            self.pod.handle(ev, self.now, &mut out);
+            let _ = self.pod.handle(ev, self.now, &mut out);
             for e in out {
                 match e {
                     Effect::Spawn { unit, proc } => {

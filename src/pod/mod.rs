@@ -9,26 +9,26 @@
 //! attempts), [`marker`] (run-once markers), [`status`] (status.json),
 //! [`control`] (the control socket) and [`logs`] (entries' output).
 
-pub mod attempts;
-pub mod control;
-pub mod event;
-pub mod events;
-pub mod grpc;
-pub mod init_steps;
-pub mod k8s_status;
-pub mod lifecycle;
-pub mod logs;
-pub mod machine;
-pub mod marker;
-pub mod probe;
-pub mod requests;
-pub mod runtime;
-pub mod status;
-pub mod stop;
-pub mod timer;
-pub mod unit;
-pub mod view;
-pub mod volumes;
+pub(crate) mod attempts;
+pub(crate) mod control;
+pub(crate) mod event;
+pub(crate) mod events;
+pub(crate) mod grpc;
+pub(crate) mod init_steps;
+pub(crate) mod k8s_status;
+pub(crate) mod lifecycle;
+pub(crate) mod logs;
+pub(crate) mod machine;
+pub(crate) mod marker;
+pub(crate) mod probe;
+pub(crate) mod requests;
+pub(crate) mod runtime;
+pub(crate) mod status;
+pub(crate) mod stop;
+pub(crate) mod timer;
+pub(crate) mod unit;
+pub(crate) mod view;
+pub(crate) mod volumes;
 
 #[cfg(test)]
 mod machine_props;

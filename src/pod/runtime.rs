@@ -36,7 +36,7 @@ use crate::sys::spawn::{self, Command};
 
 /// The files and sockets a pod may have (run mode has them all; init and pause none).
 #[derive(Default)]
-pub struct Io {
+pub(crate) struct Io {
     /// Where run-once markers live.
     pub markers: Option<MarkerStore>,
     /// Where status.json goes.
@@ -59,7 +59,7 @@ pub struct Io {
 
 /// Builds an entry's environment when it starts; the error is one line,
 /// `FILE:LINE:COL: message`.
-pub type EnvBuilder = Box<dyn Fn() -> Result<spawn::Env, String>>;
+pub(crate) type EnvBuilder = Box<dyn Fn() -> Result<spawn::Env, String>>;
 
 /// Notify datagrams handled per wakeup, at most.
 const NOTIFY_BATCH: usize = 64;
@@ -72,7 +72,7 @@ struct Told {
 }
 
 /// A pod machine and the world it acts on.
-pub struct Runtime {
+pub(crate) struct Runtime {
     pod: machine::PodMachine,
     /// Prepared argv/env/cwd/user of each unit, same order as the machine's.
     cmds: Vec<Command>,
@@ -95,7 +95,7 @@ pub struct Runtime {
 
 impl Runtime {
     /// The runtime for `pod`, whose unit `i` runs `cmds[i]`.
-    pub fn new(pod: machine::PodMachine, cmds: Vec<Command>, io: Io) -> Runtime {
+    pub(crate) fn new(pod: machine::PodMachine, cmds: Vec<Command>, io: Io) -> Runtime {
         let mut pod = pod;
         if io.state_dir.is_none() {
             pod.disable_status();
@@ -116,11 +116,6 @@ impl Runtime {
             notify_buf: Vec::new(),
             told: Told::default(),
         }
-    }
-
-    /// The machine (for tests and status).
-    pub fn pod(&self) -> &machine::PodMachine {
-        &self.pod
     }
 
     /// Hands `ev` to the machine and carries out everything that follows;

@@ -15,7 +15,7 @@ use crate::sys::atomic_file;
 use serde::{Deserialize, Serialize};
 
 /// Name of the status file inside `state_dir`.
-pub const FILE_NAME: &str = "status.json";
+pub(crate) const FILE_NAME: &str = "status.json";
 /// A status file is a few kB; refuse to slurp anything absurd.
 const MAX_BYTES: u64 = 4 << 20;
 
@@ -162,11 +162,11 @@ impl From<&str> for Kind {
 
 /// The pod STATUS words `health` and `wait` act on (the column also holds
 /// `Init:1/3`, `PodInitializing`, ...: a string).
-pub mod pod_word {
+pub(crate) mod pod_word {
     /// Every app is ready.
-    pub const RUNNING: &str = "Running";
+    pub(crate) const RUNNING: &str = "Running";
     /// Running, but an app or sidecar is not ready.
-    pub const NOT_READY: &str = "NotReady";
+    pub(crate) const NOT_READY: &str = "NotReady";
 }
 
 /// One init step, sidecar or app.
@@ -334,7 +334,7 @@ impl std::error::Error for StatusError {
 /// never half of one. Nothing is fsynced: this is runtime state under /run,
 /// rewritten on every change and worthless after a reboot. Creates `dir` (0755)
 /// if missing; refuses when `dir` or `status.json` is a symlink.
-pub fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
+pub(crate) fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
     let mut json = serde_json::to_vec_pretty(st)
         .map_err(|e| StatusError::Parse { path: Some(dir.join(FILE_NAME)), message: e.to_string() })?;
     json.push(b'\n');
@@ -357,7 +357,7 @@ pub fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
 }
 
 /// Reads and parses `<dir>/status.json`. Refuses a symlinked file; never panics.
-pub fn read(dir: &Path) -> Result<PodStatus, StatusError> {
+pub(crate) fn read(dir: &Path) -> Result<PodStatus, StatusError> {
     let path = dir.join(FILE_NAME);
     // O_NONBLOCK: a FIFO under that name must not hang `podinit health`.
     let opened = std::fs::OpenOptions::new()

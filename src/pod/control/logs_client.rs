@@ -17,7 +17,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// (`ok == false`: nothing was copied; the message says why). A reader that
 /// goes away (`out` fails, e.g. `| head`) ends the copy quietly: dropping the
 /// connection is how podinit learns the reader quit.
-pub fn logs(state_dir: &Path, q: &Query, out: &mut dyn Write) -> Result<Reply, ControlError> {
+pub(crate) fn logs(state_dir: &Path, q: &Query, out: &mut dyn Write) -> Result<Reply, ControlError> {
     let path = socket_path(state_dir);
     check_len(&path)?;
     if !check_kind(&path)? {

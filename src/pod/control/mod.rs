@@ -27,9 +27,9 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-pub use client::{request, Connection};
-pub use logs_client::logs;
-pub use server::Server;
+pub(crate) use client::{request, Connection};
+pub(crate) use logs_client::logs;
+pub(crate) use server::Server;
 
 use std::fmt;
 use std::io;
@@ -46,7 +46,7 @@ use crate::pod::status::PodStatus;
 use crate::sys::signals::{self, SigNum};
 
 /// File name of the socket inside `state_dir`.
-pub const SOCKET_NAME: &str = "control.sock";
+pub(crate) const SOCKET_NAME: &str = "control.sock";
 /// Longest request line accepted (without its newline). Real requests are under 200 bytes.
 pub(super) const MAX_REQUEST: usize = 4096;
 /// Open connections served at once; more are refused so a connection flood cannot exhaust podinit's fds.
@@ -61,7 +61,7 @@ pub(super) const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 pub(super) const MAX_SOCKET_PATH: usize = 107;
 
 /// Path of the control socket for a `state_dir`.
-pub fn socket_path(state_dir: &Path) -> PathBuf {
+pub(crate) fn socket_path(state_dir: &Path) -> PathBuf {
     state_dir.join(SOCKET_NAME)
 }
 
@@ -98,7 +98,7 @@ impl fmt::Display for Request {
 /// reply only after a graceful stop, which may take the pod's whole
 /// termination grace period (pre_stop, stop signal, then SIGKILL), so they get
 /// that plus a margin; everything else is answered at once.
-pub fn timeout_for(req: &Request, grace: Duration) -> Duration {
+pub(crate) fn timeout_for(req: &Request, grace: Duration) -> Duration {
     match req {
         Request::Restart(_) | Request::Stop(_) => (grace + Duration::from_secs(30)).max(Duration::from_secs(120)),
         Request::Start(_) => Duration::from_secs(30),
@@ -145,7 +145,7 @@ impl Wire {
 
 /// A parsed request line: for the state machine, or for the log buffers.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Incoming {
+pub(crate) enum Incoming {
     /// A request the state machine answers.
     Request(Request),
     /// `podinit logs`: answered by the runtime with a header reply and the log bytes.
@@ -153,12 +153,12 @@ pub enum Incoming {
 }
 
 /// A `logs` request line, without the newline.
-pub fn encode_logs(q: &crate::pod::logs::Query) -> Vec<u8> {
+pub(crate) fn encode_logs(q: &crate::pod::logs::Query) -> Vec<u8> {
     serde_json::to_vec(&Wire::Logs(q.clone())).unwrap_or_default()
 }
 
 /// Parses one request line of either kind (see [`parse_request`]).
-pub fn parse_incoming(line: &[u8]) -> Result<Incoming, String> {
+pub(crate) fn parse_incoming(line: &[u8]) -> Result<Incoming, String> {
     if let Ok(Wire::Logs(q)) = serde_json::from_slice::<Wire>(line) {
         if q.name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
             return Err("bad request: name has control characters".into());
@@ -230,7 +230,7 @@ fn parse_request_inner(line: &[u8]) -> Result<Request, String> {
 
 /// A reply: one JSON line `{"ok":true,"message":"...","status":{...}|null}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// Whether the request was carried out.
     pub ok: bool,
     /// What happened, or why not; printed by the client as is.
@@ -242,12 +242,12 @@ pub struct Reply {
 
 impl Reply {
     /// A success reply without status.
-    pub fn ok(msg: impl Into<String>) -> Reply {
+    pub(crate) fn ok(msg: impl Into<String>) -> Reply {
         Reply { ok: true, message: msg.into(), status: None }
     }
 
     /// A failure reply.
-    pub fn err(msg: impl Into<String>) -> Reply {
+    pub(crate) fn err(msg: impl Into<String>) -> Reply {
         Reply { ok: false, message: msg.into(), status: None }
     }
 
@@ -264,12 +264,12 @@ impl Reply {
 }
 
 /// Identifies one client connection between [`Server::ready`] and [`Server::reply`].
-pub type ConnId = u64;
+pub(crate) type ConnId = u64;
 
 /// Why the control socket could not be created or used. Display is one
 /// actionable line that names the socket path.
 #[derive(Debug)]
-pub enum ControlError {
+pub(crate) enum ControlError {
     /// Something other than a socket is at the socket path; podinit leaves it alone.
     NotSocket {
         /// The socket path.
