@@ -21,10 +21,10 @@
 
 mod check;
 mod document;
-pub mod dotenv;
+pub(crate) mod dotenv;
 mod duration;
-pub mod expand;
-pub mod k8s;
+pub(crate) mod expand;
+pub(crate) mod k8s;
 mod model;
 mod suggest;
 mod url;
@@ -34,11 +34,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
-pub use model::{
-    Backoff, Entry, ExitCodeOperator, FileEnv, FromImage, HttpGet, Kind, Mount, Pod, Probe, ProbeAction, ProbeKind,
-    RestartPolicy, RestartRule, Volume, VolumeContent, VolumeFile, WaitFor, WaitTarget,
+pub(crate) use model::{
+    Backoff, Entry, ExitCodeOperator, FileEnv, FromImage, HttpGet, Kind, Mount, Pod, Probe, ProbeAction, RestartPolicy,
+    RestartRule, Volume, VolumeContent, VolumeFile, WaitFor, WaitTarget,
 };
-pub use url::{check_header_name, http_target, split_host_port, HttpTarget};
+// Public: the fuzz targets name it (`fuzzing`, through pod::probe).
+pub use model::ProbeKind;
+pub(crate) use url::{check_header_name, http_target, split_host_port, HttpTarget};
 
 /// One problem in a pod file. Displays as a single line, `FILE:LINE:COL: message`,
 /// or `FILE: message` when the problem has no position (an unreadable file).
@@ -69,7 +71,7 @@ impl std::error::Error for ConfigError {}
 
 /// The default pod file path: `$PODINIT_CONFIG` if set and non-empty, else
 /// `/etc/podinit/pod.toml`.
-pub fn default_path() -> PathBuf {
+pub(crate) fn default_path() -> PathBuf {
     default_path_from(std::env::var_os("PODINIT_CONFIG"))
 }
 
@@ -82,11 +84,11 @@ fn default_path_from(var: Option<std::ffi::OsString>) -> PathBuf {
 
 /// A pod file is a few kB. Reading stops past this, so a pod file that is
 /// `/dev/zero`, or a runaway generated one, cannot exhaust PID 1's memory.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads and validates a pod file; returns every error found (at least one on `Err`).
 /// Regular files and pipes (`-c <(...)`) are read; devices and sockets are refused.
-pub fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
+pub(crate) fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
     let unreadable = |message: String| vec![ConfigError { path: path.to_path_buf(), line: None, col: None, message }];
     let bytes = read_limited(path).map_err(|e| unreadable(format!("cannot read: {e}")))?;
     match String::from_utf8(bytes) {

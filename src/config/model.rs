@@ -8,17 +8,17 @@ use std::time::Duration;
 use crate::sys::signals::SigNum;
 
 /// Where status.json, the control socket and the pid file live unless the pod says.
-pub const DEFAULT_STATE_DIR: &str = "/run/podinit";
+pub(super) const DEFAULT_STATE_DIR: &str = "/run/podinit";
 /// Where run-once markers live unless the pod says.
-pub const DEFAULT_MARKER_DIR: &str = "/var/lib/podinit";
+pub(super) const DEFAULT_MARKER_DIR: &str = "/var/lib/podinit";
 
 /// The longest entry name: names become file names (`<name>.done`), so they
 /// are kept short and tame, in both file formats.
-pub const MAX_ENTRY_NAME: usize = 63;
+pub(super) const MAX_ENTRY_NAME: usize = 63;
 
 /// Why `name` cannot name an entry (init step, sidecar, app), or None: the one
 /// rule for pod files and manifests alike.
-pub fn entry_name_problem(name: &str) -> Option<String> {
+pub(super) fn entry_name_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len > MAX_ENTRY_NAME {
         return Some(format!("name '{name}' is too long ({len} characters, at most {MAX_ENTRY_NAME})"));

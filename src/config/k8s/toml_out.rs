@@ -14,7 +14,7 @@ use crate::config::{
 use crate::sys::signals;
 
 /// The pod file for `pod`.
-pub fn emit(pod: &Pod) -> String {
+pub(crate) fn emit(pod: &Pod) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "name = {}", string(&pod.name));
     let _ = writeln!(out, "namespace = {}", string(&pod.namespace));
@@ -134,12 +134,12 @@ fn entry(out: &mut String, e: &Entry, pod_env: &[(String, String)]) {
 }
 
 /// The Kubernetes name of a restart policy.
-pub fn policy_name(p: RestartPolicy) -> &'static str {
+pub(crate) fn policy_name(p: RestartPolicy) -> &'static str {
     p.as_str()
 }
 
 /// The Kubernetes name of an exit-code operator.
-pub fn operator_name(o: ExitCodeOperator) -> &'static str {
+pub(crate) fn operator_name(o: ExitCodeOperator) -> &'static str {
     match o {
         ExitCodeOperator::In => "In",
         ExitCodeOperator::NotIn => "NotIn",
@@ -247,7 +247,7 @@ fn key(k: &str) -> String {
 }
 
 /// A TOML basic string.
-pub fn string(s: &str) -> String {
+pub(crate) fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -291,7 +291,7 @@ fn escape(out: &mut String, c: char, multiline: bool) {
 }
 
 /// `1h2m3s4ms`: whole units, largest first; `0s` for zero.
-pub fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     let mut ms = d.as_millis();
     if ms == 0 {
         return "0s".to_string();
