@@ -1094,6 +1094,25 @@ pub(crate) fn dns1123_error(name: &str, label: bool) -> Option<String> {
     None
 }
 
+/// Parses `64Ki`, `10Mi`, `1Gi` (Kubernetes quantities), `64KiB`, `10MiB`,
+/// `64K`/`64k`, `10M` (powers of 1000, as Kubernetes reads them) or bare digits.
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(digits);
+    let mult: u64 = match unit {
+        "" => 1,
+        "Ki" | "KiB" => 1 << 10,
+        "Mi" | "MiB" => 1 << 20,
+        "Gi" | "GiB" => 1 << 30,
+        "k" | "K" | "KB" => 1_000,
+        "M" | "MB" => 1_000_000,
+        "G" | "GB" => 1_000_000_000,
+        _ => return Err("expected a number with a unit: Ki, Mi, Gi, k, M, G".into()),
+    };
+    let n: u64 = num.parse().map_err(|_| "expected a number with a unit: Ki, Mi, Gi, k, M, G".to_string())?;
+    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1127,23 +1146,4 @@ mod tests {
         assert_eq!(closest("Name", POD_KEYS), Some("name"));
         assert_eq!(closest("restartPolicy", POD_KEYS), Some("restart_policy"));
     }
-}
-
-/// Parses `64Ki`, `10Mi`, `1Gi` (Kubernetes quantities), `64KiB`, `10MiB`,
-/// `64K`/`64k`, `10M` (powers of 1000, as Kubernetes reads them) or bare digits.
-pub(super) fn parse_size(s: &str) -> Result<u64, String> {
-    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(digits);
-    let mult: u64 = match unit {
-        "" => 1,
-        "Ki" | "KiB" => 1 << 10,
-        "Mi" | "MiB" => 1 << 20,
-        "Gi" | "GiB" => 1 << 30,
-        "k" | "K" | "KB" => 1_000,
-        "M" | "MB" => 1_000_000,
-        "G" | "GB" => 1_000_000_000,
-        _ => return Err("expected a number with a unit: Ki, Mi, Gi, k, M, G".into()),
-    };
-    let n: u64 = num.parse().map_err(|_| "expected a number with a unit: Ki, Mi, Gi, k, M, G".to_string())?;
-    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
 }

@@ -60,7 +60,7 @@ pub(crate) fn emit(pod: &Pod) -> String {
 /// file's entries do not get it, and a pod file → manifest → pod file must not gain it.
 pub(super) fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
     let overridden = |k: &str| e.env.iter().chain(pod_env).any(|(n, _)| n == k);
-    let base = e.base_env.iter().filter(|(k, v)| !(k == "HOSTNAME" && v == "$(POD_NAME)") && !overridden(k));
+    let base = e.base_env.iter().filter(|(k, v)| !(overridden(k) || k == "HOSTNAME" && v == "$(POD_NAME)"));
     base.chain(&e.env).cloned().collect()
 }
 
