@@ -38,6 +38,13 @@ impl Reader<'_> {
     }
 
     pub(super) fn apply_annotations(&mut self, pod: &mut Pod, ann: &Annotations, containers: &mut [Container]) {
+        self.apply_pod_annotations(pod, ann);
+        self.apply_entry_annotations(ann, containers);
+        self.split_pod_env(pod, ann, containers);
+    }
+
+    /// The pod's own annotations: marker-dir, state-dir, log-prefix, durations, backoff, env-file.
+    fn apply_pod_annotations(&mut self, pod: &mut Pod, ann: &Annotations) {
         for (field, value, at, path) in &ann.pod {
             let at = *at;
             match field.as_str() {
@@ -63,6 +70,10 @@ impl Reader<'_> {
                 _ => {}
             }
         }
+    }
+
+    /// The annotations of one container each (`podinit.dev/FIELD.CONTAINER`).
+    fn apply_entry_annotations(&mut self, ann: &Annotations, containers: &mut [Container]) {
         for a in &ann.entries {
             let Some(c) = containers.iter_mut().find(|c| c.entry.name == a.container) else {
                 self.error(a.at, &a.path, format!("no container named '{}'", a.container));
@@ -122,7 +133,6 @@ impl Reader<'_> {
                 }
             }
         }
-        self.split_pod_env(pod, ann, containers);
     }
 
     /// The env of every container starts with the pod-level variables `podinit.dev/pod-env` names

@@ -476,30 +476,8 @@ impl Reader<'_> {
         Meta { name, namespace, uid, annotations, labels }
     }
 
-    fn string_map(&mut self, n: &Node, path: &str) -> Vec<(Key, String)> {
-        let mut out = Vec::new();
-        match &n.val {
-            Val::Map(rows) => {
-                for (k, v) in rows {
-                    if let Some(s) = self.string(v, &format!("{path}['{}']", k.name)) {
-                        out.push((k.clone(), s));
-                    }
-                }
-            }
-            Val::Null => {}
-            _ => self.type_error(n, path, "a mapping of strings"),
-        }
-        out
-    }
-
-    fn pod(
-        &mut self,
-        meta: Option<&Node>,
-        template_meta: Option<(&Node, String)>,
-        spec: &Node,
-        spec_path: &str,
-        label: &str,
-    ) -> Option<Pod> {
+    /// The pod's metadata: the object's, under its pod template's (a workload's).
+    fn pod_metadata(&mut self, meta: Option<&Node>, template_meta: Option<(&Node, String)>, label: &str) -> Meta {
         let mut m = match meta {
             Some(m) => self.metadata(m, &join(label, "metadata")),
             None => Meta::default(),
@@ -514,21 +492,11 @@ impl Reader<'_> {
             m.annotations.extend(t.annotations);
             m.labels = t.labels;
         }
-        let Meta { name, namespace, uid, annotations, labels } = m;
-        let mut pod = Pod::defaults(self.file);
-        // Where the pod's own fields were read, for `validate`.
-        let mut pod_fields = Vec::new();
-        if let Some((n, origin)) = name {
-            pod.name = n;
-            pod_fields.push((Field::Name, origin));
-        }
-        if let Some((ns, origin)) = namespace {
-            pod.namespace = ns;
-            pod_fields.push((Field::Namespace, origin));
-        }
-        let ann = self.annotations(&annotations, label);
-        self.input_annotations(&ann);
-        let s = self.object(spec, spec_path, POD_SPEC, None);
+        m
+    }
+
+    /// restartPolicy, terminationGracePeriodSeconds, activeDeadlineSeconds and os of a pod spec.
+    fn pod_settings(&mut self, s: &Obj, pod: &mut Pod, spec_path: &str) {
         let p = |k: &str| join(spec_path, k);
         if let Some(v) = s.get("restartPolicy") {
             if let Some(rp) = self.string(v, &p("restartPolicy")) {
@@ -555,6 +523,82 @@ impl Reader<'_> {
                 }
             }
         }
+    }
+
+    /// initContainers then containers, each mapped (those with an error left out).
+    fn containers(
+        &mut self,
+        s: &Obj,
+        spec: &Node,
+        spec_path: &str,
+        base: &Base,
+        downward: &Downward,
+        ann: &Annotations,
+    ) -> Vec<Container> {
+        let p = |k: &str| join(spec_path, k);
+        let mut containers: Vec<Container> = Vec::new();
+        for (key, kind) in [("initContainers", Kind::Init), ("containers", Kind::App)] {
+            let Some(list) = s.get(key) else {
+                if key == "containers" {
+                    self.error(spec.at, &p("containers"), "missing: a pod needs at least one container");
+                }
+                continue;
+            };
+            let items = self.list(list, &p(key));
+            if items.is_empty() && key == "containers" && matches!(list.val, Val::Seq(_)) {
+                self.error(list.at, &p("containers"), "empty: a pod needs at least one container");
+            }
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("{}[{i}]", p(key));
+                if let Some(c) = self.container(item, &path, kind, base, downward, ann) {
+                    containers.push(c);
+                }
+            }
+        }
+        containers
+    }
+
+    fn string_map(&mut self, n: &Node, path: &str) -> Vec<(Key, String)> {
+        let mut out = Vec::new();
+        match &n.val {
+            Val::Map(rows) => {
+                for (k, v) in rows {
+                    if let Some(s) = self.string(v, &format!("{path}['{}']", k.name)) {
+                        out.push((k.clone(), s));
+                    }
+                }
+            }
+            Val::Null => {}
+            _ => self.type_error(n, path, "a mapping of strings"),
+        }
+        out
+    }
+
+    fn pod(
+        &mut self,
+        meta: Option<&Node>,
+        template_meta: Option<(&Node, String)>,
+        spec: &Node,
+        spec_path: &str,
+        label: &str,
+    ) -> Option<Pod> {
+        let Meta { name, namespace, uid, annotations, labels } = self.pod_metadata(meta, template_meta, label);
+        let mut pod = Pod::defaults(self.file);
+        // Where the pod's own fields were read, for `validate`.
+        let mut pod_fields = Vec::new();
+        if let Some((n, origin)) = name {
+            pod.name = n;
+            pod_fields.push((Field::Name, origin));
+        }
+        if let Some((ns, origin)) = namespace {
+            pod.namespace = ns;
+            pod_fields.push((Field::Namespace, origin));
+        }
+        let ann = self.annotations(&annotations, label);
+        self.input_annotations(&ann);
+        let s = self.object(spec, spec_path, POD_SPEC, None);
+        let p = |k: &str| join(spec_path, k);
+        self.pod_settings(&s, &mut pod, spec_path);
         let node_name = s.get("nodeName").and_then(|v| self.string(v, &p("nodeName")));
         let service_account = s
             .get("serviceAccountName")
@@ -595,25 +639,7 @@ impl Reader<'_> {
             (None, None) => None,
         };
         let base = Base { hostname: hostname.unwrap_or_else(|| "$(POD_NAME)".to_string()), pod_sc: pod_sc.clone() };
-        let mut containers: Vec<Container> = Vec::new();
-        for (key, kind) in [("initContainers", Kind::Init), ("containers", Kind::App)] {
-            let Some(list) = s.get(key) else {
-                if key == "containers" {
-                    self.error(spec.at, &p("containers"), "missing: a pod needs at least one container");
-                }
-                continue;
-            };
-            let items = self.list(list, &p(key));
-            if items.is_empty() && key == "containers" && matches!(list.val, Val::Seq(_)) {
-                self.error(list.at, &p("containers"), "empty: a pod needs at least one container");
-            }
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("{}[{i}]", p(key));
-                if let Some(c) = self.container(item, &path, kind, &base, &downward, &ann) {
-                    containers.push(c);
-                }
-            }
-        }
+        let mut containers = self.containers(&s, spec, spec_path, &base, &downward, &ann);
         pod.volumes = self.attach_mounts(declared, &containers);
         self.apply_annotations(&mut pod, &ann, &mut containers);
         let pod = pod_with(pod, &containers);
