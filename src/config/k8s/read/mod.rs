@@ -758,6 +758,90 @@ impl Reader<'_> {
         // A fileKeyRef finds its file at the volume's mount path in this container.
         let mount_paths: Vec<(String, PathBuf)> = mounts.iter().map(|(v, m, ..)| (v.clone(), m.path.clone())).collect();
         let waiter = kind == Kind::Init && ann.entries.iter().any(|a| a.field == "wait-for" && a.container == name);
+        let (config, mut from_image) = self.container_command(&c, n, path, waiter, clean, &mut entry);
+        let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
+        self.current = name.clone();
+        let env = self.container_env(&c, path, downward, &mount_paths, &mut entry);
+        if let Some(v) = c.get("workingDir") {
+            entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
+        }
+        self.expand_sub_paths(&mut mounts, &env, downward);
+        // Under the container's env (and the pod's): HOSTNAME, the image's Env, an Indexed Job's index.
+        entry.base_env.push(("HOSTNAME".to_string(), base.hostname.clone()));
+        let image_user = config.as_ref().and_then(|c| c.user.clone());
+        if let Some(cfg) = &config {
+            entry.base_env.extend(cfg.env.iter().map(|(k, v)| (k.clone(), v.replace('$', "$$"))));
+            if entry.working_dir.is_none() && cfg.working_dir.is_some() {
+                entry.working_dir = cfg.working_dir.as_ref().map(PathBuf::from);
+                from_image.working_dir = true;
+            }
+        }
+        if self.indexed_job.is_some() {
+            entry.base_env.push(("JOB_COMPLETION_INDEX".to_string(), "0".to_string()));
+        }
+        let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
+        entry.user = self.container_user(&c, path, pod_sc, image_user, has_user_annotation, &mut from_image);
+        self.container_checks(&c, path, kind, &ports, &mut entry);
+        if let Some(v) = c.get("ports") {
+            self.infos.push((v.at, format!("{} ignored: {PORTS}", p("ports"))));
+        }
+        if config.is_some() {
+            entry.from_image = Some(from_image);
+        }
+        Some(Container {
+            entry,
+            origin: Origin { at: n.at, path: path.to_string() },
+            fields: std::mem::take(&mut self.fields),
+            env,
+            env_path: p("env"),
+            mounts,
+        })
+    }
+
+    /// A container's env: envFrom first, then env (which overrides it), as the kubelet
+    /// builds them, each with where it was read; fileKeyRef variables go to the entry.
+    fn container_env(
+        &mut self,
+        c: &Obj,
+        path: &str,
+        downward: &Downward,
+        mount_paths: &[(String, PathBuf)],
+        entry: &mut Entry,
+    ) -> Vec<(String, String, Pos)> {
+        let p = |k: &str| join(path, k);
+        let mut env = c.get("envFrom").map(|v| self.env_from(v, &p("envFrom"))).unwrap_or_default();
+        let mut from_env_from = env.len();
+        if let Some(v) = c.get("env") {
+            for (i, item) in self.list(v, &p("env")).iter().enumerate() {
+                if item.get("valueFrom").and_then(|f| f.get("fileKeyRef")).is_some() {
+                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), mount_paths));
+                    continue;
+                }
+                if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
+                    // env overrides what envFrom gave under the same name.
+                    if let Some(j) = env[..from_env_from].iter().position(|(k, ..)| *k == var.0) {
+                        env.remove(j);
+                        from_env_from -= 1;
+                    }
+                    env.push(var);
+                }
+            }
+        }
+        env
+    }
+
+    /// A container's command: its own (with args), or its image's Entrypoint and Cmd;
+    /// also the image's configuration and what of the entry came from it.
+    fn container_command(
+        &mut self,
+        c: &Obj,
+        n: &Node,
+        path: &str,
+        waiter: bool,
+        clean: bool,
+        entry: &mut Entry,
+    ) -> (Option<ImageConfig>, FromImage) {
+        let p = |k: &str| join(path, k);
         let image = c.get("image").and_then(|v| self.string(v, &p("image")));
         let config = image.as_deref().and_then(|i| self.images.get(i)).cloned();
         // Kubernetes: an empty command is no command, empty args no args.
@@ -795,48 +879,25 @@ impl Reader<'_> {
             (None, None) if clean => self.no_image_config(n.at, path, image.as_deref(), args.is_some()),
             (None, None) => {}
         }
-        let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
-        self.current = name.clone();
-        // envFrom first, then env (which overrides it), as the kubelet builds them.
-        let mut env = c.get("envFrom").map(|v| self.env_from(v, &p("envFrom"))).unwrap_or_default();
-        let mut from_env_from = env.len();
-        if let Some(v) = c.get("env") {
-            for (i, item) in self.list(v, &p("env")).iter().enumerate() {
-                if item.get("valueFrom").and_then(|f| f.get("fileKeyRef")).is_some() {
-                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), &mount_paths));
-                    continue;
-                }
-                if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
-                    // env overrides what envFrom gave under the same name.
-                    if let Some(j) = env[..from_env_from].iter().position(|(k, ..)| *k == var.0) {
-                        env.remove(j);
-                        from_env_from -= 1;
-                    }
-                    env.push(var);
-                }
-            }
-        }
-        if let Some(v) = c.get("workingDir") {
-            entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
-        }
-        self.expand_sub_paths(&mut mounts, &env, downward);
-        // Under the container's env (and the pod's): HOSTNAME, the image's Env, an Indexed Job's index.
-        entry.base_env.push(("HOSTNAME".to_string(), base.hostname.clone()));
-        let image_user = config.as_ref().and_then(|c| c.user.clone());
-        if let Some(cfg) = &config {
-            entry.base_env.extend(cfg.env.iter().map(|(k, v)| (k.clone(), v.replace('$', "$$"))));
-            if entry.working_dir.is_none() && cfg.working_dir.is_some() {
-                entry.working_dir = cfg.working_dir.as_ref().map(PathBuf::from);
-                from_image.working_dir = true;
-            }
-        }
-        if self.indexed_job.is_some() {
-            entry.base_env.push(("JOB_COMPLETION_INDEX".to_string(), "0".to_string()));
-        }
+        (config, from_image)
+    }
+
+    /// The user a container runs as (runAsUser, runAsGroup, the image's user), and the
+    /// runAsNonRoot check; `has_user_annotation`: `podinit.dev/user` names one instead.
+    fn container_user(
+        &mut self,
+        c: &Obj,
+        path: &str,
+        pod_sc: &Security,
+        image_user: Option<String>,
+        has_user_annotation: bool,
+        from_image: &mut FromImage,
+    ) -> Option<String> {
+        let p = |k: &str| join(path, k);
         let sc = c.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
         let user = sc.user.clone().or(pod_sc.user.clone());
         let group = sc.group.clone().or(pod_sc.group.clone());
-        entry.user = match (&user, &group) {
+        let entry_user = match (&user, &group) {
             (Some(u), Some(g)) => Some(format!("{}:{}", u.id, g.id)),
             (Some(u), None) => Some(u.id.to_string()),
             // runAsGroup applies to the image's user.
@@ -846,7 +907,6 @@ impl Reader<'_> {
                 Some(format!("{}:{}", u.split(':').next().unwrap_or(u), g.id))
             }
             (None, Some(Id { origin: Origin { at, path: gpath }, .. })) => {
-                let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
                 if !has_user_annotation {
                     self.error(
                         *at,
@@ -865,7 +925,6 @@ impl Reader<'_> {
             // The image's user counts when it is a number (the kubelet cannot check a name either).
             let image_uid = image_user.as_deref().map(|u| u.split(':').next().unwrap_or(u).parse::<u32>().unwrap_or(1));
             let uid = user.as_ref().map(|u| u.id).or(image_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
-            let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
             if uid == 0 && !has_user_annotation {
                 let why = if user.is_some() {
                     "runAsUser is 0"
@@ -875,6 +934,12 @@ impl Reader<'_> {
                 self.error(at, &format!("{path}.securityContext.runAsNonRoot"), format!("true, but {why}"));
             }
         }
+        entry_user
+    }
+
+    /// A container's probes and lifecycle (hooks, stop signal): none on an init container.
+    fn container_checks(&mut self, c: &Obj, path: &str, kind: Kind, ports: &[(String, u16)], entry: &mut Entry) {
+        let p = |k: &str| join(path, k);
         for probe_kind in ProbeKind::PROBES {
             let key = probe_kind.manifest_key();
             let Some(v) = c.get(key) else { continue };
@@ -884,7 +949,7 @@ impl Reader<'_> {
                 self.error(c.key_at(key), &p(key), why);
                 continue;
             }
-            let probe = self.probe(v, &p(key), probe_kind, &ports);
+            let probe = self.probe(v, &p(key), probe_kind, ports);
             if let Some(slot) = entry.probe_slot(probe_kind) {
                 *slot = probe;
             }
@@ -898,30 +963,16 @@ impl Reader<'_> {
                 let l =
                     self.object(v, &p("lifecycle"), &[("postStart", Use), ("preStop", Use), ("stopSignal", Use)], None);
                 if let Some(h) = l.get("postStart") {
-                    entry.post_start = self.handler(h, &p("lifecycle.postStart"), &ports);
+                    entry.post_start = self.handler(h, &p("lifecycle.postStart"), ports);
                 }
                 if let Some(h) = l.get("preStop") {
-                    entry.pre_stop = self.handler(h, &p("lifecycle.preStop"), &ports);
+                    entry.pre_stop = self.handler(h, &p("lifecycle.preStop"), ports);
                 }
                 if let Some(sig) = l.get("stopSignal") {
                     entry.stop_signal = self.signal(sig, &p("lifecycle.stopSignal")).unwrap_or(entry.stop_signal);
                 }
             }
         }
-        if let Some(v) = c.get("ports") {
-            self.infos.push((v.at, format!("{} ignored: {PORTS}", p("ports"))));
-        }
-        if config.is_some() {
-            entry.from_image = Some(from_image);
-        }
-        Some(Container {
-            entry,
-            origin: Origin { at: n.at, path: path.to_string() },
-            fields: std::mem::take(&mut self.fields),
-            env,
-            env_path: p("env"),
-            mounts,
-        })
     }
 
     /// A container without command whose image podinit has no configuration for.
