@@ -800,6 +800,10 @@ fn volumes_map_to_what_the_runtime_writes() {
         "{}",
         m.origin
     );
+}
+
+#[test]
+fn volumes_that_cannot_be_honoured_and_sub_path_exprs() {
     // What cannot be honoured: one positioned error each.
     let base = "kind: Pod\napiVersion: v1\nspec:\n  containers:\n  - name: a\n    command: [a]\n    volumeMounts: [{name: v, mountPath: /v}]\n  volumes:\n";
     for (vol, want) in [
