@@ -11,6 +11,8 @@
 
 use std::time::Instant;
 
+use crate::pod::unit::UnitId;
+
 /// Events kept per pod (Kubernetes keeps an hour of them; a bound is what matters here).
 pub(crate) const MAX_EVENTS: usize = 64;
 
@@ -40,8 +42,8 @@ pub(crate) struct Event {
     pub kind: Type,
     /// `Started`, `Killing`, `BackOff`, `Unhealthy`, ...
     pub reason: &'static str,
-    /// The entry it is about (unit index); None: the pod.
-    pub unit: Option<usize>,
+    /// The unit it is about; None: the pod.
+    pub unit: Option<UnitId>,
     /// What happened.
     pub message: String,
     /// How many times.
@@ -65,7 +67,7 @@ impl Events {
         now: Instant,
         kind: Type,
         reason: &'static str,
-        unit: Option<usize>,
+        unit: Option<UnitId>,
         message: String,
     ) {
         if let Some(e) = self
@@ -105,16 +107,16 @@ mod tests {
                 t0 + Duration::from_secs(k),
                 Type::Warning,
                 "Unhealthy",
-                Some(1),
+                Some(UnitId::new(1)),
                 "Liveness probe failed: x".into(),
             );
         }
-        ev.record(t0, Type::Normal, "Started", Some(1), "Started container web".into());
+        ev.record(t0, Type::Normal, "Started", Some(UnitId::new(1)), "Started container web".into());
         let v: Vec<_> = ev.iter().collect();
         assert_eq!(v.len(), 2);
         assert_eq!((v[0].count, v[0].first, v[0].last), (3, t0, t0 + Duration::from_secs(2)));
         for k in 0..(MAX_EVENTS as u64 + 10) {
-            ev.record(t0 + Duration::from_secs(10 + k), Type::Normal, "Started", Some(2), format!("m{k}"));
+            ev.record(t0 + Duration::from_secs(10 + k), Type::Normal, "Started", Some(UnitId::new(2)), format!("m{k}"));
         }
         assert_eq!(ev.iter().count(), MAX_EVENTS);
         assert!(ev.iter().all(|e| e.reason != "Unhealthy"), "the oldest-seen went first");

@@ -10,7 +10,7 @@ use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::events::Type as EventType;
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
-use crate::pod::unit::{HookKind, HookProc, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
+use crate::pod::unit::{HookKind, HookProc, Notified, Poll, Probes, Reason, Run, State, UnitId, BACKOFF_RESET};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 
@@ -19,7 +19,7 @@ impl PodMachine {
     /// process is spawned (the pid comes back as [`Event::Spawned`]).
     ///
     /// [`Event::Spawned`]: crate::pod::event::Event::Spawned
-    pub(crate) fn start(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn start(&mut self, i: UnitId, now: Instant, out: &mut Vec<Effect>) {
         self.dirty = true;
         let u = &mut self.units[i];
         if let Some(w) = &u.spec.wait_for {
@@ -36,7 +36,7 @@ impl PodMachine {
     /// The outcome of a spawn.
     pub(crate) fn spawned(
         &mut self,
-        i: usize,
+        i: UnitId,
         proc: Proc,
         result: Result<i32, SpawnFailure>,
         now: Instant,
@@ -116,7 +116,7 @@ impl PodMachine {
     /// record it, then answer a pending request, restart it, or let it end.
     pub(crate) fn finished(
         &mut self,
-        i: usize,
+        i: UnitId,
         status: ExitStatus,
         reason: Reason,
         now: Instant,
@@ -161,7 +161,7 @@ impl PodMachine {
     /// process itself, else `reason`, or Completed for a clean exit.
     fn record_exit(
         &mut self,
-        i: usize,
+        i: UnitId,
         status: ExitStatus,
         reason: Reason,
         now: Instant,
@@ -222,7 +222,7 @@ impl PodMachine {
 
     /// Unit `i` has ended and will not run again: its marker, and what its
     /// end means for the pod.
-    fn ended_for_good(&mut self, i: usize, reason: Reason, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
+    fn ended_for_good(&mut self, i: UnitId, reason: Reason, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
         let u = &self.units[i];
         let (kind, essential) = (u.spec.kind, u.spec.essential);
         if kind == Kind::Init && reason == Reason::Completed && u.spec.once && u.spec.wait_for.is_none() {
@@ -250,11 +250,11 @@ impl PodMachine {
     }
 
     /// Moves through the init entries as far as possible, then starts the apps.
-    pub(crate) fn advance_init(&mut self, mut step: usize, now: Instant, out: &mut Vec<Effect>) {
-        while step < self.units.len() && !self.is_app(step) {
+    pub(crate) fn advance_init(&mut self, mut step: UnitId, now: Instant, out: &mut Vec<Effect>) {
+        while self.units.get(step).is_some_and(|u| u.spec.kind != Kind::App) {
             let u = &mut self.units[step];
             if u.init_done() {
-                step += 1;
+                step = step.next();
                 continue;
             }
             if matches!(u.state, State::Waiting) {
@@ -279,7 +279,7 @@ impl PodMachine {
         }
         self.phase = Phase::Running;
         self.dirty = true;
-        for i in 0..self.units.len() {
+        for i in self.units.ids() {
             if self.is_app(i) && matches!(self.units[i].state, State::Waiting) {
                 self.start(i, now, out);
             }
@@ -307,7 +307,7 @@ impl PodMachine {
     }
 
     /// A probe (or the waiter) of unit `i` changed its verdict.
-    fn probe_changed(&mut self, i: usize, kind: ProbeKind, v: Verdict, now: Instant, out: &mut Vec<Effect>) {
+    fn probe_changed(&mut self, i: UnitId, kind: ProbeKind, v: Verdict, now: Instant, out: &mut Vec<Effect>) {
         self.dirty = true;
         let grace = self.settings.grace;
         let u = &mut self.units[i];
@@ -334,7 +334,7 @@ impl PodMachine {
     }
 
     /// A hook process of unit `i` exited.
-    pub(crate) fn hook_done(&mut self, i: usize, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn hook_done(&mut self, i: UnitId, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
         let Some(r) = u.run_mut() else { return };
         match r.hook.take().map(|h| h.kind) {
@@ -361,7 +361,7 @@ impl PodMachine {
     pub(crate) fn notified(&mut self, pid: i32, ppid: Option<i32>, msg: &[Notify]) -> bool {
         let main_of = |r: &Run| [Some(r.pid), r.notify.as_ref().and_then(|n| n.main_pid)];
         let sent_by = |r: &Run, p: i32| r.notify.is_some() && main_of(r).contains(&Some(p));
-        let find = |p: i32| self.units.iter().position(|u| u.run().is_some_and(|r| sent_by(r, p)));
+        let find = |p: i32| self.units.position(|u| u.run().is_some_and(|r| sent_by(r, p)));
         let Some(i) = find(pid).or_else(|| ppid.and_then(find)) else {
             log::debug!("notify socket: ignored a message from pid {pid}, no notify entry's main process");
             return false;

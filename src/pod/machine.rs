@@ -22,7 +22,7 @@ use crate::pod::control::{ConnId, Reply};
 pub(crate) use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
 use crate::pod::events::{Events, Type as EventType};
 use crate::pod::timer::{Timer, UnitTimer};
-use crate::pod::unit::{Reason, Unit};
+use crate::pod::unit::{PerUnit, Reason, Unit, UnitId};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 
@@ -57,12 +57,12 @@ pub(crate) enum Flavor {
     Pause,
 }
 
-/// PodMachine-wide settings the machine needs (the pod file's top level, or init-mode flags).
+/// Pod-wide settings the machine needs (the pod file's top level, or init-mode flags).
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
-    /// PodMachine name (POD_NAME).
+    /// The pod's name (POD_NAME).
     pub name: String,
-    /// PodMachine namespace (POD_NAMESPACE).
+    /// The pod's namespace (POD_NAMESPACE).
     pub namespace: String,
     /// Restart policy for apps and init steps.
     pub restart_policy: RestartPolicy,
@@ -114,10 +114,10 @@ pub(crate) enum Cause {
 /// Where the pod is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// Running init entry `step` (index into units).
+    /// Running init entry `step`.
     Initializing {
-        /// The entry being waited for.
-        step: usize,
+        /// The unit being waited for.
+        step: UnitId,
     },
     /// Apps are up.
     Running,
@@ -144,8 +144,8 @@ pub(crate) enum Phase {
 /// A control request that completes when unit `unit` has exited (or started).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pending {
-    /// The entry.
-    pub unit: usize,
+    /// The unit.
+    pub unit: UnitId,
     /// Who asked.
     pub conn: ConnId,
     /// What to do when it has stopped.
@@ -168,7 +168,7 @@ pub(crate) enum Then {
 pub(crate) struct PodMachine {
     pub(crate) flavor: Flavor,
     pub(crate) settings: Settings,
-    pub(crate) units: Vec<Unit>,
+    pub(crate) units: PerUnit<Unit>,
     pub(crate) phase: Phase,
     pub(crate) started: Instant,
     /// Exit code of the first app that failed for good.
@@ -195,12 +195,12 @@ pub(crate) struct PodMachine {
 impl PodMachine {
     /// A pod over `units` (init entries first, in file order, then apps),
     /// starting at `now`. Nothing runs until the first [`Event::Tick`].
-    pub(crate) fn new(flavor: Flavor, settings: Settings, units: Vec<Unit>, now: Instant) -> PodMachine {
+    pub(crate) fn new(flavor: Flavor, settings: Settings, units: PerUnit<Unit>, now: Instant) -> PodMachine {
         PodMachine {
             flavor,
             settings,
+            phase: Phase::Initializing { step: UnitId::FIRST },
             units,
-            phase: Phase::Initializing { step: 0 },
             started: now,
             first_failure: None,
             no_children: true,
@@ -220,14 +220,14 @@ impl PodMachine {
         now: Instant,
         kind: EventType,
         reason: &'static str,
-        unit: Option<usize>,
+        unit: Option<UnitId>,
         message: String,
     ) {
         self.events.record(now, kind, reason, unit, message);
     }
 
-    /// The entries, in pod-file order (init entries, then apps).
-    pub(crate) fn units(&self) -> &[Unit] {
+    /// The units, in pod-file order (init entries, then apps).
+    pub(crate) fn units(&self) -> &PerUnit<Unit> {
         &self.units
     }
 
@@ -289,7 +289,7 @@ impl PodMachine {
         change
     }
 
-    pub(crate) fn is_app(&self, i: usize) -> bool {
+    pub(crate) fn is_app(&self, i: UnitId) -> bool {
         self.units[i].spec.kind == Kind::App
     }
 
@@ -340,12 +340,12 @@ impl PodMachine {
     /// A child was reaped: an entry's process, a hook, or somebody else's orphan.
     fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) -> Change {
         // No allocation on this path: reaping thousands of orphans must stay cheap.
-        if let Some(i) = self.units.iter().position(|u| u.pid() == Some(pid)) {
+        if let Some(i) = self.units.position(|u| u.pid() == Some(pid)) {
             self.finished(i, status, Reason::Error, now, out);
             return Change::Changed;
         }
         let is_hook = |u: &Unit| u.run().and_then(|r| r.hook).and_then(|h| h.pid) == Some(pid);
-        if let Some(i) = self.units.iter().position(is_hook) {
+        if let Some(i) = self.units.position(is_hook) {
             self.hook_done(i, status, now, out);
             return Change::Changed;
         }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{HttpGet, Probe, ProbeAction, WaitFor, WaitTarget};
+use crate::pod::unit::UnitId;
 
 /// Which of an entry's probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +125,8 @@ impl Timing {
 /// The outcome of one attempt: which entry and probe, passed or not, and why not.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Outcome {
-    /// Index of the entry.
-    pub unit: usize,
+    /// The unit.
+    pub unit: UnitId,
     /// Which of its probes.
     pub kind: ProbeKind,
     /// The attempt passed.

@@ -25,7 +25,7 @@ use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
 use crate::pod::marker::MarkerStore;
 use crate::pod::probe::Outcome;
 use crate::pod::status;
-use crate::pod::unit;
+use crate::pod::unit::{self, PerUnit, UnitId};
 use crate::sys::event_loop::{Change, Handler};
 use crate::sys::notify;
 use crate::sys::oom::OomCounter;
@@ -53,8 +53,8 @@ pub(crate) struct Io {
     /// The cgroup's OOM-kill counter, to tell an OOM kill from another SIGKILL.
     pub oom: Option<OomCounter>,
     /// For entries whose environment is read from files at each start
-    /// (`env_file`, a file-read variable): how to build it. Same order as the units.
-    pub env_at_start: Vec<Option<EnvBuilder>>,
+    /// (`env_file`, a file-read variable): how to build it.
+    pub env_at_start: PerUnit<Option<EnvBuilder>>,
 }
 
 /// Builds an entry's environment when it starts; the error is one line,
@@ -74,8 +74,8 @@ struct Told {
 /// A pod machine and the world it acts on.
 pub(crate) struct Runtime {
     pod: machine::PodMachine,
-    /// Prepared argv/env/cwd/user of each unit, same order as the machine's.
-    cmds: Vec<Command>,
+    /// Prepared argv/env/cwd/user of each unit.
+    cmds: PerUnit<Command>,
     io: Io,
     checks: Attempts,
     logs: Logs,
@@ -95,7 +95,7 @@ pub(crate) struct Runtime {
 
 impl Runtime {
     /// The runtime for `pod`, whose unit `i` runs `cmds[i]`.
-    pub(crate) fn new(pod: machine::PodMachine, cmds: Vec<Command>, io: Io) -> Runtime {
+    pub(crate) fn new(pod: machine::PodMachine, cmds: PerUnit<Command>, io: Io) -> Runtime {
         let mut pod = pod;
         if io.state_dir.is_none() {
             pod.disable_status();
@@ -186,7 +186,7 @@ impl Runtime {
                 let timeout = unit::timeout_for(spec, kind);
                 // An exec probe's output goes to its entry's log.
                 let aux = match check {
-                    crate::pod::probe::Check::Exec(_) if self.logs.enabled() => self.logs.aux(unit),
+                    crate::pod::probe::Check::Exec(_) if self.logs.enabled() => self.logs.aux(unit.index()),
                     _ => None,
                 };
                 let base = match aux {
@@ -225,7 +225,7 @@ impl Runtime {
     }
 
     /// Starts `proc` of `unit`: its command (with log pipes when prefixing), or a hook.
-    fn spawn(&mut self, unit: usize, proc: Proc) -> Result<i32, spawn::SpawnError> {
+    fn spawn(&mut self, unit: UnitId, proc: Proc) -> Result<i32, spawn::SpawnError> {
         let spec = &self.pod.units()[unit].spec;
         let base = &self.cmds[unit];
         let hook = match proc {
@@ -236,7 +236,7 @@ impl Runtime {
         if let Some(argv) = hook {
             let mut cmd = base.sibling(argv);
             // A hook's output goes to its entry's log.
-            if let Some((o, e)) = self.logs.enabled().then(|| self.logs.aux(unit)).flatten() {
+            if let Some((o, e)) = self.logs.enabled().then(|| self.logs.aux(unit.index())).flatten() {
                 (cmd.stdout, cmd.stderr) = (Some(o), Some(e));
             }
             return spawn::spawn(&cmd);
@@ -245,7 +245,7 @@ impl Runtime {
             return spawn::spawn(base);
         }
         let mut cmd = base.clone();
-        let ends = match self.logs.start_run(unit) {
+        let ends = match self.logs.start_run(unit.index()) {
             Ok(ends) => ends,
             Err(e) => {
                 log::warn!("{}: no log pipe ({e}); output goes straight through", spec.name);
@@ -276,7 +276,7 @@ impl Runtime {
         }
     }
 
-    fn write_marker(&mut self, unit: usize) {
+    fn write_marker(&mut self, unit: UnitId) {
         let Some(store) = &self.io.markers else { return };
         let u = &self.pod.units()[unit];
         if let Err(e) = store.write(u.name(), &u.hash) {

@@ -8,7 +8,7 @@ use crate::config::Kind;
 use crate::pod::event::{Effect, Proc};
 use crate::pod::events::Type as EventType;
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, DEADLINE_EXIT, KILL_WAIT, STOP_REPEAT_WINDOW};
-use crate::pod::unit::{HookKind, HookProc, KillTarget, Reason, State, Stop};
+use crate::pod::unit::{HookKind, HookProc, KillTarget, Reason, State, Stop, UnitId};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::{self, SigNum};
@@ -16,7 +16,7 @@ use crate::sys::signals::{self, SigNum};
 impl PodMachine {
     /// Starts a graceful stop of unit `i`: pre_stop (if any), then its stop
     /// signal; SIGKILL at `deadline`. `why` is shown as the exit's reason.
-    pub(crate) fn end_unit(&mut self, i: usize, why: Reason, deadline: Instant, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn end_unit(&mut self, i: UnitId, why: Reason, deadline: Instant, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
         let r = match &mut u.state {
             State::Polling(_) => {
@@ -48,7 +48,7 @@ impl PodMachine {
 
     /// Kills unit `i` at once, without pre_stop (Kubernetes does the same when
     /// postStart fails): its whole process group gets SIGKILL.
-    pub(crate) fn kill_unit(&mut self, i: usize, why: Reason, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn kill_unit(&mut self, i: UnitId, why: Reason, now: Instant, out: &mut Vec<Effect>) {
         let Some(r) = self.units[i].run_mut() else { return };
         r.stop = Some(Stop { reason: why, deadline: now, killed: true });
         out.push(Effect::kill_group(r.pid));
@@ -58,7 +58,7 @@ impl PodMachine {
     }
 
     /// Sends unit `i` its stop signal (the step after pre_stop).
-    pub(crate) fn signal_stop(&mut self, i: usize, out: &mut Vec<Effect>) {
+    pub(crate) fn signal_stop(&mut self, i: UnitId, out: &mut Vec<Effect>) {
         let u = &self.units[i];
         let Some(r) = u.run().filter(|r| r.stop.is_some()) else { return };
         let sig = u.spec.stop_signal;
@@ -82,7 +82,7 @@ impl PodMachine {
         }
         let deadline = now + self.settings.grace;
         self.phase = Phase::Terminating { cause, deadline, swept: false, killed_at: None };
-        for i in 0..self.units.len() {
+        for i in self.units.ids() {
             let u = &mut self.units[i];
             match u.state {
                 // Never started: it stays Waiting, as kubectl shows such a container.
@@ -125,7 +125,7 @@ impl PodMachine {
             return;
         }
         // Apps are gone: stop sidecars one at a time, last declared first.
-        if let Some(i) = self.units.iter().rposition(|u| u.spec.kind == Kind::Sidecar && u.active()) {
+        if let Some(i) = self.units.rposition(|u| u.spec.kind == Kind::Sidecar && u.active()) {
             if !self.units[i].stopping() {
                 self.end_unit(i, Reason::Stopped, deadline, now, out);
             }
