@@ -2,20 +2,18 @@
 
 use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::probe::{Outcome, ProbeKind};
-use crate::pod::unit::{KillTarget, UnitId};
+use crate::pod::unit::{HookKind, KillTarget, UnitId};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::SigNum;
 
-/// Which process of an entry.
+/// Which process of a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Proc {
     /// The entry's own command.
     Main,
-    /// Its post_start hook.
-    PostStart,
-    /// Its pre_stop hook.
-    PreStop,
+    /// One of its lifecycle hooks.
+    Hook(HookKind),
 }
 
 /// Why a process could not be started.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use crate::config::Kind;
 use crate::pod::control::Reply;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
-use crate::pod::events::Type as EventType;
-use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, Then};
+use crate::pod::events::EventType;
+use crate::pod::machine::{fmt_secs, Cause, Flavor, PodMachine, Stage, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
 use crate::pod::unit::{HookKind, HookProc, Notified, Poll, Probes, Reason, Run, State, UnitId, BACKOFF_RESET};
 use crate::sys::notify::Notify;
@@ -64,12 +64,12 @@ impl PodMachine {
                 run.started = run.gates_clear();
                 u.set(State::Running(Box::new(run)), now);
                 if hook.is_some() {
-                    out.push(Effect::Spawn { unit: i, proc: Proc::PostStart });
+                    out.push(Effect::Spawn { unit: i, proc: Proc::Hook(HookKind::PostStart) });
                 }
                 self.report_start(i, out);
                 let msg = format!("Started container {}", self.units[i].name());
                 self.event(now, EventType::Normal, "Started", Some(i), msg);
-                if let Phase::Terminating { deadline, .. } = self.phase {
+                if let Stage::Terminating { deadline, .. } = self.stage {
                     // Started while the pod began to stop (an app that starts
                     // with its siblings after one of them ended the pod).
                     self.end_unit(i, Reason::Stopped, deadline, now, out);
@@ -86,23 +86,22 @@ impl PodMachine {
                 self.finished(i, ExitStatus::Code(f.code), Reason::StartFailed, now, out);
                 self.report_start(i, out);
             }
-            (Proc::PostStart | Proc::PreStop, Ok(pid)) => {
+            (Proc::Hook(kind), Ok(pid)) => {
                 self.no_children = false;
-                let kind = if proc == Proc::PostStart { HookKind::PostStart } else { HookKind::PreStop };
                 match u.run_mut().and_then(|r| r.hook.as_mut()).filter(|h| h.kind == kind && h.pid.is_none()) {
                     Some(h) => h.pid = Some(pid),
                     // Its entry ended (or gave up on it) while it was being started.
                     None => out.push(Effect::kill_group(pid)),
                 }
             }
-            (Proc::PostStart, Err(f)) => {
+            (Proc::Hook(HookKind::PostStart), Err(f)) => {
                 if let Some(r) = u.run_mut() {
                     r.hook = None;
                 }
                 log::warn!("{}: post_start hook: {}; killing the app", u.name(), f.message);
                 self.kill_unit(i, Reason::PostStart, now, out);
             }
-            (Proc::PreStop, Err(f)) => {
+            (Proc::Hook(HookKind::PreStop), Err(f)) => {
                 if let Some(r) = u.run_mut() {
                     r.hook = None;
                 }
@@ -274,10 +273,10 @@ impl PodMachine {
                 continue;
             }
             // Starting, running, in back-off, or failed: wait here.
-            self.phase = Phase::Initializing { step };
+            self.stage = Stage::Initializing { step };
             return;
         }
-        self.phase = Phase::Running;
+        self.stage = Stage::Running;
         self.dirty = true;
         for i in self.units.ids() {
             if self.is_app(i) && matches!(self.units[i].state, State::Waiting) {

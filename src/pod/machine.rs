@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Backoff, Kind, RestartPolicy};
 use crate::pod::control::{ConnId, Reply};
 pub(crate) use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
-use crate::pod::events::{Events, Type as EventType};
+use crate::pod::events::{EventType, Events};
 use crate::pod::timer::{Timer, UnitTimer};
 use crate::pod::unit::{PerUnit, Reason, Unit, UnitId};
 use crate::sys::event_loop::Change;
@@ -111,9 +111,11 @@ pub(crate) enum Cause {
     InitFailed(i32),
 }
 
-/// Where the pod is in its life.
+/// Where the pod is in its life. Not Kubernetes' pod phase (Pending,
+/// Running, Succeeded, Failed), which `k8s_status.rs` derives from the
+/// STATUS word ([`PodMachine::status_word`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+pub(crate) enum Stage {
     /// Running init entry `step`.
     Initializing {
         /// The unit being waited for.
@@ -169,7 +171,7 @@ pub(crate) struct PodMachine {
     pub(crate) flavor: Flavor,
     pub(crate) settings: Settings,
     pub(crate) units: PerUnit<Unit>,
-    pub(crate) phase: Phase,
+    pub(crate) stage: Stage,
     pub(crate) started: Instant,
     /// Exit code of the first app that failed for good.
     pub(crate) first_failure: Option<i32>,
@@ -199,7 +201,7 @@ impl PodMachine {
         PodMachine {
             flavor,
             settings,
-            phase: Phase::Initializing { step: UnitId::FIRST },
+            stage: Stage::Initializing { step: UnitId::FIRST },
             units,
             started: now,
             first_failure: None,
@@ -233,8 +235,8 @@ impl PodMachine {
 
     /// Where the pod is.
     #[cfg(test)]
-    pub(crate) fn phase(&self) -> Phase {
-        self.phase
+    pub(crate) fn stage(&self) -> Stage {
+        self.stage
     }
 
     /// Stops emitting [`Effect::WriteStatus`] (the runtime could not write it).
@@ -294,24 +296,24 @@ impl PodMachine {
     }
 
     pub(crate) fn terminating(&self) -> bool {
-        matches!(self.phase, Phase::Terminating { .. } | Phase::Done { .. })
+        matches!(self.stage, Stage::Terminating { .. } | Stage::Done { .. })
     }
 
     /// Runs what every event may have made possible: the next init step, the
     /// apps, the pod's end, the stop's progress, the status file, the exit.
     /// One step may lead to the next (init done → apps start → an app fails at
-    /// once → pod finished), so each check sees the phase the previous one left.
+    /// once → pod finished), so each check sees the stage the previous one left.
     fn settle(&mut self, now: Instant, out: &mut Vec<Effect>) {
-        if let Phase::Initializing { step } = self.phase {
+        if let Stage::Initializing { step } = self.stage {
             self.advance_init(step, now, out);
         }
-        if self.phase == Phase::Running {
+        if self.stage == Stage::Running {
             self.check_finished(now, out);
         }
-        if matches!(self.phase, Phase::Terminating { .. }) {
+        if matches!(self.stage, Stage::Terminating { .. }) {
             self.advance_stop(now, out);
         }
-        if let Phase::Done { code, .. } = self.phase {
+        if let Stage::Done { code, .. } = self.stage {
             // Pending requests learn the pod is gone.
             for p in std::mem::take(&mut self.pending) {
                 out.push(Effect::Reply { conn: p.conn, reply: Reply::err("the pod stopped") });

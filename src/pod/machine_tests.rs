@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
 use crate::pod::control::{Reply, Request};
-use crate::pod::machine::{Effect, Event, Flavor, Phase, PodMachine, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
+use crate::pod::machine::{Effect, Event, Flavor, PodMachine, Proc, Settings, SpawnFailure, Stage, DEADLINE_EXIT};
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::status::EntryState;
-use crate::pod::unit::{Reason, State, Unit, UnitId};
+use crate::pod::unit::{HookKind, Reason, State, Unit, UnitId};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 
@@ -192,7 +192,7 @@ impl Harness {
     }
 
     fn label(&self) -> String {
-        self.pod.phase_label()
+        self.pod.status_word()
     }
 
     fn spawned(effects: &[Effect]) -> usize {
@@ -669,7 +669,7 @@ fn post_start_hook_gates_started_and_its_failure_kills_the_app() {
         e.post_start = Some(vec!["hook".into()]);
         let mut h = Harness::new(RestartPolicy::Always, vec![e]);
         let effects = h.tick();
-        assert!(effects.contains(&Effect::Spawn { unit: UnitId::new(0), proc: Proc::PostStart }));
+        assert!(effects.contains(&Effect::Spawn { unit: UnitId::new(0), proc: Proc::Hook(HookKind::PostStart) }));
         assert!(!h.unit("web").ready(), "not started until post_start is done");
         let (pid, hook) = (h.pid("web"), h.hook_pid("web"));
         let effects = h.feed(Event::Exited { pid: hook, status: ExitStatus::Code(code) });
@@ -688,7 +688,7 @@ fn post_start_hook_that_cannot_start_kills_the_app() {
     let mut e = app("web");
     e.post_start = Some(vec!["missing".into()]);
     let mut h = Harness::new(RestartPolicy::Always, vec![e]);
-    h.fail_spawn.push(("web".into(), Proc::PostStart));
+    h.fail_spawn.push(("web".into(), Proc::Hook(HookKind::PostStart)));
     let effects = h.tick();
     let pid = h.pid("web");
     assert_eq!(kills(&effects), vec![(-pid, KILL)]);
@@ -703,7 +703,7 @@ fn pre_stop_runs_before_the_stop_signal_and_counts_against_the_grace_period() {
     h.tick();
     let pid = h.pid("web");
     let effects = h.signal(TERM);
-    assert!(effects.contains(&Effect::Spawn { unit: UnitId::new(0), proc: Proc::PreStop }));
+    assert!(effects.contains(&Effect::Spawn { unit: UnitId::new(0), proc: Proc::Hook(HookKind::PreStop) }));
     assert!(kills(&effects).is_empty(), "no stop signal while pre_stop runs");
     h.at(4);
     let hook = h.hook_pid("web");
@@ -1131,7 +1131,7 @@ fn no_event_after_exit_has_an_effect() {
     assert_eq!(h.exit, Some(0));
     assert!(h.signal(TERM).is_empty());
     assert!(h.tick().is_empty());
-    assert!(matches!(h.pod.phase(), Phase::Done { code: 0, .. }));
+    assert!(matches!(h.pod.stage(), Stage::Done { code: 0, .. }));
 }
 
 /// The events `podinit describe` lists after a liveness failure, as kubectl

@@ -1,11 +1,11 @@
 //! The pod lifecycle.
 //!
-//! Pure (no syscalls, no clock): the state machine [`machine`] with its entries
-//! [`unit`](mod@unit), probe bookkeeping [`probe`], control requests [`requests`] and the
+//! Pure (no syscalls, no clock): the state machine [`machine`] with its units
+//! (the runtime records of the pod file's entries, [`unit`](mod@unit)), probe bookkeeping [`probe`], control requests [`requests`] and the
 //! status view [`view`]. The rules of Kubernetes live here and are unit-tested
 //! as tables (`machine_tests.rs`).
 //!
-//! Effects: [`runtime`] performs what the machine asks, with [`checks`] (probe
+//! Effects: [`runtime`] performs what the machine asks, with [`attempts`] (probe
 //! attempts), [`marker`] (run-once markers), [`status`] (status.json),
 //! [`control`] (the control socket) and [`logs`] (entries' output).
 

@@ -25,7 +25,7 @@ use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
 use crate::pod::marker::MarkerStore;
 use crate::pod::probe::Outcome;
 use crate::pod::status;
-use crate::pod::unit::{self, PerUnit, UnitId};
+use crate::pod::unit::{self, HookKind, PerUnit, UnitId};
 use crate::sys::event_loop::{Change, Handler};
 use crate::sys::notify;
 use crate::sys::oom::OomCounter;
@@ -77,7 +77,7 @@ pub(crate) struct Runtime {
     /// Prepared argv/env/cwd/user of each unit.
     cmds: PerUnit<Command>,
     io: Io,
-    checks: Attempts,
+    attempts: Attempts,
     logs: Logs,
     /// Warned once that a marker could not be saved.
     marker_warned: bool,
@@ -105,7 +105,7 @@ impl Runtime {
             pod,
             cmds,
             io,
-            checks: Attempts::default(),
+            attempts: Attempts::default(),
             logs,
             marker_warned: false,
             status_wanted: false,
@@ -193,11 +193,11 @@ impl Runtime {
                     Some((o, e)) => &Command { stdout: Some(o), stderr: Some(e), ..self.cmds[unit].clone() },
                     None => &self.cmds[unit],
                 };
-                if let Some(o) = self.checks.start(unit, kind, &check, timeout, base, now) {
+                if let Some(o) = self.attempts.start(unit, kind, &check, timeout, base, now) {
                     self.events.push_back(Event::Probed(o));
                 }
             }
-            Effect::CancelProbes { unit } => self.checks.cancel(unit),
+            Effect::CancelProbes { unit } => self.attempts.cancel(unit),
             Effect::WriteMarker { unit } => self.write_marker(unit),
             Effect::WriteStatus => self.status_wanted = true,
             Effect::SignalRest { sig } => {
@@ -230,8 +230,8 @@ impl Runtime {
         let base = &self.cmds[unit];
         let hook = match proc {
             Proc::Main => None,
-            Proc::PostStart => spec.post_start.as_ref(),
-            Proc::PreStop => spec.pre_stop.as_ref(),
+            Proc::Hook(HookKind::PostStart) => spec.post_start.as_ref(),
+            Proc::Hook(HookKind::PreStop) => spec.pre_stop.as_ref(),
         };
         if let Some(argv) = hook {
             let mut cmd = base.sibling(argv);
@@ -343,7 +343,7 @@ impl Handler for Runtime {
     }
 
     fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant) -> Change {
-        match self.checks.exited(pid, status) {
+        match self.attempts.exited(pid, status) {
             Some(Some(o)) => self.feed(Event::Probed(o), now),
             Some(None) => Change::Changed,
             None => {
@@ -364,7 +364,7 @@ impl Handler for Runtime {
     }
 
     fn tick(&mut self, now: Instant) {
-        self.checks.expire(now, &mut self.outcomes);
+        self.attempts.expire(now, &mut self.outcomes);
         self.feed_outcomes(now);
         if let Some(c) = &mut self.io.control {
             c.expire(now);
@@ -373,7 +373,7 @@ impl Handler for Runtime {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        [self.pod.deadline(), self.checks.deadline(), self.io.control.as_ref().and_then(|c| c.deadline())]
+        [self.pod.deadline(), self.attempts.deadline(), self.io.control.as_ref().and_then(|c| c.deadline())]
             .into_iter()
             .flatten()
             .min()
@@ -387,7 +387,7 @@ impl Handler for Runtime {
             out.push(libc::pollfd { fd: n.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
         self.logs.fds(out);
-        self.checks.fds(out);
+        self.attempts.fds(out);
     }
 
     fn ready(&mut self, fd: RawFd, _revents: i16, now: Instant) {
@@ -411,7 +411,7 @@ impl Handler for Runtime {
         if self.logs.ready(fd, self.io.control.as_mut()) {
             return;
         }
-        if let Some(o) = self.checks.ready(fd) {
+        if let Some(o) = self.attempts.ready(fd) {
             let _ = self.feed(Event::Probed(o), now);
         }
     }

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use crate::pod::event::Effect;
-use crate::pod::machine::{fmt_secs, Cause, Phase, PodMachine, KILL_WAIT};
+use crate::pod::machine::{fmt_secs, Cause, PodMachine, Stage, KILL_WAIT};
 use crate::pod::probe::ProbeKind;
 use crate::pod::unit::{HookKind, Reason, State, Stop, UnitId};
 use crate::sys::reaper::ExitStatus;
@@ -93,7 +93,7 @@ impl PodMachine {
                 _ => {}
             }
         }
-        if let Phase::Terminating { deadline, killed_at, .. } = self.phase {
+        if let Stage::Terminating { deadline, killed_at, .. } = self.stage {
             match killed_at {
                 None => f(Timer::Grace, deadline),
                 Some(k) => f(Timer::KillWait, k + KILL_WAIT),
