@@ -1202,7 +1202,7 @@ fn liveness_failure_events_and_conditions() {
     assert_eq!((ready.status, ready.last_transition), (false, 1_000_050));
 }
 
-// --- issue 25: per-entry restart policy and rules, notify, OOMKilled ---------------
+// --- per-entry restart policy and rules, notify, OOMKilled (README, "Lifecycle") ---
 
 fn with_rules(mut e: Entry, policy: RestartPolicy, rules: &[(crate::config::ExitCodeOperator, &[i32])]) -> Entry {
     e.restart_policy = Some(policy);
