@@ -140,7 +140,7 @@ impl Harness {
         self.pod.units().iter().find(|u| u.spec.name == name).expect("no such unit")
     }
 
-    fn index(&self, name: &str) -> UnitId {
+    fn id(&self, name: &str) -> UnitId {
         self.pod.units().position(|u| u.spec.name == name).expect("no such unit")
     }
 
@@ -155,7 +155,7 @@ impl Harness {
     /// Marks `name` as restarted once already, so its next crash backs off
     /// (the kubelet restarts a first crash at once).
     fn backing_off(&mut self, name: &str) {
-        let i = self.index(name);
+        let i = self.id(name);
         self.pod.units[i].delay = self.pod.settings.backoff.initial;
     }
 
@@ -176,7 +176,7 @@ impl Harness {
     /// Ticks (the runtime does after every event, which starts a due attempt),
     /// then reports the outcome of `name`'s `kind` attempt.
     fn probe(&mut self, name: &str, kind: ProbeKind, ok: bool) -> Vec<Effect> {
-        let unit = self.index(name);
+        let unit = self.id(name);
         let mut effects = self.tick();
         effects.extend(self.outcome(unit, kind, ok));
         effects

@@ -94,7 +94,7 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    /// The runtime for `pod`, whose unit `i` runs `cmds[i]`.
+    /// The runtime for `pod`, whose unit `id` runs `cmds[id]`.
     pub(crate) fn new(pod: machine::PodMachine, cmds: PerUnit<Command>, io: Io) -> Runtime {
         let mut pod = pod;
         if io.state_dir.is_none() {
