@@ -10,7 +10,7 @@ use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::events::EventType;
 use crate::pod::machine::{fmt_secs, Cause, Flavor, PodMachine, Stage, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
-use crate::pod::unit::{HookKind, HookProc, Notified, Poll, Probes, Reason, Run, State, UnitId, BACKOFF_RESET};
+use crate::pod::unit::{HookKind, HookProc, Notified, Poll, ProbeStates, Reason, Run, State, UnitId, BACKOFF_RESET};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 
@@ -56,7 +56,7 @@ impl PodMachine {
                     kill_at,
                     started: false,
                     hook,
-                    probes: Probes::for_entry(&u.spec, now),
+                    probes: ProbeStates::for_entry(&u.spec, now),
                     stop: None,
                     notify: u.spec.notify.then(Notified::default),
                     oom: false,

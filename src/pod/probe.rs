@@ -146,7 +146,9 @@ pub enum Verdict {
     Failing,
 }
 
-/// One probe of one running entry, created afresh at every start.
+/// The runtime state of one probe (or waiter) of one running unit: its
+/// schedule, its counts in a row and its verdict. The spec it follows is a
+/// `config::Probe` (or a `config::WaitFor`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeState {
     /// Which probe.

@@ -234,7 +234,7 @@ pub(crate) struct Run {
     /// A lifecycle hook's process, while one runs.
     pub hook: Option<HookProc>,
     /// Its probes for this run.
-    pub probes: Probes,
+    pub probes: ProbeStates,
     /// podinit is ending this process, and why.
     pub stop: Option<Stop>,
     /// What it said on the notify socket (entries with `notify = true`).
@@ -340,9 +340,10 @@ impl KillTarget {
     }
 }
 
-/// The probes of one running entry, created afresh at every start.
+/// The state of each probe of one running unit, created afresh at every
+/// start (the probes' specs are [`crate::config::Probe`]s in `spec`).
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Probes {
+pub(crate) struct ProbeStates {
     /// startup_probe.
     pub startup: Option<ProbeState>,
     /// readiness_probe.
@@ -351,13 +352,13 @@ pub(crate) struct Probes {
     pub liveness: Option<ProbeState>,
 }
 
-impl Probes {
+impl ProbeStates {
     /// The probes of `spec`, first attempts counted from `now`.
-    pub(crate) fn for_entry(spec: &Entry, now: Instant) -> Probes {
+    pub(crate) fn for_entry(spec: &Entry, now: Instant) -> ProbeStates {
         let make = |kind, p: &Option<crate::config::Probe>| {
             p.as_ref().map(|p| ProbeState::new(kind, Timing::of_probe(p), now))
         };
-        Probes {
+        ProbeStates {
             startup: make(ProbeKind::Startup, &spec.startup_probe),
             readiness: make(ProbeKind::Readiness, &spec.readiness_probe),
             liveness: make(ProbeKind::Liveness, &spec.liveness_probe),
