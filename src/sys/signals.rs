@@ -296,25 +296,41 @@ pub(crate) const KERNEL_SIGMAX: i32 = 64;
 /// reserves for itself (glibc 32-33, musl 32-34), which a caller may still have
 /// left ignored; rt_sigprocmask so that none of them stays blocked either.
 pub(crate) fn reset_for_exec(reset: &[SigNum]) {
-    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
-    let dfl = [0u64; 4];
     for &sig in reset {
-        // SAFETY: a valid, zeroed kernel sigaction and a null old-action pointer;
-        // the last argument is the kernel's sigset size (8 bytes).
-        unsafe {
-            libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
-        }
+        raw_sigaction(sig, Some(&SIG_DFL_ACTION), None);
     }
-    let empty = 0u64;
-    // SAFETY: an 8-byte kernel sigset, no old-set pointer.
+    raw_sigprocmask(0, None);
+}
+
+/// The kernel's `sigset_t` is 64 bits (the libc's is 128 bytes, which the raw
+/// calls refuse with EINVAL); every raw call passes this as its size.
+const KERNEL_SIGSET_BYTES: usize = std::mem::size_of::<u64>();
+
+/// The kernel's `struct sigaction`: handler, flags, restorer, mask.
+type KernelSigaction = [u64; 4];
+
+/// All zero: SIG_DFL, no flags, an empty mask.
+const SIG_DFL_ACTION: KernelSigaction = [0; 4];
+
+/// rt_sigaction(2) itself: sets `new` if given, reads the current action into
+/// `old` if given. Raw, because the libc refuses the real-time signals it
+/// reserves, and async-signal-safe (the spawner's child calls it). Returns 0 or -1.
+fn raw_sigaction(sig: SigNum, new: Option<&KernelSigaction>, old: Option<&mut KernelSigaction>) -> libc::c_long {
+    let new = new.map_or(std::ptr::null(), |a| a.as_ptr());
+    let old = old.map_or(std::ptr::null_mut(), |a| a.as_mut_ptr());
+    // SAFETY: each pointer is null or a valid kernel sigaction the call may read
+    // (`new`) or write (`old`) for its duration; the size is the kernel's sigset size.
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, new, old, KERNEL_SIGSET_BYTES) }
+}
+
+/// rt_sigprocmask(2) with SIG_SETMASK: sets the mask to `set`, storing the one
+/// before in `old` if given. Raw, for the same reasons as [`raw_sigaction`].
+fn raw_sigprocmask(set: u64, old: Option<&mut u64>) {
+    let old = old.map_or(std::ptr::null_mut(), |o| o as *mut u64);
+    // SAFETY: `set` is a valid kernel sigset for the call's duration and `old`
+    // is null or a writable one; SIG_SETMASK with these cannot fail.
     unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &empty as *const u64,
-            std::ptr::null_mut::<u64>(),
-            8usize,
-        );
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &set as *const u64, old, KERNEL_SIGSET_BYTES);
     }
 }
 
@@ -325,15 +341,9 @@ pub(crate) fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum
     range
         .filter(|&sig| sig != libc::SIGKILL && sig != libc::SIGSTOP)
         .filter(|&sig| {
-            // The kernel's struct sigaction: handler, flags, restorer, mask.
-            let mut old = [0u64; 4];
-            // SAFETY: a null new action only reads the current one into `old`,
-            // which is large enough; 8 is the kernel's sigset size.
-            let r = unsafe {
-                libc::syscall(libc::SYS_rt_sigaction, sig, std::ptr::null::<u64>(), old.as_mut_ptr(), 8usize)
-            };
+            let mut old = SIG_DFL_ACTION;
             // Unknown (error): count it as not default, so it gets reset.
-            r != 0 || old[0] != libc::SIG_DFL as u64
+            raw_sigaction(sig, None, Some(&mut old)) != 0 || old[0] != libc::SIG_DFL as u64
         })
         .collect()
 }
@@ -342,27 +352,14 @@ pub(crate) fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum
 /// before (for [`restore_mask`]). Raw system call: the libc's wrapper leaves its
 /// reserved real-time signals out.
 pub(crate) fn block_all() -> u64 {
-    let all = !0u64;
     let mut old = 0u64;
-    // SAFETY: 8-byte kernel sigsets, both valid.
-    unsafe {
-        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, &mut old as *mut u64, 8usize);
-    }
+    raw_sigprocmask(!0, Some(&mut old));
     old
 }
 
 /// Puts back a mask saved by [`block_all`].
 pub(crate) fn restore_mask(old: u64) {
-    // SAFETY: an 8-byte kernel sigset, no old-set pointer.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &old as *const u64,
-            std::ptr::null_mut::<u64>(),
-            8usize,
-        );
-    }
+    raw_sigprocmask(old, None);
 }
 
 /// Sets podinit's own dispositions of the standard signals to default, so a
@@ -375,17 +372,11 @@ pub(crate) fn restore_mask(old: u64) {
 /// are only read, because the libc may have a handler of its own on those it
 /// reserves. The faults are skipped: setup() gives them a handler next.
 fn reset_own_dispositions() -> Vec<SigNum> {
-    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
-    let dfl = [0u64; 4];
     for sig in 1..=31 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP || FAULTS.contains(&sig) {
             continue;
         }
-        // SAFETY: a valid, zeroed kernel sigaction and a null old-action
-        // pointer; 8 is the kernel's sigset size.
-        unsafe {
-            libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
-        }
+        raw_sigaction(sig, Some(&SIG_DFL_ACTION), None);
     }
     not_default(32..=KERNEL_SIGMAX)
 }
