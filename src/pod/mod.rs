@@ -2,11 +2,13 @@
 //!
 //! Pure (no syscalls, no clock): the state machine [`machine`] with its entries
 //! [`unit`](mod@unit), probe bookkeeping [`probe`], control requests [`requests`] and the
-//! status view [`view`]. The rules of Kubernetes live here and are unit-tested
-//! as tables (`machine_tests.rs`).
+//! status view [`view`], and the data they speak: [`status`] (the pod's status
+//! and the health verdict) and [`protocol`] (the control socket's requests and
+//! replies). The rules of Kubernetes live here and are unit-tested as tables
+//! (`machine_tests.rs`); `tests/purity.rs` checks these files stay pure.
 //!
-//! Effects: [`runtime`] performs what the machine asks, with [`checks`] (probe
-//! attempts), [`marker`] (run-once markers), [`status`] (status.json),
+//! Effects: [`runtime`] performs what the machine asks, with [`attempts`] (probe
+//! attempts), [`marker`] (run-once markers), [`status_file`] (status.json),
 //! [`control`] (the control socket) and [`logs`] (entries' output).
 
 pub(crate) mod attempts;

@@ -139,7 +139,7 @@ pub(crate) fn read(dir: &Path) -> Result<PodStatus, StatusError> {
     })
 }
 
-/// Parses status JSON text (used by [`read`] and by fuzzing). Unknown fields are
+/// Parses status JSON text (used by `read` and by fuzzing). Unknown fields are
 /// ignored so an older `podinit status` can read a newer podinit's file.
 pub fn parse(text: &str) -> Result<PodStatus, StatusError> {
     // from_slice, as the control socket reads: one instance of serde_json's reader (~5 KB).

@@ -14,7 +14,7 @@ use super::*;
 
 /// Client side: connects to `<state_dir>/control.sock`, sends one request
 /// line, reads one reply line. `timeout` bounds the connect, the send and the
-/// whole wait for the reply (see [`timeout_for`]). A refusal by the server
+/// whole wait for the reply (see [`timeout_for`](crate::pod::protocol::timeout_for)). A refusal by the server
 /// (e.g. permission denied) comes back as `Ok` with `ok == false`.
 pub(crate) fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Reply, ControlError> {
     Connection::open(state_dir, timeout)?.send(req)
