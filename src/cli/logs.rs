@@ -9,12 +9,15 @@ use std::time::Duration;
 
 use lexopt::prelude::*;
 
+use crate::cli::table;
 use crate::cli::{CliError, Mode};
 use crate::config;
-use crate::pod::control::{self, ControlError, Reply, Request};
+use crate::pod::control::{self, ControlError};
 use crate::pod::k8s_status;
 use crate::pod::logs::{self, dir, Query};
-use crate::pod::status::{self, PodStatus};
+use crate::pod::protocol::{Reply, Request};
+use crate::pod::status::PodStatus;
+use crate::pod::status_file;
 
 /// `podinit logs [-c FILE] NAME|--all [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix]`.
 pub(crate) fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
@@ -168,7 +171,7 @@ fn current_status(path: &Path) -> Result<PodStatus, String> {
     let dir = pod_file(path).state_dir;
     match control::request(&dir, &Request::Status, Duration::from_secs(5)) {
         Ok(Reply { status: Some(st), .. }) => Ok(st),
-        _ => status::read(&dir).map_err(|e| e.to_string()),
+        _ => status_file::read(&dir).map_err(|e| e.to_string()),
     }
 }
 
@@ -243,7 +246,7 @@ pub(crate) fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> S
         o.push_str("Events:       <none>\n");
         return o;
     }
-    let age = |t: u64| status::format_age(now.saturating_sub(t));
+    let age = |t: u64| table::format_age(now.saturating_sub(t));
     let mut rows = vec![["Type", "Reason", "Age", "From", "Message"].map(String::from).to_vec()];
     rows.push(["----", "------", "----", "----", "-------"].map(String::from).to_vec());
     for e in events {

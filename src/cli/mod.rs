@@ -8,6 +8,7 @@ pub(crate) mod commands;
 mod inputs;
 pub(crate) mod live;
 pub(crate) mod logs;
+pub(crate) mod table;
 pub(crate) mod wait;
 
 use std::ffi::OsString;

@@ -1,7 +1,7 @@
 //! The machine's vocabulary: [`Event`]s in, [`Effect`]s out.
 
-use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::probe::{Outcome, ProbeKind};
+use crate::pod::protocol::{ConnId, Reply, Request};
 use crate::pod::unit::{HookKind, KillTarget, UnitId};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;

@@ -18,9 +18,9 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Backoff, Kind, RestartPolicy};
-use crate::pod::control::{ConnId, Reply};
 pub(crate) use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
 use crate::pod::events::{EventType, Events};
+use crate::pod::protocol::{ConnId, Reply};
 use crate::pod::timer::{Timer, UnitTimer};
 use crate::pod::unit::{PerUnit, Reason, Unit, UnitId};
 use crate::sys::event_loop::Change;

@@ -14,9 +14,9 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
-use crate::pod::control::Request;
 use crate::pod::machine::{Effect, Event, Flavor, PodMachine, Settings, SpawnFailure};
 use crate::pod::probe::{Outcome, ProbeKind};
+use crate::pod::protocol::Request;
 use crate::pod::unit::{State, Unit, UnitId};
 use crate::sys::reaper::ExitStatus;
 

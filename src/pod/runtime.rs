@@ -24,7 +24,8 @@ use crate::pod::logs::{self, Logs};
 use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
 use crate::pod::marker::MarkerStore;
 use crate::pod::probe::Outcome;
-use crate::pod::status;
+use crate::pod::protocol;
+use crate::pod::status_file;
 use crate::pod::unit::{self, HookKind, PerUnit, UnitId};
 use crate::sys::event_loop::{Change, Handler};
 use crate::sys::notify;
@@ -263,16 +264,16 @@ impl Runtime {
     }
 
     /// `podinit logs`: the buffered output now, then (`-f`) what comes until the entry ends.
-    fn serve_logs(&mut self, conn: control::ConnId, q: &logs::Query) {
+    fn serve_logs(&mut self, conn: protocol::ConnId, q: &logs::Query) {
         let Some(server) = self.io.control.as_mut() else { return };
         match self.logs.query(q, logs::time::wall_nanos()) {
             Ok((body, follow)) => {
-                server.stream(conn, &control::Reply::ok(""), &body, follow);
+                server.stream(conn, &protocol::Reply::ok(""), &body, follow);
                 if follow {
                     self.logs.follow(conn, q);
                 }
             }
-            Err(msg) => server.stream(conn, &control::Reply::err(msg), &[], false),
+            Err(msg) => server.stream(conn, &protocol::Reply::err(msg), &[], false),
         }
     }
 
@@ -291,7 +292,7 @@ impl Runtime {
 
     fn write_status(&mut self, now: Instant) {
         let Some(dir) = &self.io.state_dir else { return };
-        if let Err(e) = status::write(dir, &self.pod.status(now)) {
+        if let Err(e) = status_file::write(dir, &self.pod.status(now)) {
             log::warn!("status file disabled: {e}");
             self.io.state_dir = None;
             self.pod.disable_status();

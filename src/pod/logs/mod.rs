@@ -29,7 +29,8 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use serde::{Deserialize, Serialize};
 
-use crate::pod::control::{ConnId, Server};
+use crate::pod::control::Server;
+use crate::pod::protocol::ConnId;
 use dir::{LogDir, LogFile};
 pub(crate) use ring::{Record, Ring, Stream};
 
