@@ -140,7 +140,7 @@ pub(crate) enum Mode {
         /// The pod file (for its state_dir and log_dir).
         config: PathBuf,
         /// What to show, with kubectl's meanings.
-        query: crate::pod::logs::Query,
+        query: crate::pod::protocol::Query,
     },
     /// `podinit describe [NAME]`: state, conditions and events, as `kubectl describe pod`.
     Describe {
