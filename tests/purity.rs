@@ -55,7 +55,6 @@ const ALLOWED_CRATE_PATHS: &[&str] = &[
     "crate::pod::event",
     "crate::pod::protocol",
     "crate::pod::status",
-    "crate::pod::logs::Query",
     "crate::pod::events",
     "crate::pod::init_steps::describe",
     "crate::config",

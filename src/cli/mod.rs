@@ -140,7 +140,7 @@ pub(crate) enum Mode {
         /// The pod file (for its state_dir and log_dir).
         config: PathBuf,
         /// What to show, with kubectl's meanings.
-        query: crate::pod::logs::Query,
+        query: crate::pod::protocol::Query,
     },
     /// `podinit describe [NAME]`: state, conditions and events, as `kubectl describe pod`.
     Describe {
@@ -662,17 +662,24 @@ fn parse_sub(
 }
 
 fn parse_init(tini: bool, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode, CliError> {
-    let var = |name: &str| env(&format!("PODINIT_{name}")).or_else(|| env(&format!("TINI_{name}")));
+    // The variable that was set, by its name (PODINIT_ first): an error names the one the user wrote.
+    let named = |name: &str| {
+        let ours = format!("PODINIT_{name}");
+        let tinis = format!("TINI_{name}");
+        env(&ours).map(|v| (ours, v)).or_else(|| env(&tinis).map(|v| (tinis, v)))
+    };
+    let var = |name: &str| named(name).map(|(_, v)| v);
     let mut o = InitOptions {
         subreaper: var("SUBREAPER").is_some(),
         kill_group: var("KILL_PROCESS_GROUP").is_some(),
         remap_to_zero: Vec::new(),
         pdeathsig: None,
         // An absolute level on tini's scale; -v raises it from there.
-        verbosity: match var("VERBOSITY") {
-            Some(v) => v.to_str().and_then(|s| s.trim().parse().ok()).ok_or_else(|| {
-                CliError::new(format!("PODINIT_VERBOSITY: expected a level 0-4, got '{}'", v.to_string_lossy()))
-            })?,
+        verbosity: match named("VERBOSITY") {
+            Some((name, v)) => v
+                .to_str()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| CliError::new(format!("{name}: expected a level 0-4, got '{}'", v.to_string_lossy())))?,
             None => DEFAULT_VERBOSITY,
         },
         warn_reaped: false,
@@ -830,6 +837,8 @@ mod tests {
             assert_eq!(p(args).unwrap_err().code, 1, "{args:?}");
         }
         assert_eq!(p_env(&["true"], &[("TINI_VERBOSITY", "x")]).unwrap_err().code, 1);
+        // The error names the variable that was set.
+        assert!(p_env(&["true"], &[("TINI_VERBOSITY", "x")]).unwrap_err().message.starts_with("TINI_VERBOSITY: "));
         for args in [&["run", "-z"][..], &["restart"][..], &["wait", "--for", "x"][..], &["pause", "x"][..]] {
             assert_eq!(p(args).unwrap_err().code, 2, "{args:?}");
         }

@@ -18,9 +18,30 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pod::logs::Query;
 use crate::pod::status::PodStatus;
 use crate::sys::signals::{self, SigNum};
+
+/// What `podinit logs` asks, with kubectl's meanings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Query {
+    /// The entry (None with `all`).
+    pub name: Option<String>,
+    /// Every entry, in pod-file order (`--all-containers`).
+    pub all: bool,
+    /// Keep streaming until the entry ends (`-f`).
+    pub follow: bool,
+    /// The previous run (`--previous`).
+    pub previous: bool,
+    /// Only the last N lines (`--tail`); None: all.
+    pub tail: Option<u64>,
+    /// Only lines newer than this many milliseconds (`--since`).
+    pub since_ms: Option<u64>,
+    /// Each line starts with its RFC 3339 time (`--timestamps`).
+    pub timestamps: bool,
+    /// Each line starts with `[pod/POD/ENTRY] ` (`--prefix`).
+    pub prefix: bool,
+}
 
 /// A request: one JSON object per line, e.g. `{"cmd":"restart","name":"web"}`,
 /// `{"cmd":"kill","name":"web","signal":"SIGHUP"}`, `{"cmd":"status"}`.

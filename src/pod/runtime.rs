@@ -264,7 +264,7 @@ impl Runtime {
     }
 
     /// `podinit logs`: the buffered output now, then (`-f`) what comes until the entry ends.
-    fn serve_logs(&mut self, conn: protocol::ConnId, q: &logs::Query) {
+    fn serve_logs(&mut self, conn: protocol::ConnId, q: &protocol::Query) {
         let Some(server) = self.io.control.as_mut() else { return };
         match self.logs.query(q, logs::time::wall_nanos()) {
             Ok((body, follow)) => {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{connect, read_line, send_line};
 use super::*;
-use crate::pod::logs::Query;
+use crate::pod::protocol::Query;
 
 /// How long podinit may take to answer the header (it answers at once).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);

@@ -124,7 +124,7 @@ pub(crate) struct Server {
     /// Set after an accept error (EMFILE...): the listener is not polled until then.
     paused_until: Option<Instant>,
     /// `logs` requests read, for the runtime (they do not go to the machine).
-    logs: Vec<(ConnId, crate::pod::logs::Query)>,
+    logs: Vec<(ConnId, crate::pod::protocol::Query)>,
 }
 
 impl Server {
@@ -265,7 +265,7 @@ impl Server {
     }
 
     /// The `logs` requests read since the last call; answer each with [`Server::stream`].
-    pub(crate) fn take_logs(&mut self) -> Vec<(ConnId, crate::pod::logs::Query)> {
+    pub(crate) fn take_logs(&mut self) -> Vec<(ConnId, crate::pod::protocol::Query)> {
         std::mem::take(&mut self.logs)
     }
 
