@@ -62,7 +62,7 @@ pub(crate) enum ControlCmd {
 
 /// A lifecycle hook podinit runs itself, so a pod needs no sleep or curl binary for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Hook {
+pub(crate) enum HookCmd {
     /// Sleep this many seconds.
     Sleep(u64),
     /// GET this URL; 200-399 is success.
@@ -134,7 +134,7 @@ pub(crate) enum Mode {
         file: PathBuf,
     },
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
-    Hook(Hook),
+    Hook(HookCmd),
     /// `podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]`.
     Logs {
         /// The pod file (for its state_dir and log_dir).
@@ -618,11 +618,11 @@ fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode
         "import" => Mode::Import { file: Some(one?).filter(|f| f != "-").unwrap_or("/dev/stdin".into()).into() },
         "--hook-sleep" => {
             let secs = one?;
-            Mode::Hook(Hook::Sleep(
+            Mode::Hook(HookCmd::Sleep(
                 secs.parse().map_err(|_| CliError::new(format!("{sub}: '{secs}' is not a number of seconds")))?,
             ))
         }
-        _ => Mode::Hook(Hook::HttpGet(one?)),
+        _ => Mode::Hook(HookCmd::HttpGet(one?)),
     })
 }
 
@@ -941,9 +941,9 @@ mod tests {
         assert_eq!(p(&["import", "-"]), Ok(Mode::Import { file: "/dev/stdin".into() }));
         assert!(p(&["import"]).unwrap_err().message.contains("needs an argument"));
         assert!(p(&["import", "a", "b"]).is_err());
-        assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(Hook::Sleep(5))));
+        assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(HookCmd::Sleep(5))));
         assert!(p(&["--hook-sleep", "x"]).is_err());
-        assert_eq!(p(&["--hook-http-get", "http://h/"]), Ok(Mode::Hook(Hook::HttpGet("http://h/".into()))));
+        assert_eq!(p(&["--hook-http-get", "http://h/"]), Ok(Mode::Hook(HookCmd::HttpGet("http://h/".into()))));
         let as_pause = parse(&"/usr/bin/pause".into(), vec![], &|_| None);
         assert_eq!(as_pause, Ok(Mode::Pause));
         let as_docker_init = parse(&"docker-init".into(), vec!["--version".into()], &|_| None);

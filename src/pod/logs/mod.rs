@@ -27,7 +27,6 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use serde::{Deserialize, Serialize};
 
 use crate::pod::control::Server;
 use crate::pod::protocol::ConnId;
