@@ -34,13 +34,15 @@ use sys::{logging, reaper, shutdown, signals};
 /// not an API (hidden from the docs, may change at any commit).
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::cli::table::{format_age, render_table};
     pub use crate::config::expand::{expand, Vars};
     pub use crate::config::{parse as parse_pod_file, parse_duration};
     pub use crate::pod::attempts::parse_status as parse_http_status;
-    pub use crate::pod::control::{encode_request, parse_request, Request};
     pub use crate::pod::init_steps::{definition_hash, describe as describe_waiter};
     pub use crate::pod::probe::{ProbeKind, ProbeState, Timing};
-    pub use crate::pod::status::{format_age, health, parse as parse_status, render_table};
+    pub use crate::pod::protocol::{encode_request, parse_request, Request};
+    pub use crate::pod::status::health;
+    pub use crate::pod::status_file::parse as parse_status;
     pub use crate::sys::signals::{name as signal_name, parse as parse_signal, sigrtmax};
 }
 

@@ -499,7 +499,7 @@ podinit: -p: unknown signal 'SIGNOPE' (expected a name like SIGTERM or TERM, RTM
 "#]]);
     podinit().args(["--", "true"]).env("TINI_VERBOSITY", "lots").assert().code(1).stdout_eq(str![""]).stderr_eq(str![
         [r#"
-podinit: PODINIT_VERBOSITY: expected a level 0-4, got 'lots' (see 'podinit --help')
+podinit: TINI_VERBOSITY: expected a level 0-4, got 'lots' (see 'podinit --help')
 
 "#]
     ]);
@@ -600,6 +600,9 @@ podinit: tests/pods/bad/02-unknown-top-level-key.toml:3:1: unknown key 'restartP
         &["kill", "web", "HUP"],
         &["reset"],
         &["export"],
+        &["status", "-o", "json"],
+        &["describe"],
+        &["logs", "web"],
     ] {
         let mut all = vec![args[0], "-c", bad];
         all.extend_from_slice(&args[1..]);

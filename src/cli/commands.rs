@@ -6,10 +6,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::live::{self, Liveness};
-use crate::cli::{ControlCmd, Hook};
+use crate::cli::table;
+use crate::cli::{ControlCmd, HookCmd};
 use crate::config;
-use crate::pod::control::{self, Request};
+use crate::pod::control;
 use crate::pod::marker::MarkerStore;
+use crate::pod::protocol::{self, Request};
 use crate::pod::status;
 
 /// `podinit check`: 0 when the file is valid, 1 with every error otherwise.
@@ -69,7 +71,7 @@ pub(crate) fn status(path: &Path, json: bool) -> i32 {
             }
         }
     } else {
-        print!("{}", status::render_table(&st, crate::now_unix()));
+        print!("{}", table::render_table(&st, crate::now_unix()));
     }
     code
 }
@@ -96,7 +98,7 @@ pub(crate) fn health(path: &Path) -> i32 {
 pub(crate) fn control(path: &Path, cmd: &ControlCmd) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
     let req = request_of(cmd);
-    match control::request(&pod.state_dir, &req, control::timeout_for(&req, pod.termination_grace_period)) {
+    match control::request(&pod.state_dir, &req, protocol::timeout_for(&req, pod.termination_grace_period)) {
         Ok(reply) if reply.ok => {
             println!("{}", reply.message);
             0
@@ -162,13 +164,13 @@ pub(crate) fn import(path: &Path) -> i32 {
 }
 
 /// The httpGet and sleep hooks of a manifest, run by podinit itself.
-pub(crate) fn hook(h: &Hook) -> i32 {
+pub(crate) fn hook(h: &HookCmd) -> i32 {
     match h {
-        Hook::Sleep(secs) => {
+        HookCmd::Sleep(secs) => {
             std::thread::sleep(Duration::from_secs(*secs));
             0
         }
-        Hook::HttpGet(url) => match http_get(url) {
+        HookCmd::HttpGet(url) => match http_get(url) {
             Ok(code) if (200..400).contains(&code) => 0,
             Ok(code) => {
                 eprintln!("podinit: hook: GET {url}: HTTP {code}");

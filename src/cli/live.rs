@@ -17,8 +17,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::pod::control::{self, ControlError, Reply, Request};
-use crate::pod::status::{self, PodStatus, StatusError};
+use crate::pod::control::{self, ControlError};
+use crate::pod::protocol::{Reply, Request};
+use crate::pod::status::PodStatus;
+use crate::pod::status_file::{self, StatusError};
 
 /// How long `status` and `health` wait for podinit's reply.
 pub(crate) const ASK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,16 +47,16 @@ pub(crate) fn probe(state_dir: &Path) -> Liveness {
         Ok(reply) => format!("podinit refused the status request: {}", reply.message),
         Err(ControlError::NotRunning { stale: true, .. }) => {
             let why = format!("podinit is not running (nobody listens on {})", sock.display());
-            return Liveness::NotRunning(why, status::read(state_dir));
+            return Liveness::NotRunning(why, status_file::read(state_dir));
         }
         Err(e @ ControlError::Timeout { .. }) => {
-            return Liveness::Unknown(format!("podinit does not answer: {e}"), status::read(state_dir))
+            return Liveness::Unknown(format!("podinit does not answer: {e}"), status_file::read(state_dir))
         }
         Err(ControlError::NotRunning { stale: false, .. }) => format!("no control socket at {}", sock.display()),
         Err(e) => e.to_string(),
     };
     let listener = listening(&sock);
-    let st = match status::read(state_dir) {
+    let st = match status_file::read(state_dir) {
         Ok(st) => st,
         // "no status file at ...: the pod is not running, or podinit could not write its state_dir"
         Err(e) => return Liveness::NotRunning(format!("{why_no_socket}; {e}"), Err(e)),
@@ -154,7 +156,7 @@ fn boot_unix() -> Option<u64> {
 
 /// The status file of `state_dir`, for messages.
 pub(crate) fn status_path(state_dir: &Path) -> PathBuf {
-    state_dir.join(status::FILE_NAME)
+    state_dir.join(status_file::FILE_NAME)
 }
 
 #[cfg(test)]
@@ -215,7 +217,7 @@ mod tests {
             entries: vec![],
             ..PodStatus::default()
         };
-        status::write(&t.0, &st).expect("write");
+        status_file::write(&t.0, &st).expect("write");
         match probe(&t.0) {
             Liveness::NotRunning(why, Ok(last)) => {
                 assert!(why.contains("is not running"), "{why}");
@@ -226,7 +228,7 @@ mod tests {
         // Recorded with our real start time: running, although no socket answers.
         let me = std::process::id();
         let st = PodStatus { started_at: boot_unix().unwrap() + start_after_boot(me as i32).unwrap(), ..st };
-        status::write(&t.0, &st).expect("write");
+        status_file::write(&t.0, &st).expect("write");
         assert!(matches!(probe(&t.0), Liveness::Running(..)), "{:?}", probe(&t.0));
         // A stale socket (bound, then its listener closed) wins over the file.
         let sock = control::socket_path(&t.0);

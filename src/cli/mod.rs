@@ -8,6 +8,7 @@ pub(crate) mod commands;
 mod inputs;
 pub(crate) mod live;
 pub(crate) mod logs;
+pub(crate) mod table;
 pub(crate) mod wait;
 
 use std::ffi::OsString;
@@ -61,7 +62,7 @@ pub(crate) enum ControlCmd {
 
 /// A lifecycle hook podinit runs itself, so a pod needs no sleep or curl binary for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Hook {
+pub(crate) enum HookCmd {
     /// Sleep this many seconds.
     Sleep(u64),
     /// GET this URL; 200-399 is success.
@@ -133,13 +134,13 @@ pub(crate) enum Mode {
         file: PathBuf,
     },
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
-    Hook(Hook),
+    Hook(HookCmd),
     /// `podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]`.
     Logs {
         /// The pod file (for its state_dir and log_dir).
         config: PathBuf,
         /// What to show, with kubectl's meanings.
-        query: crate::pod::logs::Query,
+        query: crate::pod::protocol::Query,
     },
     /// `podinit describe [NAME]`: state, conditions and events, as `kubectl describe pod`.
     Describe {
@@ -617,11 +618,11 @@ fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode
         "import" => Mode::Import { file: Some(one?).filter(|f| f != "-").unwrap_or("/dev/stdin".into()).into() },
         "--hook-sleep" => {
             let secs = one?;
-            Mode::Hook(Hook::Sleep(
+            Mode::Hook(HookCmd::Sleep(
                 secs.parse().map_err(|_| CliError::new(format!("{sub}: '{secs}' is not a number of seconds")))?,
             ))
         }
-        _ => Mode::Hook(Hook::HttpGet(one?)),
+        _ => Mode::Hook(HookCmd::HttpGet(one?)),
     })
 }
 
@@ -661,17 +662,24 @@ fn parse_sub(
 }
 
 fn parse_init(tini: bool, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode, CliError> {
-    let var = |name: &str| env(&format!("PODINIT_{name}")).or_else(|| env(&format!("TINI_{name}")));
+    // The variable that was set, by its name (PODINIT_ first): an error names the one the user wrote.
+    let named = |name: &str| {
+        let ours = format!("PODINIT_{name}");
+        let tinis = format!("TINI_{name}");
+        env(&ours).map(|v| (ours, v)).or_else(|| env(&tinis).map(|v| (tinis, v)))
+    };
+    let var = |name: &str| named(name).map(|(_, v)| v);
     let mut o = InitOptions {
         subreaper: var("SUBREAPER").is_some(),
         kill_group: var("KILL_PROCESS_GROUP").is_some(),
         remap_to_zero: Vec::new(),
         pdeathsig: None,
         // An absolute level on tini's scale; -v raises it from there.
-        verbosity: match var("VERBOSITY") {
-            Some(v) => v.to_str().and_then(|s| s.trim().parse().ok()).ok_or_else(|| {
-                CliError::new(format!("PODINIT_VERBOSITY: expected a level 0-4, got '{}'", v.to_string_lossy()))
-            })?,
+        verbosity: match named("VERBOSITY") {
+            Some((name, v)) => v
+                .to_str()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| CliError::new(format!("{name}: expected a level 0-4, got '{}'", v.to_string_lossy())))?,
             None => DEFAULT_VERBOSITY,
         },
         warn_reaped: false,
@@ -829,6 +837,8 @@ mod tests {
             assert_eq!(p(args).unwrap_err().code, 1, "{args:?}");
         }
         assert_eq!(p_env(&["true"], &[("TINI_VERBOSITY", "x")]).unwrap_err().code, 1);
+        // The error names the variable that was set.
+        assert!(p_env(&["true"], &[("TINI_VERBOSITY", "x")]).unwrap_err().message.starts_with("TINI_VERBOSITY: "));
         for args in [&["run", "-z"][..], &["restart"][..], &["wait", "--for", "x"][..], &["pause", "x"][..]] {
             assert_eq!(p(args).unwrap_err().code, 2, "{args:?}");
         }
@@ -931,9 +941,9 @@ mod tests {
         assert_eq!(p(&["import", "-"]), Ok(Mode::Import { file: "/dev/stdin".into() }));
         assert!(p(&["import"]).unwrap_err().message.contains("needs an argument"));
         assert!(p(&["import", "a", "b"]).is_err());
-        assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(Hook::Sleep(5))));
+        assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(HookCmd::Sleep(5))));
         assert!(p(&["--hook-sleep", "x"]).is_err());
-        assert_eq!(p(&["--hook-http-get", "http://h/"]), Ok(Mode::Hook(Hook::HttpGet("http://h/".into()))));
+        assert_eq!(p(&["--hook-http-get", "http://h/"]), Ok(Mode::Hook(HookCmd::HttpGet("http://h/".into()))));
         let as_pause = parse(&"/usr/bin/pause".into(), vec![], &|_| None);
         assert_eq!(as_pause, Ok(Mode::Pause));
         let as_docker_init = parse(&"docker-init".into(), vec!["--version".into()], &|_| None);

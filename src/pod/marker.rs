@@ -1,4 +1,5 @@
-//! Run-once markers for init steps (SPEC §4, lifecycle item 3).
+//! Run-once markers for init steps (the `once` key; README, "Pod file
+//! reference" and "Lifecycle").
 //!
 //! When a `once` step exits 0, the runtime writes `marker_dir/<name>.done`
 //! holding a hash of the step's definition. On a later start a step whose marker

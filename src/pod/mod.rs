@@ -1,12 +1,15 @@
 //! The pod lifecycle.
 //!
-//! Pure (no syscalls, no clock): the state machine [`machine`] with its entries
-//! [`unit`](mod@unit), probe bookkeeping [`probe`], control requests [`requests`] and the
-//! status view [`view`]. The rules of Kubernetes live here and are unit-tested
-//! as tables (`machine_tests.rs`).
+//! Pure (no syscalls, no clock): the state machine [`machine`] with its units
+//! (the runtime records of the pod file's entries, [`unit`](mod@unit)), probe
+//! bookkeeping [`probe`], control requests [`requests`] and the status view
+//! [`view`], and the data they speak: [`status`] (the pod's status
+//! and the health verdict) and [`protocol`] (the control socket's requests and
+//! replies). The rules of Kubernetes live here and are unit-tested as tables
+//! (`machine_tests.rs`); `tests/purity.rs` checks these files stay pure.
 //!
-//! Effects: [`runtime`] performs what the machine asks, with [`checks`] (probe
-//! attempts), [`marker`] (run-once markers), [`status`] (status.json),
+//! Effects: [`runtime`] performs what the machine asks, with [`attempts`] (probe
+//! attempts), [`marker`] (run-once markers), [`status_file`] (status.json),
 //! [`control`] (the control socket) and [`logs`] (entries' output).
 
 pub(crate) mod attempts;
@@ -21,9 +24,11 @@ pub(crate) mod logs;
 pub(crate) mod machine;
 pub(crate) mod marker;
 pub(crate) mod probe;
+pub(crate) mod protocol;
 pub(crate) mod requests;
 pub(crate) mod runtime;
 pub(crate) mod status;
+pub(crate) mod status_file;
 pub(crate) mod stop;
 pub(crate) mod timer;
 pub(crate) mod unit;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{HttpGet, Probe, ProbeAction, WaitFor, WaitTarget};
+use crate::pod::unit::UnitId;
 
 pub use crate::config::ProbeKind;
 
@@ -101,8 +102,8 @@ impl Timing {
 /// The outcome of one attempt: which entry and probe, passed or not, and why not.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Outcome {
-    /// Index of the entry.
-    pub unit: usize,
+    /// The unit.
+    pub unit: UnitId,
     /// Which of its probes.
     pub kind: ProbeKind,
     /// The attempt passed.
@@ -122,7 +123,9 @@ pub enum Verdict {
     Failing,
 }
 
-/// One probe of one running entry, created afresh at every start.
+/// The runtime state of one probe (or waiter) of one running unit: its
+/// schedule, its counts in a row and its verdict. The spec it follows is a
+/// `config::Probe` (or a `config::WaitFor`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeState {
     /// Which probe.

@@ -14,7 +14,7 @@ use super::*;
 
 /// Client side: connects to `<state_dir>/control.sock`, sends one request
 /// line, reads one reply line. `timeout` bounds the connect, the send and the
-/// whole wait for the reply (see [`timeout_for`]). A refusal by the server
+/// whole wait for the reply (see [`timeout_for`](crate::pod::protocol::timeout_for)). A refusal by the server
 /// (e.g. permission denied) comes back as `Ok` with `ok == false`.
 pub(crate) fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Reply, ControlError> {
     Connection::open(state_dir, timeout)?.send(req)
@@ -67,14 +67,12 @@ fn exchange(
     deadline: Instant,
     req: &Request,
 ) -> Result<Reply, ControlError> {
-    let mut line = serde_json::to_vec(&Wire::from_request(req))
-        .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("cannot encode request: {e}") })?;
+    let mut line = encode_request(req);
     line.push(b'\n');
     send_line(&stream, &line, &path, timeout)?;
     let mut buf = Vec::with_capacity(512);
     let end = read_line(&stream, &mut buf, &path, deadline, timeout)?;
-    serde_json::from_slice(&buf[..end])
-        .map_err(|e| ControlError::Protocol { path, message: format!("not a reply ({e})") })
+    parse_reply(&buf[..end]).map_err(|message| ControlError::Protocol { path, message })
 }
 
 /// Sends `line` whole. A blocking send bounded by SO_SNDTIMEO (set in

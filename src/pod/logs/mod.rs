@@ -27,9 +27,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use serde::{Deserialize, Serialize};
 
-use crate::pod::control::{ConnId, Server};
+use crate::pod::control::Server;
+use crate::pod::protocol::ConnId;
 use dir::{LogDir, LogFile};
 pub(crate) use ring::{Record, Ring, Stream};
 
@@ -104,27 +104,7 @@ impl Config {
     }
 }
 
-/// What `podinit logs` asks, with kubectl's meanings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct Query {
-    /// The entry (None with `all`).
-    pub name: Option<String>,
-    /// Every entry, in pod-file order (`--all-containers`).
-    pub all: bool,
-    /// Keep streaming until the entry ends (`-f`).
-    pub follow: bool,
-    /// The previous run (`--previous`).
-    pub previous: bool,
-    /// Only the last N lines (`--tail`); None: all.
-    pub tail: Option<u64>,
-    /// Only lines newer than this many milliseconds (`--since`).
-    pub since_ms: Option<u64>,
-    /// Each line starts with its RFC 3339 time (`--timestamps`).
-    pub timestamps: bool,
-    /// Each line starts with `[pod/POD/ENTRY] ` (`--prefix`).
-    pub prefix: bool,
-}
+use crate::pod::protocol::Query;
 
 /// One entry's logs.
 #[derive(Debug)]
