@@ -184,13 +184,24 @@ pub(super) struct Checker<'a> {
     origins: Vec<(FieldRef, usize)>,
     /// The pod or the entry being read, for `origins`.
     subject: Subject,
+    /// The entries in the order they were read: `[[init]]` and `[[app]]` in the
+    /// order their arrays start in the file, for which of two equal names is first.
+    read: Vec<Subject>,
     /// Offsets of the text's newlines, once a duplicate name needs a line number.
     newlines: Option<Vec<usize>>,
 }
 
 impl<'a> Checker<'a> {
     pub(super) fn new(path: &'a Path, text: &'a str) -> Checker<'a> {
-        Checker { path, text, errors: Vec::new(), origins: Vec::new(), subject: Subject::Pod, newlines: None }
+        Checker {
+            path,
+            text,
+            errors: Vec::new(),
+            origins: Vec::new(),
+            subject: Subject::Pod,
+            read: Vec::new(),
+            newlines: None,
+        }
     }
 
     /// Records a problem at byte `at` of the text, or without a position.
@@ -269,9 +280,24 @@ impl<'a> Checker<'a> {
         for problem in validate::validate(pod, Format::Toml) {
             let Some(mut at) = self.origin_of(problem.at) else { continue };
             let mut message = problem.message;
-            if let Some(first) = problem.first.and_then(|f| self.origin_of(f)) {
-                // The first in the file is the first, whichever the model lists first.
-                let first = if first > at { std::mem::replace(&mut at, first) } else { first };
+            if let Some(first_ref) = problem.first {
+                // The first of a name is the one read first (the model lists init entries
+                // first); when that is this one, the problem goes to the model's first.
+                let name = |of: Subject| match of {
+                    Subject::Init(i) => pod.init.get(i).map(|e| e.name.as_str()),
+                    Subject::App(i) => pod.apps.get(i).map(|e| e.name.as_str()),
+                    Subject::Pod => None,
+                };
+                let earliest = self.read.iter().copied().find(|&r| name(r) == name(problem.at.of));
+                let first_of = match earliest {
+                    Some(e) if e == problem.at.of => {
+                        at = self.origin_of(first_ref).unwrap_or(at);
+                        e
+                    }
+                    Some(e) => e,
+                    None => first_ref.of,
+                };
+                let Some(first) = self.origin_of(FieldRef { of: first_of, field: Field::Name }) else { continue };
                 let line = self.line_of(first);
                 message = format!("{message} (first used on line {line})");
             }
@@ -392,6 +418,7 @@ impl<'a> Checker<'a> {
     /// One entry, from its table starting at byte `at`.
     fn entry(&mut self, section: Section, rows: &Table, at: usize) -> Entry {
         let kind = self.entry_kind(section, rows);
+        self.read.push(self.subject);
         self.origin(Field::Whole, at);
         // For messages only: the name as written, before it is validated.
         let written_name = match rows.get("name").map(|v| v.get_ref()) {
