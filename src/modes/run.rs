@@ -403,7 +403,7 @@ fn make_state_dir(dir: &Path) -> Result<(), String> {
         }
         Err(atomic_file::Error::NotADirectory) => Err("not a directory".into()),
         Err(atomic_file::Error::NotRegularFile) => Err("not a regular file".into()),
-        Err(atomic_file::Error::Io { op, source, .. }) => Err(format!("cannot {op}: {source}")),
+        Err(atomic_file::Error::Io(e)) => Err(format!("cannot {}: {}", e.op, e.source)),
     }
 }
 

@@ -187,7 +187,7 @@ impl Runtime {
                 let timeout = unit::timeout_for(spec, kind);
                 // An exec probe's output goes to its entry's log.
                 let aux = match check {
-                    crate::pod::probe::Check::Exec(_) if self.logs.enabled() => self.logs.aux(unit.index()),
+                    crate::pod::probe::Check::Exec(_) if self.logs.enabled() => self.logs.aux(unit),
                     _ => None,
                 };
                 let base = match aux {
@@ -237,7 +237,7 @@ impl Runtime {
         if let Some(argv) = hook {
             let mut cmd = base.sibling(argv);
             // A hook's output goes to its entry's log.
-            if let Some((o, e)) = self.logs.enabled().then(|| self.logs.aux(unit.index())).flatten() {
+            if let Some((o, e)) = self.logs.enabled().then(|| self.logs.aux(unit)).flatten() {
                 (cmd.stdout, cmd.stderr) = (Some(o), Some(e));
             }
             return spawn::spawn(&cmd);
@@ -246,7 +246,7 @@ impl Runtime {
             return spawn::spawn(base);
         }
         let mut cmd = base.clone();
-        let ends = match self.logs.start_run(unit.index()) {
+        let ends = match self.logs.start_run(unit) {
             Ok(ends) => ends,
             Err(e) => {
                 log::warn!("{}: no log pipe ({e}); output goes straight through", spec.name);

@@ -30,12 +30,6 @@ impl UnitId {
     /// The first unit in pod-file order.
     pub(crate) const FIRST: UnitId = UnitId(0);
 
-    /// Its position, for a list kept in the same order outside the pod's
-    /// tables (the logs of each entry).
-    pub(crate) fn index(self) -> usize {
-        self.0
-    }
-
     /// The unit after it (which may not exist).
     pub(crate) fn next(self) -> UnitId {
         UnitId(self.0 + 1)
