@@ -101,6 +101,8 @@ lint:
 	shellcheck -S error tests/*.sh tests/integration/*.sh scripts/*.sh scripts/*/*.sh examples/*.sh
 	# Cargo.toml's [lints] (missing_docs, unreachable_pub, SAFETY notes, 80-line functions) and clippy's defaults, as errors.
 	cargo clippy --all-targets -- -D warnings
+	# Docs on every item visible outside its module (rustc's missing_docs sees only the crate's exports).
+	python3 scripts/lint-docs.py
 	# The committed report is the rendering of the committed rows (a hand edit or a renderer change fails here).
 	python3 scripts/bench/render.py --check
 

@@ -154,8 +154,11 @@ pub(crate) enum Mode {
         /// The pod file (for its state_dir).
         config: PathBuf,
     },
-    /// `-V`: print the version; `tini` style when called as docker-init.
-    Version { tini: bool },
+    /// `-V`: print the version.
+    Version {
+        /// Called as docker-init: in tini's words (`tini version …`), which docker info parses.
+        tini: bool,
+    },
     /// `podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]`
     Wait {
         /// The pod file (for its state_dir).

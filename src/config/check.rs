@@ -192,6 +192,7 @@ pub(super) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    /// A checker of `text`, the pod file at `path`, with nothing found yet.
     pub(super) fn new(path: &'a Path, text: &'a str) -> Checker<'a> {
         Checker {
             path,

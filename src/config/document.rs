@@ -37,7 +37,9 @@ pub(crate) const MAX_DEPTH: usize = 64;
 /// (`None` only if the crate gave no position).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SyntaxError {
+    /// Byte offset in the text.
     pub(crate) at: Option<usize>,
+    /// What is wrong, in one line, without the position.
     pub(crate) message: String,
 }
 

@@ -168,10 +168,15 @@ pub(crate) enum Then {
 /// The state machine.
 #[derive(Debug)]
 pub(crate) struct PodMachine {
+    /// Which mode's rules apply: init, pod or pause.
     pub(crate) flavor: Flavor,
+    /// The pod-wide settings.
     pub(crate) settings: Settings,
+    /// Every entry: the `[[init]]` ones (steps and sidecars) in file order, then the apps.
     pub(crate) units: PerUnit<Unit>,
+    /// Where the pod is in its lifecycle.
     pub(crate) stage: Stage,
+    /// When the machine was made: the active deadline and the status times count from it.
     pub(crate) started: Instant,
     /// Exit code of the first app that failed for good.
     pub(crate) first_failure: Option<i32>,
@@ -291,10 +296,12 @@ impl PodMachine {
         change
     }
 
+    /// Whether unit `i` is an app (not an init step or a sidecar).
     pub(crate) fn is_app(&self, i: UnitId) -> bool {
         self.units[i].spec.kind == Kind::App
     }
 
+    /// Whether the pod is stopping or has stopped: no entry is started or restarted then.
     pub(crate) fn terminating(&self) -> bool {
         matches!(self.stage, Stage::Terminating { .. } | Stage::Done { .. })
     }

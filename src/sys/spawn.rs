@@ -271,8 +271,11 @@ pub(crate) enum SpawnError {
 /// Where a missing interpreter was named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InterpKind {
-    /// A `#!` line; `cr` when it ends in a carriage return (DOS line endings).
-    Script { cr: bool },
+    /// A `#!` line.
+    Script {
+        /// The line ends in a carriage return (DOS line endings).
+        cr: bool,
+    },
     /// An ELF program's PT_INTERP (its dynamic loader).
     Elf,
 }

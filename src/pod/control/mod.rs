@@ -216,6 +216,7 @@ pub(super) fn kind_of(ft: std::fs::FileType) -> &'static str {
     }
 }
 
+/// EACCES or EPERM on the socket at `path`, as an error naming its owner's uid and ours.
 pub(super) fn permission_error(path: &Path) -> ControlError {
     ControlError::Permission {
         path: path.to_path_buf(),
@@ -224,6 +225,8 @@ pub(super) fn permission_error(path: &Path) -> ControlError {
     }
 }
 
+/// Fails with [`ControlError::PathTooLong`] (which says to shorten state_dir) unless
+/// `path` fits in a `sockaddr_un` ([`MAX_SOCKET_PATH`] bytes).
 pub(super) fn check_len(path: &Path) -> Result<(), ControlError> {
     if path.as_os_str().len() > MAX_SOCKET_PATH {
         return Err(ControlError::PathTooLong { path: path.to_path_buf() });

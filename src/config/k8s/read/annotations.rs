@@ -3,6 +3,8 @@
 use super::*;
 
 impl Reader<'_> {
+    /// The `podinit.dev/` ones of a metadata's annotations `rows`, sorted into the pod's and
+    /// the containers'; an unknown one, or one without its `.CONTAINER`, is an error.
     pub(super) fn annotations(&mut self, rows: &[(Key, Node)], label: &str) -> Annotations {
         let mut ann = Annotations::default();
         for (k, v) in rows {
@@ -37,6 +39,8 @@ impl Reader<'_> {
         ann
     }
 
+    /// Applies `ann` to the pod and its containers, after these are read: the annotations
+    /// name containers and override what their fields say.
     pub(super) fn apply_annotations(&mut self, pod: &mut Pod, ann: &Annotations, containers: &mut [Container]) {
         self.apply_pod_annotations(pod, ann);
         self.apply_entry_annotations(ann, containers);
@@ -178,6 +182,7 @@ impl Reader<'_> {
         }
     }
 
+    /// `true` or `false`, nothing else.
     pub(super) fn ann_bool(&mut self, v: &str, at: Pos, path: &str) -> Option<bool> {
         match v {
             "true" => Some(true),
@@ -189,6 +194,7 @@ impl Reader<'_> {
         }
     }
 
+    /// A duration as in a pod file (`1m30s`, `500ms`); `nonzero` refuses 0.
     pub(super) fn ann_duration(&mut self, v: &str, at: Pos, path: &str, nonzero: bool) -> Option<Duration> {
         match parse_duration(v) {
             Ok(d) if nonzero && d.is_zero() => self.error(at, path, "must be longer than 0"),
@@ -260,6 +266,7 @@ impl Reader<'_> {
         }
     }
 
+    /// A non-empty string without NUL, from an annotation's JSON; errors point at the annotation, `at`.
     pub(super) fn ann_string(&mut self, n: &Node, at: Pos, path: &str) -> Option<String> {
         match &n.val {
             Val::Str(s) if !s.is_empty() && !s.contains('\0') => Some(s.clone()),
@@ -270,6 +277,7 @@ impl Reader<'_> {
         }
     }
 
+    /// `wait-for`: a JSON object with one of tcp, http, file, unix and the optional timeout and period.
     pub(super) fn ann_wait_for(&mut self, v: &str, at: Pos, path: &str) -> Option<WaitFor> {
         let before = self.errors.len();
         let mut target = None;
@@ -361,17 +369,25 @@ impl Reader<'_> {
     }
 }
 
+/// A pod's `podinit.dev/` annotations, checked for names but not yet for values.
 #[derive(Default)]
 pub(super) struct Annotations {
     /// (field, value, where, field path)
     pub(super) pod: Vec<(String, String, Pos, String)>,
+    /// The per-container ones, in the manifest's order.
     pub(super) entries: Vec<EntryAnnotation>,
 }
 
+/// One `podinit.dev/FIELD.CONTAINER` annotation.
 pub(super) struct EntryAnnotation {
+    /// FIELD: `once`, `timeout`, `wait-for`, … (a name in ENTRY_ANNOTATIONS).
     pub(super) field: String,
+    /// CONTAINER: the name of the container it is for.
     pub(super) container: String,
+    /// The value; empty when it is not a string.
     pub(super) value: String,
+    /// Where the value is (the key, when the value is null).
     pub(super) at: Pos,
+    /// `metadata.annotations['podinit.dev/FIELD.CONTAINER']`, for errors.
     pub(super) path: String,
 }

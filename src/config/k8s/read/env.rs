@@ -3,6 +3,8 @@
 use super::*;
 
 impl Reader<'_> {
+    /// One `env[]` entry as (name, value, where). None on error, and when `valueFrom`
+    /// names an optional key that is absent (the variable is then not set).
     pub(super) fn env_var(&mut self, n: &Node, path: &str, downward: &Downward) -> Option<(String, String, Pos)> {
         let o = self.object(n, path, ENV_VAR, None);
         let Some(name_node) = o.get("name") else {

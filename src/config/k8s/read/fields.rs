@@ -15,21 +15,36 @@ pub(super) enum Act {
 }
 pub(super) use Act::{Ignore, Refuse, Use};
 
+/// Why imagePullPolicy and imagePullSecrets do nothing.
 pub(super) const IMAGE: &str = "podinit runs the command from this machine's filesystem, not an image";
+/// Why volumeDevices does nothing.
 pub(super) const VOLUMES: &str = "entries share this machine's filesystem";
+/// Why the scheduler's fields (affinity, nodeSelector, tolerations, priority, …) do nothing.
 pub(super) const SCHEDULING: &str = "scheduling and placement: podinit runs the pod right here";
+/// Why the resource fields (resources, overhead, resizePolicy, an emptyDir's sizeLimit, …) do nothing.
 pub(super) const RESOURCES: &str = "podinit sets no resource requests or limits";
+/// Why the DNS and host name fields (dnsPolicy, hostAliases, subdomain, …) do nothing.
 pub(super) const NETWORK: &str = "networking and DNS are those of the machine or container podinit runs in";
+/// Why the namespace fields (hostPID, hostNetwork, shareProcessNamespace, mountPropagation, …) do nothing.
 pub(super) const NAMESPACES: &str = "every entry shares podinit's own namespaces and process tree";
+/// Why a container's ports do nothing beyond naming a port for its probes.
 pub(super) const PORTS: &str = "entries share one network, so ports need no declaring";
+/// Why stdin, stdinOnce and tty do nothing.
 pub(super) const TERMINAL: &str = "entries inherit podinit's stdin, stdout and stderr";
+/// Why terminationMessagePath and terminationMessagePolicy do nothing.
 pub(super) const TERM_MESSAGE: &str = "podinit writes no termination message";
+/// Why a security context's other fields (capabilities, seccomp, …) do nothing.
 pub(super) const SECURITY: &str = "of the security context podinit applies only runAsUser, runAsGroup and runAsNonRoot";
+/// Why automountServiceAccountToken and a projected serviceAccountToken do nothing.
 pub(super) const ACCOUNT: &str = "entries get no Kubernetes API credentials";
+/// Why a Pod's or workload's `status` is ignored.
 pub(super) const STATUS: &str = "status is written by a cluster, not read from the manifest";
+/// Why the other fields of a `metadata` (resourceVersion, ownerReferences, …) and of a ConfigMap or Secret are ignored.
 pub(super) const BOOKKEEPING: &str = "cluster bookkeeping";
+/// Why a Deployment's, Job's, … own spec fields (replicas, strategy, …) do nothing.
 pub(super) const WORKLOAD: &str = "a setting of the workload, not of its pod: podinit runs one pod";
 
+/// A Pod's `spec` (and a workload's pod template's).
 pub(super) const POD_SPEC: &[(&str, Act)] = &[
     ("containers", Use),
     ("initContainers", Use),
@@ -76,6 +91,7 @@ pub(super) const POD_SPEC: &[(&str, Act)] = &[
     ("automountServiceAccountToken", Ignore(ACCOUNT)),
 ];
 
+/// An entry of `containers` or `initContainers`.
 pub(super) const CONTAINER: &[(&str, Act)] = &[
     ("name", Use),
     ("command", Use),
@@ -104,6 +120,7 @@ pub(super) const CONTAINER: &[(&str, Act)] = &[
     ("tty", Ignore(TERMINAL)),
 ];
 
+/// A startup, readiness or liveness probe.
 pub(super) const PROBE: &[(&str, Act)] = &[
     ("exec", Use),
     ("httpGet", Use),
@@ -117,6 +134,7 @@ pub(super) const PROBE: &[(&str, Act)] = &[
     ("terminationGracePeriodSeconds", Refuse("podinit stops a failed entry within the pod's grace period")),
 ];
 
+/// A postStart or preStop hook.
 pub(super) const HANDLER: &[(&str, Act)] = &[
     ("exec", Use),
     ("httpGet", Use),
@@ -124,13 +142,18 @@ pub(super) const HANDLER: &[(&str, Act)] = &[
     ("tcpSocket", Refuse("Kubernetes does not run tcpSocket hooks either: use exec, httpGet or sleep")),
 ];
 
+/// The `httpGet` of a probe or hook.
 pub(super) const HTTP_GET: &[(&str, Act)] =
     &[("path", Use), ("port", Use), ("host", Use), ("scheme", Use), ("httpHeaders", Use)];
 
+/// The `grpc` of a probe.
 pub(super) const GRPC: &[(&str, Act)] = &[("port", Use), ("service", Use)];
+/// An entry of `httpGet.httpHeaders`.
 pub(super) const HTTP_HEADER: &[(&str, Act)] = &[("name", Use), ("value", Use)];
 
+/// An entry of a container's `env`.
 pub(super) const ENV_VAR: &[(&str, Act)] = &[("name", Use), ("value", Use), ("valueFrom", Use)];
+/// The `valueFrom` of an `env` entry.
 pub(super) const VALUE_FROM: &[(&str, Act)] = &[
     ("fieldRef", Use),
     ("configMapKeyRef", Use),

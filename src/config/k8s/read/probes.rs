@@ -4,6 +4,8 @@ use super::*;
 use crate::config::HttpGet;
 
 impl Reader<'_> {
+    /// A startup, readiness or liveness probe, Kubernetes' defaults filled in;
+    /// `ports` resolves a port given by name.
     pub(super) fn probe(&mut self, n: &Node, path: &str, kind: ProbeKind, ports: &[(String, u16)]) -> Option<Probe> {
         let before = self.errors.len();
         let o = self.object(n, path, PROBE, None);
@@ -267,6 +269,7 @@ impl Reader<'_> {
         Some((host, port))
     }
 
+    /// `lifecycle.stopSignal`: a signal name or number.
     pub(super) fn signal(&mut self, n: &Node, path: &str) -> Option<i32> {
         let s = self.string(n, path)?;
         match signals::parse(&s) {

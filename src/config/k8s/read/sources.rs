@@ -8,11 +8,14 @@ use super::*;
 /// ConfigMap or Secret.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Source {
+    /// `kind: ConfigMap`, `configMapKeyRef`, `--configmaps`.
     ConfigMap,
+    /// `kind: Secret`, `secretKeyRef`, `--secrets`: its `data` is base64, unlike a ConfigMap's.
     Secret,
 }
 
 impl Source {
+    /// The Kubernetes kind, for messages.
     pub(super) fn kind(self) -> &'static str {
         match self {
             Source::ConfigMap => "ConfigMap",
@@ -41,6 +44,7 @@ pub(super) struct Store {
 pub(super) type Data = Vec<(String, Vec<u8>)>;
 
 impl Store {
+    /// The store with the directories given on the command line and no documents yet.
     pub(super) fn new(inputs: &super::super::Inputs) -> Store {
         Store { docs: Vec::new(), configmap_dirs: inputs.configmaps.clone(), secret_dirs: inputs.secrets.clone() }
     }

@@ -115,12 +115,15 @@ const DEFAULT_MODE: u32 = 0o644;
 
 /// A volume read from `spec.volumes`, before its mounts are known.
 pub(super) struct Declared {
+    /// The volume, its mounts still empty.
     pub(super) volume: Volume,
     /// False when reading it failed (an error is recorded).
     pub(super) ok: bool,
 }
 
 impl Reader<'_> {
+    /// `spec.volumes`: every entry is declared, even one that could not be read,
+    /// so that its mounts are not reported as naming no volume.
     pub(super) fn volumes(&mut self, n: &Node, path: &str, d: &Downward) -> Vec<Declared> {
         let mut out: Vec<Declared> = Vec::new();
         for (i, item) in self.list(n, path).iter().enumerate() {
