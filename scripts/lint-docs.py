@@ -132,7 +132,8 @@ def clippy():
         found.append((span["file_name"], span["line_start"], span["column_start"], kind, name))
     if proc.returncode != 0 or errors:
         sys.stderr.write("".join(errors))
-        sys.exit(f"lint-docs: {' '.join(cmd)} failed (exit {proc.returncode})")
+        print(f"lint-docs: {' '.join(cmd)} failed (exit {proc.returncode})", file=sys.stderr)
+        sys.exit(2)
     return sorted(set(found))
 
 
