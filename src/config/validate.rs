@@ -70,6 +70,8 @@ pub(crate) enum Field {
     RestartRules,
     /// A field of one of an entry's probes.
     Probe(ProbeKind, ProbeField),
+    /// The pod's restart back-off (`backoff`, the `podinit.dev/backoff` annotation).
+    Backoff,
 }
 
 /// One field of one subject: where a [`Problem`] is.
@@ -131,6 +133,15 @@ pub(crate) fn validate(pod: &Pod, format: Format) -> Vec<Problem> {
             let what = if label { "an RFC 1123 label" } else { "an RFC 1123 subdomain" };
             out.add(Subject::Pod, field, format!("bad {key} '{value}': {why} (Kubernetes needs {what})"));
         }
+    }
+    // A curve that starts above its cap would never double; the kubelet's starts below it too.
+    let b = pod.backoff;
+    if b.max < b.initial {
+        let message = match format {
+            Format::Toml => format!("'backoff' max ({:?}) is shorter than initial ({:?})", b.max, b.initial),
+            Format::Manifest => format!("max ({:?}) is shorter than initial ({:?})", b.max, b.initial),
+        };
+        out.add(Subject::Pod, Field::Backoff, message);
     }
     let entries: Vec<(Subject, &Entry)> = (pod.init.iter().enumerate().map(|(i, e)| (Subject::Init(i), e)))
         .chain(pod.apps.iter().enumerate().map(|(i, e)| (Subject::App(i), e)))

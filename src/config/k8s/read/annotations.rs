@@ -39,16 +39,22 @@ impl Reader<'_> {
         ann
     }
 
-    /// Applies `ann` to the pod and its containers, after these are read: the annotations
-    /// name containers and override what their fields say.
-    pub(super) fn apply_annotations(&mut self, pod: &mut Pod, ann: &Annotations, containers: &mut [Container]) {
-        self.apply_pod_annotations(pod, ann);
+    /// Applies the `podinit.dev/` annotations; `pod_fields` gets where the pod's
+    /// own were read, for `validate`.
+    pub(super) fn apply_annotations(
+        &mut self,
+        pod: &mut Pod,
+        ann: &Annotations,
+        containers: &mut [Container],
+        pod_fields: &mut Vec<(Field, Origin)>,
+    ) {
+        self.apply_pod_annotations(pod, ann, pod_fields);
         self.apply_entry_annotations(ann, containers);
         self.split_pod_env(pod, ann, containers);
     }
 
     /// The pod's own annotations: marker-dir, state-dir, log-prefix, durations, backoff, env-file.
-    fn apply_pod_annotations(&mut self, pod: &mut Pod, ann: &Annotations) {
+    fn apply_pod_annotations(&mut self, pod: &mut Pod, ann: &Annotations, pod_fields: &mut Vec<(Field, Origin)>) {
         for (field, value, at, path) in &ann.pod {
             let at = *at;
             match field.as_str() {
@@ -69,7 +75,10 @@ impl Reader<'_> {
                 "active-deadline" => {
                     pod.active_deadline = self.ann_duration(value, at, path, true).or(pod.active_deadline)
                 }
-                "backoff" => pod.backoff = self.ann_backoff(value, at, path).unwrap_or(pod.backoff),
+                "backoff" => {
+                    pod_fields.push((Field::Backoff, Origin { at, path: path.clone() }));
+                    pod.backoff = self.ann_backoff(value, at, path).unwrap_or(pod.backoff);
+                }
                 "env-file" => pod.env_files = self.ann_paths(value, at, path),
                 _ => {}
             }
@@ -235,10 +244,7 @@ impl Reader<'_> {
                 }
             }
         }
-        if b.max < b.initial {
-            self.error(at, path, format!("max ({:?}) is shorter than initial ({:?})", b.max, b.initial));
-            return None;
-        }
+        // max >= initial is validate's rule.
         Some(b)
     }
 

@@ -641,7 +641,7 @@ impl Reader<'_> {
         let base = Base { hostname: hostname.unwrap_or_else(|| "$(POD_NAME)".to_string()), pod_sc: pod_sc.clone() };
         let mut containers = self.containers(&s, spec, spec_path, &base, &downward, &ann);
         pod.volumes = self.attach_mounts(declared, &containers);
-        self.apply_annotations(&mut pod, &ann, &mut containers);
+        self.apply_annotations(&mut pod, &ann, &mut containers, &mut pod_fields);
         let pod = pod_with(pod, &containers);
         let spec_origin = Origin { at: spec.at, path: spec_path.to_string() };
         self.validate(&pod, &containers, &pod_fields, &spec_origin);
