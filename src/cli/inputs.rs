@@ -13,7 +13,7 @@ use crate::config::k8s::Inputs;
 const READERS: &[&str] =
     &["run", "check", "status", "health", "wait", "reset", "export", "import", "restart", "stop", "start", "kill"];
 
-/// `args` (without argv[0]) without the input flags, and the inputs they gave.
+/// `args` (without `argv[0]`) without the input flags, and the inputs they gave.
 pub(crate) fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, Inputs), CliError> {
     let mut inputs = Inputs::default();
     if !args.first().and_then(|a| a.to_str()).is_some_and(|a| READERS.contains(&a)) {

@@ -461,7 +461,7 @@ pub(crate) fn parse_env() -> Result<Mode, CliError> {
     parse(&argv0, args, &|k| std::env::var_os(k))
 }
 
-/// Parses `args` (without argv[0]); `env` looks up environment variables.
+/// Parses `args` (without `argv[0]`); `env` looks up environment variables.
 pub(crate) fn parse(
     argv0: &OsString,
     args: Vec<OsString>,

@@ -35,7 +35,7 @@ use crate::sys::user::Credentials;
 /// Cloning is cheap: argv and environment are shared ([`Args`], [`Env`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Command {
-    /// argv; argv[0] is looked up in PATH unless it contains a '/'.
+    /// argv; `argv[0]` is looked up in PATH unless it contains a '/'.
     pub argv: Args,
     /// The full environment, or None to inherit podinit's (passed on as the
     /// very `environ` podinit got, byte for byte).
@@ -133,7 +133,7 @@ impl Args {
         Args(Rc::new(ArgsBlock { block: Block::new(parts.iter().map(|p| &p[..])), nul }))
     }
 
-    /// argv[0].
+    /// `argv[0]`.
     pub(crate) fn first(&self) -> Option<&CStr> {
         self.0.block.first()
     }
@@ -231,7 +231,7 @@ impl fmt::Debug for Env {
 pub(crate) enum SpawnError {
     /// Empty argv.
     Empty,
-    /// argv[0] not found in PATH (or the path does not exist): exit code 127.
+    /// `argv[0]` not found in PATH (or the path does not exist): exit code 127.
     NotFound(String),
     /// Found but not executable: exit code 126.
     NotExecutable(String),
@@ -334,7 +334,7 @@ pub(crate) fn resolve(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<OsString,
     resolve_into(&c, path_var, None, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
 }
 
-/// [`resolve`] into `buf`: the result is `cmd` itself or the candidate path
+/// The search `resolve` (for tests) describes, into `buf`: the result is `cmd` itself or the candidate path
 /// built there (one buffer for the whole search). A relative result is looked
 /// at from `cwd` when given: the child execs it after its chdir.
 fn resolve_into<'a>(

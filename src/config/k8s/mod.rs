@@ -6,7 +6,7 @@
 //! the same validated [`Pod`] the TOML reader gives, so nothing downstream
 //! knows which format the pod came from.
 //!
-//! Out: `podinit export` writes a pod as a Pod manifest ([`write`]) and
+//! Out: `podinit export` writes a pod as a Pod manifest ([`write`](mod@write)) and
 //! `podinit import` writes any pod as a pod file ([`toml_out`]). What has no
 //! Kubernetes field (run-once markers, waiters, marker_dir, …) travels in
 //! `podinit.dev/` annotations, so TOML → manifest → TOML gives the same pod.
@@ -100,7 +100,7 @@ impl std::fmt::Debug for Source {
 /// Prefix of podinit's own annotations.
 pub(crate) const ANN: &str = "podinit.dev/";
 
-/// argv[0] of the hooks podinit runs itself (httpGet, sleep): in the forked
+/// `argv[0]` of the hooks podinit runs itself (httpGet, sleep): in the forked
 /// child, before exec, this is podinit's own binary wherever it is installed.
 pub(crate) const HOOK_EXE: &str = "/proc/self/exe";
 /// `podinit --hook-http-get URL`: GET URL, exit 0 on a 200-399 answer.

@@ -217,7 +217,7 @@ fn push_cri(out: &mut Vec<u8>, t: i64, stream: Stream, partial: bool, text: &[u8
     push_cri_stamped(out, &stamp, stream, partial, text);
 }
 
-/// [`push_cri`] with the time already formatted.
+/// Appends one CRI line, `<time> <stream> <P|F> <text>\n`, its time `stamp` already formatted.
 pub(crate) fn push_cri_stamped(out: &mut Vec<u8>, stamp: &[u8], stream: Stream, partial: bool, text: &[u8]) {
     out.extend_from_slice(stamp);
     out.push(b' ');

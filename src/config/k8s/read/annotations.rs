@@ -149,7 +149,7 @@ impl Reader<'_> {
     }
 
     /// The env of every container starts with the pod-level variables `podinit.dev/pod-env` names
-    /// (that is how `podinit export` writes the pod's [env]): take them out once, as the pod's.
+    /// (that is how `podinit export` writes the pod's `[env]`): take them out once, as the pod's.
     pub(super) fn split_pod_env(&mut self, pod: &mut Pod, ann: &Annotations, containers: &mut [Container]) {
         for c in containers.iter_mut() {
             // What podinit sets by itself anyway (export adds them for a cluster): drop them.

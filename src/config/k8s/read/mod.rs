@@ -1039,7 +1039,7 @@ impl Reader<'_> {
 /// A document (or `List` item) that holds a pod spec: a Pod or a workload.
 struct PodObject<'n> {
     node: &'n Node,
-    /// "document 2", "items[0]" or "", for paths.
+    /// `"document 2"`, `"items[0]"` or `""`, for paths.
     label: String,
     kind: String,
     /// The apiVersion the kind must have.
