@@ -174,10 +174,35 @@ zombie_children() { ps -e -o pid=,stat=,ppid= 2>/dev/null | awk -v p="$1" '$3 ==
 # now_ms: a monotonic-enough wall clock in milliseconds, for elapsed-time checks.
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# --- helpers for the pod-mode tests ------------------------------------------
+# Predicates for wait_for (which re-runs a command, so no $(...) in its arguments).
 
-# now_ms: wall clock in milliseconds.
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# gone PID: PID has exited (reaped, or a zombie waiting for its parent).
+gone() { [ ! -e "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]; }
+
+# ns_empty NS: no process left in PID namespace NS (inode from pidns_of).
+ns_empty() { [ -z "$(ns_procs "$1")" ]; }
+
+# child_of PID: the first child of PID (empty if none).
+child_of() { pgrep -P "$1" 2>/dev/null | head -n1; }
+
+# has_child PID: PID has a child.
+has_child() { [ -n "$(child_of "$1")" ]; }
+
+# orphan_parent_is PID PARENT: PID's parent is PARENT (it was re-parented there).
+orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
+
+# has_line ERE FILE: some line of FILE matches ERE (grep's basic syntax).
+has_line() { grep -q -- "$1" "$2"; }
+
+# bg_kill: stop the background podinit of a failed case (BG = unshare, P1 = podinit).
+bg_kill() { kill -KILL "$P1" "$BG" 2>/dev/null; wait "$BG" 2>/dev/null; }
+
+# one_line TEXT [WHAT]: TEXT is exactly one non-empty line (an error message).
+one_line() {
+    [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] || t_fail "${2:-message} is not one line: '$1'"
+}
+
+# --- helpers for the pod-mode tests ------------------------------------------
 
 # assert_between LOW HIGH VALUE [WHAT]: LOW <= VALUE <= HIGH (integers).
 assert_between() {

@@ -57,16 +57,6 @@ term_wait() {
     ERR=$(cat "$D/err")
 }
 
-# ctl CMD ARGS...: `podinit CMD -c $P ARGS...` from the host (bounded); sets
-# CRC, COUT, CERR. (Output files per shell, so a background ctl may overlap.)
-ctl() {
-    local cmd=$1 f=$D/ctl.$BASHPID; shift
-    CRC=0
-    timeout -s KILL 30 "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
-    COUT=$(cat "$f.out")
-    CERR=$(cat "$f.err")
-}
-
 # as_nobody CMD ARGS...: like ctl, as uid nobody.
 as_nobody() {
     local cmd=$1 f=$D/ctl.$BASHPID; shift
@@ -87,7 +77,6 @@ e = {x["name"]: x for x in s["entries"]}
 expr = sys.argv[1]
 print(s[expr] if expr in s else eval(expr))' "$1" 2>/dev/null
 }
-
 
 # ns_state NSPID: state letter (R, S, Z, ...) of pid NSPID in the pod's PID
 # namespace (via podinit's mount namespace, whose /proc is the pod's); empty
@@ -113,11 +102,6 @@ count_is() { [ "$(count "$1" "$3")" = "$2" ]; }
 
 # count_at_least WORD N FILE: FILE has N or more lines starting with WORD (for wait_for).
 count_at_least() { [ "$(count "$1" "$3")" -ge "$2" ]; }
-
-# one_line TEXT [WHAT]: TEXT is exactly one non-empty line.
-one_line() {
-    [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] || t_fail "${2:-message} is not one line: '$1'"
-}
 
 # still_serving: podinit (P1) alive and `podinit status` answered over the socket.
 still_serving() {
@@ -620,7 +604,7 @@ name = "stubborn"
 command = ["sh", "-c", "trap '' TERM; echo start >> @D@/log; while :; do sleep 0.05; done"]
 EOF
 start_pod
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "pod not Running"
+pod_wait 5
 old=$(live 'e["stubborn"]["pid"]')
 t0=$(now_ms)
 ( ctl restart stubborn; echo "$CRC" >"$D/first.rc"; echo "$COUT" >"$D/first.reply"; echo "$(now_ms)" >"$D/first.ms" ) &
@@ -757,7 +741,7 @@ name = "app"
 command = ["sh", "-c", "echo start >> @D@/log; exec sleep 60"]
 EOF
 start_pod
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "first pod not Running"
+pod_wait 5
 kill_pod "$BG"
 bg_wait 10
 [ -S "$D/state/control.sock" ] || t_fail "control.sock did not survive the SIGKILL (the case tests nothing)"
@@ -771,7 +755,7 @@ ctl status
 assert_eq 1 "$CRC" "exit code of status on the stale socket ($CERR)"
 assert_contains "$CERR" "podinit is not running (nobody listens on $D/state/control.sock); last state from $D/state/status.json"
 start_pod
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "second pod not Running: $(cat "$D/err")"
+pod_wait 5
 [ -S "$D/state/control.sock" ] || t_fail "no socket after the restart"
 assert_ne "$ino" "$(stat -c %i "$D/state/control.sock" 2>/dev/null)" "socket inode (the stale one is $ino)"
 assert_eq "$ino" "$(stat -c %i "$D/stale.sock" 2>/dev/null)" "the other name of the stale socket (untouched)"

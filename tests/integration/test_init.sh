@@ -15,9 +15,6 @@ VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n1)
 
 # A failed case lists what it left running in CLEANUP (lib.sh kills it on exit).
 
-# bg_kill: stop the background podinit of a failed case.
-bg_kill() { kill -KILL "$P1" "$BG" 2>/dev/null; wait "$BG" 2>/dev/null; }
-
 # lines FILE: number of lines in FILE.
 lines() { wc -l <"$1" | tr -d ' '; }
 
@@ -39,9 +36,6 @@ sigblk() {
 # ctxt PID: "voluntary nonvoluntary" context switches of PID.
 ctxt() { awk '/^(non)?voluntary_ctxt_switches/ { printf "%s ", $2 }' "/proc/$1/status" 2>/dev/null; }
 
-# child_of PID: the first child of PID (empty if none).
-child_of() { pgrep -P "$1" 2>/dev/null | head -n1; }
-
 # stat_field LINE N: field N of a /proc/PID/stat line (1 = pid, 3 = state, 5 = pgrp,
 # 7 = tty_nr, 8 = tpgid); the command name (field 2) may hold spaces.
 stat_field() {
@@ -51,10 +45,7 @@ stat_field() {
 }
 
 # Predicates for wait_for (which re-runs a command, so no $(...) in its arguments).
-has_child() { [ -n "$(child_of "$1")" ]; }
 child_comm_is() { local c; c=$(child_of "$1"); [ -n "$c" ] && [ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$2" ]; }
-gone() { [ ! -e "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]; }
-ns_empty() { [ -z "$(ns_procs "$1")" ]; }
 
 # usec: microseconds since the epoch, without a fork.
 usec() { local t=${EPOCHREALTIME/./}; echo "$t"; }
@@ -559,9 +550,6 @@ t_end
 # ============================================================================
 # Not PID 1: subreaper
 # ============================================================================
-
-# orphan_parent_is PID PARENT
-orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
 
 # subreaper_case [PODINIT_ARGS...]: plain podinit; its child leaves an orphan
 # `sleep 0.5`, which must be re-parented to podinit and reaped. The child then

@@ -86,18 +86,11 @@ pid_files_ready() {
     for n in $PIDS; do [[ $(cat "$D/pid.$n" 2>/dev/null) =~ ^[0-9]+$ ]] || return 1; done
 }
 
-# dead PID: PID is gone, or a zombie (dead, waiting for its parent to reap it).
-dead() {
-    local s
-    s=$(proc_state "$1")
-    [ -z "$s" ] || [ "$s" = Z ]
-}
-
 # all_dead: every process of $PIDS is dead, and nothing runs with $P on its
 # command line (podinit, its guard).
 all_dead() {
     local n
-    for n in $PIDS; do dead "$(cat "$D/pid.$n")" || return 1; done
+    for n in $PIDS; do gone "$(cat "$D/pid.$n")" || return 1; done
     ! pgrep -f -- "$P" >/dev/null
 }
 
@@ -110,7 +103,7 @@ port_free() {
 check_nothing_left() {
     if ! wait_for 5 all_dead; then
         local n
-        for n in $PIDS; do dead "$(cat "$D/pid.$n")" || t_fail "$n (pid $(cat "$D/pid.$n")) outlived podinit"; done
+        for n in $PIDS; do gone "$(cat "$D/pid.$n")" || t_fail "$n (pid $(cat "$D/pid.$n")) outlived podinit"; done
         pgrep -af -- "$P" | sed 's/^/    still running: /' >&2
         pgrep -f -- "$P" >/dev/null && t_fail "a process with $P on its command line is still running"
     fi

@@ -20,22 +20,12 @@ if ! command -v jq >/dev/null; then
     t_summary; exit
 fi
 
-# ctl CMD ARGS...: `podinit CMD -c $P ARGS...` (bounded); sets CRC, COUT, CERR.
-ctl() {
-    local cmd=$1 f=$D/ctl.$BASHPID; shift
-    CRC=0
-    timeout -s KILL 30 "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
-    COUT=$(cat "$f.out")
-    CERR=$(cat "$f.err")
-}
-
 # restarts NAME: the entry's restart count from `status -o json`.
 restarts() {
     timeout -s KILL 10 "$PODINIT" status -o json -c "$P" 2>/dev/null |
         jq -r --arg n "$1" '.status.containerStatuses[] | select(.name == $n) | .restartCount'
 }
 restarts_is() { [ "$(restarts "$1")" = "$2" ]; }
-has_line() { grep -q -- "$1" "$2"; }
 
 CRI_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z (stdout|stderr) [PF] '
 
@@ -249,8 +239,7 @@ wait_for 5 test -S "$D/state/control.sock"
 ctl logs app
 assert_eq 1 "$CRC" "exit code"
 assert_contains "$CERR" "keeps no output" "logs"
-kill -TERM "$P1"
-stop_wait 10
+term_pod
 t_end
 
 t_summary

@@ -18,23 +18,11 @@ W=$T_TMP/w
 mkdir -p "$W"
 ln -s "$PODINIT" "$W/pause"
 
-# bg_kill: stop the background podinit of a failed case (BG = unshare, P1 = pause).
-bg_kill() { kill -KILL "$P1" "$BG" 2>/dev/null; wait "$BG" 2>/dev/null; }
-
 # alive PID: PID exists and is neither a zombie nor stopped.
 alive() { local s; s=$(proc_state "$1"); [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != T ]; }
 
-# gone PID: PID has exited (reaped, or a zombie).
-gone() { [ ! -e "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]; }
-
-# ns_empty NS: no process left in PID namespace NS.
-ns_empty() { [ -z "$(ns_procs "$1")" ]; }
-
 # ns_has_orphan NS P1 COMM: a COMM process in NS whose parent is P1.
 ns_has_orphan() { ns_procs "$1" | awk -v p="$2" -v c="$3" '$3 == p && $4 == c { f = 1 } END { exit !f }'; }
-
-# orphan_parent_is PID PARENT
-orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
 
 # ns_has_comm NS COMM: a COMM process in NS.
 ns_has_comm() { ns_procs "$1" | awk -v c="$2" '$4 == c { f = 1 } END { exit !f }'; }

@@ -44,9 +44,6 @@ bg_pwait_done() {
     rm -f "$D/w.rc"
 }
 
-# one_line TEXT WHAT: TEXT is exactly one line.
-one_line() { assert_eq 1 "$(printf '%s\n' "$1" | wc -l)" "lines of $2"; }
-
 # wait_proc: the pid of the background `podinit wait` (not its `timeout`).
 wait_proc() { pgrep -f -- "^$PODINIT wait -c $P" | head -n1; }
 
