@@ -191,6 +191,26 @@ has_child() { [ -n "$(child_of "$1")" ]; }
 # orphan_parent_is PID PARENT: PID's parent is PARENT (it was re-parented there).
 orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
 
+# assert_orphan_reaped PIDFILE PARENT SETTLE WHO ERRFILE: a child of PARENT
+# wrote the pid of an orphan it left (a short sleep) to PIDFILE (3 s at most);
+# that orphan is re-parented to PARENT, exits, and SETTLE seconds later PARENT
+# (WHO in the messages) has no zombie child. ERRFILE is shown when no pid came.
+# Sets ORPHAN (empty when none was made).
+assert_orphan_reaped() {
+    local pidfile=$1 parent=$2 settle=$3 who=$4 errfile=$5
+    ORPHAN=""
+    wait_for 3 test -s "$pidfile" && ORPHAN=$(cat "$pidfile")
+    if [ -z "$ORPHAN" ]; then
+        t_fail "the child did not make its orphan: $(head -c 200 "$errfile")"
+        return
+    fi
+    wait_for 1 orphan_parent_is "$ORPHAN" "$parent"   # settles once the subshell is gone
+    assert_eq "$parent" "$(proc_ppid "$ORPHAN")" "orphan's parent"
+    wait_for 3 gone "$ORPHAN"
+    sleep "$settle"
+    assert_eq "" "$(zombie_children "$parent" | tr '\n' ' ')" "zombie children of $who $settle s after the orphan exited"
+}
+
 # has_line ERE FILE: some line of FILE matches ERE (grep's basic syntax).
 has_line() { grep -q -- "$1" "$2"; }
 

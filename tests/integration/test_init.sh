@@ -558,18 +558,9 @@ subreaper_case() {
     rm -f "$W/sr.go" "$W/sr.pid"
     mkfifo "$W/sr.go"
     "$PODINIT" "$@" -- sh -c "(sleep 0.5 & echo \$! >'$W/sr.pid'); read x <'$W/sr.go'" >"$W/sr.out" 2>"$W/sr.err" &
-    local p=$! o=""
+    local p=$!
     CLEANUP="$CLEANUP $p"
-    wait_for 3 test -s "$W/sr.pid" && o=$(cat "$W/sr.pid")
-    if [ -z "$o" ]; then
-        t_fail "the child did not make its orphan: $(head -c 200 "$W/sr.err")"
-    else
-        wait_for 1 orphan_parent_is "$o" "$p"   # settles once the subshell is gone
-        assert_eq "$p" "$(proc_ppid "$o")" "orphan's parent"
-        wait_for 3 gone "$o"
-        sleep 1
-        assert_eq "" "$(zombie_children "$p" | tr '\n' ' ')" "zombie children of podinit 1 s after the orphan exited"
-    fi
+    assert_orphan_reaped "$W/sr.pid" "$p" 1 podinit "$W/sr.err"
     timeout -s KILL 5 sh -c "echo go >'$W/sr.go'"
     RC=0
     timeout 10 tail --pid="$p" -f /dev/null || t_fail "podinit did not exit"

@@ -21,6 +21,25 @@ ln -s "$PODINIT" "$W/pause"
 # alive PID: PID exists and is neither a zombie nor stopped.
 alive() { local s; s=$(proc_state "$1"); [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != T ]; }
 
+# host_pause: `podinit pause` as a plain process (P), running 0.1 s after it
+# started (its signal setup done); out and err in $W.
+host_pause() {
+    "$PODINIT" pause >"$W/out" 2>"$W/err" &
+    P=$!
+    CLEANUP="$CLEANUP $P"
+    wait_for 5 alive "$P" || t_fail "pause did not start: $(head -c 200 "$W/err")"
+    sleep 0.1
+}
+
+# stop_host_pause SIG: send SIG to the plain pause P; it exits 0 within 2 s.
+stop_host_pause() {
+    kill -s "$1" "$P"
+    timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIG$1"; kill -KILL "$P"; }
+    RC=0
+    wait "$P" || RC=$?
+    assert_eq 0 "$RC" "exit status"
+}
+
 # ns_has_orphan NS P1 COMM: a COMM process in NS whose parent is P1.
 ns_has_orphan() { ns_procs "$1" | awk -v p="$2" -v c="$3" '$3 == p && $4 == c { f = 1 } END { exit !f }'; }
 
@@ -215,34 +234,18 @@ t_end
 # ============================================================================
 
 t_begin "pause not PID 1: ignores HUP and USR1, SIGTERM → 0"
-"$PODINIT" pause >"$W/out" 2>"$W/err" &
-P=$!
-CLEANUP="$CLEANUP $P"
-if wait_for 5 alive "$P"; then
-    sleep 0.1
-    for s in HUP USR1; do
-        kill -s "$s" "$P"
-        sleep 0.15
-        alive "$P" || t_fail "pause gone or stopped after SIG$s"
-    done
-    kill -TERM "$P"
-    timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIGTERM"; kill -KILL "$P"; }
-fi
-RC=0
-wait "$P" || RC=$?
-assert_eq 0 "$RC" "exit status"
+host_pause
+for s in HUP USR1; do
+    kill -s "$s" "$P"
+    sleep 0.15
+    alive "$P" || t_fail "pause gone or stopped after SIG$s"
+done
+stop_host_pause TERM
 t_end
 
 t_begin "pause not PID 1: SIGINT → 0"
-"$PODINIT" pause >"$W/out" 2>"$W/err" &
-P=$!
-CLEANUP="$CLEANUP $P"
-wait_for 5 alive "$P" && sleep 0.1
-kill -INT "$P"
-timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIGINT"; kill -KILL "$P"; }
-RC=0
-wait "$P" || RC=$?
-assert_eq 0 "$RC" "exit status"
+host_pause
+stop_host_pause INT
 t_end
 
 t_begin "pause not PID 1 is a subreaper: an orphan below it is re-parented to it and reaped"
@@ -252,24 +255,10 @@ rm -f "$W/orphan.pid"
 sh -c "sh -c 'sleep 0.3; (sleep 0.6 & echo \$! >\"\$1\"); sleep 0.1' sh '$W/orphan.pid' & exec '$PODINIT' pause" >"$W/out" 2>"$W/err" &
 P=$!
 CLEANUP="$CLEANUP $P"
-o=""
-wait_for 3 test -s "$W/orphan.pid" && o=$(cat "$W/orphan.pid")
-if [ -z "$o" ]; then
-    t_fail "the helper did not make its orphan: $(head -c 200 "$W/err")"
-else
-    wait_for 1 orphan_parent_is "$o" "$P"   # settles once the subshell is gone
-    assert_eq "$P" "$(proc_ppid "$o")" "orphan's parent"
-    wait_for 3 gone "$o"
-    sleep 0.5
-    assert_eq "" "$(zombie_children "$P" | tr '\n' ' ')" "zombie children of pause 0.5 s after the orphan exited"
-    [ -e "/proc/$o" ] && t_fail "orphan $o was not reaped"
-fi
+assert_orphan_reaped "$W/orphan.pid" "$P" 0.5 pause "$W/err"
+[ -n "$ORPHAN" ] && [ -e "/proc/$ORPHAN" ] && t_fail "orphan $ORPHAN was not reaped"
 assert_eq "" "$(zombie_children "$P" | tr '\n' ' ')" "zombie children of pause (the helper sh)"
-kill -TERM "$P"
-timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIGTERM"; kill -KILL "$P"; }
-RC=0
-wait "$P" || RC=$?
-assert_eq 0 "$RC" "exit status"
+stop_host_pause TERM
 t_end
 
 # ============================================================================
