@@ -456,7 +456,8 @@ t_end
 
 t_begin "SIGKILL at random points of a pod run, 200 times: every marker absent or complete, status.json parses"
 # Each step takes a few ms so the random kill points (0-60 ms) land inside the
-# run however fast podinit gets. Six steps s1..s6 and an app, all alike reads a process substitution, not a pipe, so D and P are set here).
+# run however fast podinit gets. Six steps s1..s6 and an app, all alike
+# (newpod reads a process substitution, not a pipe, so D and P are set here).
 newpod crash < <(
     echo 'restart_policy = "Never"'
     for i in 1 2 3 4 5 6; do printf '[[init]]\nname = "s%s"\ncommand = ["sleep", "0.005"]\n' "$i"; done
