@@ -259,6 +259,14 @@ suite_requires() {
     fi
 }
 
+# suite_needs CMD WHY: without CMD on PATH the suite fails at once, with one
+# failed case "CMD is available" that says WHY it is needed.
+suite_needs() {
+    command -v "$1" >/dev/null && return 0
+    t_begin "$1 is available"; t_fail "$1 is needed $2"; t_end
+    t_summary; exit
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \

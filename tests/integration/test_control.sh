@@ -20,10 +20,7 @@ T_SUITE=control
 
 . "$ROOT/tests/pod_lib.sh"
 suite_requires
-if ! command -v python3 >/dev/null; then
-    t_begin "python3 is available"; t_fail "python3 is needed for the raw-socket and JSON checks"; t_end
-    t_summary; exit
-fi
+suite_needs python3 "for the raw-socket and JSON checks"
 
 # nobody must be able to reach the pod file and state_dir (the uid cases).
 chmod 755 "$T_TMP"
@@ -224,6 +221,10 @@ elif mode == "hold":      # N idle connections held for SECS seconds; FLAG file 
         s.close()
 EOF
 raw() { local m=$1; shift; timeout -s KILL 30 python3 "$T_TMP/raw.py" "$m" "$D/state/control.sock" "$@" 2>&1; }
+
+# bad_request WHAT MODE DATA: `raw MODE DATA` gets an "ERR bad request: " reply
+# (WHAT names the request in the message).
+bad_request() { assert_match "$(raw "$2" "$3")" '^ERR bad request: ' "reply to $1"; }
 
 # ============================================================================
 # One long-running pod for restart / stop / start / kill / bad input / uids
@@ -449,20 +450,13 @@ t_end
 
 t_begin "malformed: garbage, unknown commands, empty names, binary get an error reply; the pod runs on"
 pids=$(live 'e["web"]["pid"], e["worker"]["pid"], e["side"]["pid"]')
-r=$(raw line 'hello there')
-assert_match "$r" '^ERR bad request: ' "reply to 'hello there'"
-r=$(raw line '{"cmd":"reboot","name":"web"}')
-assert_match "$r" '^ERR bad request: ' "reply to an unknown cmd"
-r=$(raw line '{"cmd":"restart","name":""}')
-assert_eq "ERR bad request: empty name" "$r" "reply to an empty name"
-r=$(raw line '{"cmd":"restart"}')
-assert_match "$r" '^ERR bad request: ' "reply to a missing name"
-r=$(raw line '[1,2,3]')
-assert_match "$r" '^ERR bad request: ' "reply to an array"
-r=$(raw bytes 'b"\xff\xfe\x00{\n"')
-assert_match "$r" '^ERR bad request: ' "reply to binary bytes"
-r=$(raw line '')
-assert_match "$r" '^ERR bad request: ' "reply to an empty line"
+bad_request "'hello there'" line 'hello there'
+bad_request "an unknown cmd" line '{"cmd":"reboot","name":"web"}'
+assert_eq "ERR bad request: empty name" "$(raw line '{"cmd":"restart","name":""}')" "reply to an empty name"
+bad_request "a missing name" line '{"cmd":"restart"}'
+bad_request "an array" line '[1,2,3]'
+bad_request "binary bytes" bytes 'b"\xff\xfe\x00{\n"'
+bad_request "an empty line" line ''
 assert_eq "$pids" "$(live 'e["web"]["pid"], e["worker"]["pid"], e["side"]["pid"]')" "pids of the entries"
 still_serving
 t_end

@@ -52,6 +52,13 @@ else:
 time.sleep(1000)
 """]'
 
+# An app with a postStart hook that does not end; both write their pids
+# (pid.hooked, pid.hook).
+HOOKED_APP='[[app]]
+name = "hooked"
+command = ["sh", "-c", "echo $$$$ > @D@/pid.hooked; exec sleep 1000"]
+post_start = ["sh", "-c", "echo $$ > @D@/pid.hook; exec sleep 1000"]'
+
 # The whole pod: the web app, a sidecar with a background job, an app with a
 # postStart hook that does not end, an app whose exec liveness probe is running.
 full_pod() {
@@ -63,10 +70,7 @@ command = ["sh", "-c", "sleep 1000 & echo \$! > @D@/pid.side-job; echo \$\$\$\$ 
 
 $WEB_APP
 
-[[app]]
-name = "hooked"
-command = ["sh", "-c", "echo \$\$\$\$ > @D@/pid.hooked; exec sleep 1000"]
-post_start = ["sh", "-c", "echo \$\$ > @D@/pid.hook; exec sleep 1000"]
+$HOOKED_APP
 
 [[app]]
 name = "probed"
@@ -141,10 +145,7 @@ t_end
 
 t_begin "podinit and its guard both killed: the entries themselves still die (PDEATHSIG, set after the user switch)"
 newpod pdeathsig <<EOF
-[[app]]
-name = "hooked"
-command = ["sh", "-c", "echo \$\$\$\$ > @D@/pid.hooked; exec sleep 1000"]
-post_start = ["sh", "-c", "echo \$\$ > @D@/pid.hook; exec sleep 1000"]
+$HOOKED_APP
 
 [[app]]
 name = "nobody"

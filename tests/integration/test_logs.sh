@@ -15,10 +15,7 @@ T_SUITE=logs
 
 . "$ROOT/tests/pod_lib.sh"
 suite_requires
-if ! command -v jq >/dev/null; then
-    t_begin "jq is available"; t_fail "jq is needed (scripts/setup.sh installs it)"; t_end
-    t_summary; exit
-fi
+suite_needs jq "(scripts/setup.sh installs it)"
 
 # restarts NAME: the entry's restart count from `status -o json`.
 restarts() {
