@@ -101,9 +101,10 @@ as_pid1() {
 
 # pid1_bg OUT ERR -- ARGS...: start podinit as PID 1 in the background. Sets BG
 # (the unshare pid) and waits until podinit is running; P1 = podinit's host pid.
+# PID1_EXE, when set, is run instead of $PODINIT (a symlink to it, e.g. `pause`).
 pid1_bg() {
     local out=$1 err=$2; shift 3
-    unshare --pid --fork --mount-proc "$PODINIT" "$@" >"$out" 2>"$err" &
+    unshare --pid --fork --mount-proc "${PID1_EXE:-$PODINIT}" "$@" >"$out" 2>"$err" &
     BG=$!
     P1=""
     local i

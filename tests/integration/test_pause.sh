@@ -54,39 +54,22 @@ idle_counters() {
     echo "$st$sched"
 }
 
-# start_pause [ARGS...]: `podinit pause` (or "$W/pause" when ARGS start with it)
-# as PID 1 in the background; fails the case when it does not come up.
+# start_pause [ARGS...]: `podinit ARGS` (ARGS: pause ...) as PID 1 in the
+# background; fails the case when it does not come up. With PID1_EXE=$W/pause
+# (start_pause_symlink), the `pause` symlink with no arguments.
 start_pause() {
     if pid1_bg "$W/out" "$W/err" -- "$@" && wait_for 5 alive "$P1"; then
         CLEANUP="$CLEANUP $BG $P1"
         sleep 0.1   # let it reach its event loop
         return 0
     fi
-    t_fail "pause did not start: $(head -c 300 "$W/err")"
+    t_fail "pause${PID1_EXE:+ ($PID1_EXE)} did not start: $(head -c 300 "$W/err")"
     bg_kill
     return 1
 }
 
-# pid1_bg runs $PODINIT; for the `pause` symlink run unshare directly.
-start_pause_symlink() {
-    unshare --pid --fork --mount-proc "$W/pause" >"$W/out" 2>"$W/err" &
-    BG=$!
-    P1=""
-    local i
-    for i in $(seq 1 200); do
-        P1=$(pgrep -P "$BG" 2>/dev/null | head -n1)
-        [ -n "$P1" ] && break
-        sleep 0.02
-    done
-    if [ -n "$P1" ] && wait_for 5 alive "$P1"; then
-        CLEANUP="$CLEANUP $BG $P1"
-        sleep 0.1
-        return 0
-    fi
-    t_fail "pause (symlink) did not start: $(head -c 300 "$W/err")"
-    bg_kill
-    return 1
-}
+# start_pause_symlink: the binary invoked as `pause` (a symlink), as PID 1.
+start_pause_symlink() { PID1_EXE=$W/pause start_pause; }
 
 # ignores SIG...: each signal sent to P1 leaves it running (and not stopped).
 ignores() {

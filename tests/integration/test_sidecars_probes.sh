@@ -84,6 +84,27 @@ count() { local n; n=$(grep -Ec -- "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
 # count_is FILE PATTERN N: FILE has N lines matching PATTERN (for wait_for).
 count_is() { [ "$(count "$1" "$2")" = "$3" ]; }
 
+# ready_flip WANT ERE BASE MIN WHY: sample app's READY, then N = the lines of
+# $D/att matching ERE less BASE, every 30 ms for 5 s at most, until READY is
+# WANT. Sets FLIP_N (N then; empty when READY never became WANT), FLIP_AT
+# (now_ms then) and EARLY (WHY with N for %s when N < MIN: the flag moved
+# before the threshold). READY first, so N is never less than podinit had seen.
+ready_flip() {
+    local want=$1 ere=$2 base=$3 min=$4 why=$5 end r n
+    EARLY="" FLIP_N="" FLIP_AT=""
+    end=$(($(now_ms) + 5000))
+    while [ "$(now_ms)" -lt "$end" ]; do
+        r=$(ef app ready); n=$(($(count "$D/att" "$ere") - base))
+        if [ "$r" = "$want" ]; then
+            # shellcheck disable=SC2059 # WHY is the format
+            [ "$n" -lt "$min" ] && EARLY=$(printf "$why" "$n")
+            FLIP_N=$n FLIP_AT=$(now_ms)
+            return 0
+        fi
+        sleep 0.03
+    done
+}
+
 # two_ports: PORT and PORT2, two different free ports.
 two_ports() {
     PORT=$(free_port) PORT2=$(free_port)
@@ -387,42 +408,22 @@ readiness_probe = { exec = ["sh", "-c", "if [ -e @D@/ok ]; then echo ok >> @D@/a
 EOF
 touch "$D/ok"
 start_pod
-# Each sample reads READY first and the attempt log second, so the count is
-# never smaller than what podinit had seen when it wrote READY.
-early="" at_flip=""
-end=$(( $(now_ms) + 5000 ))
-while [ "$(now_ms)" -lt "$end" ]; do
-    r=$(ef app ready); n=$(count "$D/att" '^ok$')
-    if [ "$r" = True ]; then [ "$n" -lt 2 ] && early="ready after $n success(es)"; at_flip=$n; break; fi
-    sleep 0.03
-done
-assert_eq "" "$early" "readiness before success_threshold"
-[ -n "$at_flip" ] || t_fail "never ready in 5 s"
+ready_flip True '^ok$' 0 2 "ready after %s success(es)"
+assert_eq "" "$EARLY" "readiness before success_threshold"
+[ -n "$FLIP_N" ] || t_fail "never ready in 5 s"
 fails_before=$(count "$D/att" '^fail$')
 assert_eq 0 "$fails_before" "failures before the flag went"
 t0=$(now_ms)
 rm -f "$D/ok"
-early="" at_flip="" ms=""
-end=$(( $(now_ms) + 5000 ))
-while [ "$(now_ms)" -lt "$end" ]; do
-    r=$(ef app ready); n=$(count "$D/att" '^fail$')
-    if [ "$r" = False ]; then [ "$n" -lt 3 ] && early="not ready after $n failure(s)"; at_flip=$n; ms=$(($(now_ms) - t0)); break; fi
-    sleep 0.03
-done
-assert_eq "" "$early" "not ready before failure_threshold"
-[ -n "$at_flip" ] || t_fail "still ready 5 s after the probe started failing"
-assert_between 380 3000 "${ms:-0}" "ms from the first failing moment to not ready (3 failures 200ms apart)"
+ready_flip False '^fail$' 0 3 "not ready after %s failure(s)"
+assert_eq "" "$EARLY" "not ready before failure_threshold"
+[ -n "$FLIP_N" ] || t_fail "still ready 5 s after the probe started failing"
+assert_between 380 3000 "$((${FLIP_AT:-t0} - t0))" "ms from the first failing moment to not ready (3 failures 200ms apart)"
 oks=$(count "$D/att" '^ok$')
 touch "$D/ok"
-early="" at_flip=""
-end=$(( $(now_ms) + 5000 ))
-while [ "$(now_ms)" -lt "$end" ]; do
-    r=$(ef app ready); n=$(( $(count "$D/att" '^ok$') - oks ))
-    if [ "$r" = True ]; then [ "$n" -lt 2 ] && early="ready again after $n success(es)"; at_flip=$n; break; fi
-    sleep 0.03
-done
-assert_eq "" "$early" "ready again before success_threshold"
-[ -n "$at_flip" ] || t_fail "not ready again 5 s after the probe passed"
+ready_flip True '^ok$' "$oks" 2 "ready again after %s success(es)"
+assert_eq "" "$EARLY" "ready again before success_threshold"
+[ -n "$FLIP_N" ] || t_fail "not ready again 5 s after the probe passed"
 ERR=$(cat "$D/err")
 for k in 1 2 3; do assert_contains "$ERR" "app: readiness probe failed ($k/3)"; done
 assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c 'app: not ready')" "'not ready' lines"
