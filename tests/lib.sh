@@ -268,6 +268,12 @@ suite_needs() {
     t_summary; exit
 }
 
+# The uid and gid of nobody, and AS_NOBODY: the command prefix that runs what
+# follows as nobody, without supplementary groups (the other-uid cases).
+NOBODY_UID=$(id -u nobody 2>/dev/null || echo 65534)
+NOBODY_GID=$(id -g nobody 2>/dev/null || echo 65534)
+AS_NOBODY=(setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups)
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \

@@ -118,10 +118,12 @@ entry_is() { [ "$(ef "$1" "$2")" = "$3" ]; }
 
 # ctl CMD ARGS...: `podinit CMD -c $P ARGS...` from the host (bounded); sets
 # CRC, COUT, CERR. (Output files per shell, so a background ctl may overlap.)
+# With CTL_NOBODY=1, as uid nobody (AS_NOBODY).
 ctl() {
-    local cmd=$1 f=$D/ctl.$BASHPID; shift
+    local cmd=$1 f=$D/ctl.$BASHPID as=(); shift
+    [ "${CTL_NOBODY:-}" = 1 ] && as=("${AS_NOBODY[@]}")
     CRC=0
-    timeout -s KILL 30 "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
+    timeout -s KILL 30 "${as[@]}" "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
     COUT=$(cat "$f.out")
     CERR=$(cat "$f.err")
 }

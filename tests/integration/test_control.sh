@@ -24,8 +24,6 @@ suite_needs python3 "for the raw-socket and JSON checks"
 
 # nobody must be able to reach the pod file and state_dir (the uid cases).
 chmod 755 "$T_TMP"
-NOBODY_UID=$(id -u nobody 2>/dev/null || echo 65534)
-NOBODY_GID=$(id -g nobody 2>/dev/null || echo 65534)
 
 # script NAME: write $D/NAME from stdin (@D@ becomes $D). Entry commands are
 # `sh @D@/NAME` so their shell text escapes no $(VAR) expansion.
@@ -55,14 +53,7 @@ term_wait() {
 }
 
 # as_nobody CMD ARGS...: like ctl, as uid nobody.
-as_nobody() {
-    local cmd=$1 f=$D/ctl.$BASHPID; shift
-    CRC=0
-    timeout -s KILL 30 setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
-        "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
-    COUT=$(cat "$f.out")
-    CERR=$(cat "$f.err")
-}
+as_nobody() { CTL_NOBODY=1 ctl "$@"; }
 
 # live EXPR: a value from `podinit status --json` (EXPR in Python over `s`; a
 # bare key means s[key]; `e` maps entry names to entries).

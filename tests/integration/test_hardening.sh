@@ -638,7 +638,6 @@ t_end
 ids() { grep -E '^(Uid|Gid|Groups):' "$1" | tr -s ' \t' ' ' | sed 's/ $//' | paste -sd'|'; }
 
 t_begin "user = \"nobody\": step, app and hook run with every uid, gid and the groups of nobody"
-NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody)
 newpod nobody <<'EOF'
 restart_policy = "Never"
 [[init]]

@@ -890,7 +890,7 @@ EOF
     chmod 644 "$P"
     rm -f /tmp/podinit-test-should-not-exist-pod
     rc=0
-    err=$(cd / && setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups "$PODINIT" run -c "$P" 2>&1) || rc=$?
+    err=$(cd / && "${AS_NOBODY[@]}" "$PODINIT" run -c "$P" 2>&1) || rc=$?
     assert_eq 1 "$rc" "exit status"
     assert_contains "$err" "only root may change user"
     assert_not_contains "$err" "started"
