@@ -135,6 +135,6 @@ ctl() {
 pod_wait() {
     local limit=$1 out rc=0; shift
     out=$(timeout -s KILL $((limit + 5)) "$PODINIT" wait -c "$P" --timeout "${limit}s" "$@" 2>&1) || rc=$?
-    [ "$rc" = 0 ] || t_fail "podinit wait $* (${limit}s): exit $rc: $out; pod stderr: $(tail -n3 "$D/err" 2>/dev/null)"
+    [ "$rc" = 0 ] || t_fail "podinit wait${*:+ $*} (${limit}s): exit $rc: $out; pod stderr: $(tail -n3 "$D/err" 2>/dev/null)"
     return "$rc"
 }
