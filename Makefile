@@ -21,7 +21,7 @@ build:
 #
 # std is built with its `optimize_for_size` feature: core's smaller variants of
 # sorting and integer formatting, none of which is on a hot path of PID 1
-# (which waits in poll and does syscalls); -24 KB (issue 24: 870,528 -> 846,760).
+# (which waits in poll and does syscalls); -24 KB (870,528 -> 846,760 bytes).
 BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 
 # `make static` is the one binary the README, the Docker examples and the
@@ -32,7 +32,7 @@ BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_siz
 # in its own target dir.
 STATIC_MIN := target/min/$(TARGET)/release/podinit
 
-# Peak RSS (issue 11): the kernel maps the whole 64 KiB window of cached file
+# Peak RSS (docs/benchmarks.md, "Peak RSS while supervising"): the kernel maps the whole 64 KiB window of cached file
 # pages around each page fault, so the static binary is linked by the
 # toolchain's rust-lld with --symbol-ordering-file scripts/podinit.order, which
 # puts the code init, pause and pod modes run at the start of .text, in a few
@@ -47,7 +47,7 @@ STATIC_LINK_EXTRA :=
 
 # With std rebuilt, a panic aborts on the spot (-C panic=immediate-abort, for
 # std too): no panic message, location or formatting is linked in, -127 KB
-# (issue 24: 954,408 -> 827,688 bytes with manifests). PID 1 never panics by
+# (954,408 -> 827,688 bytes with manifests). PID 1 never panics by
 # design (tests/integration/test_hardening.sh checks the exit codes); if it did,
 # the shipped binary dies on SIGILL (status 132) without a message, and
 # `cargo build` (which keeps the messages) shows where. Stable cargo needs the
@@ -99,6 +99,8 @@ docker-e2e: static
 # The shell scripts: shellcheck's errors fail the build (every suite also runs under `set -u`, from tests/lib.sh).
 lint:
 	shellcheck -S error tests/*.sh tests/integration/*.sh scripts/*.sh scripts/*/*.sh examples/*.sh
+	# The committed report is the rendering of the committed rows (a hand edit or a renderer change fails here).
+	python3 scripts/bench/render.py --check
 
 # Everything CI checks: unit tests, shell integration tests as PID 1, runc and Docker end to end.
 test: setup

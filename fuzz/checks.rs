@@ -12,15 +12,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use podinit::config::{self, expand};
-use podinit::pod::{attempts, control, init_steps, probe, status};
-use podinit::sys::signals;
+use podinit::fuzzing as pi;
 
 /// A check: runs one input through a parser and asserts its promises.
-pub type Check = fn(&[u8]);
+pub(crate) type Check = fn(&[u8]);
 
 /// Every target, by the name of its corpus directory and fuzz binary.
-pub const TARGETS: &[(&str, Check)] = &[
+pub(crate) const TARGETS: &[(&str, Check)] = &[
     ("pod_file", pod_file),
     ("duration", duration),
     ("signal_name", signal_name),
@@ -37,10 +35,10 @@ pub const TARGETS: &[(&str, Check)] = &[
 /// column in the text; the text is refused as TOML exactly when the `toml`
 /// crate itself refuses it (or nests too deep), and then with that one error;
 /// an accepted pod satisfies the invariants the state machine relies on.
-pub fn pod_file(data: &[u8]) {
+pub(crate) fn pod_file(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let path = Path::new("fuzz.toml");
-    let result = config::parse(path, &text);
+    let result = pi::parse_pod_file(path, &text);
     // The crate on its own, as an oracle for what is valid TOML.
     let crate_accepts = toml::de::DeTable::parse(&text).is_ok();
     match result {
@@ -78,20 +76,20 @@ pub fn pod_file(data: &[u8]) {
                 assert!(e.command.iter().all(|a| !a.contains('\0')), "NUL in argv accepted: {:?}", e.command);
                 assert!(!e.command.is_empty() || e.wait_for.is_some(), "entry {:?} with nothing to run", e.name);
                 // Any real signal may stop an app (Apache stops on SIGWINCH), even SIGCHLD.
-                assert!((1..=signals::sigrtmax()).contains(&e.stop_signal), "stop_signal {}", e.stop_signal);
+                assert!((1..=pi::sigrtmax()).contains(&e.stop_signal), "stop_signal {}", e.stop_signal);
                 for (k, v) in &e.env {
                     assert!(!k.is_empty() && !k.contains('=') && !k.contains('\0'), "bad env name {k:?}");
                     assert!(!v.contains('\0'), "NUL in env value accepted");
                 }
                 // What the state machine does with an accepted entry must not panic either.
-                let _ = init_steps::definition_hash(e, &pod.env);
+                let _ = pi::definition_hash(e, &pod.env);
                 for p in [&e.startup_probe, &e.readiness_probe, &e.liveness_probe].into_iter().flatten() {
                     assert!(p.success_threshold >= 1 && p.failure_threshold >= 1);
-                    let _ = probe::ProbeState::new(probe::ProbeKind::Readiness, probe::Timing::of_probe(p), now);
+                    let _ = pi::ProbeState::new(pi::ProbeKind::Readiness, pi::Timing::of_probe(p), now);
                 }
                 if let Some(w) = &e.wait_for {
-                    let _ = probe::ProbeState::new(probe::ProbeKind::Wait, probe::Timing::of_wait(w), now);
-                    let _ = init_steps::describe(w);
+                    let _ = pi::ProbeState::new(pi::ProbeKind::Wait, pi::Timing::of_wait(w), now);
+                    let _ = pi::describe_waiter(w);
                 }
                 if let Some(t) = e.timeout {
                     let _ = now + t;
@@ -111,9 +109,9 @@ pub fn pod_file(data: &[u8]) {
 
 /// `parse_duration`. Promises: no panic; never more than 100 years (an Instant
 /// plus it must not overflow); a plain `<digits><unit>` means what it says.
-pub fn duration(data: &[u8]) {
+pub(crate) fn duration(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
-    let result = config::parse_duration(s);
+    let result = pi::parse_duration(s);
     if let Ok(d) = result {
         assert!(d <= Duration::from_secs(100 * 365 * 24 * 3600), "{s:?} gave {d:?}");
         let _ = Instant::now() + d;
@@ -141,16 +139,16 @@ pub fn duration(data: &[u8]) {
     }
 }
 
-/// `signals::parse`. Promises: no panic; a result is a real, nameable signal
+/// `pi::parse_signal`. Promises: no panic; a result is a real, nameable signal
 /// whose name parses back to it.
-pub fn signal_name(data: &[u8]) {
+pub(crate) fn signal_name(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
-    if let Ok(n) = signals::parse(s) {
-        assert!((1..=signals::sigrtmax()).contains(&n), "{s:?} gave {n}");
-        let name = signals::name(n);
-        assert_eq!(signals::parse(&name), Ok(n), "{s:?} -> {n} -> {name:?} does not round-trip");
+    if let Ok(n) = pi::parse_signal(s) {
+        assert!((1..=pi::sigrtmax()).contains(&n), "{s:?} gave {n}");
+        let name = pi::signal_name(n);
+        assert_eq!(pi::parse_signal(&name), Ok(n), "{s:?} -> {n} -> {name:?} does not round-trip");
     } else {
-        let msg = signals::parse(s).unwrap_err().to_string();
+        let msg = pi::parse_signal(s).unwrap_err().to_string();
         assert!(msg.starts_with("unknown signal"));
     }
 }
@@ -158,15 +156,15 @@ pub fn signal_name(data: &[u8]) {
 /// `$(VAR)` expansion, against a transcription of Kubernetes' own algorithm
 /// (third_party/forked/golang/expansion/expand.go). Input: template, then
 /// after the first NUL `NAME=value` lines for the environment.
-pub fn expand_vars(data: &[u8]) {
+pub(crate) fn expand_vars(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (template, env_text) = text.split_once('\0').unwrap_or((&text, "A=x\nB=$(A)\nEMPTY="));
     let lines: Vec<(&str, &str)> = env_text.split('\n').filter_map(|l| l.split_once('=')).collect();
-    let mut env = expand::Vars::new(&[]);
+    let mut env = pi::Vars::new(&[]);
     for (k, v) in &lines {
         env.set(k, v.to_string());
     }
-    let got = expand::expand(template, |n| env.get(n));
+    let got = pi::expand(template, |n| env.get(n));
     let want = kubernetes_expand(template, |n| env.get(n).filter(|_| !n.is_empty()));
     assert_eq!(got, want, "template {template:?}");
     if !template.contains('$') {
@@ -175,7 +173,7 @@ pub fn expand_vars(data: &[u8]) {
     // extend must not panic either, whatever refers to what.
     let base = [("POD_NAME".to_string(), "p".to_string())];
     let defs: Vec<(String, String)> = lines.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let mut vars = expand::Vars::new(&base);
+    let mut vars = pi::Vars::new(&base);
     vars.extend(&defs);
     assert_eq!(vars.iter().count(), vars.iter().map(|(k, _)| k).collect::<std::collections::HashSet<_>>().len());
 }
@@ -231,27 +229,27 @@ fn kubernetes_expand<'a>(input: &str, mapping: impl Fn(&str) -> Option<&'a str>)
 /// The status.json reader, then what `podinit status` and `podinit health` do
 /// with what it accepted. Promises: no panic; the table is one line per row
 /// with no control characters; an accepted status survives a write/read trip.
-pub fn status_json(data: &[u8]) {
+pub(crate) fn status_json(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(st) = status::parse(text) else { return };
+    let Ok(st) = pi::parse_status(text) else { return };
     for now in [0, st.updated_at, u64::MAX] {
-        let table = status::render_table(&st, now);
+        let table = pi::render_table(&st, now);
         assert_eq!(table.lines().count(), st.entries.len() + 3, "one line per row:\n{table}");
         assert!(!table.chars().any(|c| c.is_control() && c != '\n'), "control character in table");
     }
-    match status::health(&st) {
+    match pi::health(&st) {
         Ok(()) => assert!(st.ready),
         Err(why) => assert!(!why.contains('\n') && !why.contains('\r'), "health reason spans lines"),
     }
     let json = serde_json::to_string(&st).expect("serializes");
-    assert_eq!(status::parse(&json).expect("reads back"), st);
-    let _ = status::format_age(st.started_at);
+    assert_eq!(pi::parse_status(&json).expect("reads back"), st);
+    let _ = pi::format_age(st.started_at);
 }
 
 /// The HTTP probe's status-line reader. Promises: no panic; a code is 100-599
 /// and only comes from an `HTTP/1.x NNN` first line.
-pub fn http_status(data: &[u8]) {
-    if let Some(code) = attempts::parse_status(data) {
+pub(crate) fn http_status(data: &[u8]) {
+    if let Some(code) = pi::parse_http_status(data) {
         assert!((100..600).contains(&code), "code {code}");
         assert!(data.starts_with(b"HTTP/1."), "accepted {data:?}");
         let first = data.split(|&b| b == b'\n').next().unwrap();
@@ -264,22 +262,22 @@ pub fn http_status(data: &[u8]) {
 /// The control socket's request line. Promises: no panic; an accepted request
 /// names a non-empty entry and a real signal, and a request podinit's own
 /// client would send for it parses back to it.
-pub fn control_request(data: &[u8]) {
-    match control::parse_request(data) {
+pub(crate) fn control_request(data: &[u8]) {
+    match pi::parse_request(data) {
         Ok(req) => {
             match &req {
-                control::Request::Restart(n) | control::Request::Stop(n) | control::Request::Start(n) => {
+                pi::Request::Restart(n) | pi::Request::Stop(n) | pi::Request::Start(n) => {
                     assert!(!n.is_empty() && !n.chars().any(char::is_control), "name {n:?}")
                 }
-                control::Request::Kill(n, sig) => {
+                pi::Request::Kill(n, sig) => {
                     assert!(!n.is_empty() && !n.chars().any(char::is_control), "name {n:?}");
-                    assert!((1..=signals::sigrtmax()).contains(sig));
+                    assert!((1..=pi::sigrtmax()).contains(sig));
                 }
-                control::Request::Status => {}
+                pi::Request::Status => {}
             }
-            let line = control::encode_request(&req);
+            let line = pi::encode_request(&req);
             assert!(!line.contains(&b'\n'), "encoded request spans lines");
-            assert_eq!(control::parse_request(&line), Ok(req));
+            assert_eq!(pi::parse_request(&line), Ok(req));
         }
         Err(msg) => {
             assert!(!msg.is_empty());

@@ -5,7 +5,7 @@
 # page fault (fault-around), so peak RSS counts every window the start-up code
 # touches, not the pages it touches. The order file puts the functions that init
 # mode, pause mode and a running pod execute first in .text, so they share a few
-# windows (issue 11).
+# windows (docs/benchmarks.md, "Peak RSS while supervising").
 #
 # How: links the static binary with a map file (-Wl,-Map, mangled names), runs it
 # as PID 1 under valgrind lackey for (a) init mode with a forwarded signal and a

@@ -22,7 +22,8 @@ leftovers() {
     local p
     for p in /proc/[0-9]*; do
         [ "${p#/proc/}" = "$$" ] && continue
-        tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qx "PODINIT_TEST_RUN=$1" && echo "${p#/proc/}"
+        # A process may end between the glob and the read: the redirection's error is silenced too.
+        { tr '\0' '\n' < "$p/environ"; } 2>/dev/null | grep -qx "PODINIT_TEST_RUN=$1" && echo "${p#/proc/}"
     done
 }
 for t in "${SUITES:-tests/integration}"/test_*.sh; do

@@ -1,4 +1,4 @@
-//! A control socket request line (`podinit::control::parse_request`).
+//! A control socket request line (`podinit::fuzzing::parse_request`).
 #![no_main]
 #[path = "../checks.rs"]
 mod checks;

@@ -1,4 +1,4 @@
-//! Durations (`podinit::config::parse_duration`).
+//! Durations (`podinit::fuzzing::parse_duration`).
 #![no_main]
 #[path = "../checks.rs"]
 mod checks;

@@ -1,4 +1,4 @@
-//! `$(VAR)` expansion (`podinit::expand::expand`) against Kubernetes' algorithm.
+//! `$(VAR)` expansion (`podinit::fuzzing::expand`) against Kubernetes' algorithm.
 #![no_main]
 #[path = "../checks.rs"]
 mod checks;

@@ -1,4 +1,4 @@
-//! The HTTP probe's status line (`podinit::pod::checks::parse_status`).
+//! The HTTP probe's status line (`podinit::fuzzing::parse_http_status`).
 #![no_main]
 #[path = "../checks.rs"]
 mod checks;

@@ -1,4 +1,4 @@
-//! The pod file: the `toml` crate's parser and podinit's checker (`podinit::config::parse`),
+//! The pod file: the `toml` crate's parser and podinit's checker (`podinit::fuzzing::parse_pod_file`),
 //! with the crate on its own as an oracle for what is valid TOML.
 #![no_main]
 #[path = "../checks.rs"]

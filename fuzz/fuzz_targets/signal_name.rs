@@ -1,4 +1,4 @@
-//! Signal names and numbers (`podinit::signals::parse`).
+//! Signal names and numbers (`podinit::fuzzing::parse_signal`).
 #![no_main]
 #[path = "../checks.rs"]
 mod checks;

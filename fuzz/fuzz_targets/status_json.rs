@@ -1,4 +1,4 @@
-//! status.json (`podinit::status::parse`), then the status table and health verdict.
+//! status.json (`podinit::fuzzing::parse_status`), then the status table and health verdict.
 #![no_main]
 #[path = "../checks.rs"]
 mod checks;

@@ -18,7 +18,7 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SIZE_TARGET = 900000  # make static, manifests included (issue 24)
+SIZE_TARGET = 900000  # make static, manifests included (README)
 
 # The known measurements, in report order, with their section numbers.
 SECTIONS = ["size", "startup", "idle", "rss", "init-steps", "probe-cpu",
@@ -398,7 +398,7 @@ def s_signals(rep, R):
           "this VM waking an idle vCPU costs tens of µs, so *free* and *cgroup* mostly measure where the scheduler put the three",
           "processes; p99 is mostly other load on the machine. In *free*, dumb-init's child runs in a session of its own",
           "(dumb-init calls setsid(2) for it; tini, catatonit and podinit keep it in their session, in a process group of",
-          "its own that gets the terminal, as SPEC §2 asks), which with sched_autogroup (%s here) is a" % g("autogroup"),
+          "its own that gets the terminal, as tini does), which with sched_autogroup (%s here) is a" % g("autogroup"),
           "scheduling group of its own. The control row *dumb-init-sc* is dumb-init with its own `--single-child` switch",
           "(no setsid): the same program, the child in the init's session. Autogroups apply only to tasks in the root cpu",
           "cgroup, so in *cgroup* (and in any container a runtime starts) the difference is gone.", "",
@@ -454,7 +454,7 @@ def s_crash(rep, R):
           "`restart_policy = \"OnFailure\"`, in %s fresh pods; a gap is the app's exit → podinit reaps it → fork/exec →" % g("rounds"),
           "the new bash running. The first crash restarts at once (the kubelet's curve: `doBackOff` finds no back-off yet);",
           "the second waits `backoff.initial`, 100 ms here (10 s by default). Plain fork/exec: the same app run twice by a",
-          "bash loop. Target (issue 25): the first crash within 2x the plain spawn.", "",
+          "bash loop. Target: the first crash within 2x the plain spawn.", "",
           "| | median ms | min..max ms |", "|---|---:|---:|")
     for k, name in (("first", "first crash → running again"), ("second", "second crash → running again (back-off 100 ms)"),
                     ("plain", "plain fork/exec (bash loop)")):
@@ -474,7 +474,7 @@ def s_crash(rep, R):
 
 def s_logs(rep, R):
     g = lambda m, d="?": R.get("logs." + m) or d
-    rep.r("## %d. Entries' output: buffers, logs -f, log_dir (issue 26)" % section_number("logs"), "",
+    rep.r("## %d. Entries' output: buffers, logs -f, log_dir" % section_number("logs"), "",
           "VmHWM of the 20-entry pod that prints nothing (default settings: log_buffer 64Ki, pipes for every entry): **%s kB** (target: today's 588 kB)." % g("quiet_hwm"),
           "",
           "VmHWM once each of the 20 entries (10 init steps, 10 apps) printed 300 kB, filling its buffer:", "",

@@ -6,14 +6,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::live::{self, Liveness};
+use crate::cli::table;
 use crate::cli::{ControlCmd, Hook};
 use crate::config;
-use crate::pod::control::{self, Request};
+use crate::pod::control;
 use crate::pod::marker::MarkerStore;
+use crate::pod::protocol::{self, Request};
 use crate::pod::status;
 
 /// `podinit check`: 0 when the file is valid, 1 with every error otherwise.
-pub fn check(path: &Path) -> i32 {
+pub(crate) fn check(path: &Path) -> i32 {
     match config::load(path) {
         Ok(p) => {
             println!(
@@ -37,7 +39,7 @@ pub fn check(path: &Path) -> i32 {
 /// `podinit status [--json]`: the live state from the control socket. When
 /// podinit is not running (or does not answer), the last status.json with a
 /// note on stderr, and exit 1: an old file never passes for a running pod.
-pub fn status(path: &Path, json: bool) -> i32 {
+pub(crate) fn status(path: &Path, json: bool) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
     let dir = pod.state_dir;
     let file = live::status_path(&dir);
@@ -69,13 +71,13 @@ pub fn status(path: &Path, json: bool) -> i32 {
             }
         }
     } else {
-        print!("{}", status::render_table(&st, crate::now_unix()));
+        print!("{}", table::render_table(&st, crate::now_unix()));
     }
     code
 }
 
 /// `podinit health`: 0 iff podinit is running and the pod is Ready.
-pub fn health(path: &Path) -> i32 {
+pub(crate) fn health(path: &Path) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
     let verdict = match live::probe(&pod.state_dir) {
         Liveness::Live(st) | Liveness::Running(st, _) => status::health(&st),
@@ -93,10 +95,10 @@ pub fn health(path: &Path) -> i32 {
 
 /// `podinit restart|stop|start NAME`, `podinit kill NAME SIG`: one request to the
 /// running pod's control socket.
-pub fn control(path: &Path, cmd: &ControlCmd) -> i32 {
+pub(crate) fn control(path: &Path, cmd: &ControlCmd) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
     let req = request_of(cmd);
-    match control::request(&pod.state_dir, &req, control::timeout_for(&req, pod.termination_grace_period)) {
+    match control::request(&pod.state_dir, &req, protocol::timeout_for(&req, pod.termination_grace_period)) {
         Ok(reply) if reply.ok => {
             println!("{}", reply.message);
             0
@@ -129,7 +131,7 @@ pub(crate) fn load_or_print(path: &Path) -> Option<config::Pod> {
 
 /// `podinit export`: the pod as a Kubernetes manifest on stdout: a manifest as
 /// itself, a pod file as a Pod whose containers run `image`.
-pub fn export(path: &Path, json: bool, image: Option<&str>) -> i32 {
+pub(crate) fn export(path: &Path, json: bool, image: Option<&str>) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
     if image.is_some() && pod.source.is_manifest() {
         eprintln!("podinit: export: {}: --image is for a pod file: a manifest keeps its own images", path.display());
@@ -147,7 +149,7 @@ pub fn export(path: &Path, json: bool, image: Option<&str>) -> i32 {
 }
 
 /// `podinit import FILE`: the manifest (or pod file) as a pod file on stdout.
-pub fn import(path: &Path) -> i32 {
+pub(crate) fn import(path: &Path) -> i32 {
     let Some(pod) = load_or_print(path) else { return 1 };
     match config::k8s::to_toml(&pod) {
         Ok(text) => {
@@ -162,7 +164,7 @@ pub fn import(path: &Path) -> i32 {
 }
 
 /// The httpGet and sleep hooks of a manifest, run by podinit itself.
-pub fn hook(h: &Hook) -> i32 {
+pub(crate) fn hook(h: &Hook) -> i32 {
     match h {
         Hook::Sleep(secs) => {
             std::thread::sleep(Duration::from_secs(*secs));
@@ -208,7 +210,7 @@ fn http_get(url: &str) -> Result<u16, String> {
 }
 
 /// `podinit reset [STEP...]`: forget markers so those steps run again.
-pub fn reset(path: &Path, steps: &[String]) -> i32 {
+pub(crate) fn reset(path: &Path, steps: &[String]) -> i32 {
     let pod = match config::load(path) {
         Ok(p) => p,
         Err(errors) => {

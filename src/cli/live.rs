@@ -17,15 +17,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::pod::control::{self, ControlError, Reply, Request};
-use crate::pod::status::{self, PodStatus, StatusError};
+use crate::pod::control::{self, ControlError};
+use crate::pod::protocol::{Reply, Request};
+use crate::pod::status::PodStatus;
+use crate::pod::status_file::{self, StatusError};
 
 /// How long `status` and `health` wait for podinit's reply.
-pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the CLI found out about the pod of a state_dir.
 #[derive(Debug)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// podinit answered on its control socket: the live state.
     Live(PodStatus),
     /// podinit is running (its pid and start time match status.json) but its
@@ -38,23 +40,23 @@ pub enum Liveness {
 }
 
 /// Finds out whether the pod of `state_dir` is running (see the module docs).
-pub fn probe(state_dir: &Path) -> Liveness {
+pub(crate) fn probe(state_dir: &Path) -> Liveness {
     let sock = control::socket_path(state_dir);
     let why_no_socket = match control::request(state_dir, &Request::Status, ASK_TIMEOUT) {
         Ok(Reply { status: Some(st), .. }) => return Liveness::Live(st),
         Ok(reply) => format!("podinit refused the status request: {}", reply.message),
         Err(ControlError::NotRunning { stale: true, .. }) => {
             let why = format!("podinit is not running (nobody listens on {})", sock.display());
-            return Liveness::NotRunning(why, status::read(state_dir));
+            return Liveness::NotRunning(why, status_file::read(state_dir));
         }
         Err(e @ ControlError::Timeout { .. }) => {
-            return Liveness::Unknown(format!("podinit does not answer: {e}"), status::read(state_dir))
+            return Liveness::Unknown(format!("podinit does not answer: {e}"), status_file::read(state_dir))
         }
         Err(ControlError::NotRunning { stale: false, .. }) => format!("no control socket at {}", sock.display()),
         Err(e) => e.to_string(),
     };
     let listener = listening(&sock);
-    let st = match status::read(state_dir) {
+    let st = match status_file::read(state_dir) {
         Ok(st) => st,
         // "no status file at ...: the pod is not running, or podinit could not write its state_dir"
         Err(e) => return Liveness::NotRunning(format!("{why_no_socket}; {e}"), Err(e)),
@@ -78,7 +80,7 @@ pub fn probe(state_dir: &Path) -> Liveness {
 
 /// Whether a process listens on the Unix socket `path` (from `/proc/net/unix`
 /// of this network namespace); None when that table cannot be read.
-pub fn listening(path: &Path) -> Option<bool> {
+pub(crate) fn listening(path: &Path) -> Option<bool> {
     let table = std::fs::read_to_string("/proc/net/unix").ok()?;
     let abs = if path.is_relative() { std::env::current_dir().ok()?.join(path) } else { path.to_path_buf() };
     let want = [path.as_os_str(), abs.as_os_str()];
@@ -88,7 +90,7 @@ pub fn listening(path: &Path) -> Option<bool> {
 /// The path of a listening socket's line of `/proc/net/unix`
 /// (`Num RefCount Protocol Flags Type St Inode Path`; Flags has
 /// `__SO_ACCEPTCON` 0x10000 for a listener), None for any other line.
-pub fn listener_path(line: &str) -> Option<&str> {
+pub(crate) fn listener_path(line: &str) -> Option<&str> {
     let mut rest = line;
     let mut fields = [""; 7];
     for f in &mut fields {
@@ -104,7 +106,7 @@ pub fn listener_path(line: &str) -> Option<&str> {
 
 /// Whether process `pid` exists here and started at `started_at` (unix
 /// seconds, as podinit records it) give or take [`START_SLACK`] seconds.
-pub fn pid_is(pid: u32, started_at: u64) -> bool {
+pub(crate) fn pid_is(pid: u32, started_at: u64) -> bool {
     let Ok(pid) = i32::try_from(pid) else { return false };
     if pid <= 0 {
         return false;
@@ -120,7 +122,7 @@ pub fn pid_is(pid: u32, started_at: u64) -> bool {
 
 /// Tolerance of the start-time comparison: boot time is whole seconds, and
 /// podinit reads the clock a little after it was exec'd.
-pub const START_SLACK: u64 = 2;
+pub(crate) const START_SLACK: u64 = 2;
 
 /// Seconds after boot at which `pid` started (field 22 of /proc/PID/stat, in clock ticks).
 fn start_after_boot(pid: i32) -> Option<u64> {
@@ -130,7 +132,7 @@ fn start_after_boot(pid: i32) -> Option<u64> {
 
 /// Field 22 (starttime) of a /proc/PID/stat line; comm (field 2) may hold
 /// spaces and parentheses, so count from its last ')'.
-pub fn start_ticks(stat: &str) -> Option<u64> {
+pub(crate) fn start_ticks(stat: &str) -> Option<u64> {
     let after_comm = &stat[stat.rfind(')')? + 1..];
     // Fields 3.. follow; starttime is field 22, the 20th after comm.
     after_comm.split_whitespace().nth(19)?.parse().ok()
@@ -153,8 +155,8 @@ fn boot_unix() -> Option<u64> {
 }
 
 /// The status file of `state_dir`, for messages.
-pub fn status_path(state_dir: &Path) -> PathBuf {
-    state_dir.join(status::FILE_NAME)
+pub(crate) fn status_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(status_file::FILE_NAME)
 }
 
 #[cfg(test)]
@@ -215,7 +217,7 @@ mod tests {
             entries: vec![],
             ..PodStatus::default()
         };
-        status::write(&t.0, &st).expect("write");
+        status_file::write(&t.0, &st).expect("write");
         match probe(&t.0) {
             Liveness::NotRunning(why, Ok(last)) => {
                 assert!(why.contains("is not running"), "{why}");
@@ -226,7 +228,7 @@ mod tests {
         // Recorded with our real start time: running, although no socket answers.
         let me = std::process::id();
         let st = PodStatus { started_at: boot_unix().unwrap() + start_after_boot(me as i32).unwrap(), ..st };
-        status::write(&t.0, &st).expect("write");
+        status_file::write(&t.0, &st).expect("write");
         assert!(matches!(probe(&t.0), Liveness::Running(..)), "{:?}", probe(&t.0));
         // A stale socket (bound, then its listener closed) wins over the file.
         let sock = control::socket_path(&t.0);

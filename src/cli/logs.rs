@@ -9,15 +9,20 @@ use std::time::Duration;
 
 use lexopt::prelude::*;
 
+use crate::cli::commands::load_or_print;
+use crate::cli::table;
 use crate::cli::{CliError, Mode};
 use crate::config;
-use crate::pod::control::{self, ControlError, Reply, Request};
+use crate::pod::control::{self, ControlError};
 use crate::pod::k8s_status;
-use crate::pod::logs::{self, dir, Query};
-use crate::pod::status::{self, PodStatus};
+use crate::pod::logs::{self, dir};
+use crate::pod::protocol::Query;
+use crate::pod::protocol::{Reply, Request};
+use crate::pod::status::PodStatus;
+use crate::pod::status_file;
 
 /// `podinit logs [-c FILE] NAME|--all [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix]`.
-pub fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+pub(crate) fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
     let mut q = Query::default();
     let bad = |m: String| CliError::new(format!("'podinit logs': {m}"));
@@ -58,7 +63,7 @@ pub fn parse_logs(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliE
 }
 
 /// `podinit describe [-c FILE] [NAME]`.
-pub fn parse_describe(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+pub(crate) fn parse_describe(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
     let mut name = None;
     while let Some(arg) = p.next()? {
@@ -72,12 +77,12 @@ pub fn parse_describe(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, 
 }
 
 /// Whether `podinit status` was asked for `-o json` / `--output json` (the Pod object).
-pub fn wants_pod_json(args: &[OsString]) -> bool {
+pub(crate) fn wants_pod_json(args: &[OsString]) -> bool {
     args.iter().any(|a| a == "-o" || a == "--output" || a == "-ojson" || a == "--output=json")
 }
 
 /// `podinit status -o json [-c FILE]`.
-pub fn parse_status_output(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
+pub(crate) fn parse_status_output(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
         match arg {
@@ -96,15 +101,9 @@ pub fn parse_status_output(args: Vec<OsString>, mut config: PathBuf) -> Result<M
     Ok(Mode::PodJson { config })
 }
 
-/// The pod file, or the defaults when it cannot be read (the commands must
-/// work where only the state directory is visible).
-fn pod_file(path: &Path) -> config::Pod {
-    config::load(path).unwrap_or_else(|_| config::Pod::defaults(path))
-}
-
 /// `podinit logs`: from the running pod, else from `log_dir` when the pod file has one.
-pub fn logs(path: &Path, q: &Query) -> i32 {
-    let pod = pod_file(path);
+pub(crate) fn logs(path: &Path, q: &Query) -> i32 {
+    let Some(pod) = load_or_print(path) else { return 1 };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match control::logs(&pod.state_dir, q, &mut out) {
@@ -163,38 +162,27 @@ fn from_files(root: &Path, pod: &config::Pod, q: &Query, out: &mut dyn Write) ->
     0
 }
 
-/// The live status, else the last status.json.
-fn current_status(path: &Path) -> Result<PodStatus, String> {
-    let dir = pod_file(path).state_dir;
+/// The live status, else the last status.json; None (the reason printed) when
+/// the pod file does not load (as for `status`: its state_dir is unknown) or
+/// there is no status at all.
+fn current_status(path: &Path) -> Option<PodStatus> {
+    let dir = load_or_print(path)?.state_dir;
     match control::request(&dir, &Request::Status, Duration::from_secs(5)) {
-        Ok(Reply { status: Some(st), .. }) => Ok(st),
-        _ => status::read(&dir).map_err(|e| e.to_string()),
+        Ok(Reply { status: Some(st), .. }) => Some(st),
+        _ => status_file::read(&dir).map_err(|e| eprintln!("podinit: {e}")).ok(),
     }
 }
 
 /// `podinit status -o json`.
-pub fn pod_json(path: &Path) -> i32 {
-    match current_status(path) {
-        Ok(st) => {
-            println!("{}", serde_json::to_string_pretty(&k8s_status::pod_object(&st)).unwrap_or_default());
-            0
-        }
-        Err(e) => {
-            eprintln!("podinit: {e}");
-            1
-        }
-    }
+pub(crate) fn pod_json(path: &Path) -> i32 {
+    let Some(st) = current_status(path) else { return 1 };
+    println!("{}", serde_json::to_string_pretty(&k8s_status::pod_object(&st)).unwrap_or_default());
+    0
 }
 
 /// `podinit describe [NAME]`.
-pub fn describe(path: &Path, name: Option<&str>) -> i32 {
-    let st = match current_status(path) {
-        Ok(st) => st,
-        Err(e) => {
-            eprintln!("podinit: {e}");
-            return 1;
-        }
-    };
+pub(crate) fn describe(path: &Path, name: Option<&str>) -> i32 {
+    let Some(st) = current_status(path) else { return 1 };
     if let Some(n) = name {
         if !st.entries.iter().any(|e| e.name == n) {
             let names: Vec<&str> = st.entries.iter().map(|e| e.name.as_str()).collect();
@@ -207,7 +195,7 @@ pub fn describe(path: &Path, name: Option<&str>) -> i32 {
 }
 
 /// `kubectl describe pod`'s layout: the pod, each entry, the conditions, the events.
-pub fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> String {
+pub(crate) fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> String {
     use std::fmt::Write as _;
     let pod = k8s_status::pod_object(st);
     let s = &pod.status;
@@ -243,7 +231,7 @@ pub fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> String {
         o.push_str("Events:       <none>\n");
         return o;
     }
-    let age = |t: u64| status::format_age(now.saturating_sub(t));
+    let age = |t: u64| table::format_age(now.saturating_sub(t));
     let mut rows = vec![["Type", "Reason", "Age", "From", "Message"].map(String::from).to_vec()];
     rows.push(["----", "------", "----", "----", "-------"].map(String::from).to_vec());
     for e in events {

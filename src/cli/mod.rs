@@ -4,11 +4,12 @@
 //! `docker-init -- CMD...`). A subcommand is recognised only as the very first
 //! argument, so `podinit -- run` still runs a program called `run`.
 
-pub mod commands;
+pub(crate) mod commands;
 mod inputs;
-pub mod live;
-pub mod logs;
-pub mod wait;
+pub(crate) mod live;
+pub(crate) mod logs;
+pub(crate) mod table;
+pub(crate) mod wait;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -22,7 +23,7 @@ use crate::sys::signals::{self, SigNum};
 
 /// Options of init mode (tini's flags plus `-t`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct InitOptions {
+pub(crate) struct InitOptions {
     /// `-s`: register as child subreaper (automatic when not PID 1).
     pub subreaper: bool,
     /// `-g`: forward signals to the child's process group.
@@ -44,11 +45,11 @@ pub struct InitOptions {
 }
 
 /// Init mode's verbosity when no variable sets it: tini's default (warnings and errors).
-pub const DEFAULT_VERBOSITY: u8 = 1;
+pub(crate) const DEFAULT_VERBOSITY: u8 = 1;
 
 /// A request for one entry of a running pod, sent over its control socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ControlCmd {
+pub(crate) enum ControlCmd {
     /// Graceful stop, then start again at once.
     Restart(String),
     /// Graceful stop; keep stopped.
@@ -61,7 +62,7 @@ pub enum ControlCmd {
 
 /// A lifecycle hook podinit runs itself, so a pod needs no sleep or curl binary for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Hook {
+pub(crate) enum Hook {
     /// Sleep this many seconds.
     Sleep(u64),
     /// GET this URL; 200-399 is success.
@@ -69,11 +70,11 @@ pub enum Hook {
 }
 
 /// The image `podinit export` names when not given one: a shell and the tools the examples use.
-pub const DEFAULT_IMAGE: &str = "busybox:stable";
+pub(crate) const DEFAULT_IMAGE: &str = "busybox:stable";
 
 /// What podinit was asked to do.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `podinit [OPTIONS] -- CMD [ARG...]`
     Init(InitOptions),
     /// `podinit pause`, or the binary called `pause`.
@@ -139,7 +140,7 @@ pub enum Mode {
         /// The pod file (for its state_dir and log_dir).
         config: PathBuf,
         /// What to show, with kubectl's meanings.
-        query: crate::pod::logs::Query,
+        query: crate::pod::protocol::Query,
     },
     /// `podinit describe [NAME]`: state, conditions and events, as `kubectl describe pod`.
     Describe {
@@ -172,7 +173,7 @@ pub enum Mode {
 
 /// What `podinit wait` waits for (`--for`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitFor {
+pub(crate) enum WaitFor {
     /// The pod is Ready, or each named entry is ready (an init step: completed).
     Ready,
     /// The pod's init steps are done and its apps started, or each named entry started.
@@ -182,11 +183,11 @@ pub enum WaitFor {
 }
 
 /// `podinit wait` gives up after this long unless told `--timeout` (kubectl wait's default).
-pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A usage error; main prints it on one line and exits with `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CliError {
+pub(crate) struct CliError {
     /// The one line that says what is wrong.
     pub message: String,
     /// The exit code: 2 for a subcommand (as most CLIs), 1 in init mode (as tini).
@@ -195,7 +196,7 @@ pub struct CliError {
 
 impl CliError {
     /// A usage error of a subcommand (exit code 2).
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         CliError { message: message.into(), code: 2 }
     }
 
@@ -218,7 +219,7 @@ impl From<lexopt::Error> for CliError {
 }
 
 /// The help text.
-pub const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 podinit - PID 1 for containers: init, pause, and a pod lifecycle in one binary
 
 usage:
@@ -273,18 +274,19 @@ environment:
                               0 errors, 1 warnings, 2 info, 3 debug, 4 trace
 ";
 
-/// The usage text of one subcommand (`podinit SUB --help`), None for an unknown one.
-pub fn sub_usage(sub: &str) -> Option<&'static str> {
-    Some(match sub {
-        "pause" => {
-            "\
+/// Each subcommand's usage text (`podinit SUB --help`).
+const SUB_USAGE: &[(&str, &str)] = &[
+    (
+        "pause",
+        "\
 usage: podinit pause
 Hold the pod's namespaces as PID 1 and reap orphans, as the Kubernetes pause
 container does (also what podinit does when invoked as 'pause').
-"
-        }
-        "run" => {
-            "\
+",
+    ),
+    (
+        "run",
+        "\
 usage: podinit run [-c FILE] [-p SIGNAL]
 Run the pod file (or Kubernetes Pod manifest) FILE: init steps in order, then
 sidecars and apps; stop gracefully on SIGTERM/SIGINT.
@@ -292,30 +294,33 @@ sidecars and apps; stop gracefully on SIGTERM/SIGINT.
   -p SIGNAL           signal podinit gets when its parent dies (TERM: a graceful stop)
   --images FILE, --configmaps DIR, --secrets DIR
                       a manifest's image configurations, ConfigMaps, Secrets
-"
-        }
-        "check" => {
-            "\
+",
+    ),
+    (
+        "check",
+        "\
 usage: podinit check [-c FILE]
 Validate a pod file or manifest and print every error as FILE:LINE:COL: message.
 Exit 0 when it is valid, 1 otherwise.
   -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
   --images FILE, --configmaps DIR, --secrets DIR
                       a manifest's image configurations, ConfigMaps, Secrets
-"
-        }
-        "status" => {
-            "\
+",
+    ),
+    (
+        "status",
+        "\
 usage: podinit status [--json | -o json] [-c FILE]
 Show the running pod's state (kubectl-like table). When podinit is not running,
 show the last state it wrote, say so on stderr, and exit 1.
   --json              the status as JSON (podinit's own format)
   -o, --output json   the status as a Kubernetes Pod object (kubectl get pod -o json)
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "logs" => {
-            "\
+",
+    ),
+    (
+        "logs",
+        "\
 usage: podinit logs [-c FILE] NAME|--all [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix]
 Print an entry's output, as kubectl logs does a container's.
   -f, --follow        stream new output until the entry's run ends
@@ -326,25 +331,28 @@ Print an entry's output, as kubectl logs does a container's.
   --prefix            [pod/POD/ENTRY] before each line
   --all               every entry (also --all-containers)
   -c, --config FILE   pod file, for its state_dir and log_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "describe" => {
-            "\
+",
+    ),
+    (
+        "describe",
+        "\
 usage: podinit describe [-c FILE] [NAME]
 Show the entries' states, the pod conditions and the events, as kubectl describe pod does;
 with NAME, that entry's state and events.
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "health" => {
-            "\
+",
+    ),
+    (
+        "health",
+        "\
 usage: podinit health [-c FILE]
 Exit 0 iff podinit is running and the pod is Ready; otherwise print why and exit 1.
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "wait" => {
-            "\
+",
+    ),
+    (
+        "wait",
+        "\
 usage: podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]
 Block until the condition holds (exit 0), or print why not and exit 1: the
 timeout passed, the pod or entry failed for good, or podinit is gone.
@@ -353,74 +361,86 @@ timeout passed, the pod or entry failed for good, or podinit is gone.
   --for exit          podinit exited; with NAMEs, each terminated
   --timeout DURATION  give up after DURATION (default 30s; 0 checks once)
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "reset" => {
-            "\
+",
+    ),
+    (
+        "reset",
+        "\
 usage: podinit reset [-c FILE] [STEP...]
 Forget the run-once markers of STEPs (default: all), so they run on the next start.
   -c, --config FILE   pod file (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "restart" => {
-            "\
+",
+    ),
+    (
+        "restart",
+        "\
 usage: podinit restart [-c FILE] NAME
 Stop app or sidecar NAME gracefully and start it again.
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "stop" => {
-            "\
+",
+    ),
+    (
+        "stop",
+        "\
 usage: podinit stop [-c FILE] NAME
 Stop app or sidecar NAME gracefully and keep it stopped until 'podinit start NAME'.
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "start" => {
-            "\
+",
+    ),
+    (
+        "start",
+        "\
 usage: podinit start [-c FILE] NAME
 Start app or sidecar NAME that 'podinit stop' stopped.
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "kill" => {
-            "\
+",
+    ),
+    (
+        "kill",
+        "\
 usage: podinit kill [-c FILE] NAME SIGNAL
 Send SIGNAL (HUP, SIGHUP or 1) to the process of app or sidecar NAME.
   -c, --config FILE   pod file, for its state_dir (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "export" => {
-            "\
+",
+    ),
+    (
+        "export",
+        "\
 usage: podinit export [-c FILE] [--format yaml|json] [--image IMAGE]
 Print the pod file as a Kubernetes Pod manifest, or a manifest as itself.
   --format yaml|json  output format (default yaml)
   --image IMAGE       image of a pod file's containers (default busybox:stable)
   -c, --config FILE   pod file or manifest (default $PODINIT_CONFIG or /etc/podinit/pod.toml)
-"
-        }
-        "import" => {
-            "\
+",
+    ),
+    (
+        "import",
+        "\
 usage: podinit import FILE
 Print a Kubernetes Pod manifest (or a pod file) as a pod file; FILE '-' is stdin.
   --images FILE, --configmaps DIR, --secrets DIR
                       a manifest's image configurations, ConfigMaps, Secrets
-"
-        }
-        "--hook-sleep" => {
-            "\
+",
+    ),
+    (
+        "--hook-sleep",
+        "\
 usage: podinit --hook-sleep SECONDS
 Sleep SECONDS (the sleep lifecycle hook of a manifest).
-"
-        }
-        "--hook-http-get" => {
-            "\
+",
+    ),
+    (
+        "--hook-http-get",
+        "\
 usage: podinit --hook-http-get URL
 GET URL; exit 0 on HTTP 200-399 (the httpGet lifecycle hook of a manifest).
-"
-        }
-        _ => return None,
-    })
+",
+    ),
+];
+
+/// The usage text of one subcommand (`podinit SUB --help`), None for an unknown one.
+pub(crate) fn sub_usage(sub: &str) -> Option<&'static str> {
+    SUB_USAGE.iter().find(|(name, _)| *name == sub).map(|(_, text)| *text)
 }
 
 /// True when `args` asks for help (`-h`/`--help`) before any `--`.
@@ -429,7 +449,7 @@ fn wants_help(args: &[OsString]) -> bool {
 }
 
 /// Parses the process's own arguments and environment.
-pub fn parse_env() -> Result<Mode, CliError> {
+pub(crate) fn parse_env() -> Result<Mode, CliError> {
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
     // --images, --configmaps, --secrets: for every manifest this process reads.
@@ -439,7 +459,11 @@ pub fn parse_env() -> Result<Mode, CliError> {
 }
 
 /// Parses `args` (without argv[0]); `env` looks up environment variables.
-pub fn parse(argv0: &OsString, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode, CliError> {
+pub(crate) fn parse(
+    argv0: &OsString,
+    args: Vec<OsString>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Mode, CliError> {
     let called = std::path::Path::new(argv0).file_name().and_then(|n| n.to_str()).unwrap_or("");
     if called == "pause" {
         return parse_pause(args);
@@ -638,17 +662,24 @@ fn parse_sub(
 }
 
 fn parse_init(tini: bool, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode, CliError> {
-    let var = |name: &str| env(&format!("PODINIT_{name}")).or_else(|| env(&format!("TINI_{name}")));
+    // The variable that was set, by its name (PODINIT_ first): an error names the one the user wrote.
+    let named = |name: &str| {
+        let ours = format!("PODINIT_{name}");
+        let tinis = format!("TINI_{name}");
+        env(&ours).map(|v| (ours, v)).or_else(|| env(&tinis).map(|v| (tinis, v)))
+    };
+    let var = |name: &str| named(name).map(|(_, v)| v);
     let mut o = InitOptions {
         subreaper: var("SUBREAPER").is_some(),
         kill_group: var("KILL_PROCESS_GROUP").is_some(),
         remap_to_zero: Vec::new(),
         pdeathsig: None,
         // An absolute level on tini's scale; -v raises it from there.
-        verbosity: match var("VERBOSITY") {
-            Some(v) => v.to_str().and_then(|s| s.trim().parse().ok()).ok_or_else(|| {
-                CliError::new(format!("PODINIT_VERBOSITY: expected a level 0-4, got '{}'", v.to_string_lossy()))
-            })?,
+        verbosity: match named("VERBOSITY") {
+            Some((name, v)) => v
+                .to_str()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| CliError::new(format!("{name}: expected a level 0-4, got '{}'", v.to_string_lossy())))?,
             None => DEFAULT_VERBOSITY,
         },
         warn_reaped: false,
@@ -806,6 +837,8 @@ mod tests {
             assert_eq!(p(args).unwrap_err().code, 1, "{args:?}");
         }
         assert_eq!(p_env(&["true"], &[("TINI_VERBOSITY", "x")]).unwrap_err().code, 1);
+        // The error names the variable that was set.
+        assert!(p_env(&["true"], &[("TINI_VERBOSITY", "x")]).unwrap_err().message.starts_with("TINI_VERBOSITY: "));
         for args in [&["run", "-z"][..], &["restart"][..], &["wait", "--for", "x"][..], &["pause", "x"][..]] {
             assert_eq!(p(args).unwrap_err().code, 2, "{args:?}");
         }

@@ -22,12 +22,14 @@ use crate::cli::live;
 use crate::cli::WaitFor;
 use crate::config::Kind;
 use crate::config::RestartPolicy;
-use crate::pod::control::{Connection, ControlError, Reply, Request};
+use crate::pod::control::{Connection, ControlError};
+use crate::pod::protocol::{Reply, Request};
 use crate::pod::status::{self, EntryState, EntryStatus, PodStatus};
+use crate::pod::status_file;
 
 /// Whether the condition holds for one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It holds: exit 0.
     Holds,
     /// Not yet; the reason, for the timeout message.
@@ -38,7 +40,7 @@ pub enum Verdict {
 }
 
 /// `podinit wait`: the exit code (0 when the condition holds).
-pub fn run(config: &Path, until: WaitFor, timeout: Duration, names: &[String]) -> i32 {
+pub(crate) fn run(config: &Path, until: WaitFor, timeout: Duration, names: &[String]) -> i32 {
     let Some(pod) = load_or_print(config) else { return 1 };
     let known: Vec<&str> = pod.init.iter().chain(&pod.apps).map(|e| e.name.as_str()).collect();
     if let Some(bad) = names.iter().find(|n| !known.contains(&n.as_str())) {
@@ -95,7 +97,7 @@ fn wait(dir: &Path, until: WaitFor, timeout: Duration, names: &[String], policy:
                 Err(why) => why,
             },
             Some(w) => {
-                if let Ok(st) = status::read(dir) {
+                if let Ok(st) = status_file::read(dir) {
                     if (st.pid, st.started_at) == w.id {
                         w.last = st;
                     }
@@ -120,7 +122,7 @@ fn wait(dir: &Path, until: WaitFor, timeout: Duration, names: &[String], policy:
             let gone = podinit_exited || (blind && !still_there(dir, w));
             if gone {
                 // Its last word, if it wrote one before it went.
-                if let Ok(st) = status::read(dir) {
+                if let Ok(st) = status_file::read(dir) {
                     if (st.pid, st.started_at) == w.id {
                         w.last = st;
                     }
@@ -192,7 +194,7 @@ fn attach(dir: &Path, ask: Duration) -> Result<Watched, String> {
 /// file, if someone listens on the socket path (no pidfd: the pid is not
 /// known), else if status.json's pid started when the file says podinit did.
 fn attach_by_pid(dir: &Path, why: &str) -> Result<Watched, String> {
-    let st = status::read(dir).map_err(|e| format!("{why}; {e}"))?;
+    let st = status_file::read(dir).map_err(|e| format!("{why}; {e}"))?;
     let sock = crate::pod::control::socket_path(dir);
     match live::listening(&sock) {
         Some(true) => return Ok(Watched { pidfd: None, pid: None, id: (st.pid, st.started_at), last: st }),
@@ -333,7 +335,7 @@ fn ended_for_good(e: &EntryStatus, policy: RestartPolicy) -> bool {
 
 /// Whether `until` holds for the pod (no `names`) or for each named entry,
 /// given the pod's status `st`. Pure, for the tests.
-pub fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, st: &PodStatus) -> Verdict {
+pub(crate) fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, st: &PodStatus) -> Verdict {
     let pod = &st.name;
     let over = || Verdict::Fails(format!("the pod is {}", st.status));
     if names.is_empty() {

@@ -12,7 +12,7 @@ use crate::sys::spawn::{Args, Command};
 
 /// Builds the one-app pod for `o`. The child keeps podinit's environment, cwd
 /// and stdio, and gets the terminal's foreground when stdin is one.
-pub fn pod(o: &InitOptions) -> Runtime {
+pub(crate) fn pod(o: &InitOptions) -> Runtime {
     let argv0 = o.command.first().map_or(std::path::Path::new(""), std::path::Path::new);
     let name = argv0.file_name().unwrap_or(argv0.as_os_str()).to_string_lossy().into_owned();
     // The entry's command is for messages only; the child gets argv as bytes.

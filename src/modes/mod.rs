@@ -2,6 +2,6 @@
 //! init mode is a pod with one app, pause mode a pod with none, run mode the
 //! pod file's pod.
 
-pub mod init;
-pub mod pause;
-pub mod run;
+pub(crate) mod init;
+pub(crate) mod pause;
+pub(crate) mod run;

@@ -12,7 +12,7 @@ use crate::pod::runtime::{Io, Runtime};
 
 /// Pins no mount the runtime may want to unmount: cwd to `/`, every inherited
 /// fd above 2 closed. Call before podinit opens fds of its own.
-pub fn release_mounts() {
+pub(crate) fn release_mounts() {
     if let Err(e) = nix::unistd::chdir("/") {
         log::warn!("chdir /: {e}");
     }
@@ -20,7 +20,7 @@ pub fn release_mounts() {
 }
 
 /// The pause pod: no entries, no status file, no markers.
-pub fn pod() -> Runtime {
+pub(crate) fn pod() -> Runtime {
     let settings = Settings::without_files("pause", Duration::ZERO, std::process::id(), crate::now_unix());
     Runtime::new(PodMachine::new(Flavor::Pause, settings, Vec::new(), Instant::now()), Vec::new(), Io::default())
 }

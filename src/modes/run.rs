@@ -29,7 +29,7 @@ type ByteVars = Vec<(OsString, OsString)>;
 /// (a key or value that is not UTF-8, which TOML cannot name) go to every
 /// process unchanged, as bytes, unless a pod-file variable of the same name
 /// replaces them.
-pub fn split_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> (TextVars, ByteVars) {
+pub(crate) fn split_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> (TextVars, ByteVars) {
     let mut text = Vec::new();
     let mut bytes = Vec::new();
     for (k, v) in vars {
@@ -137,19 +137,77 @@ fn pod_ip() -> String {
 
 /// A prepared pod: the machine, each unit's command, and how to build the
 /// environment of the units that read files at each start.
-pub type Prepared = (PodMachine, Vec<Command>, Vec<Option<EnvBuilder>>);
+pub(crate) type Prepared = (PodMachine, Vec<Command>, Vec<Option<EnvBuilder>>);
 
 /// The path of the notify socket of a pod whose state directory is `state_dir`.
-pub fn notify_path(state_dir: &Path) -> std::path::PathBuf {
+pub(crate) fn notify_path(state_dir: &Path) -> std::path::PathBuf {
     state_dir.join("notify.sock")
 }
 
-/// An entry's environment: podinit's own (without its NOTIFY_SOCKET), the
-/// downward-API names, NOTIFY_SOCKET for a notify entry, the pod's env files,
-/// the pod's [env], the entry's env files, the entry's env, then the
-/// variables read from files. Each `env` value may refer to the ones before
-/// it; what a file gives is taken literally. Files are read here, so this
-/// runs at each start of an entry that has any.
+/// What an entry's env files give it, read at each of its starts (see
+/// [`entry_env`]); empty when the command line is expanded at prepare time.
+#[derive(Default)]
+struct FromFiles {
+    /// The pod's `env_file`s, in order.
+    pod: Vec<Vec<(String, String)>>,
+    /// The entry's own `env_file`s, in order.
+    own: Vec<Vec<(String, String)>>,
+    /// The entry's single keys read from files (`fileKeyRef`).
+    keys: Vec<(String, String)>,
+}
+
+impl FromFiles {
+    /// Reads every file `e` and its pod name; the error names the file.
+    fn read(pod: &config::Pod, e: &config::Entry) -> Result<FromFiles, String> {
+        let read_all = |files: &[std::path::PathBuf]| -> Result<Vec<Vec<(String, String)>>, String> {
+            files.iter().map(|f| config::dotenv::read(f).map_err(|e| e.to_string())).collect()
+        };
+        let mut keys = Vec::new();
+        for f in &e.file_env {
+            if let Some(v) = config::dotenv::lookup(&f.path, &f.key, f.optional).map_err(|e| e.to_string())? {
+                keys.push((f.name.clone(), v));
+            }
+        }
+        Ok(FromFiles { pod: read_all(&pod.env_files)?, own: read_all(&e.env_files)?, keys })
+    }
+}
+
+/// An entry's variables, each layer over the ones before: podinit's own
+/// environment (without its NOTIFY_SOCKET), the downward-API names, a
+/// manifest container's image Env and HOSTNAME, NOTIFY_SOCKET for a notify
+/// entry, the pod's env files, the pod's [env], the entry's env files, the
+/// entry's env, then its keys read from files. Each `env` value may refer to
+/// the ones before it; what a file gives is taken literally.
+fn entry_vars<'a>(
+    inherited: &'a [(String, String)],
+    pod: &'a config::Pod,
+    e: &'a config::Entry,
+    notify: Option<&Path>,
+    files: &'a FromFiles,
+) -> Vars<'a> {
+    let mut env = Vars::new(inherited);
+    env.set("POD_NAME", pod.name.clone());
+    env.set("POD_NAMESPACE", pod.namespace.clone());
+    env.set("CONTAINER_NAME", e.name.clone());
+    env.extend(&e.base_env);
+    if let Some(p) = notify {
+        env.set("NOTIFY_SOCKET", p.display().to_string());
+    }
+    let literal = |env: &mut Vars<'a>, vars: &'a [(String, String)]| {
+        for (k, v) in vars {
+            env.set(k, v.clone());
+        }
+    };
+    files.pod.iter().for_each(|vars| literal(&mut env, vars));
+    env.extend(&pod.env);
+    files.own.iter().for_each(|vars| literal(&mut env, vars));
+    env.extend(&e.env);
+    literal(&mut env, &files.keys);
+    env
+}
+
+/// An entry's environment block at one of its starts: [`entry_vars`] with its
+/// files read now, so an edited env file counts at the next restart.
 fn entry_env(
     inherited: &[(String, String)],
     raw: &[(OsString, OsString)],
@@ -157,40 +215,32 @@ fn entry_env(
     e: &config::Entry,
     notify: Option<&Path>,
 ) -> Result<Env, String> {
-    let read_all = |files: &[std::path::PathBuf]| -> Result<Vec<Vec<(String, String)>>, String> {
-        files.iter().map(|f| config::dotenv::read(f).map_err(|e| e.to_string())).collect()
-    };
-    let pod_files = read_all(&pod.env_files)?;
-    let own_files = read_all(&e.env_files)?;
-    let mut from_files = Vec::new();
-    for f in &e.file_env {
-        if let Some(v) = config::dotenv::lookup(&f.path, &f.key, f.optional).map_err(|e| e.to_string())? {
-            from_files.push((f.name.as_str(), v));
-        }
+    let files = FromFiles::read(pod, e)?;
+    env_block(&entry_vars(inherited, pod, e, notify, &files), raw).map_err(|e| e.to_string())
+}
+
+/// An entry's command as prepared once: its argv expanded against its
+/// variables (without what files give: they are read at start), its user
+/// looked up, its environment block built. The error is one line naming the entry.
+fn entry_command(
+    inherited: &[(String, String)],
+    raw: &[(OsString, OsString)],
+    pod: &config::Pod,
+    e: &config::Entry,
+    notify: Option<&Path>,
+) -> Result<Command, String> {
+    let at = |err: &dyn std::fmt::Display| format!("{}: entry '{}': {err}", pod.path.display(), e.name);
+    let no_files = FromFiles::default();
+    let env = entry_vars(inherited, pod, e, notify, &no_files);
+    let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| env.get(n))).collect();
+    if let Some(arg) = argv.nul() {
+        return Err(at(&format_args!("argument contains a NUL byte: {arg:?}")));
     }
-    let mut env = Vars::new(inherited);
-    env.set("POD_NAME", pod.name.clone());
-    env.set("POD_NAMESPACE", pod.namespace.clone());
-    env.set("CONTAINER_NAME", e.name.clone());
-    if let Some(p) = notify {
-        env.set("NOTIFY_SOCKET", p.display().to_string());
-    }
-    for vars in &pod_files {
-        for (k, v) in vars {
-            env.set(k, v.clone());
-        }
-    }
-    env.extend(&pod.env);
-    for vars in &own_files {
-        for (k, v) in vars {
-            env.set(k, v.clone());
-        }
-    }
-    env.extend(&e.env);
-    for (k, v) in from_files {
-        env.set(k, v);
-    }
-    env_block(&env, raw).map_err(|e| e.to_string())
+    let creds = e.user.as_deref().map(user::resolve).transpose().map_err(|err| at(&err))?;
+    let env = env_block(&env, raw).map_err(|err| at(&err))?;
+    // die_with_parent: the pod does not outlive podinit (see sys::guard);
+    // hooks and exec probes are siblings of this command and inherit it.
+    Ok(Command { argv, env: Some(env), cwd: e.working_dir.clone(), creds, die_with_parent: true, ..Command::default() })
 }
 
 /// Everything that can stop a pod from starting, each a one-line message.
@@ -217,50 +267,16 @@ fn prepare(written: &config::Pod, downward: &mut Downward) -> Result<Prepared, V
     let socket = notify_path(&pod.state_dir);
     let mut units = Vec::new();
     for (e, as_written) in pod.init.iter().chain(&pod.apps).zip(written.init.iter().chain(&written.apps)) {
-        // Environment: podinit's own, then the downward-API names, then the pod's
-        // [env], then the entry's; each value may refer to the ones before it.
-        let mut env = Vars::new(inherited);
-        env.set("POD_NAME", pod.name.clone());
-        env.set("POD_NAMESPACE", pod.namespace.clone());
-        env.set("CONTAINER_NAME", e.name.clone());
-        // A manifest's container: HOSTNAME and its image's Env come under the pod's env and its own.
-        env.extend(&e.base_env);
-        if e.notify {
-            env.set("NOTIFY_SOCKET", socket.display().to_string());
-        }
-        env.extend(&pod.env);
-        env.extend(&e.env);
-        let argv: Args = e.command.iter().map(|a| expand::expand(a, |n| env.get(n))).collect();
-        if let Some(arg) = argv.nul() {
-            errors.push(format!("{}: entry '{}': argument contains a NUL byte: {arg:?}", pod.path.display(), e.name));
-            continue;
-        }
-        let creds = match e.user.as_deref().map(user::resolve).transpose() {
-            Ok(c) => c,
+        let notify = e.notify.then_some(socket.as_path());
+        let cmd = match entry_command(inherited, raw, pod, e, notify) {
+            Ok(cmd) => cmd,
             Err(err) => {
-                errors.push(format!("{}: entry '{}': {err}", pod.path.display(), e.name));
-                continue;
-            }
-        };
-        let env = match env_block(&env, raw) {
-            Ok(env) => env,
-            Err(err) => {
-                errors.push(format!("{}: entry '{}': {err}", pod.path.display(), e.name));
+                errors.push(err);
                 continue;
             }
         };
         let hash =
             if e.kind == Kind::Init { init_steps::definition_hash(as_written, &written.env) } else { String::new() };
-        // die_with_parent: the pod does not outlive podinit (see sys::guard);
-        // hooks and exec probes are siblings of this command and inherit it.
-        let cmd = Command {
-            argv,
-            env: Some(env),
-            cwd: e.working_dir.clone(),
-            creds,
-            die_with_parent: true,
-            ..Command::default()
-        };
         // Read once, at start-up: a marker is about an earlier start of podinit.
         let done = e.kind == Kind::Init && e.once && e.wait_for.is_none() && markers.matches(&e.name, &hash);
         units.push(Unit::new(e.clone(), hash, done, now));
@@ -293,7 +309,7 @@ fn prepare(written: &config::Pod, downward: &mut Downward) -> Result<Prepared, V
 }
 
 /// Loads and prepares the pod file, printing every error. None: exit 1.
-pub fn load(path: &Path) -> Option<Runtime> {
+pub(crate) fn load(path: &Path) -> Option<Runtime> {
     warn_if_writable_by_others(path);
     let pod = match config::load(path) {
         Ok(p) => p,
@@ -434,5 +450,28 @@ mod tests {
         let vars: Vec<&[u8]> = env.vars().collect();
         assert_eq!(vars, [b"B=new".as_slice(), b"K\xfe=2"]);
         assert!(env.vars().all(|v| v != OsStr::new("B=v\u{fffd}").as_bytes()));
+    }
+
+    /// The environment an entry starts with is one function's, whether it
+    /// reads files or not: an entry with a key read from a file once lost a
+    /// manifest container's image Env and HOSTNAME.
+    #[test]
+    fn an_entry_reading_files_keeps_its_image_env() {
+        let tmp = crate::testutil::TempDir::new("entry-env");
+        let file = tmp.0.join("vars.env");
+        std::fs::write(&file, "KEY=from-file\n").expect("write");
+        let pod = config::Pod::defaults(Path::new("pod.yaml"));
+        let mut e = config::Entry::defaults(Kind::App);
+        e.name = "web".to_string();
+        e.base_env = vec![("HOSTNAME".to_string(), "web-0".to_string()), ("IMG".to_string(), "1".to_string())];
+        e.env = vec![("IMG".to_string(), "$(IMG)+2".to_string())];
+        e.file_env =
+            vec![config::FileEnv { name: "K".to_string(), path: file, key: "KEY".to_string(), optional: false }];
+        let env = entry_env(&[], &[], &pod, &e, None).expect("env");
+        let mut vars: Vec<String> = env.vars().map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+        vars.sort_unstable();
+        let want =
+            ["CONTAINER_NAME=web", "HOSTNAME=web-0", "IMG=1+2", "K=from-file", "POD_NAME=pod", "POD_NAMESPACE=default"];
+        assert_eq!(vars, want);
     }
 }

@@ -72,7 +72,7 @@ struct Attempt {
 
 /// Every attempt in flight. Usually empty; a handful at most.
 #[derive(Debug, Default)]
-pub struct Attempts {
+pub(crate) struct Attempts {
     running: Vec<Attempt>,
     /// Exec attempts that were killed (timeout, cancel) and resolver children:
     /// their exit is still to be reaped, and is nobody's business.
@@ -83,7 +83,7 @@ impl Attempts {
     /// Starts an attempt of `check` for `unit`'s `kind` probe. `base` is the
     /// entry's command (environment, cwd, user) an exec probe runs with.
     /// Returns the outcome when it is known at once.
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         unit: usize,
         kind: ProbeKind,
@@ -147,12 +147,12 @@ impl Attempts {
     }
 
     /// The earliest deadline of an attempt in flight.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         self.running.iter().map(|a| a.deadline).min()
     }
 
     /// Adds the fds of socket and resolver attempts in flight.
-    pub fn fds(&self, out: &mut Vec<libc::pollfd>) {
+    pub(crate) fn fds(&self, out: &mut Vec<libc::pollfd>) {
         for a in &self.running {
             let (fd, events) = match &a.wait {
                 Wait::Exec { .. } => continue,
@@ -175,7 +175,7 @@ impl Attempts {
 
     /// A socket or resolver pipe is ready: the outcome when its attempt is
     /// done. None also when `fd` is not one of ours.
-    pub fn ready(&mut self, fd: RawFd) -> Option<Outcome> {
+    pub(crate) fn ready(&mut self, fd: RawFd) -> Option<Outcome> {
         let i = self.running.iter().position(|a| match &a.wait {
             Wait::Socket { sock, .. } => sock.as_raw_fd() == fd,
             Wait::Resolve { pipe, .. } => pipe.as_raw_fd() == fd,
@@ -231,7 +231,7 @@ impl Attempts {
 
     /// A child exited. `Some(Some(outcome))`: it was an exec attempt;
     /// `Some(None)`: a killed attempt or a resolver, nothing to report; `None`: not ours.
-    pub fn exited(&mut self, pid: i32, status: ExitStatus) -> Option<Option<Outcome>> {
+    pub(crate) fn exited(&mut self, pid: i32, status: ExitStatus) -> Option<Option<Outcome>> {
         if let Some(i) = self.orphans.iter().position(|&p| p == pid) {
             self.orphans.swap_remove(i);
             return Some(None);
@@ -249,7 +249,7 @@ impl Attempts {
 
     /// Fails every attempt whose time ran out (an exec attempt's process
     /// group and a resolver are killed).
-    pub fn expire(&mut self, now: Instant, out: &mut Vec<Outcome>) {
+    pub(crate) fn expire(&mut self, now: Instant, out: &mut Vec<Outcome>) {
         while let Some(i) = self.running.iter().position(|a| now >= a.deadline) {
             let a = self.running.swap_remove(i);
             self.abandon(&a.wait);
@@ -270,7 +270,7 @@ impl Attempts {
     }
 
     /// Drops every attempt of `unit` (it stopped or restarts).
-    pub fn cancel(&mut self, unit: usize) {
+    pub(crate) fn cancel(&mut self, unit: usize) {
         while let Some(i) = self.running.iter().position(|a| a.unit == unit) {
             let a = self.running.swap_remove(i);
             self.abandon(&a.wait);

@@ -1,7 +1,7 @@
 //! The machine's vocabulary: [`Event`]s in, [`Effect`]s out.
 
-use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::probe::{Outcome, ProbeKind};
+use crate::pod::protocol::{ConnId, Reply, Request};
 use crate::pod::unit::KillTarget;
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
@@ -9,7 +9,7 @@ use crate::sys::signals::SigNum;
 
 /// Which process of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proc {
+pub(crate) enum Proc {
     /// The entry's own command.
     Main,
     /// Its post_start hook.
@@ -20,7 +20,7 @@ pub enum Proc {
 
 /// Why a process could not be started.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpawnFailure {
+pub(crate) struct SpawnFailure {
     /// The shell's code for it: 127 not found, 126 not executable.
     pub code: i32,
     /// One line naming the command.
@@ -29,7 +29,7 @@ pub struct SpawnFailure {
 
 /// What happened: the machine's only input.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     /// Time passed: run whatever is due.
     Tick,
     /// A signal other than SIGCHLD arrived, sent by `from`.
@@ -85,7 +85,7 @@ pub enum Event {
 
 /// What the runtime must do: the machine's only output.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Start a process of `unit`; answer with [`Event::Spawned`].
     Spawn {
         /// The entry.
@@ -142,7 +142,7 @@ pub enum Effect {
 impl Effect {
     /// SIGKILL to the process group `pgid` leads: how podinit ends an entry
     /// or a hook it gives up on (the group takes the entry's own children too).
-    pub fn kill_group(pgid: i32) -> Effect {
+    pub(crate) fn kill_group(pgid: i32) -> Effect {
         Effect::Kill { target: KillTarget::Group(pgid), sig: libc::SIGKILL }
     }
 }

@@ -12,11 +12,11 @@
 use std::time::Instant;
 
 /// Events kept per pod (Kubernetes keeps an hour of them; a bound is what matters here).
-pub const MAX_EVENTS: usize = 64;
+pub(crate) const MAX_EVENTS: usize = 64;
 
 /// `Normal` or `Warning`, as Kubernetes types events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Type {
+pub(crate) enum Type {
     /// Something expected happened.
     Normal,
     /// Something needs attention.
@@ -25,7 +25,7 @@ pub enum Type {
 
 impl Type {
     /// `Normal` / `Warning`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Type::Normal => "Normal",
             Type::Warning => "Warning",
@@ -35,7 +35,7 @@ impl Type {
 
 /// One aggregated event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub(crate) struct Event {
     /// Normal or Warning.
     pub kind: Type,
     /// `Started`, `Killing`, `BackOff`, `Unhealthy`, ...
@@ -54,13 +54,20 @@ pub struct Event {
 
 /// The bounded, aggregated list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Events {
+pub(crate) struct Events {
     list: Vec<Event>,
 }
 
 impl Events {
     /// Records an event at `now`, or counts up the same one.
-    pub fn record(&mut self, now: Instant, kind: Type, reason: &'static str, unit: Option<usize>, message: String) {
+    pub(crate) fn record(
+        &mut self,
+        now: Instant,
+        kind: Type,
+        reason: &'static str,
+        unit: Option<usize>,
+        message: String,
+    ) {
         if let Some(e) = self
             .list
             .iter_mut()
@@ -79,7 +86,7 @@ impl Events {
     }
 
     /// Every event, in the order first seen.
-    pub fn iter(&self) -> impl Iterator<Item = &Event> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Event> {
         self.list.iter()
     }
 }

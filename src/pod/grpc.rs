@@ -23,7 +23,7 @@
 
 /// The User-Agent the kubelet's gRPC prober sends is `kube-probe/MAJOR.MINOR`
 /// (plus grpc-go's own suffix); podinit reads pods as Kubernetes 1.33 does.
-pub const USER_AGENT: &str = "kube-probe/1.33";
+pub(crate) const USER_AGENT: &str = "kube-probe/1.33";
 
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const PATH: &str = "/grpc.health.v1.Health/Check";
@@ -50,7 +50,7 @@ const MAX_BLOCK: usize = 16_384;
 
 /// One health Check call in progress.
 #[derive(Debug)]
-pub struct Call {
+pub(crate) struct Call {
     /// Bytes still to be written (the request, then SETTINGS and PING ACKs).
     out: Vec<u8>,
     /// Bytes read and not yet parsed (a partial frame).
@@ -75,7 +75,7 @@ impl Call {
     /// A Check call for `service` ("" is the server as a whole) to `authority`
     /// (`host:port`, the `:authority` pseudo-header). `timeout_ms` goes into
     /// `grpc-timeout`, as grpc-go sends its context deadline.
-    pub fn new(authority: &str, service: &str, timeout_ms: u64) -> Call {
+    pub(crate) fn new(authority: &str, service: &str, timeout_ms: u64) -> Call {
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(PREFACE);
         // SETTINGS: no server push (the only one we change).
@@ -125,24 +125,24 @@ impl Call {
     }
 
     /// What is still to be written.
-    pub fn output(&self) -> &[u8] {
+    pub(crate) fn output(&self) -> &[u8] {
         &self.out
     }
 
     /// `n` bytes of [`Call::output`] were written.
-    pub fn wrote(&mut self, n: usize) {
+    pub(crate) fn wrote(&mut self, n: usize) {
         self.out.drain(..n.min(self.out.len()));
     }
 
     /// The server has sent a well-formed HTTP/2 frame (the connection is up):
     /// a timeout after this is the call's, not the connection's.
-    pub fn answered(&self) -> bool {
+    pub(crate) fn answered(&self) -> bool {
         self.answered
     }
 
     /// Feeds bytes read from the socket: the verdict once the call is over
     /// (`Err` holds the kubelet's message), None to keep reading.
-    pub fn received(&mut self, bytes: &[u8]) -> Option<Result<(), String>> {
+    pub(crate) fn received(&mut self, bytes: &[u8]) -> Option<Result<(), String>> {
         self.input.extend_from_slice(bytes);
         let mut at = 0;
         let verdict = loop {
@@ -167,7 +167,7 @@ impl Call {
     }
 
     /// The server closed the connection before the call was over.
-    pub fn closed(&self) -> String {
+    pub(crate) fn closed(&self) -> String {
         if self.answered {
             failed("Unavailable", "error reading from server: EOF")
         } else {

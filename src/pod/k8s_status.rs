@@ -23,7 +23,7 @@ use crate::pod::status::{EntryState, EntryStatus, PodStatus};
 /// A Kubernetes `Pod` object with only its `status` (and its name).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PodObject {
+pub(crate) struct PodObject {
     /// `v1`.
     pub api_version: &'static str,
     /// `Pod`.
@@ -36,7 +36,7 @@ pub struct PodObject {
 
 /// `metadata`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Metadata {
+pub(crate) struct Metadata {
     /// Pod name.
     pub name: String,
     /// Pod namespace.
@@ -46,7 +46,7 @@ pub struct Metadata {
 /// A Pod's `status`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Status {
+pub(crate) struct Status {
     /// `Pending`, `Running`, `Succeeded` or `Failed`.
     pub phase: &'static str,
     /// `DeadlineExceeded` when the active deadline ended the pod.
@@ -69,7 +69,7 @@ pub struct Status {
 /// One pod condition.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PodCondition {
+pub(crate) struct PodCondition {
     /// The condition.
     #[serde(rename = "type")]
     pub kind: String,
@@ -84,7 +84,7 @@ pub struct PodCondition {
 /// One container's (entry's) status.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ContainerStatus {
+pub(crate) struct ContainerStatus {
     /// Entry name.
     pub name: String,
     /// Exactly one of waiting, running, terminated.
@@ -104,7 +104,7 @@ pub struct ContainerStatus {
 
 /// A container state: at most one field is set.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct State {
+pub(crate) struct State {
     /// Not running yet, or in back-off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting: Option<Waiting>,
@@ -118,7 +118,7 @@ pub struct State {
 
 /// `state.waiting`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Waiting {
+pub(crate) struct Waiting {
     /// `CrashLoopBackOff`, `PodInitializing`, `ContainerCreating`.
     pub reason: &'static str,
 }
@@ -126,7 +126,7 @@ pub struct Waiting {
 /// `state.running`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Running {
+pub(crate) struct Running {
     /// When this run started.
     pub started_at: Option<String>,
 }
@@ -134,7 +134,7 @@ pub struct Running {
 /// `state.terminated`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Terminated {
+pub(crate) struct Terminated {
     /// Exit code (128+N for signal N).
     pub exit_code: i32,
     /// `Completed`, `Error`, or what ended it.
@@ -148,7 +148,7 @@ pub struct Terminated {
 }
 
 /// The Pod object for `st`.
-pub fn pod_object(st: &PodStatus) -> PodObject {
+pub(crate) fn pod_object(st: &PodStatus) -> PodObject {
     let phase = phase(&st.status);
     let (mut init, mut apps) = (Vec::new(), Vec::new());
     for e in &st.entries {

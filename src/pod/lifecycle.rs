@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use crate::config::Kind;
-use crate::pod::control::Reply;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
 use crate::pod::events::Type as EventType;
 use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
+use crate::pod::protocol::Reply;
 use crate::pod::unit::{HookKind, HookProc, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;

@@ -18,9 +18,9 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Backoff, Kind, RestartPolicy};
-use crate::pod::control::{ConnId, Reply};
-pub use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
+pub(crate) use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
 use crate::pod::events::{Events, Type as EventType};
+use crate::pod::protocol::{ConnId, Reply};
 use crate::pod::timer::{Timer, UnitTimer};
 use crate::pod::unit::{Reason, Unit};
 use crate::sys::event_loop::Change;
@@ -28,20 +28,20 @@ use crate::sys::reaper::ExitStatus;
 
 /// How long to wait for SIGKILLed processes to be reaped before exiting anyway
 /// (a process in uninterruptible sleep must not keep the container alive).
-pub const KILL_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const KILL_WAIT: Duration = Duration::from_secs(2);
 /// status.json is rewritten on every change, but at most this often: a pod of
 /// a hundred quick init steps changes state hundreds of times a second.
-pub const STATUS_INTERVAL: Duration = Duration::from_millis(20);
+pub(crate) const STATUS_INTERVAL: Duration = Duration::from_millis(20);
 /// A stop signal this soon after the first is the same request, not a second
 /// one: Ctrl-C in a script that traps INT to `kill -TERM` podinit delivers
 /// SIGINT (to the foreground group) and SIGTERM within milliseconds.
-pub const STOP_REPEAT_WINDOW: Duration = Duration::from_secs(1);
+pub(crate) const STOP_REPEAT_WINDOW: Duration = Duration::from_secs(1);
 /// Exit code of a pod stopped by `active_deadline` (as timeout(1)).
-pub const DEADLINE_EXIT: i32 = 124;
+pub(crate) const DEADLINE_EXIT: i32 = 124;
 
 /// The three modes that run the machine differ only in these rules.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Flavor {
+pub(crate) enum Flavor {
     /// tini: every signal goes to the one app, its status is podinit's status.
     Init {
         /// `-g`: signal the app's process group rather than its pid.
@@ -59,7 +59,7 @@ pub enum Flavor {
 
 /// PodMachine-wide settings the machine needs (the pod file's top level, or init-mode flags).
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// PodMachine name (POD_NAME).
     pub name: String,
     /// PodMachine namespace (POD_NAMESPACE).
@@ -83,7 +83,7 @@ pub struct Settings {
 impl Settings {
     /// A pod with no files of its own (init and pause mode): restart policy
     /// Never, no status file.
-    pub fn without_files(name: &str, grace: Duration, pid: u32, started_unix: u64) -> Settings {
+    pub(crate) fn without_files(name: &str, grace: Duration, pid: u32, started_unix: u64) -> Settings {
         Settings {
             name: name.to_string(),
             namespace: String::new(),
@@ -100,7 +100,7 @@ impl Settings {
 
 /// What made the pod stop; decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
+pub(crate) enum Cause {
     /// SIGTERM/SIGINT.
     Signal,
     /// active_deadline ran out.
@@ -113,7 +113,7 @@ pub enum Cause {
 
 /// Where the pod is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Running init entry `step` (index into units).
     Initializing {
         /// The entry being waited for.
@@ -143,7 +143,7 @@ pub enum Phase {
 
 /// A control request that completes when unit `unit` has exited (or started).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pending {
+pub(crate) struct Pending {
     /// The entry.
     pub unit: usize,
     /// Who asked.
@@ -154,7 +154,7 @@ pub struct Pending {
 
 /// What a pending control request does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Then {
+pub(crate) enum Then {
     /// It is stopping: start it again (restart).
     Restart,
     /// It is stopping: keep it stopped (stop).
@@ -165,7 +165,7 @@ pub enum Then {
 
 /// The state machine.
 #[derive(Debug)]
-pub struct PodMachine {
+pub(crate) struct PodMachine {
     pub(crate) flavor: Flavor,
     pub(crate) settings: Settings,
     pub(crate) units: Vec<Unit>,
@@ -195,7 +195,7 @@ pub struct PodMachine {
 impl PodMachine {
     /// A pod over `units` (init entries first, in file order, then apps),
     /// starting at `now`. Nothing runs until the first [`Event::Tick`].
-    pub fn new(flavor: Flavor, settings: Settings, units: Vec<Unit>, now: Instant) -> PodMachine {
+    pub(crate) fn new(flavor: Flavor, settings: Settings, units: Vec<Unit>, now: Instant) -> PodMachine {
         PodMachine {
             flavor,
             settings,
@@ -227,22 +227,18 @@ impl PodMachine {
     }
 
     /// The entries, in pod-file order (init entries, then apps).
-    pub fn units(&self) -> &[Unit] {
+    pub(crate) fn units(&self) -> &[Unit] {
         &self.units
     }
 
     /// Where the pod is.
-    pub fn phase(&self) -> Phase {
+    #[cfg(test)]
+    pub(crate) fn phase(&self) -> Phase {
         self.phase
     }
 
-    /// The flavor it runs as.
-    pub fn flavor(&self) -> &Flavor {
-        &self.flavor
-    }
-
     /// Stops emitting [`Effect::WriteStatus`] (the runtime could not write it).
-    pub fn disable_status(&mut self) {
+    pub(crate) fn disable_status(&mut self) {
         self.settings.status_file = false;
     }
 
@@ -250,7 +246,7 @@ impl PodMachine {
     /// order. Quiet when the event changed nothing but may have sent signals
     /// (a forwarded signal, a stranger's orphan): then there is nothing to
     /// settle, and the runtime need not tick.
-    pub fn handle(&mut self, ev: Event, now: Instant, out: &mut Vec<Effect>) -> Change {
+    pub(crate) fn handle(&mut self, ev: Event, now: Instant, out: &mut Vec<Effect>) -> Change {
         if self.exited {
             return Change::Quiet;
         }
@@ -364,7 +360,7 @@ impl PodMachine {
 
 /// "0.2s", "20s", "5m" — durations in log lines (integer arithmetic: no float
 /// formatting code in the binary).
-pub fn fmt_secs(d: Duration) -> String {
+pub(crate) fn fmt_secs(d: Duration) -> String {
     let secs = d.as_secs();
     if secs < 10 && d.subsec_millis() != 0 {
         format!("{secs}.{}s", d.subsec_millis() / 100)

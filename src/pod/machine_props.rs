@@ -14,9 +14,9 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
-use crate::pod::control::Request;
 use crate::pod::machine::{Effect, Event, Flavor, PodMachine, Settings, SpawnFailure};
 use crate::pod::probe::{Outcome, ProbeKind};
+use crate::pod::protocol::Request;
 use crate::pod::unit::{State, Unit};
 use crate::sys::reaper::ExitStatus;
 
@@ -146,7 +146,7 @@ impl World {
         while let Some(ev) = queue.pop() {
             self.trace.push(format!("{:?} {:?}", self.now, ev));
             let mut out = Vec::new();
-            self.pod.handle(ev, self.now, &mut out);
+            let _ = self.pod.handle(ev, self.now, &mut out);
             for e in out {
                 match e {
                     Effect::Spawn { unit, proc } => {

@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
-use crate::pod::control::{Reply, Request};
 use crate::pod::machine::{Effect, Event, Flavor, Phase, PodMachine, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
 use crate::pod::probe::{Outcome, ProbeKind};
+use crate::pod::protocol::{Reply, Request};
 use crate::pod::status::EntryState;
 use crate::pod::unit::{Reason, State, Unit};
 use crate::sys::event_loop::Change;

@@ -41,7 +41,7 @@ const MAX_NAME_BYTES: usize = 200;
 /// Why a marker operation failed. Every message names the path and the OS error,
 /// so the user can fix permissions, a read-only mount or a stray symlink.
 #[derive(Debug)]
-pub enum MarkerError {
+pub(crate) enum MarkerError {
     /// The step name cannot be used as a file name (empty, `.`/`..`, contains `/` or NUL, too long).
     InvalidName {
         /// The rejected name.
@@ -112,7 +112,7 @@ impl std::error::Error for MarkerError {
 
 /// What [`MarkerStore::inspect`] found for a step; lets the caller log why a step runs again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MarkerState {
+pub(crate) enum MarkerState {
     /// A valid marker holding the expected hash: the step can be skipped.
     Match,
     /// No marker (or no marker directory): the step runs.
@@ -131,7 +131,7 @@ pub enum MarkerState {
 /// 8 little-endian bytes, so `["ab","c"]` and `["a","bc"]` hash differently.
 /// FNV-1a is spelled out here (not std's `DefaultHasher`, whose output may change
 /// between Rust releases) because the value is persisted across podinit upgrades.
-pub fn definition_hash(parts: &[&str]) -> String {
+pub(crate) fn definition_hash(parts: &[&str]) -> String {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
@@ -150,33 +150,28 @@ pub fn definition_hash(parts: &[&str]) -> String {
 
 /// The marker directory (`marker_dir` of the pod file).
 #[derive(Debug, Clone)]
-pub struct MarkerStore {
+pub(crate) struct MarkerStore {
     dir: PathBuf,
 }
 
 impl MarkerStore {
     /// A store over `dir`; touches nothing until a method is called.
-    pub fn new(dir: &Path) -> MarkerStore {
+    pub(crate) fn new(dir: &Path) -> MarkerStore {
         MarkerStore { dir: dir.to_path_buf() }
     }
 
-    /// The marker directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Path of `<dir>/<name>.done`.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}{DONE}"))
     }
 
     /// True iff the marker exists, is a regular file (not a symlink) and holds `hash`.
-    pub fn matches(&self, name: &str, hash: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str, hash: &str) -> bool {
         self.inspect(name, hash) == MarkerState::Match
     }
 
     /// Like [`matches`](Self::matches), but says why a marker does not count.
-    pub fn inspect(&self, name: &str, hash: &str) -> MarkerState {
+    pub(crate) fn inspect(&self, name: &str, hash: &str) -> MarkerState {
         if let Err(e) = validate_name(name) {
             return MarkerState::Refused(e.to_string());
         }
@@ -229,7 +224,7 @@ impl MarkerStore {
     /// mode 0644), fsyncs it, renames it over `<name>.done` and fsyncs the
     /// directory. On failure the temp file is removed; an existing marker that is
     /// a symlink or not a regular file is refused, never written through.
-    pub fn write(&self, name: &str, hash: &str) -> Result<(), MarkerError> {
+    pub(crate) fn write(&self, name: &str, hash: &str) -> Result<(), MarkerError> {
         validate_name(name)?;
         let final_name = format!("{name}{DONE}");
         let content = format!("{MAGIC}\nhash {hash}\nstep {name}\ndone {}\n", crate::now_unix());
@@ -255,7 +250,7 @@ impl MarkerStore {
     /// not reported). A name without a marker is simply not in the result. A
     /// missing directory is not an error: there is nothing to reset. A marker
     /// that is a symlink is removed as a link; its target is untouched.
-    pub fn reset(&self, names: &[String]) -> Result<Vec<String>, MarkerError> {
+    pub(crate) fn reset(&self, names: &[String]) -> Result<Vec<String>, MarkerError> {
         for n in names {
             validate_name(n)?;
         }

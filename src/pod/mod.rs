@@ -2,33 +2,37 @@
 //!
 //! Pure (no syscalls, no clock): the state machine [`machine`] with its entries
 //! [`unit`](mod@unit), probe bookkeeping [`probe`], control requests [`requests`] and the
-//! status view [`view`]. The rules of Kubernetes live here and are unit-tested
-//! as tables (`machine_tests.rs`).
+//! status view [`view`], and the data they speak: [`status`] (the pod's status
+//! and the health verdict) and [`protocol`] (the control socket's requests and
+//! replies). The rules of Kubernetes live here and are unit-tested as tables
+//! (`machine_tests.rs`); `tests/purity.rs` checks these files stay pure.
 //!
-//! Effects: [`runtime`] performs what the machine asks, with [`checks`] (probe
-//! attempts), [`marker`] (run-once markers), [`status`] (status.json),
+//! Effects: [`runtime`] performs what the machine asks, with [`attempts`] (probe
+//! attempts), [`marker`] (run-once markers), [`status_file`] (status.json),
 //! [`control`] (the control socket) and [`logs`] (entries' output).
 
-pub mod attempts;
-pub mod control;
-pub mod event;
-pub mod events;
-pub mod grpc;
-pub mod init_steps;
-pub mod k8s_status;
-pub mod lifecycle;
-pub mod logs;
-pub mod machine;
-pub mod marker;
-pub mod probe;
-pub mod requests;
-pub mod runtime;
-pub mod status;
-pub mod stop;
-pub mod timer;
-pub mod unit;
-pub mod view;
-pub mod volumes;
+pub(crate) mod attempts;
+pub(crate) mod control;
+pub(crate) mod event;
+pub(crate) mod events;
+pub(crate) mod grpc;
+pub(crate) mod init_steps;
+pub(crate) mod k8s_status;
+pub(crate) mod lifecycle;
+pub(crate) mod logs;
+pub(crate) mod machine;
+pub(crate) mod marker;
+pub(crate) mod probe;
+pub(crate) mod protocol;
+pub(crate) mod requests;
+pub(crate) mod runtime;
+pub(crate) mod status;
+pub(crate) mod status_file;
+pub(crate) mod stop;
+pub(crate) mod timer;
+pub(crate) mod unit;
+pub(crate) mod view;
+pub(crate) mod volumes;
 
 #[cfg(test)]
 mod machine_props;

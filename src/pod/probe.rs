@@ -39,7 +39,7 @@ impl ProbeKind {
 
 /// What a probe checks.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Check {
+pub(crate) enum Check {
     /// Command exits 0.
     Exec(Vec<String>),
     /// TCP connect succeeds ("host:port").
@@ -61,7 +61,7 @@ pub enum Check {
 
 impl Check {
     /// The check of a pod-file probe.
-    pub fn of_probe(p: &Probe) -> Check {
+    pub(crate) fn of_probe(p: &Probe) -> Check {
         match &p.action {
             ProbeAction::Exec(c) => Check::Exec(c.clone()),
             ProbeAction::Tcp(a) => Check::Tcp(a.clone()),
@@ -71,7 +71,7 @@ impl Check {
     }
 
     /// The check of a `wait_for` waiter.
-    pub fn of_wait(w: &WaitFor) -> Check {
+    pub(crate) fn of_wait(w: &WaitFor) -> Check {
         match &w.target {
             WaitTarget::Tcp(a) => Check::Tcp(a.clone()),
             WaitTarget::Http(u) => Check::Http(u.as_str().into()),
@@ -123,7 +123,7 @@ impl Timing {
 
 /// The outcome of one attempt: which entry and probe, passed or not, and why not.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Index of the entry.
     pub unit: usize,
     /// Which of its probes.

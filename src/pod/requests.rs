@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use crate::config::Kind;
-use crate::pod::control::{ConnId, Reply, Request};
 use crate::pod::machine::{Effect, Pending, PodMachine, Then};
+use crate::pod::protocol::{ConnId, Reply, Request};
 use crate::pod::unit::{KillTarget, Reason, State};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;

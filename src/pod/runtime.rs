@@ -24,7 +24,8 @@ use crate::pod::logs::{self, Logs};
 use crate::pod::machine::{self, Effect, Event, Proc, SpawnFailure};
 use crate::pod::marker::MarkerStore;
 use crate::pod::probe::Outcome;
-use crate::pod::status;
+use crate::pod::protocol;
+use crate::pod::status_file;
 use crate::pod::unit;
 use crate::sys::event_loop::{Change, Handler};
 use crate::sys::notify;
@@ -36,7 +37,7 @@ use crate::sys::spawn::{self, Command};
 
 /// The files and sockets a pod may have (run mode has them all; init and pause none).
 #[derive(Default)]
-pub struct Io {
+pub(crate) struct Io {
     /// Where run-once markers live.
     pub markers: Option<MarkerStore>,
     /// Where status.json goes.
@@ -59,7 +60,7 @@ pub struct Io {
 
 /// Builds an entry's environment when it starts; the error is one line,
 /// `FILE:LINE:COL: message`.
-pub type EnvBuilder = Box<dyn Fn() -> Result<spawn::Env, String>>;
+pub(crate) type EnvBuilder = Box<dyn Fn() -> Result<spawn::Env, String>>;
 
 /// Notify datagrams handled per wakeup, at most.
 const NOTIFY_BATCH: usize = 64;
@@ -72,7 +73,7 @@ struct Told {
 }
 
 /// A pod machine and the world it acts on.
-pub struct Runtime {
+pub(crate) struct Runtime {
     pod: machine::PodMachine,
     /// Prepared argv/env/cwd/user of each unit, same order as the machine's.
     cmds: Vec<Command>,
@@ -95,7 +96,7 @@ pub struct Runtime {
 
 impl Runtime {
     /// The runtime for `pod`, whose unit `i` runs `cmds[i]`.
-    pub fn new(pod: machine::PodMachine, cmds: Vec<Command>, io: Io) -> Runtime {
+    pub(crate) fn new(pod: machine::PodMachine, cmds: Vec<Command>, io: Io) -> Runtime {
         let mut pod = pod;
         if io.state_dir.is_none() {
             pod.disable_status();
@@ -116,11 +117,6 @@ impl Runtime {
             notify_buf: Vec::new(),
             told: Told::default(),
         }
-    }
-
-    /// The machine (for tests and status).
-    pub fn pod(&self) -> &machine::PodMachine {
-        &self.pod
     }
 
     /// Hands `ev` to the machine and carries out everything that follows;
@@ -268,16 +264,16 @@ impl Runtime {
     }
 
     /// `podinit logs`: the buffered output now, then (`-f`) what comes until the entry ends.
-    fn serve_logs(&mut self, conn: control::ConnId, q: &logs::Query) {
+    fn serve_logs(&mut self, conn: protocol::ConnId, q: &protocol::Query) {
         let Some(server) = self.io.control.as_mut() else { return };
         match self.logs.query(q, logs::time::wall_nanos()) {
             Ok((body, follow)) => {
-                server.stream(conn, &control::Reply::ok(""), &body, follow);
+                server.stream(conn, &protocol::Reply::ok(""), &body, follow);
                 if follow {
                     self.logs.follow(conn, q);
                 }
             }
-            Err(msg) => server.stream(conn, &control::Reply::err(msg), &[], false),
+            Err(msg) => server.stream(conn, &protocol::Reply::err(msg), &[], false),
         }
     }
 
@@ -296,7 +292,7 @@ impl Runtime {
 
     fn write_status(&mut self, now: Instant) {
         let Some(dir) = &self.io.state_dir else { return };
-        if let Err(e) = status::write(dir, &self.pod.status(now)) {
+        if let Err(e) = status_file::write(dir, &self.pod.status(now)) {
             log::warn!("status file disabled: {e}");
             self.io.state_dir = None;
             self.pod.disable_status();

@@ -18,7 +18,7 @@ use crate::sys::reaper::ExitStatus;
 
 /// A timer of the pod machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
+pub(crate) enum Timer {
     /// `active_deadline`: the pod's whole run is over.
     ActiveDeadline,
     /// status.json is due for a rewrite (changes are batched).
@@ -33,7 +33,7 @@ pub enum Timer {
 
 /// A timer of one entry; which ones can be armed follows from its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnitTimer {
+pub(crate) enum UnitTimer {
     /// CrashLoopBackOff is over: start it again.
     BackOff,
     /// An init step's `timeout`: kill it.
@@ -105,7 +105,7 @@ impl PodMachine {
     }
 
     /// The next instant a timer is due, if any.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         let mut d: Option<Instant> = None;
         self.timers(|_, t| d = Some(d.map_or(t, |x| x.min(t))));
         d
@@ -148,6 +148,8 @@ impl PodMachine {
     }
 
     /// Acts on one due timer of entry `i`.
+    // A guard cannot hold the `start_if_due` call: it mutates the probe it checks.
+    #[allow(clippy::collapsible_match)]
     fn fire_unit(&mut self, i: usize, t: UnitTimer, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
         match (t, &mut u.state) {

@@ -10,11 +10,11 @@ use crate::sys::reaper::ExitStatus;
 
 /// An entry that ran this long has its back-off reset: its next crash is
 /// restarted at once again (the kubelet's flat 10 minutes, KEP-4603).
-pub const BACKOFF_RESET: Duration = Duration::from_secs(600);
+pub(crate) const BACKOFF_RESET: Duration = Duration::from_secs(600);
 
 /// Why an entry's process ended, as shown after its exit code in status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// Exited 0.
     Completed,
     /// Exited non-zero or died of a signal on its own.
@@ -39,7 +39,7 @@ pub enum Reason {
 
 impl Reason {
     /// The word in status and log lines.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Reason::Completed => "Completed",
             Reason::Error => "Error",
@@ -60,7 +60,7 @@ impl Reason {
 /// entry that is not running, or a held entry that will restart cannot be
 /// written down.
 #[derive(Debug, Clone, PartialEq)]
-pub enum State {
+pub(crate) enum State {
     /// Not started yet.
     Waiting,
     /// Asked the runtime to start it; the outcome comes back as `Spawned`.
@@ -93,7 +93,7 @@ pub enum State {
 
 /// A running entry's process and everything that lives only as long as it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Run {
+pub(crate) struct Run {
     /// Process id (also its process group id).
     pub pid: i32,
     /// When it started.
@@ -116,7 +116,7 @@ pub struct Run {
 
 /// What an entry with `notify = true` has said on its notify socket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Notified {
+pub(crate) struct Notified {
     /// READY=1 arrived: it has started (and gates the next init entry).
     pub ready: bool,
     /// STOPPING=1 arrived.
@@ -130,14 +130,14 @@ pub struct Notified {
 impl Run {
     /// Whether everything that holds back "started" is clear: post_start has
     /// finished, the startup probe (if any) has passed, READY=1 (if asked) came.
-    pub fn gates_clear(&self) -> bool {
+    pub(crate) fn gates_clear(&self) -> bool {
         self.hook.is_none_or(|h| h.kind != HookKind::PostStart)
             && self.probes.startup.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing)
             && self.notify.as_ref().is_none_or(|n| n.ready)
     }
 
     /// Ready as Kubernetes means it: started, not stopping, readiness passing.
-    pub fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         self.started
             && self.stop.is_none()
             && self.probes.readiness.as_ref().is_none_or(|p| p.verdict() == Verdict::Passing)
@@ -146,7 +146,7 @@ impl Run {
 
 /// A `wait_for` init step's polling.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Poll {
+pub(crate) struct Poll {
     /// When it started.
     pub since: Instant,
     /// When it gives up.
@@ -158,7 +158,7 @@ pub struct Poll {
 /// podinit is ending an entry's process: pre_stop, then stop_signal, then
 /// SIGKILL at `deadline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stop {
+pub(crate) struct Stop {
     /// Why, shown as the exit's reason.
     pub reason: Reason,
     /// When SIGKILL goes out.
@@ -169,7 +169,7 @@ pub struct Stop {
 
 /// Which lifecycle hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookKind {
+pub(crate) enum HookKind {
     /// Runs right after the entry started.
     PostStart,
     /// Runs before the stop signal.
@@ -178,7 +178,7 @@ pub enum HookKind {
 
 /// A lifecycle hook's process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HookProc {
+pub(crate) struct HookProc {
     /// Which hook.
     pub kind: HookKind,
     /// Its pid; None while the spawn is being asked for.
@@ -187,14 +187,14 @@ pub struct HookProc {
 
 impl HookProc {
     /// A hook whose spawn has been asked for.
-    pub fn asked(kind: HookKind) -> HookProc {
+    pub(crate) fn asked(kind: HookKind) -> HookProc {
         HookProc { kind, pid: None }
     }
 }
 
 /// Whom a signal goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KillTarget {
+pub(crate) enum KillTarget {
     /// The process alone.
     Process(i32),
     /// Its whole process group (entries and hooks lead their own).
@@ -203,7 +203,7 @@ pub enum KillTarget {
 
 impl KillTarget {
     /// The pid kill(2) takes: negative for a process group.
-    pub fn raw(self) -> i32 {
+    pub(crate) fn raw(self) -> i32 {
         match self {
             KillTarget::Process(p) => p,
             KillTarget::Group(p) => -p,
@@ -213,7 +213,7 @@ impl KillTarget {
 
 /// The probes of one running entry, created afresh at every start.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Probes {
+pub(crate) struct Probes {
     /// startup_probe.
     pub startup: Option<ProbeState>,
     /// readiness_probe.
@@ -224,7 +224,7 @@ pub struct Probes {
 
 impl Probes {
     /// The probes of `spec`, first attempts counted from `now`.
-    pub fn for_entry(spec: &Entry, now: Instant) -> Probes {
+    pub(crate) fn for_entry(spec: &Entry, now: Instant) -> Probes {
         let make = |kind, p: &Option<crate::config::Probe>| {
             p.as_ref().map(|p| ProbeState::new(kind, Timing::of_probe(p), now))
         };
@@ -236,7 +236,7 @@ impl Probes {
     }
 
     /// The probe of `kind`, if the entry has one.
-    pub fn get_mut(&mut self, kind: ProbeKind) -> Option<&mut ProbeState> {
+    pub(crate) fn get_mut(&mut self, kind: ProbeKind) -> Option<&mut ProbeState> {
         match kind {
             ProbeKind::Startup => self.startup.as_mut(),
             ProbeKind::Readiness => self.readiness.as_mut(),
@@ -247,7 +247,7 @@ impl Probes {
 
     /// The probes whose attempts are scheduled now: the startup probe until
     /// the entry has started, then readiness and liveness.
-    pub fn scheduled(&self, started: bool) -> [Option<&ProbeState>; 2] {
+    pub(crate) fn scheduled(&self, started: bool) -> [Option<&ProbeState>; 2] {
         if started {
             [self.readiness.as_ref(), self.liveness.as_ref()]
         } else {
@@ -256,13 +256,13 @@ impl Probes {
     }
 
     /// Whether it has any probe.
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.startup.is_some() || self.readiness.is_some() || self.liveness.is_some()
     }
 }
 
 /// What a probe of `kind` checks for `spec`.
-pub fn check_for(spec: &Entry, kind: ProbeKind) -> Option<Check> {
+pub(crate) fn check_for(spec: &Entry, kind: ProbeKind) -> Option<Check> {
     match kind {
         ProbeKind::Startup => spec.startup_probe.as_ref().map(Check::of_probe),
         ProbeKind::Readiness => spec.readiness_probe.as_ref().map(Check::of_probe),
@@ -272,7 +272,7 @@ pub fn check_for(spec: &Entry, kind: ProbeKind) -> Option<Check> {
 }
 
 /// How long one attempt of `kind` may take for `spec`.
-pub fn timeout_for(spec: &Entry, kind: ProbeKind) -> Duration {
+pub(crate) fn timeout_for(spec: &Entry, kind: ProbeKind) -> Duration {
     let probe = match kind {
         ProbeKind::Startup => &spec.startup_probe,
         ProbeKind::Readiness => &spec.readiness_probe,
@@ -286,7 +286,7 @@ pub fn timeout_for(spec: &Entry, kind: ProbeKind) -> Duration {
 
 /// One init step, sidecar or app and its runtime state.
 #[derive(Debug, Clone)]
-pub struct Unit {
+pub(crate) struct Unit {
     /// The pod file entry.
     pub spec: Entry,
     /// Marker hash (init steps with `once`).
@@ -312,7 +312,7 @@ pub struct Unit {
 impl Unit {
     /// A unit for `spec`, not started; `hash` is its marker hash and
     /// `marker_done` whether that marker already matched.
-    pub fn new(spec: Entry, hash: String, marker_done: bool, now: Instant) -> Unit {
+    pub(crate) fn new(spec: Entry, hash: String, marker_done: bool, now: Instant) -> Unit {
         Unit {
             spec,
             hash,
@@ -327,7 +327,7 @@ impl Unit {
     }
 
     /// Its process, when it has one.
-    pub fn run(&self) -> Option<&Run> {
+    pub(crate) fn run(&self) -> Option<&Run> {
         match &self.state {
             State::Running(r) => Some(r),
             _ => None,
@@ -335,7 +335,7 @@ impl Unit {
     }
 
     /// Its process, when it has one.
-    pub fn run_mut(&mut self) -> Option<&mut Run> {
+    pub(crate) fn run_mut(&mut self) -> Option<&mut Run> {
         match &mut self.state {
             State::Running(r) => Some(r),
             _ => None,
@@ -343,43 +343,38 @@ impl Unit {
     }
 
     /// The pid of its process, when it has one.
-    pub fn pid(&self) -> Option<i32> {
+    pub(crate) fn pid(&self) -> Option<i32> {
         self.run().map(|r| r.pid)
     }
 
     /// podinit is ending its process.
-    pub fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.run().is_some_and(|r| r.stop.is_some())
     }
 
     /// Its process is alive (or being started), or its waiter is polling.
-    pub fn active(&self) -> bool {
+    pub(crate) fn active(&self) -> bool {
         matches!(self.state, State::Running(_) | State::Polling(_) | State::Starting { .. })
     }
 
-    /// Stopped by a user and not started again.
-    pub fn held(&self) -> bool {
-        matches!(self.state, State::Terminated { held: true, .. })
-    }
-
     /// Its name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.spec.name
     }
 
     /// Moves to `s` at `now`.
-    pub fn set(&mut self, s: State, now: Instant) {
+    pub(crate) fn set(&mut self, s: State, now: Instant) {
         self.state = s;
         self.changed = now;
     }
 
     /// Ready as Kubernetes means it: running, started, readiness probe passing.
-    pub fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         self.run().is_some_and(Run::ready)
     }
 
     /// Done for good, in a way that lets the next init entry start.
-    pub fn init_done(&self) -> bool {
+    pub(crate) fn init_done(&self) -> bool {
         match self.spec.kind {
             Kind::Sidecar => self.run().is_some_and(|r| r.started),
             _ => matches!(self.state, State::Skipped | State::Terminated { reason: Reason::Completed, .. }),
@@ -388,7 +383,7 @@ impl Unit {
 
     /// Whether an exit with `status` (ended for `reason`) calls for a restart:
     /// the entry's restart rules, its own policy, else the pod's `policy`.
-    pub fn wants_restart(&self, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
+    pub(crate) fn wants_restart(&self, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
         self.spec.should_restart(policy, exit_code(status, reason))
     }
 }
@@ -396,7 +391,7 @@ impl Unit {
 /// The exit code the restart rule sees: the shell's (128+N for signal N),
 /// except that a failed probe or hook is a failure even when the process
 /// then exited 0 (it counts as 1).
-pub fn exit_code(status: ExitStatus, reason: Reason) -> i32 {
+pub(crate) fn exit_code(status: ExitStatus, reason: Reason) -> i32 {
     let forced = matches!(reason, Reason::Liveness | Reason::Startup | Reason::PostStart);
     if forced && status.success() {
         1
@@ -408,6 +403,7 @@ pub fn exit_code(status: ExitStatus, reason: Reason) -> i32 {
 /// The restart rule for an entry of `kind` with no policy or rules of its own
 /// (Kubernetes): sidecars always; init steps on failure unless the policy is
 /// Never; apps per the policy.
-pub fn wants_restart(kind: Kind, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
+#[cfg(test)]
+pub(crate) fn wants_restart(kind: Kind, status: ExitStatus, reason: Reason, policy: RestartPolicy) -> bool {
     Entry::defaults(kind).should_restart(policy, exit_code(status, reason))
 }

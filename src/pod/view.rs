@@ -13,7 +13,7 @@ use crate::sys::signals;
 
 impl PodMachine {
     /// The pod's state at `now`, as status.json holds it.
-    pub fn status(&self, now: Instant) -> PodStatus {
+    pub(crate) fn status(&self, now: Instant) -> PodStatus {
         let unix = |t: Instant| self.settings.started_unix + t.saturating_duration_since(self.started).as_secs();
         let entries: Vec<EntryStatus> = self
             .units
@@ -96,17 +96,17 @@ impl PodMachine {
 
     /// The pod is Ready as Kubernetes means it: running, every sidecar and
     /// app ready (what podinit tells its own supervisor with READY=1).
-    pub fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         self.phase == Phase::Running && self.units.iter().all(|u| u.spec.kind == Kind::Init || u.ready())
     }
 
     /// The pod has begun to stop (or has stopped).
-    pub fn terminating_now(&self) -> bool {
+    pub(crate) fn terminating_now(&self) -> bool {
         self.terminating()
     }
 
     /// The kubectl STATUS column.
-    pub fn phase_label(&self) -> String {
+    pub(crate) fn phase_label(&self) -> String {
         let inits = self.units.iter().filter(|u| u.spec.kind != Kind::App);
         match self.phase {
             Phase::Initializing { step } => match self.units[step].state {

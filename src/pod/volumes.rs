@@ -39,7 +39,7 @@ enum Op<'a> {
 
 /// Makes every volume of the pod real; `private` is where a volume no mount path can
 /// hold lives (an emptyDir mounted only with subPath). Each error is one line.
-pub fn materialize(volumes: &[Volume], private: &Path) -> Result<(), Vec<String>> {
+pub(crate) fn materialize(volumes: &[Volume], private: &Path) -> Result<(), Vec<String>> {
     let mut ops: Vec<(usize, &Mount, Op)> = Vec::new();
     for v in volumes {
         plan(v, private, &mut ops);

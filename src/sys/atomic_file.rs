@@ -20,7 +20,7 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 /// Why a directory could not be used or a file not be replaced. Callers turn it
 /// into their own error, with their own words.
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     /// The directory's last component is a symlink.
     DirIsSymlink,
     /// The path exists and is not a directory.
@@ -44,7 +44,7 @@ fn io_err(op: &'static str, path: &Path, source: impl Into<io::Error>) -> Error 
 
 /// Creates `dir` and its parents when missing (0755 whatever the umask), then
 /// opens it like [`open_dir`].
-pub fn create_and_open_dir(dir: &Path) -> Result<File, Error> {
+pub(crate) fn create_and_open_dir(dir: &Path) -> Result<File, Error> {
     match std::fs::symlink_metadata(dir) {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -60,7 +60,7 @@ pub fn create_and_open_dir(dir: &Path) -> Result<File, Error> {
 }
 
 /// Opens `dir` as a directory fd, refusing a symlink in its last component.
-pub fn open_dir(dir: &Path) -> Result<File, Error> {
+pub(crate) fn open_dir(dir: &Path) -> Result<File, Error> {
     let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW).open(dir);
     match opened {
         Ok(f) => Ok(f),
@@ -82,7 +82,7 @@ pub fn open_dir(dir: &Path) -> Result<File, Error> {
 /// `durable`, since a rename is only on disk once the directory entry is. An
 /// existing `name` that is a symlink or not a regular file is refused, never
 /// replaced or followed. On failure the temp file is removed.
-pub fn replace(dirf: &File, dir: &Path, name: &str, content: &[u8], durable: bool) -> Result<(), Error> {
+pub(crate) fn replace(dirf: &File, dir: &Path, name: &str, content: &[u8], durable: bool) -> Result<(), Error> {
     let dfd = dirf.as_raw_fd();
     let path = dir.join(name);
     // rename() would replace a symlink rather than follow it, but a symlink here

@@ -19,7 +19,7 @@ use crate::sys::signals::{Batch, Received, Signals};
 /// What an event did to the handler's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
-pub enum Change {
+pub(crate) enum Change {
     /// Nothing the loop must look at again: no timer, fd or exit code moved
     /// (a forwarded or ignored signal, the exit of a process that is not ours).
     Quiet,
@@ -37,7 +37,7 @@ impl std::ops::BitOrAssign for Change {
 
 /// What a mode does with events. All callbacks run on the loop's one thread;
 /// `now` is read once per wake-up.
-pub trait Handler {
+pub(crate) trait Handler {
     /// A signal other than SIGCHLD arrived (signals podinit raised itself, such
     /// as SIGPIPE from a write to a closed stdout, are not passed on).
     fn signal(&mut self, rx: Received, now: Instant) -> Change;
@@ -62,7 +62,7 @@ pub trait Handler {
 
 /// Runs `h` until it reports an exit code. Buffers are reused, so an idle
 /// iteration does not allocate.
-pub fn run(h: &mut impl Handler, sigs: &mut Signals) -> i32 {
+pub(crate) fn run(h: &mut impl Handler, sigs: &mut Signals) -> i32 {
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(16);
     let mut pending: Vec<Received> = Vec::with_capacity(16);
     let mut deadline = None;

@@ -68,7 +68,7 @@ fn table() -> Option<&'static [AtomicI32]> {
 /// Starts the guard, with room for `groups` process groups at once (one page
 /// at least). Call before podinit becomes a subreaper (the guard must not be
 /// re-parented to podinit) and before the first spawn.
-pub fn start(groups: usize) -> Result<(), Errno> {
+pub(crate) fn start(groups: usize) -> Result<(), Errno> {
     if table().is_some() {
         return Ok(());
     }
@@ -195,7 +195,7 @@ fn guard_main(fd: libc::c_int, table: &[AtomicI32]) -> ! {
 /// Lists `pid`'s process group (spawn puts every child in a group of its own,
 /// pgid = pid). No effect without a guard; a full table only costs the
 /// grandchildren's coverage.
-pub fn track(pid: i32) {
+pub(crate) fn track(pid: i32) {
     let Some(t) = table() else { return };
     match t[1..].iter().find(|s| s.load(Ordering::Relaxed) == 0) {
         Some(slot) => slot.store(pid, Ordering::SeqCst),
@@ -205,7 +205,7 @@ pub fn track(pid: i32) {
 
 /// After a child was reaped: its group leaves the list once it is empty;
 /// groups whose leader went earlier are looked at again.
-pub fn reaped(pid: i32) {
+pub(crate) fn reaped(pid: i32) {
     let Some(t) = table() else { return };
     if let Some(slot) = t[1..].iter().find(|s| s.load(Ordering::Relaxed) == pid) {
         if group_alive(pid) {
@@ -236,13 +236,8 @@ fn group_alive(pgid: i32) -> bool {
 
 /// podinit ends in order (the pod was stopped): the guard exits without
 /// killing anything when podinit's exit closes the pipe.
-pub fn disarm() {
+pub(crate) fn disarm() {
     if let Some(t) = table() {
         t[0].store(DISARMED, Ordering::SeqCst);
     }
-}
-
-/// True when a guard was started.
-pub fn active() -> bool {
-    table().is_some()
 }

@@ -36,7 +36,7 @@ impl log::Log for Logger {
 }
 
 /// Sets up the logger: `PODINIT_LOG` (env_logger syntax) wins over `default`.
-pub fn init(default: log::LevelFilter) {
+pub(crate) fn init(default: log::LevelFilter) {
     let mut b = env_filter::Builder::new();
     b.filter_level(default);
     if let Ok(spec) = std::env::var("PODINIT_LOG") {
@@ -59,7 +59,7 @@ fn timestamp() -> String {
 
 /// Init mode's level from a verbosity on tini's scale (`TINI_VERBOSITY`, default 1):
 /// 0 fatal errors only, 1 warnings too, 2 info, 3 debug, 4 and up trace.
-pub fn level_for_verbosity(v: u8) -> log::LevelFilter {
+pub(crate) fn level_for_verbosity(v: u8) -> log::LevelFilter {
     match v {
         0 => log::LevelFilter::Error,
         1 => log::LevelFilter::Warn,

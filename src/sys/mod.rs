@@ -6,15 +6,15 @@
 //! is the one poll(2) loop that ties them together. Nothing here knows what a
 //! pod is.
 
-pub mod atomic_file;
-pub mod event_loop;
-pub mod guard;
-pub mod logging;
-pub mod notify;
-pub mod oom;
-pub mod reaper;
-pub mod rfc3339;
-pub mod shutdown;
-pub mod signals;
-pub mod spawn;
-pub mod user;
+pub(crate) mod atomic_file;
+pub(crate) mod event_loop;
+pub(crate) mod guard;
+pub(crate) mod logging;
+pub(crate) mod notify;
+pub(crate) mod oom;
+pub(crate) mod reaper;
+pub(crate) mod rfc3339;
+pub(crate) mod shutdown;
+pub(crate) mod signals;
+pub(crate) mod spawn;
+pub(crate) mod user;

@@ -29,7 +29,7 @@ const MAX_MESSAGE: usize = 4096;
 /// One assignment of a notification, typed. Unknown keys are kept as
 /// [`Notify::Other`] and ignored by the pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notify {
+pub(crate) enum Notify {
     /// `READY=1`: start-up is finished.
     Ready,
     /// `STOPPING=1`: the service is shutting down.
@@ -46,7 +46,7 @@ pub enum Notify {
 
 /// The assignments of one datagram, in order. Malformed lines become
 /// [`Notify::Other`]; nothing here can fail or panic on any input.
-pub fn parse(msg: &[u8]) -> Vec<Notify> {
+pub(crate) fn parse(msg: &[u8]) -> Vec<Notify> {
     let mut out = Vec::new();
     for line in msg.split(|&b| b == b'\n') {
         if line.is_empty() {
@@ -71,7 +71,7 @@ pub fn parse(msg: &[u8]) -> Vec<Notify> {
 
 /// The datagram socket whose path entries with `notify = true` get as
 /// `NOTIFY_SOCKET`. Non-blocking: it sits in the event loop's poll set.
-pub struct NotifySocket {
+pub(crate) struct NotifySocket {
     fd: OwnedFd,
     path: PathBuf,
 }
@@ -80,7 +80,7 @@ impl NotifySocket {
     /// Binds `path` (a stale socket file there is replaced) with SO_PASSCRED
     /// on and mode 0666, so an entry running as another user can send too
     /// (the sender's pid, not the file mode, decides whom podinit believes).
-    pub fn bind(path: &Path) -> nix::Result<NotifySocket> {
+    pub(crate) fn bind(path: &Path) -> nix::Result<NotifySocket> {
         let fd = socket::socket(
             AddressFamily::Unix,
             SockType::Datagram,
@@ -102,14 +102,9 @@ impl NotifySocket {
         Ok(NotifySocket { fd, path: path.to_path_buf() })
     }
 
-    /// Its path, the value of `NOTIFY_SOCKET`.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The next datagram: the sender's pid and the message; None when none is
     /// queued (EAGAIN) or on an error (logged by the caller's next poll).
-    pub fn recv(&self, buf: &mut Vec<u8>) -> Option<i32> {
+    pub(crate) fn recv(&self, buf: &mut Vec<u8>) -> Option<i32> {
         buf.clear();
         buf.resize(MAX_MESSAGE, 0);
         loop {
@@ -164,7 +159,7 @@ impl AsRawFd for NotifySocket {
 }
 
 /// podinit as an sd_notify client of whoever started it.
-pub struct Client {
+pub(crate) struct Client {
     fd: OwnedFd,
     addr: UnixAddr,
 }
@@ -173,7 +168,7 @@ impl Client {
     /// The client for `NOTIFY_SOCKET`'s value: a path, or `@name` for an
     /// abstract socket. None when it is unset, empty or not a Unix socket
     /// address (systemd also accepts vsock addresses, which podinit does not).
-    pub fn from_env(value: Option<&OsStr>) -> Option<Client> {
+    pub(crate) fn from_env(value: Option<&OsStr>) -> Option<Client> {
         let v = value?.as_bytes();
         let addr = match v.first()? {
             b'/' => UnixAddr::new(Path::new(OsStr::from_bytes(v))).ok()?,
@@ -192,7 +187,7 @@ impl Client {
 
     /// Sends `msg` (`READY=1`, `STOPPING=1`, …). Never blocks: a full or
     /// missing peer only costs the notification, which is logged.
-    pub fn send(&self, msg: &str) {
+    pub(crate) fn send(&self, msg: &str) {
         if let Err(e) = sendto(self.fd.as_raw_fd(), msg.as_bytes(), &self.addr, MsgFlags::MSG_NOSIGNAL) {
             log::warn!("NOTIFY_SOCKET: cannot send {msg}: {e}");
         }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Where the counter lives and its last value.
 #[derive(Debug, Clone)]
-pub struct OomCounter {
+pub(crate) struct OomCounter {
     events: PathBuf,
     last: u64,
 }
@@ -21,19 +21,19 @@ impl OomCounter {
     /// The counter of podinit's cgroup, read once as the baseline; None when
     /// there is no cgroup v2 memory controller to read (cgroup v1, no
     /// /sys/fs/cgroup): every SIGKILL is then just an Error.
-    pub fn open() -> Option<OomCounter> {
+    pub(crate) fn open() -> Option<OomCounter> {
         let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
         OomCounter::at(&events_path(Path::new("/sys/fs/cgroup"), &own)?)
     }
 
     /// The counter in the `memory.events` file at `events`.
-    pub fn at(events: &Path) -> Option<OomCounter> {
+    pub(crate) fn at(events: &Path) -> Option<OomCounter> {
         let last = read(events)?;
         Some(OomCounter { events: events.to_path_buf(), last })
     }
 
     /// Whether the counter rose since the last call (or [`OomCounter::open`]).
-    pub fn rose(&mut self) -> bool {
+    pub(crate) fn rose(&mut self) -> bool {
         match read(&self.events) {
             Some(now) if now > self.last => {
                 self.last = now;

@@ -14,7 +14,7 @@ use crate::sys::signals::{self, SigNum};
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     /// exit(code)
     Code(i32),
     /// killed by a signal
@@ -23,7 +23,7 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     /// The shell convention: the exit code, or 128+N for death by signal N.
-    pub fn code(self) -> i32 {
+    pub(crate) fn code(self) -> i32 {
         match self {
             ExitStatus::Code(c) => c,
             ExitStatus::Signal(s) => 128 + s,
@@ -31,7 +31,7 @@ impl ExitStatus {
     }
 
     /// True for `exit(0)`.
-    pub fn success(self) -> bool {
+    pub(crate) fn success(self) -> bool {
         self == ExitStatus::Code(0)
     }
 }
@@ -47,7 +47,7 @@ impl fmt::Display for ExitStatus {
 
 /// Reaps every child that has exited, calling `f(pid, status)` for each, and
 /// returns false when podinit has no children left at all (ECHILD).
-pub fn reap(mut f: impl FnMut(i32, ExitStatus)) -> bool {
+pub(crate) fn reap(mut f: impl FnMut(i32, ExitStatus)) -> bool {
     let mut f = |pid: i32, status| {
         crate::sys::guard::reaped(pid);
         f(pid, status)
@@ -71,14 +71,14 @@ pub fn reap(mut f: impl FnMut(i32, ExitStatus)) -> bool {
 
 /// True while podinit has at least one child, running or zombie. Peeks with
 /// WNOWAIT so no exit status is consumed.
-pub fn has_children() -> bool {
+pub(crate) fn has_children() -> bool {
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     !matches!(waitid(Id::All, flags), Err(Errno::ECHILD))
 }
 
 /// Waits (blocking) for one specific child; used only for a child known to be
 /// exiting already (an exec that failed).
-pub fn wait_one(pid: i32) -> Option<ExitStatus> {
+pub(crate) fn wait_one(pid: i32) -> Option<ExitStatus> {
     loop {
         match waitpid(Pid::from_raw(pid), None) {
             Ok(WaitStatus::Exited(_, code)) => return Some(ExitStatus::Code(code)),
@@ -91,7 +91,7 @@ pub fn wait_one(pid: i32) -> Option<ExitStatus> {
 
 /// Makes podinit the reaper of orphaned descendants when it is not PID 1
 /// (PR_SET_CHILD_SUBREAPER, prctl(2)).
-pub fn become_subreaper() -> nix::Result<()> {
+pub(crate) fn become_subreaper() -> nix::Result<()> {
     // SAFETY: prctl with integer arguments only.
     let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     Errno::result(r).map(drop)

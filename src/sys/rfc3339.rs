@@ -3,7 +3,7 @@
 //! crate: a civil-from-days conversion is a dozen lines.
 
 /// Nanoseconds since the Unix epoch, now.
-pub fn wall_nanos() -> i64 {
+pub(crate) fn wall_nanos() -> i64 {
     match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
         Err(_) => 0,
@@ -13,7 +13,7 @@ pub fn wall_nanos() -> i64 {
 /// Appends `t` (nanoseconds since the epoch) as RFC 3339 in UTC with nine
 /// fractional digits, the layout containerd writes (Go's RFC3339Nano keeps
 /// trailing zeros out; the kubelet parses both).
-pub fn push_rfc3339(out: &mut Vec<u8>, t: i64) {
+pub(crate) fn push_rfc3339(out: &mut Vec<u8>, t: i64) {
     let secs = t.div_euclid(1_000_000_000);
     let nanos = t.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
@@ -24,7 +24,7 @@ pub fn push_rfc3339(out: &mut Vec<u8>, t: i64) {
 }
 
 /// `t` as an RFC 3339 string.
-pub fn rfc3339(t: i64) -> String {
+pub(crate) fn rfc3339(t: i64) -> String {
     let mut v = Vec::with_capacity(30);
     push_rfc3339(&mut v, t);
     String::from_utf8(v).unwrap_or_default()
@@ -32,7 +32,7 @@ pub fn rfc3339(t: i64) -> String {
 
 /// `t` in whole seconds as RFC 3339 (`2026-12-06T13:42:06Z`), the layout of
 /// Kubernetes object times (`startedAt`, `lastTransitionTime`).
-pub fn rfc3339_secs(unix_secs: u64) -> String {
+pub(crate) fn rfc3339_secs(unix_secs: u64) -> String {
     let mut s = rfc3339(i64::try_from(unix_secs).unwrap_or(0).saturating_mul(1_000_000_000));
     // Drop ".000000000" before the Z.
     if let Some(dot) = s.find('.') {
@@ -43,7 +43,7 @@ pub fn rfc3339_secs(unix_secs: u64) -> String {
 
 /// Parses what [`push_rfc3339`] writes, and any RFC 3339 time in UTC (`Z`)
 /// or with an offset, with 0 to 9 fractional digits. None when malformed.
-pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
+pub(crate) fn parse_rfc3339(s: &[u8]) -> Option<i64> {
     let num = |b: &[u8]| -> Option<i64> {
         if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
             return None;

@@ -10,14 +10,14 @@ use std::collections::HashMap;
 use crate::sys::signals::{self, SigNum};
 
 /// True when podinit is PID 1 of its PID namespace.
-pub fn is_pid1() -> bool {
+pub(crate) fn is_pid1() -> bool {
     nix::unistd::getpid().as_raw() == 1
 }
 
 /// Sends `sig` to every other process podinit is responsible for: the whole
 /// namespace when PID 1, else every descendant. Returns how many were signalled
 /// (unknown, reported as 1, for kill(-1)); 0 means there was nobody left.
-pub fn signal_rest(sig: SigNum) -> usize {
+pub(crate) fn signal_rest(sig: SigNum) -> usize {
     if is_pid1() {
         // SAFETY: kill(2) with plain integers.
         let r = unsafe { libc::kill(-1, sig) };
@@ -36,7 +36,7 @@ pub fn signal_rest(sig: SigNum) -> usize {
 }
 
 /// Every live descendant of `root`, from /proc/*/stat (empty when /proc is missing).
-pub fn descendants(root: i32) -> Vec<i32> {
+pub(crate) fn descendants(root: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for ent in dir.flatten() {

@@ -18,7 +18,7 @@ use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// A signal number. Plain `i32` because real-time signals have no `nix::Signal` variant.
-pub type SigNum = i32;
+pub(crate) type SigNum = i32;
 
 /// Faults raised synchronously by a bug in podinit itself. They stay unblocked so
 /// a crash kills podinit instead of spinning on the faulting instruction.
@@ -50,7 +50,7 @@ impl fmt::Display for SignalError {
 impl std::error::Error for SignalError {}
 
 /// Lowest real-time signal the libc leaves to applications (glibc/musl reserve a few).
-pub fn sigrtmin() -> SigNum {
+pub(crate) fn sigrtmin() -> SigNum {
     libc::SIGRTMIN()
 }
 
@@ -113,7 +113,7 @@ pub fn name(sig: SigNum) -> String {
 
 /// True for the signals podinit relays to a child: every catchable signal except
 /// SIGCHLD (podinit's own business) and the real-time ones the libc keeps for itself.
-pub fn is_forwardable(sig: SigNum) -> bool {
+pub(crate) fn is_forwardable(sig: SigNum) -> bool {
     match sig {
         libc::SIGCHLD | libc::SIGKILL | libc::SIGSTOP => false,
         1..=31 => true,
@@ -173,7 +173,7 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
 /// has nothing else to wait for, and reads it after poll(2) only when poll
 /// reported it readable, so a read never blocks there).
 #[derive(Debug)]
-pub struct Signals {
+pub(crate) struct Signals {
     sfd: SignalFd,
     /// podinit's own pid, read once: signals it raised itself are dropped.
     own_pid: i32,
@@ -182,7 +182,7 @@ pub struct Signals {
 /// Blocks every signal podinit handles (all but the synchronous faults), opens
 /// the signalfd and installs the fault handler. Call first thing, before
 /// anything is forked: a signal that arrives from now on is never lost.
-pub fn setup() -> nix::Result<Signals> {
+pub(crate) fn setup() -> nix::Result<Signals> {
     // SigSet::all() is sigfillset(): it also covers SIGRTMIN..SIGRTMAX, which have
     // no nix::Signal variant, and leaves out the few the libc keeps for itself.
     let set = podinit_set();
@@ -209,7 +209,7 @@ pub fn setup() -> nix::Result<Signals> {
 /// One signal received: its number and the pid that sent it (0 for the kernel
 /// or when unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Received {
+pub(crate) struct Received {
     /// Signal number.
     pub sig: SigNum,
     /// Sender's pid as seen from podinit's namespace; 0 when sent by the kernel.
@@ -218,7 +218,7 @@ pub struct Received {
 
 /// What one read of the signalfd brought.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// SIGCHLD was among them (from any sender): time to reap. More than
     /// fit in one read stay pending, so the loop's next wait returns at once.
     pub chld: bool,
@@ -229,7 +229,7 @@ const BATCH: usize = 8;
 
 impl Signals {
     /// The fd to poll.
-    pub fn fd(&self) -> RawFd {
+    pub(crate) fn fd(&self) -> RawFd {
         self.sfd.as_raw_fd()
     }
 
@@ -237,7 +237,7 @@ impl Signals {
     /// at least one; calls `f` for every signal other than SIGCHLD that podinit
     /// did not send itself (SIGPIPE from its own write to a closed stdout, the
     /// fault handler's SIGCHLD), and for every forwarded fault counted since.
-    pub fn read(&mut self, mut f: impl FnMut(Received)) -> Batch {
+    pub(crate) fn read(&mut self, mut f: impl FnMut(Received)) -> Batch {
         let mut buf = [MaybeUninit::<libc::signalfd_siginfo>::uninit(); BATCH];
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: buf is BATCH * size writable bytes; the kernel writes whole
@@ -295,45 +295,55 @@ pub(crate) const KERNEL_SIGMAX: i32 = 64;
 /// rt_sigaction because the libc refuses to touch the real-time signals it
 /// reserves for itself (glibc 32-33, musl 32-34), which a caller may still have
 /// left ignored; rt_sigprocmask so that none of them stays blocked either.
-pub fn reset_for_exec(reset: &[SigNum]) {
-    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
-    let dfl = [0u64; 4];
+pub(crate) fn reset_for_exec(reset: &[SigNum]) {
     for &sig in reset {
-        // SAFETY: a valid, zeroed kernel sigaction and a null old-action pointer;
-        // the last argument is the kernel's sigset size (8 bytes).
-        unsafe {
-            libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
-        }
+        raw_sigaction(sig, Some(&SIG_DFL_ACTION), None);
     }
-    let empty = 0u64;
-    // SAFETY: an 8-byte kernel sigset, no old-set pointer.
+    raw_sigprocmask(0, None);
+}
+
+/// The kernel's `sigset_t` is 64 bits (the libc's is 128 bytes, which the raw
+/// calls refuse with EINVAL); every raw call passes this as its size.
+const KERNEL_SIGSET_BYTES: usize = std::mem::size_of::<u64>();
+
+/// The kernel's `struct sigaction`: handler, flags, restorer, mask.
+type KernelSigaction = [u64; 4];
+
+/// All zero: SIG_DFL, no flags, an empty mask.
+const SIG_DFL_ACTION: KernelSigaction = [0; 4];
+
+/// rt_sigaction(2) itself: sets `new` if given, reads the current action into
+/// `old` if given. Raw, because the libc refuses the real-time signals it
+/// reserves, and async-signal-safe (the spawner's child calls it). Returns 0 or -1.
+fn raw_sigaction(sig: SigNum, new: Option<&KernelSigaction>, old: Option<&mut KernelSigaction>) -> libc::c_long {
+    let new = new.map_or(std::ptr::null(), |a| a.as_ptr());
+    let old = old.map_or(std::ptr::null_mut(), |a| a.as_mut_ptr());
+    // SAFETY: each pointer is null or a valid kernel sigaction the call may read
+    // (`new`) or write (`old`) for its duration; the size is the kernel's sigset size.
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, new, old, KERNEL_SIGSET_BYTES) }
+}
+
+/// rt_sigprocmask(2) with SIG_SETMASK: sets the mask to `set`, storing the one
+/// before in `old` if given. Raw, for the same reasons as [`raw_sigaction`].
+fn raw_sigprocmask(set: u64, old: Option<&mut u64>) {
+    let old = old.map_or(std::ptr::null_mut(), |o| o as *mut u64);
+    // SAFETY: `set` is a valid kernel sigset for the call's duration and `old`
+    // is null or a writable one; SIG_SETMASK with these cannot fail.
     unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &empty as *const u64,
-            std::ptr::null_mut::<u64>(),
-            8usize,
-        );
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &set as *const u64, old, KERNEL_SIGSET_BYTES);
     }
 }
 
 /// The signals of `range` whose disposition is not SIG_DFL (a handler or
 /// SIG_IGN), read with the raw system call (the libc hides its reserved
 /// real-time signals). SIGKILL and SIGSTOP are always SIG_DFL.
-pub fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum> {
+pub(crate) fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum> {
     range
         .filter(|&sig| sig != libc::SIGKILL && sig != libc::SIGSTOP)
         .filter(|&sig| {
-            // The kernel's struct sigaction: handler, flags, restorer, mask.
-            let mut old = [0u64; 4];
-            // SAFETY: a null new action only reads the current one into `old`,
-            // which is large enough; 8 is the kernel's sigset size.
-            let r = unsafe {
-                libc::syscall(libc::SYS_rt_sigaction, sig, std::ptr::null::<u64>(), old.as_mut_ptr(), 8usize)
-            };
+            let mut old = SIG_DFL_ACTION;
             // Unknown (error): count it as not default, so it gets reset.
-            r != 0 || old[0] != libc::SIG_DFL as u64
+            raw_sigaction(sig, None, Some(&mut old)) != 0 || old[0] != libc::SIG_DFL as u64
         })
         .collect()
 }
@@ -342,27 +352,14 @@ pub fn not_default(range: std::ops::RangeInclusive<SigNum>) -> Vec<SigNum> {
 /// before (for [`restore_mask`]). Raw system call: the libc's wrapper leaves its
 /// reserved real-time signals out.
 pub(crate) fn block_all() -> u64 {
-    let all = !0u64;
     let mut old = 0u64;
-    // SAFETY: 8-byte kernel sigsets, both valid.
-    unsafe {
-        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, &mut old as *mut u64, 8usize);
-    }
+    raw_sigprocmask(!0, Some(&mut old));
     old
 }
 
 /// Puts back a mask saved by [`block_all`].
 pub(crate) fn restore_mask(old: u64) {
-    // SAFETY: an 8-byte kernel sigset, no old-set pointer.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &old as *const u64,
-            std::ptr::null_mut::<u64>(),
-            8usize,
-        );
-    }
+    raw_sigprocmask(old, None);
 }
 
 /// Sets podinit's own dispositions of the standard signals to default, so a
@@ -375,17 +372,11 @@ pub(crate) fn restore_mask(old: u64) {
 /// are only read, because the libc may have a handler of its own on those it
 /// reserves. The faults are skipped: setup() gives them a handler next.
 fn reset_own_dispositions() -> Vec<SigNum> {
-    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
-    let dfl = [0u64; 4];
     for sig in 1..=31 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP || FAULTS.contains(&sig) {
             continue;
         }
-        // SAFETY: a valid, zeroed kernel sigaction and a null old-action
-        // pointer; 8 is the kernel's sigset size.
-        unsafe {
-            libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
-        }
+        raw_sigaction(sig, Some(&SIG_DFL_ACTION), None);
     }
     not_default(32..=KERNEL_SIGMAX)
 }
@@ -398,7 +389,7 @@ static NOT_DEFAULT: OnceLock<Vec<SigNum>> = OnceLock::new();
 /// reset ([`reset_for_exec`]). Known since [`setup`], which is the last place
 /// podinit changes a disposition; read from the kernel when setup never ran
 /// (unit tests).
-pub fn not_default_dispositions() -> &'static [SigNum] {
+pub(crate) fn not_default_dispositions() -> &'static [SigNum] {
     NOT_DEFAULT.get_or_init(|| not_default(1..=KERNEL_SIGMAX))
 }
 
@@ -408,7 +399,7 @@ pub fn not_default_dispositions() -> &'static [SigNum] {
 /// the setting, the kernel would never send it: podinit sends it to itself.
 /// (A parent gone before podinit got this far is not seen: tini has the same
 /// window, from exec to here.)
-pub fn on_parent_death(sig: Option<SigNum>) {
+pub(crate) fn on_parent_death(sig: Option<SigNum>) {
     let Some(sig) = sig else { return };
     // SAFETY: getppid, prctl and kill with integer arguments.
     unsafe {
@@ -425,7 +416,7 @@ pub fn on_parent_death(sig: Option<SigNum>) {
 
 /// Sends `sig` to `pid` (negative: a process group). ESRCH is not an error: the
 /// target has exited and is waiting to be reaped, or is gone.
-pub fn send(pid: i32, sig: SigNum) -> nix::Result<()> {
+pub(crate) fn send(pid: i32, sig: SigNum) -> nix::Result<()> {
     // SAFETY: kill(2) takes plain integers; nix's kill() cannot express real-time signals.
     let r = unsafe { libc::kill(pid, sig) };
     match nix::errno::Errno::result(r) {

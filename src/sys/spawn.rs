@@ -34,7 +34,7 @@ use crate::sys::user::Credentials;
 /// What to run and how; built once per entry, reused for every restart.
 /// Cloning is cheap: argv and environment are shared ([`Args`], [`Env`]).
 #[derive(Debug, Clone, Default)]
-pub struct Command {
+pub(crate) struct Command {
     /// argv; argv[0] is looked up in PATH unless it contains a '/'.
     pub argv: Args,
     /// The full environment, or None to inherit podinit's (passed on as the
@@ -63,7 +63,7 @@ pub struct Command {
 impl Command {
     /// Another program in the same context (environment, cwd, user) with
     /// stdin on /dev/null: an entry's hooks and exec probes.
-    pub fn sibling(&self, argv: &[String]) -> Command {
+    pub(crate) fn sibling(&self, argv: &[String]) -> Command {
         Command { argv: Args::new(argv), null_stdin: true, ..self.clone() }
     }
 }
@@ -73,7 +73,7 @@ impl Command {
 /// share it. An argument with a NUL byte cannot be passed on: spawning such an
 /// argv fails ([`SpawnError::Nul`]); [`Args::nul`] tells beforehand.
 #[derive(Clone)]
-pub struct Args(Rc<ArgsBlock>);
+pub(crate) struct Args(Rc<ArgsBlock>);
 
 /// NUL-terminated strings packed in one buffer, and pointers to each.
 struct Block {
@@ -124,7 +124,7 @@ struct ArgsBlock {
 
 impl Args {
     /// Builds the block from the arguments' bytes.
-    pub fn new<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Args {
+    pub(crate) fn new<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Args {
         let args: Vec<S> = args.into_iter().collect();
         let nul = args.iter().map(|a| a.as_ref()).find(|a| a.as_bytes().contains(&0));
         let nul = nul.map(|a| a.to_string_lossy().into_owned());
@@ -134,17 +134,17 @@ impl Args {
     }
 
     /// argv[0].
-    pub fn first(&self) -> Option<&CStr> {
+    pub(crate) fn first(&self) -> Option<&CStr> {
         self.0.block.first()
     }
 
     /// The arguments, as bytes.
-    pub fn iter(&self) -> impl Iterator<Item = &OsStr> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &OsStr> {
         self.0.block.iter().map(OsStr::from_bytes)
     }
 
     /// The first argument that holds a NUL byte, if one does.
-    pub fn nul(&self) -> Option<&str> {
+    pub(crate) fn nul(&self) -> Option<&str> {
         self.0.nul.as_deref()
     }
 
@@ -175,7 +175,7 @@ impl fmt::Debug for Args {
 /// and the NULL-terminated pointer array into it, built once per entry; clones
 /// share it.
 #[derive(Clone)]
-pub struct Env(Rc<EnvBlock>);
+pub(crate) struct Env(Rc<EnvBlock>);
 
 struct EnvBlock {
     block: Block,
@@ -186,7 +186,9 @@ struct EnvBlock {
 impl Env {
     /// Builds the block from `(key, value)` pairs, in order. A NUL byte in a key or
     /// value cannot be passed to execve: that is an error naming the variable.
-    pub fn new<K: AsRef<OsStr>, V: AsRef<OsStr>>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Env, SpawnError> {
+    pub(crate) fn new<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Env, SpawnError> {
         let pairs: Vec<(K, V)> = pairs.into_iter().collect();
         let mut path = None;
         let mut parts: Vec<[&[u8]; 3]> = Vec::with_capacity(pairs.len());
@@ -204,12 +206,12 @@ impl Env {
     }
 
     /// The value of PATH, if set.
-    pub fn path(&self) -> Option<&OsStr> {
+    pub(crate) fn path(&self) -> Option<&OsStr> {
         self.0.path.as_deref()
     }
 
     /// The variables, as `KEY=VALUE` bytes.
-    pub fn vars(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn vars(&self) -> impl Iterator<Item = &[u8]> {
         self.0.block.iter()
     }
 
@@ -226,7 +228,7 @@ impl fmt::Debug for Env {
 
 /// Why a child could not be started. The child (if forked) is already reaped.
 #[derive(Debug)]
-pub enum SpawnError {
+pub(crate) enum SpawnError {
     /// Empty argv.
     Empty,
     /// argv[0] not found in PATH (or the path does not exist): exit code 127.
@@ -268,7 +270,7 @@ pub enum SpawnError {
 
 /// Where a missing interpreter was named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InterpKind {
+pub(crate) enum InterpKind {
     /// A `#!` line; `cr` when it ends in a carriage return (DOS line endings).
     Script { cr: bool },
     /// An ELF program's PT_INTERP (its dynamic loader).
@@ -277,7 +279,7 @@ pub enum InterpKind {
 
 impl SpawnError {
     /// The exit code a shell would report for this failure (127 not found, 126 otherwise).
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             SpawnError::NotFound(_) | SpawnError::Interpreter { .. } => 127,
             SpawnError::Child { step: "exec", errno: Errno::ENOENT, .. } => 127,
@@ -322,7 +324,8 @@ fn shown(cmd: &OsStr) -> String {
 /// Finds `cmd` the way execvp(3) does: as is when it holds a '/', else in each
 /// PATH directory; a match that is not executable is remembered (EACCES → 126)
 /// but the search goes on. Bytes throughout: neither needs to be UTF-8.
-pub fn resolve(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<OsString, SpawnError> {
+#[cfg(test)]
+pub(crate) fn resolve(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<OsString, SpawnError> {
     let c = CString::new(cmd.as_bytes()).map_err(|_| SpawnError::Nul(shown(cmd)))?;
     let mut buf = Vec::new();
     resolve_into(&c, path_var, None, &mut buf).map(|p| OsStr::from_bytes(p.to_bytes()).to_os_string())
@@ -492,7 +495,7 @@ struct ChildArgs<'a> {
 
 /// Starts `cmd` in a new process group of its own, with default signal
 /// dispositions and an empty mask. Returns its pid once exec has succeeded.
-pub fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
+pub(crate) fn spawn(cmd: &Command) -> Result<i32, SpawnError> {
     if let Some(arg) = cmd.argv.nul() {
         return Err(SpawnError::Nul(arg.to_string()));
     }

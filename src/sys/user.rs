@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// The identity a child runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     /// Real and effective uid.
     pub uid: u32,
     /// Primary gid.
@@ -19,7 +19,7 @@ pub struct Credentials {
 
 /// A `user` value that cannot be resolved or used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserError {
+pub(crate) enum UserError {
     /// A name that is not in /etc/passwd.
     UnknownUser(String),
     /// A group name that is not in /etc/group.
@@ -47,7 +47,7 @@ impl fmt::Display for UserError {
 impl std::error::Error for UserError {}
 
 /// Resolves `spec` against the system files and checks podinit may switch to it.
-pub fn resolve(spec: &str) -> Result<Credentials, UserError> {
+pub(crate) fn resolve(spec: &str) -> Result<Credentials, UserError> {
     let passwd = std::fs::read_to_string(Path::new("/etc/passwd")).unwrap_or_default();
     let group = std::fs::read_to_string(Path::new("/etc/group")).unwrap_or_default();
     let creds = resolve_in(spec, &passwd, &group)?;
@@ -59,7 +59,7 @@ pub fn resolve(spec: &str) -> Result<Credentials, UserError> {
 }
 
 /// Pure part of `resolve`, for tests: `spec` against passwd and group file contents.
-pub fn resolve_in(spec: &str, passwd: &str, group: &str) -> Result<Credentials, UserError> {
+pub(crate) fn resolve_in(spec: &str, passwd: &str, group: &str) -> Result<Credentials, UserError> {
     let (u, g) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),

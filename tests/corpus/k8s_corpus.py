@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Kubernetes corpus test (issue 24): podinit against real manifests.
+"""The Kubernetes corpus test: podinit against real manifests (README, "Kubernetes manifests").
 
 Every pod spec of every manifest in CORPUS (a Pod, or the pod template of a
 Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job or
@@ -23,8 +23,8 @@ reason. Exit status 0 when every unit is one or the other.
 
     python3 tests/corpus/k8s_corpus.py PODINIT CORPUS [--images FILE|auto] [--min-rate PCT] [--quiet]
 
---images FILE is passed to podinit (the image configurations of issue 24,
-part 2) for the acceptance rate with image entrypoints; `auto` writes one that
+--images FILE is passed to podinit (the image configurations of the README's
+"Images, ConfigMaps, Secrets and volumes") for the acceptance rate with image entrypoints; `auto` writes one that
 gives every image of the corpus an entrypoint (`docker image inspect` JSON).
 --objects auto also gives each pod spec `--secrets`/`--configmaps` directories
 holding the Secrets and ConfigMaps it refers to but its file does not contain
@@ -50,8 +50,7 @@ REASONS = [
     ("args without command (appended to the image's entrypoint)", r"args without command"),
     ("ConfigMap or Secret podinit cannot read", r"ConfigMaps or Secrets|configMapKeyRef|secretKeyRef|envFrom|(ConfigMap|Secret) '[^']*' not found"),
     ("volume podinit cannot provide", r"persistentVolumeClaim|PersistentVolumeClaim|\bcsi\b|CSI|volumes\[\d+\]\.\w+: not supported"),
-    ("grpc probe", r"\.grpc: not supported"),
-    ("httpGet.httpHeaders", r"httpHeaders: not supported"),
+    ("httpHeaders on an httpGet hook", r"httpHeaders: not supported"),
     ("HTTPS probe or hook", r"scheme.*HTTPS|HTTPS"),
     ("other field podinit cannot honour", r": not supported: |is not supported|fieldRef"),
     ("removed or wrong apiVersion", r"is (apps|batch)/v1, found|is v1, found|a \w+ is [\w/]+, found"),

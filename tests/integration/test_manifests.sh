@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Kubernetes manifests (issue 12): podinit runs a Pod manifest (YAML or JSON,
 # or a workload's pod template) as PID 1 exactly as it runs the pod file it
-# maps to; bad manifests give one clear error and start nothing; `export` and
-# `import` round-trip every example; exported manifests parse with PyYAML and,
-# where kubectl is installed, decode as typed Kubernetes objects.
+# maps to; bad manifests start nothing; exported manifests parse with PyYAML
+# and, where kubectl is installed, decode as typed Kubernetes objects.
+#
+# What `check`, `export` and `import` print (each bad manifest's one line, the
+# examples' twins, the export/import round trips) is pinned whole in
+# tests/cli.rs.
 #
 #   PODINIT=$PWD/target/debug/podinit bash tests/integration/test_manifests.sh
 
@@ -75,26 +78,6 @@ copy_into() {
 # ============================================================================
 # The examples' twins: pod.yaml is the same pod as pod.toml, and runs the same
 # ============================================================================
-
-for ex in web env-once wait-services docker; do
-    t_begin "twin: examples/$ex/pod.yaml passes check and is the same pod as pod.toml"
-    rc=0; out=$("$PODINIT" check -c "$EX/$ex/pod.yaml" 2>&1) || rc=$?
-    assert_eq 0 "$rc" "podinit check exit status ($out)"
-    assert_contains "$out" "ok: pod '"
-    # import prints a pod's canonical pod file: equal output, equal pods.
-    from_toml=$("$PODINIT" import "$EX/$ex/pod.toml" 2>&1)
-    from_yaml=$("$PODINIT" import "$EX/$ex/pod.yaml" 2>/dev/null)
-    assert_eq "$from_toml" "$from_yaml" "import of pod.toml vs import of pod.yaml"
-    # export gives the manifest back as it is (volumes and all), and a cluster
-    # probes from the node: no probe names 127.0.0.1.
-    exported=$("$PODINIT" export -c "$EX/$ex/pod.yaml" 2>&1)
-    assert_eq "$(grep -v '^ *#' "$EX/$ex/pod.yaml" | python3 -c 'import sys,yaml,json; print(json.dumps(list(yaml.safe_load_all(sys.stdin)), sort_keys=True))')" \
-        "$(printf '%s\n' "$exported" | python3 -c 'import sys,yaml,json; print(json.dumps(list(yaml.safe_load_all(sys.stdin)), sort_keys=True))')" \
-        "export of pod.yaml vs pod.yaml"
-    assert_not_contains "$exported" 'host: "127.0.0.1"'
-    assert_not_contains "$("$PODINIT" export -c "$EX/$ex/pod.toml")" 'host: "127.0.0.1"' "export of pod.toml"
-    t_end
-done
 
 # example_pair NAME DEMO_DIR [PORT...]: PT and PY = copies of examples/NAME/pod.toml
 # and pod.yaml in one directory D, with DEMO_DIR (replaced by D) and each PORT
@@ -199,10 +182,6 @@ t_begin "k8s docs myapp: the app starts after init-myservice and init-mydb see t
 svc=$(free_port) db=$(free_port)
 [ "$svc" = "$db" ] && db=$((db + 1))
 copy_into myapp "$MANIFESTS/good/myapp.yaml" -e "s|@MYSERVICE_PORT@|$svc|g" -e "s|@MYDB_PORT@|$db|g"
-rc=0; out=$("$PODINIT" check -c "$P" 2>&1) || rc=$?
-assert_eq 0 "$rc" "check ($out)"
-assert_contains "$out" "ok: pod 'myapp-pod' with 2 init entries and 1 apps"
-assert_not_contains "$out" "image ignored"
 start_pod
 wait_for 10 grep -q 'waiting for myservice' "$D/out" || t_fail "init-myservice is not waiting"
 wait_for 5 field_is status Init:0/2 || t_fail "status is $(json_field status), not Init:0/2"
@@ -278,7 +257,7 @@ assert_eq 0 "$RC" "exit status"
 assert_between 900 8000 "$(( $(now_ms) - t0 ))" "ms to stop (preStop sleeps 1 s)"
 t_end
 
-t_begin "formats: JSON without an extension, a CronJob, a multi-document file, import from stdin"
+t_begin "formats: JSON without an extension, a CronJob, a multi-document file"
 D=$T_TMP/formats
 mkdir -p "$D"
 cat >"$D/pod" <<EOF
@@ -319,26 +298,20 @@ assert_eq "job of nightly" "$OUT" "cronjob output"
 # A ConfigMap of the same file is read (for configMapKeyRef, envFrom, volumes), not ignored.
 assert_not_contains "$ERR" "ConfigMap 'settings' (line 1) ignored"
 assert_contains "$ERR" "spec.schedule ignored"
-toml=$("$PODINIT" import - <"$D/cron.yaml" 2>/dev/null)
-assert_contains "$toml" 'name = "nightly"'
-assert_contains "$toml" 'restart_policy = "OnFailure"'
 t_end
 
 # ============================================================================
-# Bad manifests: one clear error (file, line, column, field path), nothing started
+# Bad manifests: run gives check's one error (file, line, column, field path)
+# and starts nothing
 # ============================================================================
 
 n_bad=0
 for f in "$MANIFESTS"/bad/*.yaml "$MANIFESTS"/bad/*.json; do
     name=$(basename "$f")
     if [ -f "$f.expect" ]; then expect=$(cat "$f.expect"); else expect=$(head -n1 "$f" | sed -n 's/^# expect: //p'); fi
-    t_begin "bad: $name gives one error ($expect)"
+    t_begin "bad: $name: run gives one error ($expect), starts nothing"
     n_bad=$((n_bad + 1))
     copy_into "bad-$name" "$f"
-    rc=0; out=$("$PODINIT" check -c "$P" 2>&1) || rc=$?
-    assert_eq 1 "$rc" "check exit status"
-    assert_eq 1 "$(printf '%s\n' "$out" | wc -l)" "lines of check output ($out)"
-    assert_contains "$out" "$P:$expect" "check output"
     run_pod 10
     assert_eq 1 "$RC" "run exit status"
     assert_eq 1 "$(printf '%s\n' "$ERR" | wc -l)" "lines of run's stderr ($ERR)"
@@ -352,33 +325,20 @@ assert_between 15 1000 "$n_bad" "bad manifests"
 t_end
 
 # ============================================================================
-# export → import round trips, and what independent readers make of the output
+# What an independent reader (PyYAML) makes of the exported manifests
 # ============================================================================
 
 ROUND_TRIP_FILES="$EX/web/pod.toml $EX/env-once/pod.toml $EX/wait-services/pod.toml $EX/docker/pod.toml
 $ROOT/tests/pods/good/every-key.toml $ROOT/tests/pods/good/spec-example.toml"
-for f in $ROUND_TRIP_FILES; do
-    rel=${f#"$ROOT"/}
-    t_begin "round trip: $rel → manifest → pod file → manifest is the identity"
-    D=$T_TMP/rt-$(echo "$rel" | tr / -)
-    mkdir -p "$D"
-    rc=0; "$PODINIT" export -c "$f" >"$D/m.yaml" 2>"$D/err" || rc=$?
-    assert_eq 0 "$rc" "export ($(cat "$D/err"))"
-    "$PODINIT" import "$D/m.yaml" >"$D/t.toml" 2>/dev/null || t_fail "import failed"
-    rc=0; out=$("$PODINIT" check -c "$D/t.toml" 2>&1) || rc=$?
-    assert_eq 0 "$rc" "check of the imported pod file ($out)"
-    # The same pod: the pod file's manifest is the original's, byte for byte.
-    "$PODINIT" export -c "$D/t.toml" >"$D/m2.yaml" 2>/dev/null
-    cmp -s "$D/m.yaml" "$D/m2.yaml" || t_fail "export of the imported pod file differs: $(diff "$D/m.yaml" "$D/m2.yaml" | head -n 8)"
-    # The imported pod file is a fixed point.
-    "$PODINIT" import "$D/m2.yaml" >"$D/t2.toml" 2>/dev/null
-    cmp -s "$D/t.toml" "$D/t2.toml" || t_fail "import is not stable: $(diff "$D/t.toml" "$D/t2.toml" | head -n 8)"
-    # JSON carries the same pod.
-    "$PODINIT" export --format json -c "$f" >"$D/m.json" 2>/dev/null
-    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$D/m.json" 2>/dev/null || t_fail "export --format json is not JSON"
-    "$PODINIT" import "$D/m.json" >"$D/tj.toml" 2>/dev/null
-    cmp -s "$D/t.toml" "$D/tj.toml" || t_fail "the JSON manifest imports differently: $(diff "$D/t.toml" "$D/tj.toml" | head -n 8)"
-    if [ "$HAVE_PYYAML" = 1 ]; then
+if [ "$HAVE_PYYAML" = 1 ]; then
+    for f in $ROUND_TRIP_FILES; do
+        rel=${f#"$ROOT"/}
+        t_begin "PyYAML: the YAML and JSON manifests of $rel are one Pod, with the fields Kubernetes needs"
+        D=$T_TMP/rt-$(echo "$rel" | tr / -)
+        mkdir -p "$D"
+        "$PODINIT" export -c "$f" >"$D/m.yaml" 2>/dev/null || t_fail "export failed"
+        "$PODINIT" export --format json -c "$f" >"$D/m.json" 2>/dev/null || t_fail "export --format json failed"
+        "$PODINIT" import "$D/m.yaml" >"$D/t.toml" 2>/dev/null || t_fail "import failed"
         out=$(python3 - "$D/m.yaml" "$D/m.json" "$D/t.toml" <<'EOF' 2>&1
 import json, sys, yaml
 docs = list(yaml.safe_load_all(open(sys.argv[1])))
@@ -405,9 +365,11 @@ sidecars = [c["name"] for c in spec.get("initContainers", []) if c.get("restartP
 assert len(sidecars) == text.count('restart = "Always"'), sidecars
 EOF
         ) || t_fail "PyYAML: $out"
-    fi
-    t_end
-done
+        t_end
+    done
+else
+    echo "note: PyYAML missing: the exported manifests were not read by an independent parser"
+fi
 
 # kubectl: `kubectl create --dry-run=client` needs an API server even with
 # --validate=false (it asks discovery which resource a kind is), so it cannot
@@ -471,15 +433,6 @@ EOF
 else
     echo "note: kubectl or PyYAML missing: the exported manifests were not decoded by kubectl"
 fi
-
-t_begin "export: a pod without apps cannot be a Kubernetes Pod (one error, exit 1)"
-D=$T_TMP/export-bad
-mkdir -p "$D"
-printf '[[init]]\nname = "only"\ncommand = ["true"]\n' >"$D/pod.toml"
-rc=0; out=$("$PODINIT" export -c "$D/pod.toml" 2>&1) || rc=$?
-assert_eq 1 "$rc" "exit status"
-assert_eq "podinit: export: $D/pod.toml: a Kubernetes Pod needs at least one container, and this pod has no [[app]]" "$out"
-t_end
 
 stop_listeners
 t_summary

@@ -14,9 +14,9 @@ use super::*;
 
 /// Client side: connects to `<state_dir>/control.sock`, sends one request
 /// line, reads one reply line. `timeout` bounds the connect, the send and the
-/// whole wait for the reply (see [`timeout_for`]). A refusal by the server
+/// whole wait for the reply (see [`timeout_for`](crate::pod::protocol::timeout_for)). A refusal by the server
 /// (e.g. permission denied) comes back as `Ok` with `ok == false`.
-pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Reply, ControlError> {
+pub(crate) fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Reply, ControlError> {
     Connection::open(state_dir, timeout)?.send(req)
 }
 
@@ -24,7 +24,7 @@ pub fn request(state_dir: &Path, req: &Request, timeout: Duration) -> Result<Rep
 /// caller learn who listens ([`Connection::peer_pid`]) and act on it first
 /// (`podinit wait` opens a pidfd on that pid, then asks for the status: a
 /// reply proves the pidfd is podinit's and not a reused pid's).
-pub struct Connection {
+pub(crate) struct Connection {
     stream: UnixStream,
     path: PathBuf,
     timeout: Duration,
@@ -34,7 +34,7 @@ pub struct Connection {
 impl Connection {
     /// Connects to `<state_dir>/control.sock`; `timeout` bounds the connect and
     /// the later [`send`](Connection::send).
-    pub fn open(state_dir: &Path, timeout: Duration) -> Result<Connection, ControlError> {
+    pub(crate) fn open(state_dir: &Path, timeout: Duration) -> Result<Connection, ControlError> {
         let path = socket_path(state_dir);
         check_len(&path)?;
         if !check_kind(&path)? {
@@ -48,13 +48,13 @@ impl Connection {
     /// The pid of the process that listens on the socket (podinit), as seen
     /// from this process's PID namespace (the kernel translates it); None when
     /// it is not visible from here.
-    pub fn peer_pid(&self) -> Option<i32> {
+    pub(crate) fn peer_pid(&self) -> Option<i32> {
         let cred = socket::getsockopt(&self.stream, sockopt::PeerCredentials).ok()?;
         Some(cred.pid()).filter(|&p| p > 0)
     }
 
     /// Sends `req` and reads the one reply line.
-    pub fn send(self, req: &Request) -> Result<Reply, ControlError> {
+    pub(crate) fn send(self, req: &Request) -> Result<Reply, ControlError> {
         let Connection { stream, path, timeout, deadline } = self;
         exchange(stream, path, timeout, deadline, req)
     }
@@ -67,14 +67,12 @@ fn exchange(
     deadline: Instant,
     req: &Request,
 ) -> Result<Reply, ControlError> {
-    let mut line = serde_json::to_vec(&Wire::from_request(req))
-        .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("cannot encode request: {e}") })?;
+    let mut line = encode_request(req);
     line.push(b'\n');
     send_line(&stream, &line, &path, timeout)?;
     let mut buf = Vec::with_capacity(512);
     let end = read_line(&stream, &mut buf, &path, deadline, timeout)?;
-    serde_json::from_slice(&buf[..end])
-        .map_err(|e| ControlError::Protocol { path, message: format!("not a reply ({e})") })
+    parse_reply(&buf[..end]).map_err(|message| ControlError::Protocol { path, message })
 }
 
 /// Sends `line` whole. A blocking send bounded by SO_SNDTIMEO (set in

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{connect, read_line, send_line};
 use super::*;
-use crate::pod::logs::Query;
+use crate::pod::protocol::Query;
 
 /// How long podinit may take to answer the header (it answers at once).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -17,7 +17,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// (`ok == false`: nothing was copied; the message says why). A reader that
 /// goes away (`out` fails, e.g. `| head`) ends the copy quietly: dropping the
 /// connection is how podinit learns the reader quit.
-pub fn logs(state_dir: &Path, q: &Query, out: &mut dyn Write) -> Result<Reply, ControlError> {
+pub(crate) fn logs(state_dir: &Path, q: &Query, out: &mut dyn Write) -> Result<Reply, ControlError> {
     let path = socket_path(state_dir);
     check_len(&path)?;
     if !check_kind(&path)? {
@@ -31,8 +31,8 @@ pub fn logs(state_dir: &Path, q: &Query, out: &mut dyn Write) -> Result<Reply, C
     let header_end = read_line(&stream, &mut buf, &path, Instant::now() + HEADER_TIMEOUT, HEADER_TIMEOUT)?;
     let io_err = |op, e: io::Error, path: &Path| ControlError::Io { op, path: path.to_path_buf(), source: e };
     let mut chunk = vec![0u8; 65536];
-    let reply: Reply = serde_json::from_slice(&buf[..header_end])
-        .map_err(|e| ControlError::Protocol { path: path.clone(), message: format!("not a reply ({e})") })?;
+    let reply =
+        parse_reply(&buf[..header_end]).map_err(|message| ControlError::Protocol { path: path.clone(), message })?;
     if !reply.ok {
         return Ok(reply);
     }

@@ -1,13 +1,8 @@
 //! The control socket: `state_dir/control.sock`, and the client side used by
 //! `podinit restart|stop|start|kill|status`.
 //!
-//! Protocol: one connection carries one request and one reply, each a single
-//! JSON object on one line:
-//!
-//! ```text
-//! -> {"cmd":"restart","name":"web"}
-//! <- {"ok":true,"message":"web restarted (pid 42)","status":null}
-//! ```
+//! What travels over it (requests, replies, their JSON lines) is
+//! [`protocol`](crate::pod::protocol), pure data; this module moves the lines.
 //!
 //! The [`Server`] has no thread of its own: the runtime adds [`Server::fds`]
 //! to its one poll(2) loop and calls [`Server::ready`] when one of them has
@@ -27,9 +22,9 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-pub use client::{request, Connection};
-pub use logs_client::logs;
-pub use server::Server;
+pub(crate) use client::{request, Connection};
+pub(crate) use logs_client::logs;
+pub(crate) use server::Server;
 
 use std::fmt;
 use std::io;
@@ -40,20 +35,20 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
-use serde::{Deserialize, Serialize};
 
-use crate::pod::status::PodStatus;
-use crate::sys::signals::{self, SigNum};
+use crate::pod::protocol::{
+    encode_logs, encode_request, parse_incoming, parse_reply, ConnId, Incoming, Reply, Request,
+};
 
 /// File name of the socket inside `state_dir`.
-pub const SOCKET_NAME: &str = "control.sock";
+pub(crate) const SOCKET_NAME: &str = "control.sock";
 /// Longest request line accepted (without its newline). Real requests are under 200 bytes.
 pub(super) const MAX_REQUEST: usize = 4096;
 /// Open connections served at once; more are refused so a connection flood cannot exhaust podinit's fds.
 pub(super) const MAX_CONNS: usize = 16;
 /// How long a client may take to send its request, or to read its reply.
 pub(super) const IDLE: Duration = Duration::from_secs(5);
-/// Bound on a reply the client reads (a status with many entries is a few kB; status.rs uses the same cap).
+/// Bound on a reply the client reads (a status with many entries is a few kB; status_file.rs uses the same cap).
 pub(super) const MAX_REPLY: usize = 4 << 20;
 /// After an accept error such as EMFILE the listener stays readable; stop polling it for this long instead of spinning.
 pub(super) const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -61,215 +56,14 @@ pub(super) const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 pub(super) const MAX_SOCKET_PATH: usize = 107;
 
 /// Path of the control socket for a `state_dir`.
-pub fn socket_path(state_dir: &Path) -> PathBuf {
+pub(crate) fn socket_path(state_dir: &Path) -> PathBuf {
     state_dir.join(SOCKET_NAME)
 }
-
-/// A request: one JSON object per line, e.g. `{"cmd":"restart","name":"web"}`,
-/// `{"cmd":"kill","name":"web","signal":"SIGHUP"}`, `{"cmd":"status"}`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Request {
-    /// Graceful stop of the entry, wait for it to exit, start it again at once.
-    Restart(String),
-    /// Graceful stop; keep it stopped (restart policy suspended).
-    Stop(String),
-    /// Start a stopped entry.
-    Start(String),
-    /// Send a signal to the entry's process.
-    Kill(String, SigNum),
-    /// Live pod status.
-    Status,
-}
-
-impl fmt::Display for Request {
-    /// `restart web`, `kill web SIGHUP`, `status`: for log lines.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Request::Restart(n) => write!(f, "restart {n}"),
-            Request::Stop(n) => write!(f, "stop {n}"),
-            Request::Start(n) => write!(f, "start {n}"),
-            Request::Kill(n, s) => write!(f, "kill {n} {}", signals::name(*s)),
-            Request::Status => f.write_str("status"),
-        }
-    }
-}
-
-/// How long a client should wait for the reply to `req`. Restart and stop
-/// reply only after a graceful stop, which may take the pod's whole
-/// termination grace period (pre_stop, stop signal, then SIGKILL), so they get
-/// that plus a margin; everything else is answered at once.
-pub fn timeout_for(req: &Request, grace: Duration) -> Duration {
-    match req {
-        Request::Restart(_) | Request::Stop(_) => (grace + Duration::from_secs(30)).max(Duration::from_secs(120)),
-        Request::Start(_) => Duration::from_secs(30),
-        Request::Kill(..) | Request::Status => Duration::from_secs(5),
-    }
-}
-
-/// The request as it travels: a tagged object with plain strings, so the
-/// format is readable and writable by hand (`socat`, `nc -U`). Unknown extra
-/// fields are ignored so an older podinit still serves a newer client.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "lowercase")]
-enum Wire {
-    Restart {
-        name: String,
-    },
-    Stop {
-        name: String,
-    },
-    Start {
-        name: String,
-    },
-    // `signal` is a Value so both "SIGHUP" and 1 are accepted; we always send a string.
-    Kill {
-        name: String,
-        signal: serde_json::Value,
-    },
-    Status,
-    /// Served by the runtime from the log buffers, not by the state machine.
-    Logs(crate::pod::logs::Query),
-}
-
-impl Wire {
-    fn from_request(req: &Request) -> Wire {
-        match req {
-            Request::Restart(n) => Wire::Restart { name: n.clone() },
-            Request::Stop(n) => Wire::Stop { name: n.clone() },
-            Request::Start(n) => Wire::Start { name: n.clone() },
-            Request::Kill(n, s) => Wire::Kill { name: n.clone(), signal: serde_json::Value::String(signals::name(*s)) },
-            Request::Status => Wire::Status,
-        }
-    }
-}
-
-/// A parsed request line: for the state machine, or for the log buffers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Incoming {
-    /// A request the state machine answers.
-    Request(Request),
-    /// `podinit logs`: answered by the runtime with a header reply and the log bytes.
-    Logs(crate::pod::logs::Query),
-}
-
-/// A `logs` request line, without the newline.
-pub fn encode_logs(q: &crate::pod::logs::Query) -> Vec<u8> {
-    serde_json::to_vec(&Wire::Logs(q.clone())).unwrap_or_default()
-}
-
-/// Parses one request line of either kind (see [`parse_request`]).
-pub fn parse_incoming(line: &[u8]) -> Result<Incoming, String> {
-    if let Ok(Wire::Logs(q)) = serde_json::from_slice::<Wire>(line) {
-        if q.name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
-            return Err("bad request: name has control characters".into());
-        }
-        if q.name.is_none() && !q.all {
-            return Err("bad request: logs needs a name or all".into());
-        }
-        return Ok(Incoming::Logs(q));
-    }
-    parse_request(line).map(Incoming::Request)
-}
-
-/// One request as the client sends it, without the newline (for tests and fuzzing).
-pub fn encode_request(req: &Request) -> Vec<u8> {
-    serde_json::to_vec(&Wire::from_request(req)).unwrap_or_default()
-}
-
-/// Parses one request line; the error is the message for the error reply.
-/// Public for the fuzz targets (`fuzz/`); no input makes it panic.
-/// The error is always one line: it is logged, and a name or `cmd` quoted in it
-/// may hold a newline (`{"cmd":"x\ny"}`) that must not forge a log line.
-pub fn parse_request(line: &[u8]) -> Result<Request, String> {
-    parse_request_inner(line).map_err(|msg| {
-        let mut one_line = String::with_capacity(msg.len());
-        for c in msg.chars() {
-            if c.is_control() {
-                one_line.extend(c.escape_debug());
-            } else {
-                one_line.push(c);
-            }
-        }
-        one_line
-    })
-}
-
-fn parse_request_inner(line: &[u8]) -> Result<Request, String> {
-    let wire: Wire = serde_json::from_slice(line).map_err(|e| {
-        format!(
-            "bad request: {e} (expected one JSON object on one line, e.g. {{\"cmd\":\"restart\",\"name\":\"web\"}})"
-        )
-    })?;
-    fn named(name: String, f: impl FnOnce(String) -> Request) -> Result<Request, String> {
-        if name.is_empty() {
-            Err("bad request: empty name".to_string())
-        } else if name.chars().any(char::is_control) {
-            // No entry can have such a name; refusing it here keeps it out of log lines.
-            Err(format!("bad request: name {name:?} has control characters"))
-        } else {
-            Ok(f(name))
-        }
-    }
-    match wire {
-        Wire::Restart { name } => named(name, Request::Restart),
-        Wire::Stop { name } => named(name, Request::Stop),
-        Wire::Start { name } => named(name, Request::Start),
-        Wire::Kill { name, signal } => {
-            let text = match &signal {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                other => return Err(format!("bad request: signal must be a name or number, not {other}")),
-            };
-            let sig = signals::parse(&text).map_err(|e| e.to_string())?;
-            named(name, |n| Request::Kill(n, sig))
-        }
-        Wire::Status => Ok(Request::Status),
-        Wire::Logs(_) => Err("bad request: logs is not a state request".into()),
-    }
-}
-
-/// A reply: one JSON line `{"ok":true,"message":"...","status":{...}|null}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
-    /// Whether the request was carried out.
-    pub ok: bool,
-    /// What happened, or why not; printed by the client as is.
-    pub message: String,
-    /// Live pod status, for `status` requests.
-    #[serde(default)]
-    pub status: Option<PodStatus>,
-}
-
-impl Reply {
-    /// A success reply without status.
-    pub fn ok(msg: impl Into<String>) -> Reply {
-        Reply { ok: true, message: msg.into(), status: None }
-    }
-
-    /// A failure reply.
-    pub fn err(msg: impl Into<String>) -> Reply {
-        Reply { ok: false, message: msg.into(), status: None }
-    }
-
-    /// The reply as one line, newline included.
-    fn to_line(&self) -> Vec<u8> {
-        // Cannot fail for these types (no maps with non-string keys); keep a
-        // fixed fallback anyway so a reply is never silently lost.
-        let mut v = serde_json::to_vec(self).unwrap_or_else(|_| {
-            br#"{"ok":false,"message":"internal error: reply not serialisable","status":null}"#.to_vec()
-        });
-        v.push(b'\n');
-        v
-    }
-}
-
-/// Identifies one client connection between [`Server::ready`] and [`Server::reply`].
-pub type ConnId = u64;
 
 /// Why the control socket could not be created or used. Display is one
 /// actionable line that names the socket path.
 #[derive(Debug)]
-pub enum ControlError {
+pub(crate) enum ControlError {
     /// Something other than a socket is at the socket path; podinit leaves it alone.
     NotSocket {
         /// The socket path.

@@ -113,7 +113,7 @@ fn read_conn(c: &mut Conn) -> ReadResult {
 }
 
 /// The control socket server, driven by the pod's poll loop.
-pub struct Server {
+pub(crate) struct Server {
     path: PathBuf,
     listener: UnixListener,
     /// (dev, ino) of the socket we created, so `remove` never unlinks a successor's socket.
@@ -124,7 +124,7 @@ pub struct Server {
     /// Set after an accept error (EMFILE...): the listener is not polled until then.
     paused_until: Option<Instant>,
     /// `logs` requests read, for the runtime (they do not go to the machine).
-    logs: Vec<(ConnId, crate::pod::logs::Query)>,
+    logs: Vec<(ConnId, crate::pod::protocol::Query)>,
 }
 
 impl Server {
@@ -142,7 +142,7 @@ impl Server {
     /// The mode is set with chmod right after bind rather than by changing the
     /// process-wide umask; the short window with the umask's mode is harmless
     /// because every connection's `SO_PEERCRED` is checked anyway.
-    pub fn bind(state_dir: &Path) -> Result<Server, ControlError> {
+    pub(crate) fn bind(state_dir: &Path) -> Result<Server, ControlError> {
         let path = socket_path(state_dir);
         check_len(&path)?;
         if check_kind(&path)? {
@@ -191,17 +191,12 @@ impl Server {
         })
     }
 
-    /// The socket path, for log lines.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Adds the fds to poll: the listener (POLLIN), each connection reading a
     /// request (POLLIN) or writing a reply (POLLOUT), and each connection
     /// waiting for the machine's reply with no events, so that only a hang-up
     /// (POLLHUP/POLLERR, always reported) wakes the loop. The caller must call
     /// [`Server::ready`] for any non-zero revents, hang-ups included.
-    pub fn fds(&self, out: &mut Vec<libc::pollfd>) {
+    pub(crate) fn fds(&self, out: &mut Vec<libc::pollfd>) {
         if self.paused_until.is_none() {
             out.push(libc::pollfd { fd: self.listener.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
@@ -217,7 +212,7 @@ impl Server {
     }
 
     /// True if fd belongs to this server.
-    pub fn owns(&self, fd: RawFd) -> bool {
+    pub(crate) fn owns(&self, fd: RawFd) -> bool {
         fd == self.listener.as_raw_fd() || self.conns.iter().any(|c| c.stream.as_raw_fd() == fd)
     }
 
@@ -231,7 +226,7 @@ impl Server {
     /// reply hung up (the request still completes; its reply is dropped).
     /// Malformed JSON, unknown commands and signals get an error reply here and
     /// are never returned.
-    pub fn ready(&mut self, fd: RawFd, now: Instant) -> Vec<(ConnId, Request)> {
+    pub(crate) fn ready(&mut self, fd: RawFd, now: Instant) -> Vec<(ConnId, Request)> {
         let mut out = Vec::new();
         if fd == self.listener.as_raw_fd() {
             self.accept_all(now, &mut out);
@@ -262,7 +257,7 @@ impl Server {
 
     /// Queues the reply for a connection and closes it once written (one
     /// request per connection). Unknown id (e.g. the client hung up) → ignored.
-    pub fn reply(&mut self, id: ConnId, reply: Reply) {
+    pub(crate) fn reply(&mut self, id: ConnId, reply: Reply) {
         match self.conns.iter().position(|c| c.id == id && c.phase == Phase::Waiting) {
             Some(i) => self.queue(i, &reply, Instant::now()),
             None => log::debug!("control: reply for connection {id} dropped: the client is gone"),
@@ -270,14 +265,14 @@ impl Server {
     }
 
     /// The `logs` requests read since the last call; answer each with [`Server::stream`].
-    pub fn take_logs(&mut self) -> Vec<(ConnId, crate::pod::logs::Query)> {
+    pub(crate) fn take_logs(&mut self) -> Vec<(ConnId, crate::pod::protocol::Query)> {
         std::mem::take(&mut self.logs)
     }
 
     /// Answers a `logs` request: the header line (`reply`), then `body`; the
     /// connection then stays open for [`Server::push`] if `follow`, else it
     /// closes once written.
-    pub fn stream(&mut self, id: ConnId, reply: &Reply, body: &[u8], follow: bool) {
+    pub(crate) fn stream(&mut self, id: ConnId, reply: &Reply, body: &[u8], follow: bool) {
         let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Waiting) else { return };
         let now = Instant::now();
         self.queue_only(i, reply, now);
@@ -293,7 +288,7 @@ impl Server {
     /// Appends output for a `logs -f` reader; it is sent when the socket
     /// takes it. False when the reader is gone or was cut off for falling
     /// more than [`MAX_BACKLOG`] behind.
-    pub fn push(&mut self, id: ConnId, data: &[u8]) -> bool {
+    pub(crate) fn push(&mut self, id: ConnId, data: &[u8]) -> bool {
         let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Streaming) else { return false };
         let c = &mut self.conns[i];
         if c.out.len() - c.sent + data.len() > MAX_BACKLOG {
@@ -310,7 +305,7 @@ impl Server {
     }
 
     /// Ends a `logs -f` stream: the rest is written, then the connection closes.
-    pub fn end(&mut self, id: ConnId) {
+    pub(crate) fn end(&mut self, id: ConnId) {
         if let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Streaming) {
             let c = &mut self.conns[i];
             c.phase = Phase::Writing;
@@ -320,21 +315,21 @@ impl Server {
     }
 
     /// Whether connection `id` is still open.
-    pub fn is_open(&self, id: ConnId) -> bool {
+    pub(crate) fn is_open(&self, id: ConnId) -> bool {
         self.conns.iter().any(|c| c.id == id)
     }
 
     /// Earliest time [`Server::expire`] has work to do: a connection's idle
     /// deadline, or the end of an accept pause. None when there is nothing to
     /// time, so an idle pod never wakes up.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         self.conns.iter().filter_map(|c| c.deadline).chain(self.paused_until).min()
     }
 
     /// Drops connections open 5 s without a complete request, or whose reply
     /// could not be written within 5 s. Connections waiting for the
     /// machine's reply are kept (a restart may take the whole grace period).
-    pub fn expire(&mut self, now: Instant) {
+    pub(crate) fn expire(&mut self, now: Instant) {
         if self.paused_until.is_some_and(|t| t <= now) {
             self.paused_until = None;
         }
@@ -354,7 +349,7 @@ impl Server {
 
     /// Removes the socket file (called at podinit exit), unless it is no
     /// longer the one this server created.
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         match std::fs::symlink_metadata(&self.path) {
             Ok(m) if (m.dev(), m.ino()) == self.id => {
                 if let Err(e) = std::fs::remove_file(&self.path) {

@@ -24,14 +24,9 @@ use std::path::{Path, PathBuf};
 use super::ring::Stream;
 use super::time;
 
-/// The kubelet's defaults (`containerLogMaxSize`, `containerLogMaxFiles`).
-pub const DEFAULT_MAX_SIZE: u64 = 10 << 20;
-/// See [`DEFAULT_MAX_SIZE`].
-pub const DEFAULT_MAX_FILES: usize = 5;
-
 /// Where a pod's files go, and their limits.
 #[derive(Debug, Clone)]
-pub struct LogDir {
+pub(crate) struct LogDir {
     /// `<log_dir>/<namespace>_<pod>_<uid>`.
     pub root: PathBuf,
     /// Rotate a file before it grows past this.
@@ -43,18 +38,18 @@ pub struct LogDir {
 /// The pod's directory name: `<namespace>_<pod>_<uid>`, the kubelet's.
 /// A `/` in a name (the pod file does not forbid one) becomes `_`, so the
 /// directory is always one level below `log_dir`.
-pub fn pod_dir(log_dir: &Path, namespace: &str, pod: &str, uid: &str) -> PathBuf {
+pub(crate) fn pod_dir(log_dir: &Path, namespace: &str, pod: &str, uid: &str) -> PathBuf {
     log_dir.join(format!("{namespace}_{pod}_{uid}").replace(['/', '\0'], "_"))
 }
 
 /// The path of `entry`'s run `restart`.
-pub fn run_path(root: &Path, entry: &str, restart: u32) -> PathBuf {
+pub(crate) fn run_path(root: &Path, entry: &str, restart: u32) -> PathBuf {
     root.join(entry).join(format!("{restart}.log"))
 }
 
 /// The open file of one run.
 #[derive(Debug)]
-pub struct LogFile {
+pub(crate) struct LogFile {
     path: PathBuf,
     file: File,
     size: u64,
@@ -63,7 +58,7 @@ pub struct LogFile {
 impl LogDir {
     /// Opens (appending) the file of `entry`'s run `restart`, creating the
     /// directories, and removes run `restart - 2`'s files: two runs are kept.
-    pub fn open(&self, entry: &str, restart: u32) -> io::Result<LogFile> {
+    pub(crate) fn open(&self, entry: &str, restart: u32) -> io::Result<LogFile> {
         let dir = self.root.join(entry);
         // log_dir, the pod's and the entry's directories, one level each (log_dir's parent must exist).
         let top = self.root.parent().unwrap_or(&self.root);
@@ -102,7 +97,7 @@ fn remove_run(dir: &Path, restart: u32) {
 }
 
 /// Rotated files of `path` (`<path>.<stamp>`), oldest first.
-pub fn rotated(path: &Path) -> Vec<PathBuf> {
+pub(crate) fn rotated(path: &Path) -> Vec<PathBuf> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
         return Vec::new();
     };
@@ -120,7 +115,7 @@ pub fn rotated(path: &Path) -> Vec<PathBuf> {
 impl LogFile {
     /// Appends `data` (whole CRI lines), rotating first when the file would
     /// pass `max_size`. Errors are returned for the caller to report once.
-    pub fn write(&mut self, mut data: &[u8], dir: &LogDir) -> io::Result<()> {
+    pub(crate) fn write(&mut self, mut data: &[u8], dir: &LogDir) -> io::Result<()> {
         while !data.is_empty() {
             let room = usize::try_from(dir.max_size.saturating_sub(self.size)).unwrap_or(usize::MAX);
             // Whole lines only: as many as fit, else (an empty file) the first one whole.
@@ -177,13 +172,13 @@ impl LogFile {
 }
 
 /// One record read back from a file: time, stream, partial, text.
-pub type FileRecord = (i64, Stream, bool, Vec<u8>);
+pub(crate) type FileRecord = (i64, Stream, bool, Vec<u8>);
 
 /// The records of `entry`'s current run (the highest `<restart>.log`), or of
 /// the run before it, from its rotated files oldest first, then the live
 /// file. Ok(None) when there is no such run; lines that are not CRI lines are
 /// skipped, as the kubelet skips them.
-pub fn read_run(root: &Path, entry: &str, previous: bool) -> io::Result<Option<(u32, Vec<FileRecord>)>> {
+pub(crate) fn read_run(root: &Path, entry: &str, previous: bool) -> io::Result<Option<(u32, Vec<FileRecord>)>> {
     let dir = root.join(entry);
     let mut runs: Vec<u32> = std::fs::read_dir(&dir)?
         .flatten()
@@ -215,14 +210,15 @@ pub fn read_run(root: &Path, entry: &str, previous: bool) -> io::Result<Option<(
 }
 
 /// Appends one CRI line: `<time> <stream> <P|F> <text>\n`.
-pub fn push_cri(out: &mut Vec<u8>, t: i64, stream: Stream, partial: bool, text: &[u8]) {
+#[cfg(test)]
+fn push_cri(out: &mut Vec<u8>, t: i64, stream: Stream, partial: bool, text: &[u8]) {
     let mut stamp = Vec::with_capacity(30);
     time::push_rfc3339(&mut stamp, t);
     push_cri_stamped(out, &stamp, stream, partial, text);
 }
 
 /// [`push_cri`] with the time already formatted.
-pub fn push_cri_stamped(out: &mut Vec<u8>, stamp: &[u8], stream: Stream, partial: bool, text: &[u8]) {
+pub(crate) fn push_cri_stamped(out: &mut Vec<u8>, stamp: &[u8], stream: Stream, partial: bool, text: &[u8]) {
     out.extend_from_slice(stamp);
     out.push(b' ');
     out.extend_from_slice(stream.name().as_bytes());
@@ -233,7 +229,7 @@ pub fn push_cri_stamped(out: &mut Vec<u8>, stamp: &[u8], stream: Stream, partial
 
 /// One parsed CRI line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CriLine<'a> {
+pub(crate) struct CriLine<'a> {
     /// Nanoseconds since the epoch.
     pub time: i64,
     /// stdout or stderr.
@@ -246,7 +242,7 @@ pub struct CriLine<'a> {
 
 /// Parses one CRI line (without its newline), as the kubelet's `parseCRILog`
 /// does: timestamp, stream, tags (only the first is read), content.
-pub fn parse_cri(line: &[u8]) -> Option<CriLine<'_>> {
+pub(crate) fn parse_cri(line: &[u8]) -> Option<CriLine<'_>> {
     let mut parts = line.splitn(4, |&b| b == b' ');
     let time = time::parse_rfc3339(parts.next()?)?;
     let stream = match parts.next()? {

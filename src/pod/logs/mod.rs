@@ -19,9 +19,9 @@
 //! Hooks and exec probes write to a second pair of pipes of their entry, which
 //! podinit keeps open, so their output is in the entry's log too.
 
-pub mod dir;
-pub mod ring;
-pub mod time;
+pub(crate) mod dir;
+pub(crate) mod ring;
+pub(crate) mod time;
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -29,14 +29,13 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use serde::{Deserialize, Serialize};
 
-use crate::pod::control::{ConnId, Server};
+use crate::pod::control::Server;
+use crate::pod::protocol::ConnId;
 use dir::{LogDir, LogFile};
-pub use ring::{Record, Ring, Stream};
+pub(crate) use ring::{Record, Ring, Stream};
 
 /// Longest line kept as one record (containerd's `max_container_log_line_size` default).
-pub const MAX_LINE: usize = 16 * 1024;
-/// Default bytes kept per run of an entry (`log_buffer`).
-pub const DEFAULT_BUFFER: usize = 64 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
 /// Reads per pipe before going back to poll, so one busy entry cannot starve the others.
 const READS_PER_WAKE: usize = 16;
 /// Bytes asked of one read(2): a whole default pipe buffer.
@@ -44,7 +43,7 @@ const READ_SIZE: usize = 65536;
 
 /// How a pod's output is handled.
 #[derive(Debug, Clone, Default)]
-pub struct Config {
+pub(crate) struct Config {
     /// Bytes kept per run of each entry; 0: none.
     pub buffer: usize,
     /// `log_prefix`: `[name] ` before each passed-through line.
@@ -59,7 +58,7 @@ pub struct Config {
 
 impl Config {
     /// What the runtime does with entries' output, from the pod file's log settings.
-    pub fn for_pod(pod: &crate::config::Pod) -> Config {
+    pub(crate) fn for_pod(pod: &crate::config::Pod) -> Config {
         let dir = pod.logs.dir.as_ref().map(|d| dir::LogDir {
             root: dir::pod_dir(d, &pod.namespace, &pod.name, &Config::pod_uid(pod)),
             max_size: pod.logs.max_size,
@@ -77,7 +76,7 @@ impl Config {
     /// The pod's uid for the log directory: `$POD_UID` (the downward API's
     /// `metadata.uid`), else one derived from namespace and name, so the files of
     /// the same pod land in the same directory across restarts of podinit.
-    pub fn pod_uid(pod: &crate::config::Pod) -> String {
+    pub(crate) fn pod_uid(pod: &crate::config::Pod) -> String {
         if let Some(u) = std::env::var("POD_UID").ok().filter(|u| !u.is_empty() && !u.contains(['/', '\0'])) {
             return u;
         }
@@ -101,32 +100,12 @@ impl Config {
     }
 
     /// Whether entries get pipes at all (otherwise they write straight to podinit's stdout/stderr).
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.buffer > 0 || self.prefix || self.timestamps || self.dir.is_some()
     }
 }
 
-/// What `podinit logs` asks, with kubectl's meanings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Query {
-    /// The entry (None with `all`).
-    pub name: Option<String>,
-    /// Every entry, in pod-file order (`--all-containers`).
-    pub all: bool,
-    /// Keep streaming until the entry ends (`-f`).
-    pub follow: bool,
-    /// The previous run (`--previous`).
-    pub previous: bool,
-    /// Only the last N lines (`--tail`); None: all.
-    pub tail: Option<u64>,
-    /// Only lines newer than this many milliseconds (`--since`).
-    pub since_ms: Option<u64>,
-    /// Each line starts with its RFC 3339 time (`--timestamps`).
-    pub timestamps: bool,
-    /// Each line starts with `[pod/POD/ENTRY] ` (`--prefix`).
-    pub prefix: bool,
-}
+use crate::pod::protocol::Query;
 
 /// One entry's logs.
 #[derive(Debug)]
@@ -166,7 +145,7 @@ struct Follower {
 
 /// The output of every entry of a pod.
 #[derive(Debug)]
-pub struct Logs {
+pub(crate) struct Logs {
     cfg: Config,
     entries: Vec<EntryLog>,
     pipes: Vec<Pipe>,
@@ -214,7 +193,7 @@ struct Line<'a> {
 
 impl Logs {
     /// The logs of entries `names` (pod-file order: the machine's unit indices).
-    pub fn new(cfg: Config, names: impl IntoIterator<Item = String>) -> Logs {
+    pub(crate) fn new(cfg: Config, names: impl IntoIterator<Item = String>) -> Logs {
         let entries = names
             .into_iter()
             .map(|name| EntryLog {
@@ -246,19 +225,20 @@ impl Logs {
     }
 
     /// Sends the pass-through to other fds than 1 and 2 (tests, bench).
-    pub fn pass_through_to(&mut self, stdout: RawFd, stderr: RawFd) {
+    #[cfg(test)]
+    pub(crate) fn pass_through_to(&mut self, stdout: RawFd, stderr: RawFd) {
         self.dest = [stdout, stderr];
     }
 
     /// Whether entries get pipes.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.cfg.enabled()
     }
 
     /// A new run of `entry` starts: the current buffer becomes the previous
     /// one, its file is opened, and its pipes are made. Returns the write
     /// ends for the child's stdout and stderr (drop them once it is spawned).
-    pub fn start_run(&mut self, entry: usize) -> nix::Result<(OwnedFd, OwnedFd)> {
+    pub(crate) fn start_run(&mut self, entry: usize) -> nix::Result<(OwnedFd, OwnedFd)> {
         let cap = self.cfg.buffer;
         let Some(e) = self.entries.get_mut(entry) else { return Err(Errno::EINVAL) };
         if e.started {
@@ -288,7 +268,7 @@ impl Logs {
 
     /// The stdout and stderr for `entry`'s hooks and exec probes: pipes
     /// podinit keeps open, made at the first use.
-    pub fn aux(&mut self, entry: usize) -> Option<(RawFd, RawFd)> {
+    pub(crate) fn aux(&mut self, entry: usize) -> Option<(RawFd, RawFd)> {
         let e = self.entries.get_mut(entry)?;
         if e.aux.is_none() {
             let (out_r, out_w) = pipe().ok()?;
@@ -301,14 +281,14 @@ impl Logs {
     }
 
     /// Adds the pipes to poll.
-    pub fn fds(&self, out: &mut Vec<libc::pollfd>) {
+    pub(crate) fn fds(&self, out: &mut Vec<libc::pollfd>) {
         for p in &self.pipes {
             out.push(libc::pollfd { fd: p.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
     }
 
     /// Reads pipe `fd` if it is one of ours; false if it is not.
-    pub fn ready(&mut self, fd: RawFd, server: Option<&mut Server>) -> bool {
+    pub(crate) fn ready(&mut self, fd: RawFd, server: Option<&mut Server>) -> bool {
         let Some(i) = self.pipes.iter().position(|p| p.fd.as_raw_fd() == fd) else { return false };
         let mut server = server;
         if !self.pump(i, server.as_deref_mut()) {
@@ -331,7 +311,7 @@ impl Logs {
     }
 
     /// Reads what every pipe holds (podinit is about to exit).
-    pub fn drain(&mut self, server: Option<&mut Server>) {
+    pub(crate) fn drain(&mut self, server: Option<&mut Server>) {
         let mut server = server;
         for i in 0..self.pipes.len() {
             self.pump(i, server.as_deref_mut());
@@ -604,7 +584,7 @@ impl Logs {
 
     /// Answers a query: the bytes to send now, and whether the connection
     /// then stays open to follow. The error is the reply's message.
-    pub fn query(&mut self, q: &Query, now: i64) -> Result<(Vec<u8>, bool), String> {
+    pub(crate) fn query(&mut self, q: &Query, now: i64) -> Result<(Vec<u8>, bool), String> {
         let pod = self.cfg.pod.clone();
         let which: Vec<usize> = if q.all {
             (0..self.entries.len()).collect()
@@ -659,7 +639,7 @@ impl Logs {
     }
 
     /// Streams new output of the entries `q` names to `conn` until they end.
-    pub fn follow(&mut self, conn: ConnId, q: &Query) {
+    pub(crate) fn follow(&mut self, conn: ConnId, q: &Query) {
         let entries: Vec<usize> = self
             .entries
             .iter()
@@ -671,18 +651,13 @@ impl Logs {
     }
 
     /// The `-f` connections to end (see `ended`).
-    pub fn take_ended(&mut self) -> Vec<ConnId> {
+    pub(crate) fn take_ended(&mut self) -> Vec<ConnId> {
         std::mem::take(&mut self.ended)
     }
 
     /// Forgets followers whose connection is gone.
-    pub fn prune(&mut self, open: impl Fn(ConnId) -> bool) {
+    pub(crate) fn prune(&mut self, open: impl Fn(ConnId) -> bool) {
         self.followers.retain(|f| open(f.conn));
-    }
-
-    /// Followers attached (bench, tests).
-    pub fn followers(&self) -> usize {
-        self.followers.len()
     }
 }
 
@@ -705,7 +680,7 @@ fn end_followers(followers: &mut Vec<Follower>, entry: usize, _why: Option<&str>
 /// text, and a newline unless it is a piece of a longer line (the kubelet's
 /// reader joins `P` records the same way).
 #[allow(clippy::too_many_arguments)]
-pub fn format_record(
+pub(crate) fn format_record(
     out: &mut Vec<u8>,
     pod: &str,
     entry: &str,

@@ -5,14 +5,14 @@
 //! lot pays the cap and no more.
 
 /// Per-record bookkeeping: timestamp (8) and length with flags (4).
-pub const HEADER: usize = 12;
+pub(crate) const HEADER: usize = 12;
 const STDERR: u32 = 1 << 31;
 const PARTIAL: u32 = 1 << 30;
 const LEN: u32 = PARTIAL - 1;
 
 /// Which stream a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     /// fd 1.
     Stdout,
     /// fd 2.
@@ -21,7 +21,7 @@ pub enum Stream {
 
 impl Stream {
     /// `stdout` / `stderr`, as the CRI format spells them.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
@@ -31,7 +31,7 @@ impl Stream {
 
 /// One record as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record<'a> {
+pub(crate) struct Record<'a> {
     /// Nanoseconds since the epoch when podinit read it.
     pub time: i64,
     /// Its stream.
@@ -46,7 +46,7 @@ pub struct Record<'a> {
 /// allocated at the first record and filled by appending (so its pages are
 /// touched only as output arrives), then overwritten oldest first.
 #[derive(Debug)]
-pub struct Ring {
+pub(crate) struct Ring {
     buf: Vec<u8>,
     /// Offset of the oldest record.
     head: usize,
@@ -57,23 +57,19 @@ pub struct Ring {
 
 impl Ring {
     /// An empty ring that will hold at most `cap` bytes (records plus [`HEADER`] each).
-    pub fn new(cap: usize) -> Ring {
+    pub(crate) fn new(cap: usize) -> Ring {
         Ring { buf: Vec::new(), head: 0, len: 0, cap }
     }
 
     /// Bytes held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    /// True when nothing was kept.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Appends a record, dropping the oldest ones to make room. A record
     /// larger than the whole ring keeps its last bytes.
-    pub fn push(&mut self, time: i64, stream: Stream, partial: bool, mut text: &[u8]) {
+    pub(crate) fn push(&mut self, time: i64, stream: Stream, partial: bool, mut text: &[u8]) {
         if self.cap <= HEADER {
             return;
         }
@@ -145,7 +141,7 @@ impl Ring {
 
     /// Every record, oldest first. Takes `&mut` to lay the bytes out in one
     /// slice first (a rotation at most; queries are rare).
-    pub fn records(&mut self) -> Records<'_> {
+    pub(crate) fn records(&mut self) -> Records<'_> {
         if self.head + self.len > self.buf.len() {
             self.buf.rotate_left(self.head);
             self.head = 0;
@@ -158,7 +154,7 @@ impl Ring {
 /// may hold several lines (`\n`-separated, as one read brought them), each
 /// given back on its own with the `\r` of a `\r\n` dropped, as containerd
 /// keeps lines.
-pub struct Records<'a> {
+pub(crate) struct Records<'a> {
     rest: &'a [u8],
     /// Lines left of the current record.
     lines: Option<(i64, Stream, &'a [u8])>,

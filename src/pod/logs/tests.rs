@@ -3,6 +3,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use super::*;
 
+/// The default `log_buffer` (config::LogSettings).
+const BUFFER: usize = 64 * 1024;
+
 /// A Logs of entries `names` whose pass-through goes to a pipe we read back.
 struct Harness {
     logs: Logs,
@@ -52,7 +55,7 @@ fn named(n: &str) -> Query {
 
 #[test]
 fn output_is_kept_and_passed_through_unchanged() {
-    let mut h = Harness::new(cfg(DEFAULT_BUFFER), &["app"]);
+    let mut h = Harness::new(cfg(BUFFER), &["app"]);
     let (o, e) = h.logs.start_run(0).unwrap();
     nix::unistd::write(&o, b"one\ntw").unwrap();
     nix::unistd::write(&e, b"oops\r\n").unwrap();
@@ -91,7 +94,7 @@ fn prefix_and_timestamps_on_the_pass_through() {
 
 #[test]
 fn long_lines_are_cut_as_containerd_cuts_them() {
-    let mut h = Harness::new(cfg(DEFAULT_BUFFER), &["app"]);
+    let mut h = Harness::new(cfg(BUFFER), &["app"]);
     let (o, _e) = h.logs.start_run(0).unwrap();
     let mut long = vec![b'x'; 2 * MAX_LINE + 10];
     long.push(b'\n');
@@ -106,7 +109,7 @@ fn long_lines_are_cut_as_containerd_cuts_them() {
 
 #[test]
 fn previous_run_tail_since_and_prefix() {
-    let mut h = Harness::new(cfg(DEFAULT_BUFFER), &["init", "app"]);
+    let mut h = Harness::new(cfg(BUFFER), &["init", "app"]);
     assert!(h
         .query(Query { previous: true, ..named("app") })
         .unwrap_err()
@@ -156,8 +159,8 @@ fn the_buffer_is_bounded() {
 #[test]
 fn log_dir_gets_cri_lines_per_run() {
     let tmp = crate::testutil::TempDir::new("logs-dir");
-    let d = dir::LogDir { root: tmp.0.join("default_web_u1"), max_size: dir::DEFAULT_MAX_SIZE, max_files: 5 };
-    let mut h = Harness::new(Config { dir: Some(d.clone()), ..cfg(DEFAULT_BUFFER) }, &["app"]);
+    let d = dir::LogDir { root: tmp.0.join("default_web_u1"), max_size: 10 << 20, max_files: 5 };
+    let mut h = Harness::new(Config { dir: Some(d.clone()), ..cfg(BUFFER) }, &["app"]);
     let (o, e) = h.logs.start_run(0).unwrap();
     nix::unistd::write(&o, b"to stdout\n").unwrap();
     nix::unistd::write(&e, b"to stderr").unwrap();

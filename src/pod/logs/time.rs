@@ -1,3 +1,3 @@
 //! RFC 3339 times of log records: [`crate::sys::rfc3339`], named here where the logs use them.
 
-pub use crate::sys::rfc3339::*;
+pub(crate) use crate::sys::rfc3339::*;
