@@ -99,6 +99,8 @@ docker-e2e: static
 # The shell scripts: shellcheck's errors fail the build (every suite also runs under `set -u`, from tests/lib.sh).
 lint:
 	shellcheck -S error tests/*.sh tests/integration/*.sh scripts/*.sh scripts/*/*.sh examples/*.sh
+	# Cargo.toml's [lints] (missing_docs, unreachable_pub, SAFETY notes, 80-line functions) and clippy's defaults, as errors.
+	cargo clippy --all-targets -- -D warnings
 	# The committed report is the rendering of the committed rows (a hand edit or a renderer change fails here).
 	python3 scripts/bench/render.py --check
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::cli::live::{self, Liveness};
 use crate::cli::table;
-use crate::cli::{ControlCmd, Hook};
+use crate::cli::{ControlCmd, HookCmd};
 use crate::config;
 use crate::pod::control;
 use crate::pod::marker::MarkerStore;
@@ -164,13 +164,13 @@ pub(crate) fn import(path: &Path) -> i32 {
 }
 
 /// The httpGet and sleep hooks of a manifest, run by podinit itself.
-pub(crate) fn hook(h: &Hook) -> i32 {
+pub(crate) fn hook(h: &HookCmd) -> i32 {
     match h {
-        Hook::Sleep(secs) => {
+        HookCmd::Sleep(secs) => {
             std::thread::sleep(Duration::from_secs(*secs));
             0
         }
-        Hook::HttpGet(url) => match http_get(url) {
+        HookCmd::HttpGet(url) => match http_get(url) {
             Ok(code) if (200..400).contains(&code) => 0,
             Ok(code) => {
                 eprintln!("podinit: hook: GET {url}: HTTP {code}");

@@ -260,7 +260,7 @@ pub(crate) fn render_describe(st: &PodStatus, only: Option<&str>, now: u64) -> S
     o
 }
 
-fn describe_state(o: &mut String, label: &str, state: &k8s_status::State) {
+fn describe_state(o: &mut String, label: &str, state: &k8s_status::ContainerState) {
     use std::fmt::Write as _;
     let row = |o: &mut String, name: &str, text: &str| {
         let _ = writeln!(o, "      {:<14}{text}", format!("{name}:"));

@@ -62,7 +62,7 @@ pub(crate) enum ControlCmd {
 
 /// A lifecycle hook podinit runs itself, so a pod needs no sleep or curl binary for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Hook {
+pub(crate) enum HookCmd {
     /// Sleep this many seconds.
     Sleep(u64),
     /// GET this URL; 200-399 is success.
@@ -134,7 +134,7 @@ pub(crate) enum Mode {
         file: PathBuf,
     },
     /// `podinit --hook-sleep N` / `--hook-http-get URL`: the httpGet and sleep hooks of a manifest.
-    Hook(Hook),
+    Hook(HookCmd),
     /// `podinit logs NAME [-f] [-p] [--tail N] [--since D] [--timestamps] [--prefix] [--all]`.
     Logs {
         /// The pod file (for its state_dir and log_dir).
@@ -161,7 +161,7 @@ pub(crate) enum Mode {
         /// The pod file (for its state_dir).
         config: PathBuf,
         /// The condition waited for.
-        until: WaitFor,
+        until: WaitCondition,
         /// How long to wait at most.
         timeout: Duration,
         /// Entries to wait for; empty: the pod itself.
@@ -173,7 +173,7 @@ pub(crate) enum Mode {
 
 /// What `podinit wait` waits for (`--for`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WaitFor {
+pub(crate) enum WaitCondition {
     /// The pod is Ready, or each named entry is ready (an init step: completed).
     Ready,
     /// The pod's init steps are done and its apps started, or each named entry started.
@@ -525,7 +525,7 @@ pub(crate) fn parse(
 /// `podinit wait [-c FILE] [--for ready|started|exit] [--timeout DURATION] [NAME...]`.
 fn parse_wait(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError> {
     let mut p = lexopt::Parser::from_args(args);
-    let (mut until, mut timeout, mut names) = (WaitFor::Ready, DEFAULT_WAIT_TIMEOUT, Vec::new());
+    let (mut until, mut timeout, mut names) = (WaitCondition::Ready, DEFAULT_WAIT_TIMEOUT, Vec::new());
     while let Some(arg) = p.next()? {
         match arg {
             Short('c') | Long("config") => config = p.value()?.into(),
@@ -533,9 +533,9 @@ fn parse_wait(args: Vec<OsString>, mut config: PathBuf) -> Result<Mode, CliError
                 // kubectl spells it --for=condition=Ready; accept that spelling too.
                 let v = p.value()?.string()?;
                 until = match v.to_ascii_lowercase().trim_start_matches("condition=") {
-                    "ready" => WaitFor::Ready,
-                    "started" => WaitFor::Started,
-                    "exit" | "delete" => WaitFor::Exit,
+                    "ready" => WaitCondition::Ready,
+                    "started" => WaitCondition::Started,
+                    "exit" | "delete" => WaitCondition::Exit,
                     _ => {
                         return Err(CliError::new(format!(
                             "'podinit wait': --for is ready, started or exit, not '{v}'"
@@ -618,11 +618,11 @@ fn parse_k8s(sub: &str, args: Vec<OsString>, mut config: PathBuf) -> Result<Mode
         "import" => Mode::Import { file: Some(one?).filter(|f| f != "-").unwrap_or("/dev/stdin".into()).into() },
         "--hook-sleep" => {
             let secs = one?;
-            Mode::Hook(Hook::Sleep(
+            Mode::Hook(HookCmd::Sleep(
                 secs.parse().map_err(|_| CliError::new(format!("{sub}: '{secs}' is not a number of seconds")))?,
             ))
         }
-        _ => Mode::Hook(Hook::HttpGet(one?)),
+        _ => Mode::Hook(HookCmd::HttpGet(one?)),
     })
 }
 
@@ -875,7 +875,7 @@ mod tests {
             w(&["wait"]),
             Ok(Mode::Wait {
                 config: config::default_path(),
-                until: WaitFor::Ready,
+                until: WaitCondition::Ready,
                 timeout: DEFAULT_WAIT_TIMEOUT,
                 names: vec![]
             })
@@ -884,13 +884,13 @@ mod tests {
             w(&["wait", "-c", "p", "--for", "exit", "--timeout", "90s", "a", "b"]),
             Ok(Mode::Wait {
                 config: "p".into(),
-                until: WaitFor::Exit,
+                until: WaitCondition::Exit,
                 timeout: Duration::from_secs(90),
                 names: vec!["a".into(), "b".into()]
             })
         );
-        assert!(matches!(w(&["wait", "--for=condition=Ready"]), Ok(Mode::Wait { until: WaitFor::Ready, .. })));
-        assert!(matches!(w(&["wait", "--for=started"]), Ok(Mode::Wait { until: WaitFor::Started, .. })));
+        assert!(matches!(w(&["wait", "--for=condition=Ready"]), Ok(Mode::Wait { until: WaitCondition::Ready, .. })));
+        assert!(matches!(w(&["wait", "--for=started"]), Ok(Mode::Wait { until: WaitCondition::Started, .. })));
         assert!(w(&["wait", "--for", "healthy"]).unwrap_err().message.contains("ready, started or exit"));
         assert!(w(&["wait", "--timeout", "soon"]).unwrap_err().message.contains("--timeout"));
         assert!(w(&["wait", "--json"]).is_err());
@@ -941,9 +941,9 @@ mod tests {
         assert_eq!(p(&["import", "-"]), Ok(Mode::Import { file: "/dev/stdin".into() }));
         assert!(p(&["import"]).unwrap_err().message.contains("needs an argument"));
         assert!(p(&["import", "a", "b"]).is_err());
-        assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(Hook::Sleep(5))));
+        assert_eq!(p(&["--hook-sleep", "5"]), Ok(Mode::Hook(HookCmd::Sleep(5))));
         assert!(p(&["--hook-sleep", "x"]).is_err());
-        assert_eq!(p(&["--hook-http-get", "http://h/"]), Ok(Mode::Hook(Hook::HttpGet("http://h/".into()))));
+        assert_eq!(p(&["--hook-http-get", "http://h/"]), Ok(Mode::Hook(HookCmd::HttpGet("http://h/".into()))));
         let as_pause = parse(&"/usr/bin/pause".into(), vec![], &|_| None);
         assert_eq!(as_pause, Ok(Mode::Pause));
         let as_docker_init = parse(&"docker-init".into(), vec!["--version".into()], &|_| None);

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::commands::load_or_print;
 use crate::cli::live;
-use crate::cli::WaitFor;
+use crate::cli::WaitCondition;
 use crate::config::Kind;
 use crate::config::RestartPolicy;
 use crate::pod::control::{Connection, ControlError};
@@ -29,7 +29,7 @@ use crate::pod::status_file;
 
 /// Whether the condition holds for one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum WaitVerdict {
     /// It holds: exit 0.
     Holds,
     /// Not yet; the reason, for the timeout message.
@@ -40,7 +40,7 @@ pub(crate) enum Verdict {
 }
 
 /// `podinit wait`: the exit code (0 when the condition holds).
-pub(crate) fn run(config: &Path, until: WaitFor, timeout: Duration, names: &[String]) -> i32 {
+pub(crate) fn run(config: &Path, until: WaitCondition, timeout: Duration, names: &[String]) -> i32 {
     let Some(pod) = load_or_print(config) else { return 1 };
     let known: Vec<&str> = pod.init.iter().chain(&pod.apps).map(|e| e.name.as_str()).collect();
     if let Some(bad) = names.iter().find(|n| !known.contains(&n.as_str())) {
@@ -76,9 +76,15 @@ struct Watched {
 }
 
 /// Waits; Err is the one-line reason it gave up.
-fn wait(dir: &Path, until: WaitFor, timeout: Duration, names: &[String], policy: RestartPolicy) -> Result<(), String> {
+fn wait(
+    dir: &Path,
+    until: WaitCondition,
+    timeout: Duration,
+    names: &[String],
+    policy: RestartPolicy,
+) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
-    let mut notify = Notify::new(dir).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    let mut notify = DirWatch::new(dir).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     let mut watched: Option<Watched> = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -91,7 +97,7 @@ fn wait(dir: &Path, until: WaitFor, timeout: Duration, names: &[String], policy:
                     continue;
                 }
                 // Not running yet (or not any more): wait for its socket to appear.
-                Err(why) if until == WaitFor::Exit && names.is_empty() => {
+                Err(why) if until == WaitCondition::Exit && names.is_empty() => {
                     return if why.starts_with(NOT_RUNNING) { Ok(()) } else { Err(why) };
                 }
                 Err(why) => why,
@@ -103,9 +109,9 @@ fn wait(dir: &Path, until: WaitFor, timeout: Duration, names: &[String], policy:
                     }
                 }
                 match evaluate(until, names, policy, &w.last) {
-                    Verdict::Holds => return Ok(()),
-                    Verdict::Fails(why) => return Err(why),
-                    Verdict::Pending(why) => why,
+                    WaitVerdict::Holds => return Ok(()),
+                    WaitVerdict::Fails(why) => return Err(why),
+                    WaitVerdict::Pending(why) => why,
                 }
             }
         };
@@ -127,7 +133,7 @@ fn wait(dir: &Path, until: WaitFor, timeout: Duration, names: &[String], policy:
                         w.last = st;
                     }
                 }
-                if until == WaitFor::Exit {
+                if until == WaitCondition::Exit {
                     return Ok(());
                 }
                 let st = &w.last;
@@ -236,20 +242,20 @@ fn pidfd_open(pid: i32) -> Option<OwnedFd> {
 
 /// The inotify watch on the state_dir, or on its nearest existing ancestor
 /// until podinit creates it.
-struct Notify {
+struct DirWatch {
     fd: OwnedFd,
     watching: Option<(i32, PathBuf)>,
 }
 
-impl Notify {
-    fn new(dir: &Path) -> Result<Notify, String> {
+impl DirWatch {
+    fn new(dir: &Path) -> Result<DirWatch, String> {
         // SAFETY: inotify_init1 with flags; returns a new fd or -1.
         let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
         if fd < 0 {
             return Err(std::io::Error::last_os_error().to_string());
         }
         // SAFETY: fd is a new descriptor that nothing else owns.
-        let mut n = Notify { fd: unsafe { OwnedFd::from_raw_fd(fd) }, watching: None };
+        let mut n = DirWatch { fd: unsafe { OwnedFd::from_raw_fd(fd) }, watching: None };
         n.rearm(dir);
         if n.watching.is_none() {
             return Err("no directory on its path can be watched".into());
@@ -335,17 +341,17 @@ fn ended_for_good(e: &EntryStatus, policy: RestartPolicy) -> bool {
 
 /// Whether `until` holds for the pod (no `names`) or for each named entry,
 /// given the pod's status `st`. Pure, for the tests.
-pub(crate) fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, st: &PodStatus) -> Verdict {
+pub(crate) fn evaluate(until: WaitCondition, names: &[String], policy: RestartPolicy, st: &PodStatus) -> WaitVerdict {
     let pod = &st.name;
-    let over = || Verdict::Fails(format!("the pod is {}", st.status));
+    let over = || WaitVerdict::Fails(format!("the pod is {}", st.status));
     if names.is_empty() {
         return match until {
-            WaitFor::Ready if st.ready => Verdict::Holds,
-            WaitFor::Ready | WaitFor::Started if pod_is_over(st) => over(),
-            WaitFor::Ready => {
-                Verdict::Pending(status::health(st).err().unwrap_or_else(|| format!("pod {pod} is not ready")))
+            WaitCondition::Ready if st.ready => WaitVerdict::Holds,
+            WaitCondition::Ready | WaitCondition::Started if pod_is_over(st) => over(),
+            WaitCondition::Ready => {
+                WaitVerdict::Pending(status::health(st).err().unwrap_or_else(|| format!("pod {pod} is not ready")))
             }
-            WaitFor::Started => {
+            WaitCondition::Started => {
                 let waiting: Vec<&str> = st
                     .entries
                     .iter()
@@ -353,36 +359,38 @@ pub(crate) fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, 
                     .map(|e| e.name.as_str())
                     .collect();
                 if st.status.starts_with("Init:") || st.status == "PodInitializing" || !waiting.is_empty() {
-                    Verdict::Pending(format!("the pod is {}; not started: {}", st.status, waiting.join(", ")))
+                    WaitVerdict::Pending(format!("the pod is {}; not started: {}", st.status, waiting.join(", ")))
                 } else {
-                    Verdict::Holds
+                    WaitVerdict::Holds
                 }
             }
-            WaitFor::Exit => Verdict::Pending(format!("podinit is still running (the pod is {})", st.status)),
+            WaitCondition::Exit => WaitVerdict::Pending(format!("podinit is still running (the pod is {})", st.status)),
         };
     }
     let mut pending = Vec::new();
     for name in names {
         let Some(e) = st.entries.iter().find(|e| &e.name == name) else {
-            return Verdict::Fails(format!("the running pod has no entry named '{name}'"));
+            return WaitVerdict::Fails(format!("the running pod has no entry named '{name}'"));
         };
         let init = e.kind == Kind::Init;
         let holds = match until {
-            WaitFor::Ready if init => matches!(e.state.as_str(), "Completed" | "Skipped"),
-            WaitFor::Ready => e.ready == Some(true),
-            WaitFor::Started if init => matches!(e.state.as_str(), "Running" | "Completed" | "Skipped"),
-            WaitFor::Started => entry_started(e) || e.state == EntryState::Completed,
-            WaitFor::Exit => matches!(e.state.as_str(), "Completed" | "Error" | "Terminated" | "Stopped" | "Skipped"),
+            WaitCondition::Ready if init => matches!(e.state.as_str(), "Completed" | "Skipped"),
+            WaitCondition::Ready => e.ready == Some(true),
+            WaitCondition::Started if init => matches!(e.state.as_str(), "Running" | "Completed" | "Skipped"),
+            WaitCondition::Started => entry_started(e) || e.state == EntryState::Completed,
+            WaitCondition::Exit => {
+                matches!(e.state.as_str(), "Completed" | "Error" | "Terminated" | "Stopped" | "Skipped")
+            }
         };
         if holds {
             continue;
         }
-        if until != WaitFor::Exit {
+        if until != WaitCondition::Exit {
             if pod_is_over(st) {
-                return Verdict::Fails(format!("the pod is {} ({name} is {})", st.status, e.state));
+                return WaitVerdict::Fails(format!("the pod is {} ({name} is {})", st.status, e.state));
             }
             if ended_for_good(e, policy) {
-                return Verdict::Fails(format!(
+                return WaitVerdict::Fails(format!(
                     "{name} is {} and will not restart (restart_policy {policy:?})",
                     e.state
                 ));
@@ -391,9 +399,9 @@ pub(crate) fn evaluate(until: WaitFor, names: &[String], policy: RestartPolicy, 
         pending.push(format!("{name} is {}", e.state));
     }
     if pending.is_empty() {
-        Verdict::Holds
+        WaitVerdict::Holds
     } else {
-        Verdict::Pending(pending.join(", "))
+        WaitVerdict::Pending(pending.join(", "))
     }
 }
 
@@ -436,25 +444,27 @@ mod tests {
     }
 
     use RestartPolicy::*;
-    use WaitFor::*;
+    use WaitCondition::*;
 
     #[test]
     fn pod_ready() {
         let up = pod("Running", true, vec![entry("a", "app", "Running", Some(true), Some(true))]);
-        assert_eq!(evaluate(Ready, &[], Always, &up), Verdict::Holds);
+        assert_eq!(evaluate(Ready, &[], Always, &up), WaitVerdict::Holds);
         let starting = pod("Init:0/1", false, vec![entry("i", "init", "Running", None, None)]);
-        assert!(matches!(evaluate(Ready, &[], Always, &starting), Verdict::Pending(w) if w.contains("Init:0/1")));
+        assert!(matches!(evaluate(Ready, &[], Always, &starting), WaitVerdict::Pending(w) if w.contains("Init:0/1")));
         let not_ready = pod("NotReady", false, vec![entry("a", "app", "Running", Some(false), Some(true))]);
-        assert!(matches!(evaluate(Ready, &[], Always, &not_ready), Verdict::Pending(w) if w.contains("a not ready")));
+        assert!(
+            matches!(evaluate(Ready, &[], Always, &not_ready), WaitVerdict::Pending(w) if w.contains("a not ready"))
+        );
         for over in ["Completed", "Error", "Init:Error", "Terminating", "DeadlineExceeded"] {
             let st = pod(over, false, vec![]);
-            assert!(matches!(evaluate(Ready, &[], Always, &st), Verdict::Fails(w) if w.contains(over)), "{over}");
-            assert!(matches!(evaluate(Started, &[], Always, &st), Verdict::Fails(_)), "{over}");
+            assert!(matches!(evaluate(Ready, &[], Always, &st), WaitVerdict::Fails(w) if w.contains(over)), "{over}");
+            assert!(matches!(evaluate(Started, &[], Always, &st), WaitVerdict::Fails(_)), "{over}");
         }
         // A crash loop may still recover: keep waiting.
         let crashing =
             pod("CrashLoopBackOff", false, vec![entry("a", "app", "CrashLoopBackOff", Some(false), Some(false))]);
-        assert!(matches!(evaluate(Ready, &[], Always, &crashing), Verdict::Pending(_)));
+        assert!(matches!(evaluate(Ready, &[], Always, &crashing), WaitVerdict::Pending(_)));
     }
 
     #[test]
@@ -468,20 +478,20 @@ mod tests {
                 entry("a", "app", "Running", Some(false), Some(false)),
             ],
         );
-        assert!(matches!(evaluate(Started, &[], Always, &st), Verdict::Pending(w) if w.contains('a')));
+        assert!(matches!(evaluate(Started, &[], Always, &st), WaitVerdict::Pending(w) if w.contains('a')));
         st.entries[2].started = Some(true);
-        assert_eq!(evaluate(Started, &[], Always, &st), Verdict::Holds);
+        assert_eq!(evaluate(Started, &[], Always, &st), WaitVerdict::Holds);
         st.status = "PodInitializing".into();
-        assert!(matches!(evaluate(Started, &[], Always, &st), Verdict::Pending(_)));
+        assert!(matches!(evaluate(Started, &[], Always, &st), WaitVerdict::Pending(_)));
         // A status file without `started` (older podinit): running counts.
         let old = pod("Running", true, vec![entry("a", "app", "Running", Some(true), None)]);
-        assert_eq!(evaluate(Started, &[], Always, &old), Verdict::Holds);
+        assert_eq!(evaluate(Started, &[], Always, &old), WaitVerdict::Holds);
     }
 
     #[test]
     fn pod_exit_waits_for_podinit_itself() {
         let done = pod("Completed", false, vec![]);
-        assert!(matches!(evaluate(Exit, &[], Never, &done), Verdict::Pending(_)));
+        assert!(matches!(evaluate(Exit, &[], Never, &done), WaitVerdict::Pending(_)));
     }
 
     #[test]
@@ -497,25 +507,27 @@ mod tests {
                 entry("bad", "app", "Error", Some(false), Some(false)),
             ],
         );
-        assert_eq!(evaluate(Ready, &names(&["migrate", "proxy"]), Always, &st), Verdict::Holds);
+        assert_eq!(evaluate(Ready, &names(&["migrate", "proxy"]), Always, &st), WaitVerdict::Holds);
         assert!(
-            matches!(evaluate(Ready, &names(&["proxy", "web"]), Always, &st), Verdict::Pending(w) if w == "web is Running")
+            matches!(evaluate(Ready, &names(&["proxy", "web"]), Always, &st), WaitVerdict::Pending(w) if w == "web is Running")
         );
-        assert_eq!(evaluate(Started, &names(&["web", "proxy", "migrate"]), Always, &st), Verdict::Holds);
-        assert_eq!(evaluate(Exit, &names(&["job", "bad", "migrate"]), Never, &st), Verdict::Holds);
-        assert!(matches!(evaluate(Exit, &names(&["web"]), Never, &st), Verdict::Pending(_)));
+        assert_eq!(evaluate(Started, &names(&["web", "proxy", "migrate"]), Always, &st), WaitVerdict::Holds);
+        assert_eq!(evaluate(Exit, &names(&["job", "bad", "migrate"]), Never, &st), WaitVerdict::Holds);
+        assert!(matches!(evaluate(Exit, &names(&["web"]), Never, &st), WaitVerdict::Pending(_)));
         // Ended and the policy will not restart it: fails at once, naming the policy.
         assert!(
-            matches!(evaluate(Ready, &names(&["job"]), OnFailure, &st), Verdict::Fails(w) if w.contains("OnFailure"))
+            matches!(evaluate(Ready, &names(&["job"]), OnFailure, &st), WaitVerdict::Fails(w) if w.contains("OnFailure"))
         );
-        assert!(matches!(evaluate(Ready, &names(&["bad"]), Never, &st), Verdict::Fails(_)));
+        assert!(matches!(evaluate(Ready, &names(&["bad"]), Never, &st), WaitVerdict::Fails(_)));
         // ... but under Always (or OnFailure for an error) it comes back: keep waiting.
-        assert!(matches!(evaluate(Ready, &names(&["job"]), Always, &st), Verdict::Pending(_)));
-        assert!(matches!(evaluate(Ready, &names(&["bad"]), OnFailure, &st), Verdict::Pending(_)));
-        assert!(matches!(evaluate(Ready, &names(&["ghost"]), Always, &st), Verdict::Fails(w) if w.contains("ghost")));
+        assert!(matches!(evaluate(Ready, &names(&["job"]), Always, &st), WaitVerdict::Pending(_)));
+        assert!(matches!(evaluate(Ready, &names(&["bad"]), OnFailure, &st), WaitVerdict::Pending(_)));
+        assert!(
+            matches!(evaluate(Ready, &names(&["ghost"]), Always, &st), WaitVerdict::Fails(w) if w.contains("ghost"))
+        );
         let over = pod("Terminating", false, st.entries.clone());
         assert!(
-            matches!(evaluate(Ready, &names(&["web"]), Always, &over), Verdict::Fails(w) if w.contains("Terminating"))
+            matches!(evaluate(Ready, &names(&["web"]), Always, &over), WaitVerdict::Fails(w) if w.contains("Terminating"))
         );
     }
 }

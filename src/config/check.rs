@@ -1,14 +1,18 @@
-//! The validator: walks the spanned TOML tree by hand against the pod file
-//! schema, building the [`Pod`] and collecting every problem on the way.
+//! The pod file's reader: walks the spanned TOML tree by hand against the pod
+//! file schema, building the [`Pod`] and collecting every problem of the
+//! format on the way (types, durations, sizes, signals, unknown keys), with
+//! where each field was written; then places the problems `validate.rs` finds
+//! in the model at those places.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use toml::de::DeValue;
 
 use super::document::{self, describe, Key, Table, Value};
-use super::{check_header_name, http_target, split_host_port, WaitFor, WaitTarget};
+use super::validate::{self, Field, FieldRef, Format, ProbeField, Subject};
+use super::ProbeKind;
+use super::{check_header_name, WaitFor, WaitTarget};
 use super::{parse_duration, ConfigError, Entry, Kind, Pod, Probe, ProbeAction, RestartPolicy};
 use super::{Backoff, ExitCodeOperator, FileEnv, RestartRule};
 use crate::config::suggest::closest;
@@ -136,12 +140,12 @@ fn kind_label(kind: Kind) -> &'static str {
 
 /// One `key = value` row of a table.
 #[derive(Clone, Copy)]
-struct Field<'t> {
+struct Row<'t> {
     key: &'t Key<'t>,
     val: &'t Value<'t>,
 }
 
-impl<'t> Field<'t> {
+impl<'t> Row<'t> {
     fn name(&self) -> &'t str {
         self.key.get_ref()
     }
@@ -164,8 +168,8 @@ impl<'t> Field<'t> {
 
 /// The rows of `table` in file order: the crate's tables iterate in key order,
 /// but messages, `env` and the entries follow the file.
-fn fields<'t>(table: &'t Table<'t>) -> Vec<Field<'t>> {
-    let mut rows: Vec<Field<'t>> = table.iter().map(|(key, val)| Field { key, val }).collect();
+fn fields<'t>(table: &'t Table<'t>) -> Vec<Row<'t>> {
+    let mut rows: Vec<Row<'t>> = table.iter().map(|(key, val)| Row { key, val }).collect();
     rows.sort_by_key(|f| f.key.span().start);
     rows
 }
@@ -176,15 +180,28 @@ pub(super) struct Checker<'a> {
     text: &'a str,
     /// Every problem found so far, in the order found, each with its byte offset.
     errors: Vec<(Option<usize>, String)>,
-    /// Entry names seen so far and the offset of each, to report duplicates.
-    names: BTreeMap<String, usize>,
+    /// Where each field the model's rules may fault was written (`validate.rs`).
+    origins: Vec<(FieldRef, usize)>,
+    /// The pod or the entry being read, for `origins`.
+    subject: Subject,
+    /// The entries in the order they were read: `[[init]]` and `[[app]]` in the
+    /// order their arrays start in the file, for which of two equal names is first.
+    read: Vec<Subject>,
     /// Offsets of the text's newlines, once a duplicate name needs a line number.
     newlines: Option<Vec<usize>>,
 }
 
 impl<'a> Checker<'a> {
     pub(super) fn new(path: &'a Path, text: &'a str) -> Checker<'a> {
-        Checker { path, text, errors: Vec::new(), names: BTreeMap::new(), newlines: None }
+        Checker {
+            path,
+            text,
+            errors: Vec::new(),
+            origins: Vec::new(),
+            subject: Subject::Pod,
+            read: Vec::new(),
+            newlines: None,
+        }
     }
 
     /// Records a problem at byte `at` of the text, or without a position.
@@ -242,19 +259,65 @@ impl<'a> Checker<'a> {
         done
     }
 
-    fn type_error(&mut self, f: Field, expected: &str) {
+    /// Records that `field` of the subject being read was written at byte `at`.
+    fn origin(&mut self, field: Field, at: usize) {
+        self.origins.push((FieldRef { of: self.subject, field }, at));
+    }
+
+    /// Where `at` was written: the field, else its entry (a field left to its
+    /// default). None for the pod's own fields when the file does not set them:
+    /// a default comes from the environment (the downward API), not the file.
+    fn origin_of(&self, at: FieldRef) -> Option<usize> {
+        let find = |r: FieldRef| self.origins.iter().find(|(o, _)| *o == r).map(|&(_, at)| at);
+        find(at).or_else(|| match at.of {
+            Subject::Pod => None,
+            of => find(FieldRef { of, field: Field::Whole }),
+        })
+    }
+
+    /// Checks the model's rules (`validate.rs`) on `pod`, each problem at where its field was written.
+    pub(super) fn validate(&mut self, pod: &Pod) {
+        for problem in validate::validate(pod, Format::Toml) {
+            let Some(mut at) = self.origin_of(problem.at) else { continue };
+            let mut message = problem.message;
+            if let Some(first_ref) = problem.first {
+                // The first of a name is the one read first (the model lists init entries
+                // first); when that is this one, the problem goes to the model's first.
+                let name = |of: Subject| match of {
+                    Subject::Init(i) => pod.init.get(i).map(|e| e.name.as_str()),
+                    Subject::App(i) => pod.apps.get(i).map(|e| e.name.as_str()),
+                    Subject::Pod => None,
+                };
+                let earliest = self.read.iter().copied().find(|&r| name(r) == name(problem.at.of));
+                let first_of = match earliest {
+                    Some(e) if e == problem.at.of => {
+                        at = self.origin_of(first_ref).unwrap_or(at);
+                        e
+                    }
+                    Some(e) => e,
+                    None => first_ref.of,
+                };
+                let Some(first) = self.origin_of(FieldRef { of: first_of, field: Field::Name }) else { continue };
+                let line = self.line_of(first);
+                message = format!("{message} (first used on line {line})");
+            }
+            self.error(Some(at), message);
+        }
+    }
+
+    fn type_error(&mut self, f: Row, expected: &str) {
         let message = format!("'{}' must be {expected}, found {}", f.name(), describe(f.value()));
         self.error(Some(f.at()), message);
     }
 
-    fn unknown_key(&mut self, f: Field, section: &str, valid: &[&str]) {
+    fn unknown_key(&mut self, f: Row, section: &str, valid: &[&str]) {
         let hint = closest(f.name(), valid).map(|k| format!(", did you mean '{k}'?")).unwrap_or_default();
         let message = format!("unknown key '{}' in {section}{hint} (valid keys: {})", f.name(), valid.join(", "));
         self.error(Some(f.key_at()), message);
     }
 
     /// The integer `f` holds as written, for messages: its value when it has one.
-    fn written_int(&self, f: Field, value: &toml::de::DeInteger) -> String {
+    fn written_int(&self, f: Row, value: &toml::de::DeInteger) -> String {
         match document::integer(value) {
             Some(n) => n.to_string(),
             None => self.text.get(f.val.span()).unwrap_or_default().to_string(),
@@ -268,8 +331,8 @@ impl<'a> Checker<'a> {
         let mut pod = Pod::defaults(self.path);
         for f in fields(root) {
             match f.name() {
-                "name" => pod.name = self.k8s_name(f, false).unwrap_or(pod.name),
-                "namespace" => pod.namespace = self.k8s_name(f, true).unwrap_or(pod.namespace),
+                "name" => pod.name = self.pod_name(f, Field::Name).unwrap_or(pod.name),
+                "namespace" => pod.namespace = self.pod_name(f, Field::Namespace).unwrap_or(pod.namespace),
                 "restart_policy" => pod.restart_policy = self.restart_policy(f).unwrap_or(pod.restart_policy),
                 "termination_grace_period" => {
                     pod.termination_grace_period = self.duration(f).unwrap_or(pod.termination_grace_period)
@@ -292,24 +355,30 @@ impl<'a> Checker<'a> {
                     }
                 }
                 "env_file" => pod.env_files = self.paths(f),
-                "backoff" => pod.backoff = self.backoff(f).unwrap_or(pod.backoff),
+                "backoff" => {
+                    self.origin(Field::Backoff, f.at());
+                    pod.backoff = self.backoff(f).unwrap_or(pod.backoff);
+                }
                 "init" => {
                     for (rows, at) in self.entry_tables(f) {
+                        self.subject = Subject::Init(pod.init.len());
                         pod.init.push(self.entry(Section::Init, rows, at));
                     }
                 }
                 "app" => {
                     for (rows, at) in self.entry_tables(f) {
+                        self.subject = Subject::App(pod.apps.len());
                         pod.apps.push(self.entry(Section::App, rows, at));
                     }
                 }
                 _ => self.unknown_key(f, "the pod file", POD_KEYS),
             }
+            self.subject = Subject::Pod;
         }
         pod
     }
 
-    fn restart_policy(&mut self, f: Field) -> Option<RestartPolicy> {
+    fn restart_policy(&mut self, f: Row) -> Option<RestartPolicy> {
         let word = self.string(f)?;
         match word.parse() {
             Ok(p) => Some(p),
@@ -321,7 +390,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The tables of `[[init]]` or `[[app]]`, each with where it starts.
-    fn entry_tables<'t>(&mut self, f: Field<'t>) -> Vec<(&'t Table<'t>, usize)> {
+    fn entry_tables<'t>(&mut self, f: Row<'t>) -> Vec<(&'t Table<'t>, usize)> {
         let items = match f.value() {
             DeValue::Array(items) => items,
             DeValue::Table(_) => {
@@ -352,6 +421,8 @@ impl<'a> Checker<'a> {
     /// One entry, from its table starting at byte `at`.
     fn entry(&mut self, section: Section, rows: &Table, at: usize) -> Entry {
         let kind = self.entry_kind(section, rows);
+        self.read.push(self.subject);
+        self.origin(Field::Whole, at);
         // For messages only: the name as written, before it is validated.
         let written_name = match rows.get("name").map(|v| v.get_ref()) {
             Some(DeValue::String(name)) => Some(name),
@@ -362,8 +433,7 @@ impl<'a> Checker<'a> {
             None => kind_label(kind).to_string(),
         };
         let mut entry = Entry::defaults(kind);
-        let (mut has_name, mut has_command, mut wait_for_key) = (false, false, None);
-        let (mut restart_policy_set, mut rules_key) = (false, None);
+        let mut has_name = false;
         for f in fields(rows) {
             let Some((_, valid_on, why)) = ENTRY_KEYS.iter().find(|(key, ..)| *key == f.name()) else {
                 self.unknown_key(f, section.header(), &section.keys());
@@ -376,11 +446,14 @@ impl<'a> Checker<'a> {
             match f.name() {
                 "name" => {
                     has_name = true;
-                    entry.name = self.entry_name(f).unwrap_or_default();
+                    self.origin(Field::Name, f.at());
+                    entry.name = self.nonempty(f).unwrap_or_default();
                 }
                 "command" => {
-                    has_command = true;
-                    entry.command = self.command(f).unwrap_or_default();
+                    // A command written but unreadable stands as one for the rules
+                    // about having one (validate.rs): its own error says what is wrong.
+                    self.origin(Field::Command, f.at());
+                    entry.command = self.command(f).unwrap_or_else(|| vec![String::new()]);
                 }
                 "env" => {
                     let (env, files) = self.env(f);
@@ -389,19 +462,19 @@ impl<'a> Checker<'a> {
                 }
                 "env_file" => entry.env_files = self.paths(f),
                 "restart_policy" => {
-                    entry.restart_policy = self.restart_policy(f);
-                    if kind == Kind::Init && entry.restart_policy == Some(RestartPolicy::Always) {
-                        entry.restart_policy = None;
-                        let message = format!(
-                            "restart_policy = \"Always\" on {label} would make it a sidecar: write restart = \"Always\""
-                        );
-                        self.error(Some(f.at()), message);
-                    }
-                    restart_policy_set = true;
+                    self.origin(Field::RestartPolicy, f.at());
+                    // Unreadable, it still counts as set for the restart rules (validate.rs).
+                    entry.restart_policy = Some(self.restart_policy(f).unwrap_or(RestartPolicy::Never));
                 }
                 "restart_rules" => {
-                    rules_key = Some(f.key_at());
+                    self.origin(Field::RestartRules, f.key_at());
                     entry.restart_rules = self.restart_rules(f);
+                    // `restart_rules = []` leaves no rule in the model for validate.rs to
+                    // see, yet a pod file has always been refused for it without a policy.
+                    if entry.restart_rules.is_empty() && !rows.contains_key("restart_policy") {
+                        let message = format!("{label} has restart_rules but no restart_policy (the rules need the entry's own policy, as in Kubernetes)");
+                        self.error(Some(f.key_at()), message);
+                    }
                 }
                 "notify" => entry.notify = self.boolean(f).unwrap_or(false),
                 "working_dir" => entry.working_dir = self.path(f),
@@ -410,13 +483,13 @@ impl<'a> Checker<'a> {
                 "timeout" => entry.timeout = self.period(f),
                 "once" => entry.once = self.boolean(f).unwrap_or(true),
                 "wait_for" => {
-                    wait_for_key = Some(f.key_at());
-                    entry.wait_for = self.wait_for(f);
+                    self.origin(Field::WaitFor, f.key_at());
+                    entry.wait_for = Some(self.wait_for(f));
                 }
                 "essential" => entry.essential = self.boolean(f).unwrap_or(false),
-                "startup_probe" => entry.startup_probe = self.probe(f),
-                "readiness_probe" => entry.readiness_probe = self.probe(f),
-                "liveness_probe" => entry.liveness_probe = self.probe(f),
+                "startup_probe" => entry.startup_probe = self.probe(f, ProbeKind::Startup),
+                "readiness_probe" => entry.readiness_probe = self.probe(f, ProbeKind::Readiness),
+                "liveness_probe" => entry.liveness_probe = self.probe(f, ProbeKind::Liveness),
                 "post_start" => entry.post_start = self.command(f),
                 "pre_stop" => entry.pre_stop = self.command(f),
                 // "restart" was read by entry_kind.
@@ -425,20 +498,6 @@ impl<'a> Checker<'a> {
         }
         if !has_name {
             self.error(Some(at), format!("{} entry has no 'name'", section.header()));
-        }
-        if let (Some(key), false) = (rules_key, restart_policy_set) {
-            // Kubernetes' rule: the rules refine the container's own policy, so it must be set.
-            let message = format!("{label} has restart_rules but no restart_policy (the rules need the entry's own policy, as in Kubernetes)");
-            self.error(Some(key), message);
-        }
-        match (kind, has_command, wait_for_key) {
-            (Kind::Init, true, Some(key)) => {
-                let message = format!("{label} has both 'command' and 'wait_for' (a waiter step runs no command)");
-                self.error(Some(key), message);
-            }
-            (Kind::Init, false, None) => self.error(Some(at), format!("{label} has no 'command' or 'wait_for'")),
-            (Kind::Sidecar | Kind::App, false, _) => self.error(Some(at), format!("{label} has no 'command'")),
-            _ => {}
         }
         entry
     }
@@ -464,37 +523,14 @@ impl<'a> Checker<'a> {
         Kind::Sidecar
     }
 
-    /// The pod's name or namespace, valid as Kubernetes validates them
-    /// (apimachinery `NameIsDNSSubdomain` for a pod, `NameIsDNSLabel` for a
-    /// namespace), so `podinit export` never writes a manifest the API server refuses.
-    fn k8s_name(&mut self, f: Field, label: bool) -> Option<String> {
+    /// The pod's name or namespace (its rules are in validate.rs).
+    fn pod_name(&mut self, f: Row, field: Field) -> Option<String> {
         let name = self.nonempty(f)?;
-        match dns1123_error(&name, label) {
-            None => Some(name),
-            Some(why) => {
-                let what = if label { "an RFC 1123 label" } else { "an RFC 1123 subdomain" };
-                self.error(Some(f.at()), format!("bad {} '{name}': {why} (Kubernetes needs {what})", f.name()));
-                None
-            }
-        }
-    }
-
-    fn entry_name(&mut self, f: Field) -> Option<String> {
-        let name = self.nonempty(f)?;
-        if let Some(problem) = super::model::entry_name_problem(&name) {
-            self.error(Some(f.at()), problem);
-            return None;
-        }
-        if let Some(&first) = self.names.get(&name) {
-            let first = self.line_of(first);
-            self.error(Some(f.at()), format!("duplicate name '{name}' (first used on line {first})"));
-            return None;
-        }
-        self.names.insert(name.clone(), f.at());
+        self.origin(field, f.at());
         Some(name)
     }
 
-    fn string(&mut self, f: Field) -> Option<String> {
+    fn string(&mut self, f: Row) -> Option<String> {
         match f.value() {
             // Every string ends up in a C string (argv, env, paths), which cannot hold NUL.
             DeValue::String(s) if s.contains('\0') => {
@@ -509,7 +545,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn nonempty(&mut self, f: Field) -> Option<String> {
+    fn nonempty(&mut self, f: Row) -> Option<String> {
         let s = self.string(f)?;
         if s.is_empty() {
             self.error(Some(f.at()), format!("'{}' must not be empty", f.name()));
@@ -518,11 +554,11 @@ impl<'a> Checker<'a> {
         Some(s)
     }
 
-    fn path(&mut self, f: Field) -> Option<PathBuf> {
+    fn path(&mut self, f: Row) -> Option<PathBuf> {
         self.nonempty(f).map(PathBuf::from)
     }
 
-    fn user(&mut self, f: Field) -> Option<String> {
+    fn user(&mut self, f: Row) -> Option<String> {
         let user = self.nonempty(f)?;
         if user.split(':').count() > 2 || user.split(':').any(str::is_empty) {
             self.error(Some(f.at()), format!("bad user '{user}' (expected a user name, or uid[:gid])"));
@@ -531,7 +567,7 @@ impl<'a> Checker<'a> {
         Some(user)
     }
 
-    fn boolean(&mut self, f: Field) -> Option<bool> {
+    fn boolean(&mut self, f: Row) -> Option<bool> {
         match *f.value() {
             DeValue::Boolean(b) => Some(b),
             _ => {
@@ -541,7 +577,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn duration(&mut self, f: Field) -> Option<Duration> {
+    fn duration(&mut self, f: Row) -> Option<Duration> {
         let message = match f.value() {
             DeValue::String(s) => match parse_duration(s) {
                 Ok(d) => return Some(d),
@@ -565,7 +601,7 @@ impl<'a> Checker<'a> {
     /// A size: a whole number of bytes or a string with a unit (`64Ki`,
     /// `10Mi`, as Kubernetes quantities; `KiB`/`MiB` and `K`/`M` too), at
     /// least `min` (0 stays allowed: "off").
-    fn size(&mut self, f: Field, min: u64) -> Option<u64> {
+    fn size(&mut self, f: Row, min: u64) -> Option<u64> {
         let n = match f.value() {
             DeValue::Integer(i) => document::integer(i).and_then(|n| u64::try_from(n).ok()).ok_or(String::new()),
             DeValue::String(s) => parse_size(s),
@@ -590,7 +626,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A duration that must not be zero: periods, timeouts, deadlines.
-    fn period(&mut self, f: Field) -> Option<Duration> {
+    fn period(&mut self, f: Row) -> Option<Duration> {
         let d = self.duration(f)?;
         if d.is_zero() {
             self.error(Some(f.at()), format!("'{}' must be longer than 0", f.name()));
@@ -599,13 +635,20 @@ impl<'a> Checker<'a> {
         Some(d)
     }
 
-    fn threshold(&mut self, f: Field) -> Option<u32> {
+    /// A whole number of at least 1.
+    fn threshold(&mut self, f: Row) -> Option<u32> {
+        self.count(f, 1)
+    }
+
+    /// A whole number of at least `min` that fits in a u32 (a probe's thresholds
+    /// are read from 0: that they are at least 1 is a rule of validate.rs).
+    fn count(&mut self, f: Row, min: u32) -> Option<u32> {
         let DeValue::Integer(i) = f.value() else {
             self.type_error(f, "a whole number");
             return None;
         };
         let n = document::integer(i);
-        if let Some(n) = n.and_then(|n| u32::try_from(n).ok()).filter(|&n| n >= 1) {
+        if let Some(n) = n.and_then(|n| u32::try_from(n).ok()).filter(|&n| n >= min) {
             return Some(n);
         }
         let written = self.written_int(f, i);
@@ -617,7 +660,7 @@ impl<'a> Checker<'a> {
         None
     }
 
-    fn signal(&mut self, f: Field) -> Option<SigNum> {
+    fn signal(&mut self, f: Row) -> Option<SigNum> {
         let text = match f.value() {
             DeValue::String(s) => s.to_string(),
             DeValue::Integer(i) => self.written_int(f, i),
@@ -636,7 +679,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An argv: a non-empty array of strings whose first one (the program) is not empty.
-    fn command(&mut self, f: Field) -> Option<Vec<String>> {
+    fn command(&mut self, f: Row) -> Option<Vec<String>> {
         let DeValue::Array(items) = f.value() else {
             self.type_error(f, "an array of strings, like [\"sh\", \"-c\", \"echo hi\"]");
             return None;
@@ -676,7 +719,7 @@ impl<'a> Checker<'a> {
 
     /// An `env` table: its plain variables, and those read from a file
     /// (`NAME = { file = "…", key = "…" }`) with where each is written.
-    fn env(&mut self, f: Field) -> (Vec<(String, String)>, FileVars) {
+    fn env(&mut self, f: Row) -> (Vec<(String, String)>, FileVars) {
         let Some(rows) = self.table(f, "a table of strings, like { LANG = \"C.UTF-8\" }") else {
             return (Vec::new(), Vec::new());
         };
@@ -703,7 +746,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `NAME = { file = "/shared/app.env", key = "KEY", optional = false }`.
-    fn file_ref(&mut self, f: Field) -> Option<FileEnv> {
+    fn file_ref(&mut self, f: Row) -> Option<FileEnv> {
         let rows = self.table(f, "a string, or a table like { file = \"/shared/app.env\", key = \"KEY\" }")?;
         let (mut path, mut key, mut optional) = (None, None, false);
         for g in fields(rows) {
@@ -721,7 +764,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A path, or an array of paths (`env_file`).
-    fn paths(&mut self, f: Field) -> Vec<PathBuf> {
+    fn paths(&mut self, f: Row) -> Vec<PathBuf> {
         match f.value() {
             DeValue::String(_) => self.path(f).into_iter().collect(),
             DeValue::Array(items) => {
@@ -746,7 +789,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `backoff = { initial = "10s", max = "300s" }`.
-    fn backoff(&mut self, f: Field) -> Option<Backoff> {
+    fn backoff(&mut self, f: Row) -> Option<Backoff> {
         let rows = self.table(f, "a table like { initial = \"10s\", max = \"300s\" }")?;
         let mut b = Backoff::default();
         let mut bad = false;
@@ -764,16 +807,12 @@ impl<'a> Checker<'a> {
                 None => bad = true,
             }
         }
-        if !bad && b.max < b.initial {
-            let message = format!("'backoff' max ({:?}) is shorter than initial ({:?})", b.max, b.initial);
-            self.error(Some(f.at()), message);
-            return None;
-        }
-        Some(b)
+        // max >= initial is validate's rule; a half-read curve is not put to it.
+        (!bad).then_some(b)
     }
 
     /// `restart_rules = [{ action = "Restart", exit_codes = { operator = "In", values = [42] } }]`.
-    fn restart_rules(&mut self, f: Field) -> Vec<RestartRule> {
+    fn restart_rules(&mut self, f: Row) -> Vec<RestartRule> {
         let DeValue::Array(items) = f.value() else {
             self.type_error(
                 f,
@@ -823,7 +862,7 @@ impl<'a> Checker<'a> {
         rules
     }
 
-    fn exit_codes(&mut self, f: Field) -> Option<RestartRule> {
+    fn exit_codes(&mut self, f: Row) -> Option<RestartRule> {
         let rows = self.table(f, "a table like { operator = \"In\", values = [42] }")?;
         let (mut operator, mut values) = (None, Vec::new());
         for g in fields(rows) {
@@ -878,7 +917,7 @@ impl<'a> Checker<'a> {
         Some(RestartRule { operator, values })
     }
 
-    fn table<'t>(&mut self, f: Field<'t>, like: &str) -> Option<&'t Table<'t>> {
+    fn table<'t>(&mut self, f: Row<'t>, like: &str) -> Option<&'t Table<'t>> {
         match f.value() {
             DeValue::Table(rows) => Some(rows),
             _ => {
@@ -888,29 +927,17 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn tcp(&mut self, f: Field) -> Option<String> {
+    /// What a probe or a waiter checks: a string whose rules (`host:port`, an
+    /// `http://` URL) are in validate.rs, which finds it by `kind`.
+    fn target(&mut self, f: Row, kind: ProbeKind) -> Option<String> {
         let target = self.string(f)?;
-        match split_host_port(&target) {
-            Ok(_) => Some(target),
-            Err(why) => {
-                self.error(Some(f.at()), format!("bad {} address '{target}' ({why})", f.name()));
-                None
-            }
-        }
+        self.origin(Field::Probe(kind, ProbeField::Action), f.at());
+        Some(target)
     }
 
-    fn http(&mut self, f: Field) -> Option<String> {
-        let url = self.string(f)?;
-        match http_target(&url) {
-            Ok(_) => Some(url),
-            Err(why) => {
-                self.error(Some(f.at()), format!("bad http URL '{url}' ({why})"));
-                None
-            }
-        }
-    }
-
-    fn probe(&mut self, f: Field) -> Option<Probe> {
+    /// A probe; one whose check is missing or unreadable stands as an exec probe
+    /// of no command, so that the rules on its other fields (validate.rs) still run.
+    fn probe(&mut self, f: Row, kind: ProbeKind) -> Option<Probe> {
         let rows = self.table(f, "a table like { tcp = \"127.0.0.1:80\" }")?;
         let (mut action, mut action_key) = (None, None);
         let mut initial_delay = Duration::ZERO;
@@ -921,9 +948,9 @@ impl<'a> Checker<'a> {
         for g in fields(rows) {
             let found = match g.name() {
                 "exec" => self.command(g).map(ProbeAction::Exec),
-                "tcp" => self.tcp(g).map(ProbeAction::Tcp),
-                "http" => self.http(g).map(|url| ProbeAction::Http(url.into())),
-                "grpc" => self.tcp(g).map(|addr| ProbeAction::Grpc { addr, service: String::new() }),
+                "tcp" => self.target(g, kind).map(ProbeAction::Tcp),
+                "http" => self.target(g, kind).map(|url| ProbeAction::Http(url.as_str().into())),
+                "grpc" => self.target(g, kind).map(|addr| ProbeAction::Grpc { addr, service: String::new() }),
                 "headers" => {
                     headers = Some((self.headers(g), g.key_at()));
                     continue;
@@ -937,23 +964,23 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 "period" => {
-                    period = self.period(g).unwrap_or(period);
+                    self.origin(Field::Probe(kind, ProbeField::Period), g.at());
+                    period = self.duration(g).unwrap_or(period);
                     continue;
                 }
                 "timeout" => {
-                    timeout = self.period(g).unwrap_or(timeout);
+                    self.origin(Field::Probe(kind, ProbeField::Timeout), g.at());
+                    timeout = self.duration(g).unwrap_or(timeout);
                     continue;
                 }
                 "success_threshold" => {
-                    success_threshold = self.threshold(g).unwrap_or(1);
-                    // Kubernetes' rule: liveness and startup probes pass on the first success.
-                    if success_threshold != 1 && f.name() != "readiness_probe" {
-                        self.error(Some(g.at()), format!("'success_threshold' must be 1 for a {}", f.name()));
-                    }
+                    self.origin(Field::Probe(kind, ProbeField::SuccessThreshold), g.at());
+                    success_threshold = self.count(g, 0).unwrap_or(1);
                     continue;
                 }
                 "failure_threshold" => {
-                    failure_threshold = self.threshold(g).unwrap_or(3);
+                    self.origin(Field::Probe(kind, ProbeField::FailureThreshold), g.at());
+                    failure_threshold = self.count(g, 0).unwrap_or(3);
                     continue;
                 }
                 _ => {
@@ -990,12 +1017,13 @@ impl<'a> Checker<'a> {
                 self.error(Some(at), format!("'{key}' goes with '{goes_with}' (this probe does {does})"));
             }
         }
-        Some(Probe { action: action?, initial_delay, period, timeout, success_threshold, failure_threshold })
+        let action = action.unwrap_or(ProbeAction::Exec(Vec::new()));
+        Some(Probe { action, initial_delay, period, timeout, success_threshold, failure_threshold })
     }
 
     /// An http probe's extra request headers: `{ Host = "example.com", X-Key = ["a", "b"] }`
     /// (an array sends the header once per value, in order).
-    fn headers(&mut self, f: Field) -> Vec<(String, String)> {
+    fn headers(&mut self, f: Row) -> Vec<(String, String)> {
         let Some(rows) = self.table(f, "a table of strings, like { Host = \"example.com\" }") else {
             return Vec::new();
         };
@@ -1021,22 +1049,28 @@ impl<'a> Checker<'a> {
         out
     }
 
-    fn wait_for(&mut self, f: Field) -> Option<WaitFor> {
-        let rows = self.table(f, "a table like { tcp = \"127.0.0.1:5432\" }")?;
+    /// An init step's `wait_for`; unreadable, it stands as a wait for no file, so
+    /// that it still counts as written for the rules about having one (validate.rs).
+    fn wait_for(&mut self, f: Row) -> WaitFor {
+        let stand_in =
+            || WaitFor { target: WaitTarget::File(PathBuf::new()), timeout: None, period: Duration::from_secs(1) };
+        let Some(rows) = self.table(f, "a table like { tcp = \"127.0.0.1:5432\" }") else { return stand_in() };
         let (mut target, mut target_key) = (None, None);
         let (mut timeout, mut period) = (None, Duration::from_secs(1));
         for g in fields(rows) {
             let found = match g.name() {
-                "tcp" => self.tcp(g).map(WaitTarget::Tcp),
-                "http" => self.http(g).map(WaitTarget::Http),
+                "tcp" => self.target(g, ProbeKind::Wait).map(WaitTarget::Tcp),
+                "http" => self.target(g, ProbeKind::Wait).map(WaitTarget::Http),
                 "file" => self.path(g).map(WaitTarget::File),
                 "unix" => self.path(g).map(WaitTarget::Unix),
                 "timeout" => {
-                    timeout = self.period(g);
+                    self.origin(Field::Probe(ProbeKind::Wait, ProbeField::Timeout), g.at());
+                    timeout = self.duration(g);
                     continue;
                 }
                 "period" => {
-                    period = self.period(g).unwrap_or(period);
+                    self.origin(Field::Probe(ProbeKind::Wait, ProbeField::Period), g.at());
+                    period = self.duration(g).unwrap_or(period);
                     continue;
                 }
                 _ => {
@@ -1057,7 +1091,10 @@ impl<'a> Checker<'a> {
         if target_key.is_none() {
             self.error(Some(f.at()), "'wait_for' needs one of tcp, http, file or unix");
         }
-        Some(WaitFor { target: target?, timeout, period })
+        match target {
+            Some(target) => WaitFor { target, timeout, period },
+            None => WaitFor { timeout, period, ..stand_in() },
+        }
     }
 }
 
@@ -1081,6 +1118,25 @@ pub(crate) fn dns1123_error(name: &str, label: bool) -> Option<String> {
         }
     }
     None
+}
+
+/// Parses `64Ki`, `10Mi`, `1Gi` (Kubernetes quantities), `64KiB`, `10MiB`,
+/// `64K`/`64k`, `10M` (powers of 1000, as Kubernetes reads them) or bare digits.
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(digits);
+    let mult: u64 = match unit {
+        "" => 1,
+        "Ki" | "KiB" => 1 << 10,
+        "Mi" | "MiB" => 1 << 20,
+        "Gi" | "GiB" => 1 << 30,
+        "k" | "K" | "KB" => 1_000,
+        "M" | "MB" => 1_000_000,
+        "G" | "GB" => 1_000_000_000,
+        _ => return Err("expected a number with a unit: Ki, Mi, Gi, k, M, G".into()),
+    };
+    let n: u64 = num.parse().map_err(|_| "expected a number with a unit: Ki, Mi, Gi, k, M, G".to_string())?;
+    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
 }
 
 #[cfg(test)]
@@ -1116,23 +1172,4 @@ mod tests {
         assert_eq!(closest("Name", POD_KEYS), Some("name"));
         assert_eq!(closest("restartPolicy", POD_KEYS), Some("restart_policy"));
     }
-}
-
-/// Parses `64Ki`, `10Mi`, `1Gi` (Kubernetes quantities), `64KiB`, `10MiB`,
-/// `64K`/`64k`, `10M` (powers of 1000, as Kubernetes reads them) or bare digits.
-pub(super) fn parse_size(s: &str) -> Result<u64, String> {
-    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(digits);
-    let mult: u64 = match unit {
-        "" => 1,
-        "Ki" | "KiB" => 1 << 10,
-        "Mi" | "MiB" => 1 << 20,
-        "Gi" | "GiB" => 1 << 30,
-        "k" | "K" | "KB" => 1_000,
-        "M" | "MB" => 1_000_000,
-        "G" | "GB" => 1_000_000_000,
-        _ => return Err("expected a number with a unit: Ki, Mi, Gi, k, M, G".into()),
-    };
-    let n: u64 = num.parse().map_err(|_| "expected a number with a unit: Ki, Mi, Gi, k, M, G".to_string())?;
-    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
 }

@@ -23,11 +23,11 @@ use super::ConfigError;
 
 /// An env file is small; reading stops past this (a runaway file must not
 /// exhaust PID 1's memory).
-pub const MAX_ENV_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_ENV_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads the dotenv file at `path`: its variables in file order, or the first
 /// problem, positioned.
-pub fn read(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
     use std::io::Read;
     let fail = |message: String| ConfigError { path: path.to_path_buf(), line: None, col: None, message };
     let file =
@@ -53,7 +53,7 @@ pub fn read(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
 
 /// The value of `key` in the dotenv file at `path`; `Ok(None)` when the file
 /// or the key is missing and `optional` (KEP-3721: the variable is then not set).
-pub fn lookup(path: &Path, key: &str, optional: bool) -> Result<Option<String>, ConfigError> {
+pub(crate) fn lookup(path: &Path, key: &str, optional: bool) -> Result<Option<String>, ConfigError> {
     let vars = match read(path) {
         Ok(vars) => vars,
         Err(e) if optional && !path.exists() => {
@@ -75,7 +75,7 @@ pub fn lookup(path: &Path, key: &str, optional: bool) -> Result<Option<String>, 
 }
 
 /// Parses dotenv `text`; the error is (line, column, message), 1-based.
-pub fn parse(text: &str) -> Result<Vec<(String, String)>, (usize, usize, String)> {
+pub(crate) fn parse(text: &str) -> Result<Vec<(String, String)>, (usize, usize, String)> {
     let mut vars: Vec<(String, String)> = Vec::new();
     for (n, raw) in text.split('\n').enumerate() {
         let line_no = n + 1;

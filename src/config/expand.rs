@@ -47,11 +47,11 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> Stri
 /// `valueFrom.fieldRef` to one of them reads as the reference `$(FIELD)` (so
 /// `import` and `export` keep it a reference), and podinit resolves it when the
 /// pod starts ([`downward`]); a pod file can write it the same way.
-pub const DOWNWARD: &[&str] = &["metadata.uid", "spec.nodeName", "status.podIP", "status.hostIP"];
+pub(crate) const DOWNWARD: &[&str] = &["metadata.uid", "spec.nodeName", "status.podIP", "status.hostIP"];
 
 /// `input` with each `$(FIELD)` of [`DOWNWARD`] replaced by `value(FIELD)`;
 /// everything else, `$$` escapes included, stays as written for [`expand`].
-pub fn downward(input: &str, mut value: impl FnMut(&str) -> String) -> String {
+pub(crate) fn downward(input: &str, mut value: impl FnMut(&str) -> String) -> String {
     let mut out = String::with_capacity(input.len());
     let mut rest = input;
     while let Some(i) = rest.find('$') {

@@ -1,14 +1,19 @@
-//! The pod file (SPEC §4): its data model, the TOML reader and the validator.
+//! Pod file and Kubernetes manifest → the [`Pod`] model (README "The pod
+//! file"), with every problem as `FILE:LINE:COL: message`.
 //!
-//! Reading happens in two steps. The `toml` crate first parses the text
-//! (`document.rs`) into its spanned document tree, in which every key and
-//! value carries the byte range it was written at; a syntax error (a key
-//! written twice included) stops there, as the only error. The validator
-//! (`check.rs`) then walks that tree by hand against the schema and builds the
-//! [`Pod`]. Walking by hand, rather than deriving serde structs, is what lets
-//! podinit report *every* problem in a file, each as `FILE:LINE:COL: message`
-//! (byte offsets turned into lines and columns, in characters), with
-//! suggestions for misspelt keys, instead of stopping at the first.
+//! Reading happens in three steps. The text is parsed: the `toml` crate gives
+//! its spanned document tree (`document.rs`), in which every key and value
+//! carries the byte range it was written at (a manifest: `k8s/yaml.rs`, nodes
+//! with positions); a syntax error (a key written twice included) stops there,
+//! as the only error. A reader then walks the tree by hand against the schema
+//! (`check.rs`; a manifest: `k8s/read`): it checks the format's own rules —
+//! types, duration and size strings, signal names, unknown keys, with
+//! suggestions for misspelt ones — builds the [`Pod`] and records where it read
+//! each field. Last, `validate.rs` checks the rules about the model's values
+//! (names, command or wait_for, restart policies, probes, targets), the same
+//! for both formats, and the reader places each problem at its field's origin.
+//! Walking by hand, rather than deriving serde structs, is what lets podinit
+//! report *every* problem in a file instead of stopping at the first.
 //!
 //! The other files: `model.rs` holds the types the rest of podinit uses (all
 //! re-exported here), `duration.rs` the duration syntax, [`expand`] `$(VAR)`
@@ -16,23 +21,26 @@
 
 mod check;
 mod document;
-pub mod dotenv;
+pub(crate) mod dotenv;
 mod duration;
-pub mod expand;
-pub mod k8s;
+pub(crate) mod expand;
+pub(crate) mod k8s;
 mod model;
 mod suggest;
 mod url;
+mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::parse_duration;
-pub use model::{
+pub(crate) use model::{
     Backoff, Entry, ExitCodeOperator, FileEnv, FromImage, HttpGet, Kind, Mount, Pod, Probe, ProbeAction, RestartPolicy,
     RestartRule, Volume, VolumeContent, VolumeFile, WaitFor, WaitTarget,
 };
-pub use url::{check_header_name, http_target, split_host_port, HttpTarget};
+// Public: the fuzz targets name it (`fuzzing`, through pod::probe).
+pub use model::ProbeKind;
+pub(crate) use url::{check_header_name, http_target, split_host_port, HttpTarget};
 
 /// One problem in a pod file. Displays as a single line, `FILE:LINE:COL: message`,
 /// or `FILE: message` when the problem has no position (an unreadable file).
@@ -63,7 +71,7 @@ impl std::error::Error for ConfigError {}
 
 /// The default pod file path: `$PODINIT_CONFIG` if set and non-empty, else
 /// `/etc/podinit/pod.toml`.
-pub fn default_path() -> PathBuf {
+pub(crate) fn default_path() -> PathBuf {
     default_path_from(std::env::var_os("PODINIT_CONFIG"))
 }
 
@@ -76,11 +84,11 @@ fn default_path_from(var: Option<std::ffi::OsString>) -> PathBuf {
 
 /// A pod file is a few kB. Reading stops past this, so a pod file that is
 /// `/dev/zero`, or a runaway generated one, cannot exhaust PID 1's memory.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads and validates a pod file; returns every error found (at least one on `Err`).
 /// Regular files and pipes (`-c <(...)`) are read; devices and sockets are refused.
-pub fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
+pub(crate) fn load(path: &Path) -> Result<Pod, Vec<ConfigError>> {
     let unreadable = |message: String| vec![ConfigError { path: path.to_path_buf(), line: None, col: None, message }];
     let bytes = read_limited(path).map_err(|e| unreadable(format!("cannot read: {e}")))?;
     match String::from_utf8(bytes) {
@@ -113,6 +121,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
         }
     };
     let pod = ck.pod(&root);
+    ck.validate(&pod);
     let errors = ck.finish();
     if errors.is_empty() {
         Ok(pod)

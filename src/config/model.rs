@@ -1,5 +1,6 @@
-//! The data model of a validated pod file: what [`crate::config::parse`] builds
-//! and the supervisor runs. Nothing here reads text; see `check.rs` for that.
+//! The data model of a validated pod: what [`crate::config::parse`] and the
+//! manifest reader build and the supervisor runs. Nothing here reads text (see
+//! `check.rs`, `k8s/read`); the rules about its values are in `validate.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,17 +8,17 @@ use std::time::Duration;
 use crate::sys::signals::SigNum;
 
 /// Where status.json, the control socket and the pid file live unless the pod says.
-pub const DEFAULT_STATE_DIR: &str = "/run/podinit";
+pub(super) const DEFAULT_STATE_DIR: &str = "/run/podinit";
 /// Where run-once markers live unless the pod says.
-pub const DEFAULT_MARKER_DIR: &str = "/var/lib/podinit";
+pub(super) const DEFAULT_MARKER_DIR: &str = "/var/lib/podinit";
 
 /// The longest entry name: names become file names (`<name>.done`), so they
 /// are kept short and tame, in both file formats.
-pub const MAX_ENTRY_NAME: usize = 63;
+pub(super) const MAX_ENTRY_NAME: usize = 63;
 
 /// Why `name` cannot name an entry (init step, sidecar, app), or None: the one
 /// rule for pod files and manifests alike.
-pub fn entry_name_problem(name: &str) -> Option<String> {
+pub(super) fn entry_name_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len > MAX_ENTRY_NAME {
         return Some(format!("name '{name}' is too long ({len} characters, at most {MAX_ENTRY_NAME})"));
@@ -158,6 +159,54 @@ impl Kind {
             Kind::Init => "init",
             Kind::Sidecar => "sidecar",
             Kind::App => "app",
+        }
+    }
+}
+
+/// Which of an entry's probes (and, for the pod machine, an init step's `wait_for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// Gates the other probes and, for a sidecar, the next init entry.
+    Startup,
+    /// Decides Ready.
+    Readiness,
+    /// A failure restarts the entry.
+    Liveness,
+    /// An init step's `wait_for`.
+    Wait,
+}
+
+impl ProbeKind {
+    /// The three probes an entry can have, in the order both file formats write them.
+    pub const PROBES: [ProbeKind; 3] = [ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness];
+
+    /// The name in log lines ("readiness probe failed").
+    pub fn label(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startup",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Wait => "wait",
+        }
+    }
+
+    /// The pod file's key (`startup_probe`); `wait_for` for a waiter.
+    pub fn toml_key(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startup_probe",
+            ProbeKind::Readiness => "readiness_probe",
+            ProbeKind::Liveness => "liveness_probe",
+            ProbeKind::Wait => "wait_for",
+        }
+    }
+
+    /// The manifest's key (`startupProbe`); a waiter is the `podinit.dev/wait-for` annotation.
+    pub fn manifest_key(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startupProbe",
+            ProbeKind::Readiness => "readinessProbe",
+            ProbeKind::Liveness => "livenessProbe",
+            ProbeKind::Wait => "wait-for",
         }
     }
 }
@@ -497,6 +546,26 @@ impl Entry {
             notify: false,
             env_files: Vec::new(),
             file_env: Vec::new(),
+        }
+    }
+
+    /// The probe of `kind` (None for [`ProbeKind::Wait`]: that is `wait_for`).
+    pub fn probe(&self, kind: ProbeKind) -> Option<&Probe> {
+        match kind {
+            ProbeKind::Startup => self.startup_probe.as_ref(),
+            ProbeKind::Readiness => self.readiness_probe.as_ref(),
+            ProbeKind::Liveness => self.liveness_probe.as_ref(),
+            ProbeKind::Wait => None,
+        }
+    }
+
+    /// Where the probe of `kind` goes (`wait_for` has no [`Probe`]: None).
+    pub fn probe_slot(&mut self, kind: ProbeKind) -> Option<&mut Option<Probe>> {
+        match kind {
+            ProbeKind::Startup => Some(&mut self.startup_probe),
+            ProbeKind::Readiness => Some(&mut self.readiness_probe),
+            ProbeKind::Liveness => Some(&mut self.liveness_probe),
+            ProbeKind::Wait => None,
         }
     }
 }

@@ -226,6 +226,9 @@ const BAD: &[(&str, &str, &str)] = &[
     ("name = \"p\"\ncolour = \"blue\"\n", "2:1", "unknown key 'colour' in the pod file (valid keys: name, namespace"),
     ("[[app]]\nname = \"a\"\ncomand = [\"x\"]\n", "3:1", "unknown key 'comand' in [[app]], did you mean 'command'?"),
     ("[[init]]\nname = \"a\"\ncommand = [\"x\"]\n[[app]]\nname = \"a\"\ncommand = [\"y\"]\n", "5:8", "duplicate name 'a' (first used on line 2)"),
+    // The model lists init entries first; the first of a name is still the one read first.
+    ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\n[[init]]\nname = \"a\"\ncommand = [\"y\"]\n", "5:8", "duplicate name 'a' (first used on line 2)"),
+    ("[[app]]\n[[init]]\nname = \"a\"\ncommand = [\"x\"]\n[[app]]\nname = \"a\"\ncommand = [\"y\"]\n[[init]]\nname = \"a\"\n", "9:8", "duplicate name 'a' (first used on line 6)"),
     ("[[app]]\nname = \"a\"\ncommand = []\n", "3:11", "empty command"),
     ("[[app]]\nname = \"a\"\ncommand = [\"x\"]\nstop_signal = \"SIGFOO\"\n", "4:15", "bad stop_signal: unknown signal 'SIGFOO'"),
     ("restart_policy = \"always\"\n", "1:18", "bad restart_policy 'always' (expected Always, OnFailure or Never)"),

@@ -5,7 +5,7 @@
 
 /// The parts of an `http://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpTarget<'a> {
+pub(crate) struct HttpTarget<'a> {
     /// The host as written, IPv6 in brackets (`[::1]`).
     pub host: &'a str,
     /// The port; 80 when the URL has none.
@@ -19,13 +19,13 @@ pub struct HttpTarget<'a> {
 
 impl HttpTarget<'_> {
     /// The host without IPv6 brackets, for a resolver or an address parser.
-    pub fn bare_host(&self) -> &str {
+    pub(crate) fn bare_host(&self) -> &str {
         unbracket(self.host)
     }
 }
 
 /// Splits an `http://` URL; the error says what is wrong with it.
-pub fn http_target(url: &str) -> Result<HttpTarget<'_>, String> {
+pub(crate) fn http_target(url: &str) -> Result<HttpTarget<'_>, String> {
     if url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
         return Err("https is not supported: use http://, or an exec probe that runs curl".to_string());
     }
@@ -48,7 +48,7 @@ pub fn http_target(url: &str) -> Result<HttpTarget<'_>, String> {
 }
 
 /// Splits `host:port` (an IPv6 host in brackets, `[::1]:80`); the host keeps its brackets.
-pub fn split_host_port(s: &str) -> Result<(&str, u16), String> {
+pub(crate) fn split_host_port(s: &str) -> Result<(&str, u16), String> {
     let Some((host, port)) = s.rsplit_once(':') else {
         return Err("expected host:port, like \"127.0.0.1:80\"".to_string());
     };
@@ -78,7 +78,7 @@ fn check_host(host: &str) -> Result<(), String> {
 }
 
 /// An HTTP header name is a token (RFC 9110 §5.1), as Kubernetes validates it.
-pub fn check_header_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_header_name(name: &str) -> Result<(), String> {
     let tchar = |c: char| {
         c.is_ascii_alphanumeric()
             || matches!(c, '!' | '#' | '$' | '%' | '&' | '\'' | '*' | '+' | '-' | '.' | '^' | '_' | '`' | '|' | '~')

@@ -24,6 +24,6 @@ pub(crate) fn pod(o: &InitOptions) -> Runtime {
     let settings = Settings::without_files("podinit", o.grace, std::process::id(), crate::now_unix());
     let flavor =
         Flavor::Init { kill_group: o.kill_group, remap_to_zero: o.remap_to_zero.clone(), warn_reaped: o.warn_reaped };
-    let pod = PodMachine::new(flavor, settings, vec![Unit::new(entry, String::new(), false, now)], now);
-    Runtime::new(pod, vec![cmd], Io::default())
+    let pod = PodMachine::new(flavor, settings, vec![Unit::new(entry, String::new(), false, now)].into(), now);
+    Runtime::new(pod, vec![cmd].into(), Io::default())
 }

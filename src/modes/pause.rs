@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::pod::machine::{Flavor, PodMachine, Settings};
 use crate::pod::runtime::{Io, Runtime};
+use crate::pod::unit::PerUnit;
 
 /// Pins no mount the runtime may want to unmount: cwd to `/`, every inherited
 /// fd above 2 closed. Call before podinit opens fds of its own.
@@ -22,7 +23,11 @@ pub(crate) fn release_mounts() {
 /// The pause pod: no entries, no status file, no markers.
 pub(crate) fn pod() -> Runtime {
     let settings = Settings::without_files("pause", Duration::ZERO, std::process::id(), crate::now_unix());
-    Runtime::new(PodMachine::new(Flavor::Pause, settings, Vec::new(), Instant::now()), Vec::new(), Io::default())
+    Runtime::new(
+        PodMachine::new(Flavor::Pause, settings, PerUnit::default(), Instant::now()),
+        PerUnit::default(),
+        Io::default(),
+    )
 }
 
 /// Closes every fd above 2 that podinit inherited.

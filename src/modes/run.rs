@@ -12,7 +12,7 @@ use crate::pod::logs;
 use crate::pod::machine::{Flavor, PodMachine, Settings};
 use crate::pod::marker::MarkerStore;
 use crate::pod::runtime::{EnvBuilder, Io, Runtime};
-use crate::pod::unit::Unit;
+use crate::pod::unit::{PerUnit, Unit};
 use crate::sys::notify::{self, NotifySocket};
 use crate::sys::oom::OomCounter;
 use crate::sys::spawn::{Args, Command, Env, SpawnError};
@@ -137,7 +137,7 @@ fn pod_ip() -> String {
 
 /// A prepared pod: the machine, each unit's command, and how to build the
 /// environment of the units that read files at each start.
-pub(crate) type Prepared = (PodMachine, Vec<Command>, Vec<Option<EnvBuilder>>);
+pub(crate) type Prepared = (PodMachine, PerUnit<Command>, PerUnit<Option<EnvBuilder>>);
 
 /// The path of the notify socket of a pod whose state directory is `state_dir`.
 pub(crate) fn notify_path(state_dir: &Path) -> std::path::PathBuf {
@@ -305,7 +305,7 @@ fn prepare(written: &config::Pod, downward: &mut Downward) -> Result<Prepared, V
         pid: std::process::id(),
         started_unix: crate::now_unix(),
     };
-    Ok((PodMachine::new(Flavor::Pod, settings, units, now), cmds, builders))
+    Ok((PodMachine::new(Flavor::Pod, settings, units.into(), now), cmds.into(), builders.into()))
 }
 
 /// Loads and prepares the pod file, printing every error. None: exit 1.
@@ -403,7 +403,7 @@ fn make_state_dir(dir: &Path) -> Result<(), String> {
         }
         Err(atomic_file::Error::NotADirectory) => Err("not a directory".into()),
         Err(atomic_file::Error::NotRegularFile) => Err("not a regular file".into()),
-        Err(atomic_file::Error::Io { op, source, .. }) => Err(format!("cannot {op}: {source}")),
+        Err(atomic_file::Error::Io(e)) => Err(format!("cannot {}: {}", e.op, e.source)),
     }
 }
 

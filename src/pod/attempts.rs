@@ -23,6 +23,7 @@ use crate::config::{http_target, split_host_port, HttpGet};
 use crate::pod::grpc;
 use crate::pod::machine::fmt_secs;
 use crate::pod::probe::{Check, Outcome, ProbeKind};
+use crate::pod::unit::UnitId;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
 use crate::sys::spawn::{self, Command};
@@ -61,7 +62,7 @@ struct Http {
 /// One attempt in flight.
 #[derive(Debug)]
 struct Attempt {
-    unit: usize,
+    unit: UnitId,
     kind: ProbeKind,
     wait: Wait,
     deadline: Instant,
@@ -85,7 +86,7 @@ impl Attempts {
     /// Returns the outcome when it is known at once.
     pub(crate) fn start(
         &mut self,
-        unit: usize,
+        unit: UnitId,
         kind: ProbeKind,
         check: &Check,
         timeout: Duration,
@@ -270,7 +271,7 @@ impl Attempts {
     }
 
     /// Drops every attempt of `unit` (it stopped or restarts).
-    pub(crate) fn cancel(&mut self, unit: usize) {
+    pub(crate) fn cancel(&mut self, unit: UnitId) {
         while let Some(i) = self.running.iter().position(|a| a.unit == unit) {
             let a = self.running.swap_remove(i);
             self.abandon(&a.wait);
@@ -513,9 +514,14 @@ mod tests {
     /// Runs one attempt of `check` to its outcome (or 2 s).
     fn attempt(check: Check) -> Option<Outcome> {
         let mut c = Attempts::default();
-        if let Some(o) =
-            c.start(0, ProbeKind::Readiness, &check, Duration::from_secs(2), &Command::default(), Instant::now())
-        {
+        if let Some(o) = c.start(
+            UnitId::new(0),
+            ProbeKind::Readiness,
+            &check,
+            Duration::from_secs(2),
+            &Command::default(),
+            Instant::now(),
+        ) {
             return Some(o);
         }
         let end = Instant::now() + Duration::from_secs(2);
@@ -590,13 +596,15 @@ mod tests {
         let mut c = Attempts::default();
         let t0 = Instant::now();
         let check = Check::Http(url.as_str().into());
-        assert!(c.start(3, ProbeKind::Liveness, &check, Duration::from_millis(10), &Command::default(), t0).is_none());
+        assert!(c
+            .start(UnitId::new(3), ProbeKind::Liveness, &check, Duration::from_millis(10), &Command::default(), t0)
+            .is_none());
         let mut out = Vec::new();
         c.expire(t0 + Duration::from_millis(5), &mut out);
         assert!(out.is_empty());
         c.expire(t0 + Duration::from_millis(10), &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!((out[0].unit, out[0].kind, out[0].ok), (3, ProbeKind::Liveness, false));
+        assert_eq!((out[0].unit, out[0].kind, out[0].ok), (UnitId::new(3), ProbeKind::Liveness, false));
         assert!(out[0].why.starts_with("timed out"), "{:?}", out[0]);
         assert_eq!(c.deadline(), None);
     }
@@ -662,7 +670,9 @@ mod tests {
         let mut c = Attempts::default();
         let t0 = Instant::now();
         let check = Check::Grpc { addr: addr.clone(), service: String::new() };
-        assert!(c.start(0, ProbeKind::Readiness, &check, Duration::from_secs(1), &Command::default(), t0).is_none());
+        assert!(c
+            .start(UnitId::new(0), ProbeKind::Readiness, &check, Duration::from_secs(1), &Command::default(), t0)
+            .is_none());
         let mut out = Vec::new();
         c.expire(t0 + Duration::from_secs(1), &mut out);
         let want = format!("timeout: failed to connect service \"{addr}\" within 1s: context deadline exceeded");
@@ -676,7 +686,14 @@ mod tests {
         let mut c = Attempts::default();
         let check = Check::Tcp(format!("localhost:{port}"));
         assert!(c
-            .start(0, ProbeKind::Readiness, &check, Duration::from_secs(2), &Command::default(), Instant::now())
+            .start(
+                UnitId::new(0),
+                ProbeKind::Readiness,
+                &check,
+                Duration::from_secs(2),
+                &Command::default(),
+                Instant::now()
+            )
             .is_none());
         // A resolver child, whose pipe the loop polls; its exit is ours and silent.
         let Wait::Resolve { pid, .. } = &c.running[0].wait else { panic!("{:?}", c.running[0].wait) };

@@ -2,20 +2,18 @@
 
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::protocol::{ConnId, Reply, Request};
-use crate::pod::unit::KillTarget;
+use crate::pod::unit::{HookKind, KillTarget, UnitId};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::SigNum;
 
-/// Which process of an entry.
+/// Which process of a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Proc {
     /// The entry's own command.
     Main,
-    /// Its post_start hook.
-    PostStart,
-    /// Its pre_stop hook.
-    PreStop,
+    /// One of its lifecycle hooks.
+    Hook(HookKind),
 }
 
 /// Why a process could not be started.
@@ -50,8 +48,8 @@ pub(crate) enum Event {
     NoChildren,
     /// The outcome of an [`Effect::Spawn`].
     Spawned {
-        /// The entry.
-        unit: usize,
+        /// The unit.
+        unit: UnitId,
         /// Which of its processes.
         proc: Proc,
         /// Its pid, or why it could not start.
@@ -88,8 +86,8 @@ pub(crate) enum Event {
 pub(crate) enum Effect {
     /// Start a process of `unit`; answer with [`Event::Spawned`].
     Spawn {
-        /// The entry.
-        unit: usize,
+        /// The unit.
+        unit: UnitId,
         /// Which of its processes.
         proc: Proc,
     },
@@ -102,22 +100,22 @@ pub(crate) enum Effect {
     },
     /// Start one attempt of `unit`'s `kind` probe; answer with [`Event::Probed`].
     Probe {
-        /// The entry.
-        unit: usize,
+        /// The unit.
+        unit: UnitId,
         /// Which probe.
         kind: ProbeKind,
     },
     /// Drop `unit`'s probe attempts in flight (it is stopping or restarting).
     CancelProbes {
-        /// The entry.
-        unit: usize,
+        /// The unit.
+        unit: UnitId,
     },
     /// `unit`'s run-once step completed: save its marker.
     WriteMarker {
-        /// The entry.
-        unit: usize,
+        /// The unit.
+        unit: UnitId,
     },
-    /// Rewrite status.json from [`crate::pod::machine::Pod::status`].
+    /// Rewrite status.json from [`crate::pod::machine::PodMachine::status`].
     WriteStatus,
     /// Signal every other process podinit is responsible for (the final sweep);
     /// follow with [`Event::NoChildren`] if none is left.

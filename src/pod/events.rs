@@ -8,40 +8,45 @@
 //! (`count`, `last`) instead of adding a line, so a probe failing every 10 s
 //! is one line `Unhealthy ... (x30 over 5m)`. The list is bounded: the
 //! oldest-seen event goes first.
+//!
+//! Such an event is a [`KubeEvent`], so that it cannot be mistaken for the
+//! machine's input, [`crate::pod::event::Event`].
 
 use std::time::Instant;
+
+use crate::pod::unit::UnitId;
 
 /// Events kept per pod (Kubernetes keeps an hour of them; a bound is what matters here).
 pub(crate) const MAX_EVENTS: usize = 64;
 
-/// `Normal` or `Warning`, as Kubernetes types events.
+/// `Normal` or `Warning`: the type of a [`KubeEvent`], as Kubernetes types events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Type {
+pub(crate) enum EventType {
     /// Something expected happened.
     Normal,
     /// Something needs attention.
     Warning,
 }
 
-impl Type {
+impl EventType {
     /// `Normal` / `Warning`.
     pub(crate) fn label(self) -> &'static str {
         match self {
-            Type::Normal => "Normal",
-            Type::Warning => "Warning",
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
         }
     }
 }
 
-/// One aggregated event.
+/// One aggregated Kubernetes event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Event {
+pub(crate) struct KubeEvent {
     /// Normal or Warning.
-    pub kind: Type,
+    pub kind: EventType,
     /// `Started`, `Killing`, `BackOff`, `Unhealthy`, ...
     pub reason: &'static str,
-    /// The entry it is about (unit index); None: the pod.
-    pub unit: Option<usize>,
+    /// The unit it is about; None: the pod.
+    pub unit: Option<UnitId>,
     /// What happened.
     pub message: String,
     /// How many times.
@@ -55,7 +60,7 @@ pub(crate) struct Event {
 /// The bounded, aggregated list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Events {
-    list: Vec<Event>,
+    list: Vec<KubeEvent>,
 }
 
 impl Events {
@@ -63,9 +68,9 @@ impl Events {
     pub(crate) fn record(
         &mut self,
         now: Instant,
-        kind: Type,
+        kind: EventType,
         reason: &'static str,
-        unit: Option<usize>,
+        unit: Option<UnitId>,
         message: String,
     ) {
         if let Some(e) = self
@@ -82,11 +87,11 @@ impl Events {
                 self.list.remove(oldest);
             }
         }
-        self.list.push(Event { kind, reason, unit, message, count: 1, first: now, last: now });
+        self.list.push(KubeEvent { kind, reason, unit, message, count: 1, first: now, last: now });
     }
 
     /// Every event, in the order first seen.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Event> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &KubeEvent> {
         self.list.iter()
     }
 }
@@ -103,18 +108,24 @@ mod tests {
         for k in 0..3 {
             ev.record(
                 t0 + Duration::from_secs(k),
-                Type::Warning,
+                EventType::Warning,
                 "Unhealthy",
-                Some(1),
+                Some(UnitId::new(1)),
                 "Liveness probe failed: x".into(),
             );
         }
-        ev.record(t0, Type::Normal, "Started", Some(1), "Started container web".into());
+        ev.record(t0, EventType::Normal, "Started", Some(UnitId::new(1)), "Started container web".into());
         let v: Vec<_> = ev.iter().collect();
         assert_eq!(v.len(), 2);
         assert_eq!((v[0].count, v[0].first, v[0].last), (3, t0, t0 + Duration::from_secs(2)));
         for k in 0..(MAX_EVENTS as u64 + 10) {
-            ev.record(t0 + Duration::from_secs(10 + k), Type::Normal, "Started", Some(2), format!("m{k}"));
+            ev.record(
+                t0 + Duration::from_secs(10 + k),
+                EventType::Normal,
+                "Started",
+                Some(UnitId::new(2)),
+                format!("m{k}"),
+            );
         }
         assert_eq!(ev.iter().count(), MAX_EVENTS);
         assert!(ev.iter().all(|e| e.reason != "Unhealthy"), "the oldest-seen went first");

@@ -88,9 +88,9 @@ pub(crate) struct ContainerStatus {
     /// Entry name.
     pub name: String,
     /// Exactly one of waiting, running, terminated.
-    pub state: State,
+    pub state: ContainerState,
     /// The termination before the current run (`{}` when none).
-    pub last_state: State,
+    pub last_state: ContainerState,
     /// Ready.
     pub ready: bool,
     /// Restarts.
@@ -104,7 +104,7 @@ pub(crate) struct ContainerStatus {
 
 /// A container state: at most one field is set.
 #[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct State {
+pub(crate) struct ContainerState {
     /// Not running yet, or in back-off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting: Option<Waiting>,
@@ -199,29 +199,33 @@ fn phase(status: &str) -> &'static str {
     }
 }
 
-fn terminated(code: i32, reason: &str, started: Option<u64>, finished: Option<u64>) -> State {
-    State {
+fn terminated(code: i32, reason: &str, started: Option<u64>, finished: Option<u64>) -> ContainerState {
+    ContainerState {
         terminated: Some(Terminated {
             exit_code: code,
             reason: reason.to_string(),
             started_at: started.map(rfc3339_secs),
             finished_at: finished.map(rfc3339_secs),
         }),
-        ..State::default()
+        ..ContainerState::default()
     }
 }
 
-fn waiting(reason: &'static str) -> State {
-    State { waiting: Some(Waiting { reason }), ..State::default() }
+fn waiting(reason: &'static str) -> ContainerState {
+    ContainerState { waiting: Some(Waiting { reason }), ..ContainerState::default() }
 }
 
 fn container_status(e: &EntryStatus, phase: &str) -> ContainerStatus {
     let run = e.last_run.as_ref();
     let last = run.map(|r| terminated(r.exit_code, &r.reason, r.started, r.finished));
     let (state, last_state) = match e.state.as_str() {
-        "Running" | "Terminating" => {
-            (State { running: Some(Running { started_at: e.started_at.map(rfc3339_secs) }), ..State::default() }, last)
-        }
+        "Running" | "Terminating" => (
+            ContainerState {
+                running: Some(Running { started_at: e.started_at.map(rfc3339_secs) }),
+                ..ContainerState::default()
+            },
+            last,
+        ),
         "CrashLoopBackOff" => (waiting("CrashLoopBackOff"), last),
         "Skipped" => (terminated(0, "Completed", None, Some(e.since)), None),
         "Completed" | "Error" | "Terminated" | "Stopped" => {

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use crate::config::Kind;
 use crate::pod::event::{Effect, Proc, SpawnFailure};
-use crate::pod::events::Type as EventType;
-use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, Then};
+use crate::pod::events::EventType;
+use crate::pod::machine::{fmt_secs, Cause, Flavor, PodMachine, Stage, Then};
 use crate::pod::probe::{Outcome, ProbeKind, ProbeState, Timing, Verdict};
 use crate::pod::protocol::Reply;
-use crate::pod::unit::{HookKind, HookProc, Notified, Poll, Probes, Reason, Run, State, BACKOFF_RESET};
+use crate::pod::unit::{HookKind, HookProc, Notified, Poll, ProbeStates, Reason, Run, State, UnitId, BACKOFF_RESET};
 use crate::sys::notify::Notify;
 use crate::sys::reaper::ExitStatus;
 
@@ -19,7 +19,7 @@ impl PodMachine {
     /// process is spawned (the pid comes back as [`Event::Spawned`]).
     ///
     /// [`Event::Spawned`]: crate::pod::event::Event::Spawned
-    pub(crate) fn start(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn start(&mut self, i: UnitId, now: Instant, out: &mut Vec<Effect>) {
         self.dirty = true;
         let u = &mut self.units[i];
         if let Some(w) = &u.spec.wait_for {
@@ -36,7 +36,7 @@ impl PodMachine {
     /// The outcome of a spawn.
     pub(crate) fn spawned(
         &mut self,
-        i: usize,
+        i: UnitId,
         proc: Proc,
         result: Result<i32, SpawnFailure>,
         now: Instant,
@@ -56,7 +56,7 @@ impl PodMachine {
                     kill_at,
                     started: false,
                     hook,
-                    probes: Probes::for_entry(&u.spec, now),
+                    probes: ProbeStates::for_entry(&u.spec, now),
                     stop: None,
                     notify: u.spec.notify.then(Notified::default),
                     oom: false,
@@ -64,12 +64,12 @@ impl PodMachine {
                 run.started = run.gates_clear();
                 u.set(State::Running(Box::new(run)), now);
                 if hook.is_some() {
-                    out.push(Effect::Spawn { unit: i, proc: Proc::PostStart });
+                    out.push(Effect::Spawn { unit: i, proc: Proc::Hook(HookKind::PostStart) });
                 }
                 self.report_start(i, out);
                 let msg = format!("Started container {}", self.units[i].name());
                 self.event(now, EventType::Normal, "Started", Some(i), msg);
-                if let Phase::Terminating { deadline, .. } = self.phase {
+                if let Stage::Terminating { deadline, .. } = self.stage {
                     // Started while the pod began to stop (an app that starts
                     // with its siblings after one of them ended the pod).
                     self.end_unit(i, Reason::Stopped, deadline, now, out);
@@ -86,23 +86,22 @@ impl PodMachine {
                 self.finished(i, ExitStatus::Code(f.code), Reason::StartFailed, now, out);
                 self.report_start(i, out);
             }
-            (Proc::PostStart | Proc::PreStop, Ok(pid)) => {
+            (Proc::Hook(kind), Ok(pid)) => {
                 self.no_children = false;
-                let kind = if proc == Proc::PostStart { HookKind::PostStart } else { HookKind::PreStop };
                 match u.run_mut().and_then(|r| r.hook.as_mut()).filter(|h| h.kind == kind && h.pid.is_none()) {
                     Some(h) => h.pid = Some(pid),
                     // Its entry ended (or gave up on it) while it was being started.
                     None => out.push(Effect::kill_group(pid)),
                 }
             }
-            (Proc::PostStart, Err(f)) => {
+            (Proc::Hook(HookKind::PostStart), Err(f)) => {
                 if let Some(r) = u.run_mut() {
                     r.hook = None;
                 }
                 log::warn!("{}: post_start hook: {}; killing the app", u.name(), f.message);
                 self.kill_unit(i, Reason::PostStart, now, out);
             }
-            (Proc::PreStop, Err(f)) => {
+            (Proc::Hook(HookKind::PreStop), Err(f)) => {
                 if let Some(r) = u.run_mut() {
                     r.hook = None;
                 }
@@ -116,7 +115,7 @@ impl PodMachine {
     /// record it, then answer a pending request, restart it, or let it end.
     pub(crate) fn finished(
         &mut self,
-        i: usize,
+        i: UnitId,
         status: ExitStatus,
         reason: Reason,
         now: Instant,
@@ -161,7 +160,7 @@ impl PodMachine {
     /// process itself, else `reason`, or Completed for a clean exit.
     fn record_exit(
         &mut self,
-        i: usize,
+        i: UnitId,
         status: ExitStatus,
         reason: Reason,
         now: Instant,
@@ -222,7 +221,7 @@ impl PodMachine {
 
     /// Unit `i` has ended and will not run again: its marker, and what its
     /// end means for the pod.
-    fn ended_for_good(&mut self, i: usize, reason: Reason, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
+    fn ended_for_good(&mut self, i: UnitId, reason: Reason, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
         let u = &self.units[i];
         let (kind, essential) = (u.spec.kind, u.spec.essential);
         if kind == Kind::Init && reason == Reason::Completed && u.spec.once && u.spec.wait_for.is_none() {
@@ -250,11 +249,11 @@ impl PodMachine {
     }
 
     /// Moves through the init entries as far as possible, then starts the apps.
-    pub(crate) fn advance_init(&mut self, mut step: usize, now: Instant, out: &mut Vec<Effect>) {
-        while step < self.units.len() && !self.is_app(step) {
+    pub(crate) fn advance_init(&mut self, mut step: UnitId, now: Instant, out: &mut Vec<Effect>) {
+        while self.units.get(step).is_some_and(|u| u.spec.kind != Kind::App) {
             let u = &mut self.units[step];
             if u.init_done() {
-                step += 1;
+                step = step.next();
                 continue;
             }
             if matches!(u.state, State::Waiting) {
@@ -274,12 +273,12 @@ impl PodMachine {
                 continue;
             }
             // Starting, running, in back-off, or failed: wait here.
-            self.phase = Phase::Initializing { step };
+            self.stage = Stage::Initializing { step };
             return;
         }
-        self.phase = Phase::Running;
+        self.stage = Stage::Running;
         self.dirty = true;
-        for i in 0..self.units.len() {
+        for i in self.units.ids() {
             if self.is_app(i) && matches!(self.units[i].state, State::Waiting) {
                 self.start(i, now, out);
             }
@@ -307,7 +306,7 @@ impl PodMachine {
     }
 
     /// A probe (or the waiter) of unit `i` changed its verdict.
-    fn probe_changed(&mut self, i: usize, kind: ProbeKind, v: Verdict, now: Instant, out: &mut Vec<Effect>) {
+    fn probe_changed(&mut self, i: UnitId, kind: ProbeKind, v: Verdict, now: Instant, out: &mut Vec<Effect>) {
         self.dirty = true;
         let grace = self.settings.grace;
         let u = &mut self.units[i];
@@ -334,7 +333,7 @@ impl PodMachine {
     }
 
     /// A hook process of unit `i` exited.
-    pub(crate) fn hook_done(&mut self, i: usize, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn hook_done(&mut self, i: UnitId, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
         let Some(r) = u.run_mut() else { return };
         match r.hook.take().map(|h| h.kind) {
@@ -361,7 +360,7 @@ impl PodMachine {
     pub(crate) fn notified(&mut self, pid: i32, ppid: Option<i32>, msg: &[Notify]) -> bool {
         let main_of = |r: &Run| [Some(r.pid), r.notify.as_ref().and_then(|n| n.main_pid)];
         let sent_by = |r: &Run, p: i32| r.notify.is_some() && main_of(r).contains(&Some(p));
-        let find = |p: i32| self.units.iter().position(|u| u.run().is_some_and(|r| sent_by(r, p)));
+        let find = |p: i32| self.units.position(|u| u.run().is_some_and(|r| sent_by(r, p)));
         let Some(i) = find(pid).or_else(|| ppid.and_then(find)) else {
             log::debug!("notify socket: ignored a message from pid {pid}, no notify entry's main process");
             return false;

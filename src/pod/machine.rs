@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Backoff, Kind, RestartPolicy};
 pub(crate) use crate::pod::event::{Effect, Event, Proc, SpawnFailure};
-use crate::pod::events::{Events, Type as EventType};
+use crate::pod::events::{EventType, Events};
 use crate::pod::protocol::{ConnId, Reply};
 use crate::pod::timer::{Timer, UnitTimer};
-use crate::pod::unit::{Reason, Unit};
+use crate::pod::unit::{PerUnit, Reason, Unit, UnitId};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 
@@ -57,12 +57,12 @@ pub(crate) enum Flavor {
     Pause,
 }
 
-/// PodMachine-wide settings the machine needs (the pod file's top level, or init-mode flags).
+/// Pod-wide settings the machine needs (the pod file's top level, or init-mode flags).
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
-    /// PodMachine name (POD_NAME).
+    /// The pod's name (POD_NAME).
     pub name: String,
-    /// PodMachine namespace (POD_NAMESPACE).
+    /// The pod's namespace (POD_NAMESPACE).
     pub namespace: String,
     /// Restart policy for apps and init steps.
     pub restart_policy: RestartPolicy,
@@ -111,13 +111,15 @@ pub(crate) enum Cause {
     InitFailed(i32),
 }
 
-/// Where the pod is in its life.
+/// Where the pod is in its life. Not Kubernetes' pod phase (Pending,
+/// Running, Succeeded, Failed), which `k8s_status.rs` derives from the
+/// STATUS word ([`PodMachine::status_word`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// Running init entry `step` (index into units).
+pub(crate) enum Stage {
+    /// Running init entry `step`.
     Initializing {
-        /// The entry being waited for.
-        step: usize,
+        /// The unit being waited for.
+        step: UnitId,
     },
     /// Apps are up.
     Running,
@@ -144,8 +146,8 @@ pub(crate) enum Phase {
 /// A control request that completes when unit `unit` has exited (or started).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pending {
-    /// The entry.
-    pub unit: usize,
+    /// The unit.
+    pub unit: UnitId,
     /// Who asked.
     pub conn: ConnId,
     /// What to do when it has stopped.
@@ -168,8 +170,8 @@ pub(crate) enum Then {
 pub(crate) struct PodMachine {
     pub(crate) flavor: Flavor,
     pub(crate) settings: Settings,
-    pub(crate) units: Vec<Unit>,
-    pub(crate) phase: Phase,
+    pub(crate) units: PerUnit<Unit>,
+    pub(crate) stage: Stage,
     pub(crate) started: Instant,
     /// Exit code of the first app that failed for good.
     pub(crate) first_failure: Option<i32>,
@@ -195,12 +197,12 @@ pub(crate) struct PodMachine {
 impl PodMachine {
     /// A pod over `units` (init entries first, in file order, then apps),
     /// starting at `now`. Nothing runs until the first [`Event::Tick`].
-    pub(crate) fn new(flavor: Flavor, settings: Settings, units: Vec<Unit>, now: Instant) -> PodMachine {
+    pub(crate) fn new(flavor: Flavor, settings: Settings, units: PerUnit<Unit>, now: Instant) -> PodMachine {
         PodMachine {
             flavor,
             settings,
+            stage: Stage::Initializing { step: UnitId::FIRST },
             units,
-            phase: Phase::Initializing { step: 0 },
             started: now,
             first_failure: None,
             no_children: true,
@@ -220,21 +222,21 @@ impl PodMachine {
         now: Instant,
         kind: EventType,
         reason: &'static str,
-        unit: Option<usize>,
+        unit: Option<UnitId>,
         message: String,
     ) {
         self.events.record(now, kind, reason, unit, message);
     }
 
-    /// The entries, in pod-file order (init entries, then apps).
-    pub(crate) fn units(&self) -> &[Unit] {
+    /// The units, in pod-file order (init entries, then apps).
+    pub(crate) fn units(&self) -> &PerUnit<Unit> {
         &self.units
     }
 
     /// Where the pod is.
     #[cfg(test)]
-    pub(crate) fn phase(&self) -> Phase {
-        self.phase
+    pub(crate) fn stage(&self) -> Stage {
+        self.stage
     }
 
     /// Stops emitting [`Effect::WriteStatus`] (the runtime could not write it).
@@ -289,29 +291,29 @@ impl PodMachine {
         change
     }
 
-    pub(crate) fn is_app(&self, i: usize) -> bool {
+    pub(crate) fn is_app(&self, i: UnitId) -> bool {
         self.units[i].spec.kind == Kind::App
     }
 
     pub(crate) fn terminating(&self) -> bool {
-        matches!(self.phase, Phase::Terminating { .. } | Phase::Done { .. })
+        matches!(self.stage, Stage::Terminating { .. } | Stage::Done { .. })
     }
 
     /// Runs what every event may have made possible: the next init step, the
     /// apps, the pod's end, the stop's progress, the status file, the exit.
     /// One step may lead to the next (init done → apps start → an app fails at
-    /// once → pod finished), so each check sees the phase the previous one left.
+    /// once → pod finished), so each check sees the stage the previous one left.
     fn settle(&mut self, now: Instant, out: &mut Vec<Effect>) {
-        if let Phase::Initializing { step } = self.phase {
+        if let Stage::Initializing { step } = self.stage {
             self.advance_init(step, now, out);
         }
-        if self.phase == Phase::Running {
+        if self.stage == Stage::Running {
             self.check_finished(now, out);
         }
-        if matches!(self.phase, Phase::Terminating { .. }) {
+        if matches!(self.stage, Stage::Terminating { .. }) {
             self.advance_stop(now, out);
         }
-        if let Phase::Done { code, .. } = self.phase {
+        if let Stage::Done { code, .. } = self.stage {
             // Pending requests learn the pod is gone.
             for p in std::mem::take(&mut self.pending) {
                 out.push(Effect::Reply { conn: p.conn, reply: Reply::err("the pod stopped") });
@@ -340,12 +342,12 @@ impl PodMachine {
     /// A child was reaped: an entry's process, a hook, or somebody else's orphan.
     fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant, out: &mut Vec<Effect>) -> Change {
         // No allocation on this path: reaping thousands of orphans must stay cheap.
-        if let Some(i) = self.units.iter().position(|u| u.pid() == Some(pid)) {
+        if let Some(i) = self.units.position(|u| u.pid() == Some(pid)) {
             self.finished(i, status, Reason::Error, now, out);
             return Change::Changed;
         }
         let is_hook = |u: &Unit| u.run().and_then(|r| r.hook).and_then(|h| h.pid) == Some(pid);
-        if let Some(i) = self.units.iter().position(is_hook) {
+        if let Some(i) = self.units.position(is_hook) {
             self.hook_done(i, status, now, out);
             return Change::Changed;
         }

@@ -17,7 +17,7 @@ use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, Wai
 use crate::pod::machine::{Effect, Event, Flavor, PodMachine, Settings, SpawnFailure};
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::protocol::Request;
-use crate::pod::unit::{State, Unit};
+use crate::pod::unit::{State, Unit, UnitId};
 use crate::sys::reaper::ExitStatus;
 
 /// xorshift64*: small, seedable, good enough to explore.
@@ -135,7 +135,7 @@ struct World {
     /// Pids the machine believes alive (entries and hooks) plus strangers.
     alive: Vec<i32>,
     /// Probe attempts handed out and not answered.
-    in_flight: Vec<(usize, ProbeKind)>,
+    in_flight: Vec<(UnitId, ProbeKind)>,
     trace: Vec<String>,
 }
 

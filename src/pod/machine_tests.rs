@@ -8,11 +8,11 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget};
-use crate::pod::machine::{Effect, Event, Flavor, Phase, PodMachine, Proc, Settings, SpawnFailure, DEADLINE_EXIT};
+use crate::pod::machine::{Effect, Event, Flavor, PodMachine, Proc, Settings, SpawnFailure, Stage, DEADLINE_EXIT};
 use crate::pod::probe::{Outcome, ProbeKind};
 use crate::pod::protocol::{Reply, Request};
 use crate::pod::status::EntryState;
-use crate::pod::unit::{Reason, State, Unit};
+use crate::pod::unit::{HookKind, Reason, State, Unit, UnitId};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 
@@ -140,8 +140,8 @@ impl Harness {
         self.pod.units().iter().find(|u| u.spec.name == name).expect("no such unit")
     }
 
-    fn index(&self, name: &str) -> usize {
-        self.pod.units().iter().position(|u| u.spec.name == name).expect("no such unit")
+    fn id(&self, name: &str) -> UnitId {
+        self.pod.units().position(|u| u.spec.name == name).expect("no such unit")
     }
 
     fn pid(&self, name: &str) -> i32 {
@@ -155,7 +155,7 @@ impl Harness {
     /// Marks `name` as restarted once already, so its next crash backs off
     /// (the kubelet restarts a first crash at once).
     fn backing_off(&mut self, name: &str) {
-        let i = self.index(name);
+        let i = self.id(name);
         self.pod.units[i].delay = self.pod.settings.backoff.initial;
     }
 
@@ -176,14 +176,14 @@ impl Harness {
     /// Ticks (the runtime does after every event, which starts a due attempt),
     /// then reports the outcome of `name`'s `kind` attempt.
     fn probe(&mut self, name: &str, kind: ProbeKind, ok: bool) -> Vec<Effect> {
-        let unit = self.index(name);
+        let unit = self.id(name);
         let mut effects = self.tick();
         effects.extend(self.outcome(unit, kind, ok));
         effects
     }
 
     /// Reports an attempt's outcome, without a tick before it.
-    fn outcome(&mut self, unit: usize, kind: ProbeKind, ok: bool) -> Vec<Effect> {
+    fn outcome(&mut self, unit: UnitId, kind: ProbeKind, ok: bool) -> Vec<Effect> {
         self.feed(Event::Probed(Outcome { unit, kind, ok, why: if ok { String::new() } else { "refused".into() } }))
     }
 
@@ -192,7 +192,7 @@ impl Harness {
     }
 
     fn label(&self) -> String {
-        self.pod.phase_label()
+        self.pod.status_word()
     }
 
     fn spawned(effects: &[Effect]) -> usize {
@@ -251,7 +251,7 @@ fn marker_rules() {
             e.wait_for = Some(WaitFor { target: WaitTarget::File("/x".into()), timeout: None, period: secs(1) });
         }
         let mut h = Harness::new(RestartPolicy::Always, vec![e, app("web")]);
-        h.pod.units[0].marker_done = matched;
+        h.pod.units[UnitId::new(0)].marker_done = matched;
         h.tick();
         let case = format!("once={once} waiter={waiter} matched={matched}");
         assert_eq!(h.unit("step").state == State::Skipped, skipped, "{case}");
@@ -263,7 +263,7 @@ fn marker_rules() {
             }
         }
         assert!(h.running("web"), "{case}");
-        let wrote = h.log.iter().any(|e| matches!(e, Effect::WriteMarker { unit: 0 }));
+        let wrote = h.log.iter().any(|e| *e == Effect::WriteMarker { unit: UnitId::new(0) });
         assert_eq!(wrote, written, "{case}");
     }
 }
@@ -383,9 +383,9 @@ fn waiter_polls_until_its_target_answers_or_gives_up() {
     // Answers after two refusals.
     let mut h = Harness::new(RestartPolicy::Never, vec![wait(None), app("web")]);
     let first = h.tick();
-    assert!(first.contains(&Effect::Probe { unit: 0, kind: ProbeKind::Wait }));
+    assert!(first.contains(&Effect::Probe { unit: UnitId::new(0), kind: ProbeKind::Wait }));
     h.probe("db", ProbeKind::Wait, false);
-    assert!(h.at(1).contains(&Effect::Probe { unit: 0, kind: ProbeKind::Wait }));
+    assert!(h.at(1).contains(&Effect::Probe { unit: UnitId::new(0), kind: ProbeKind::Wait }));
     h.probe("db", ProbeKind::Wait, false);
     h.at(2);
     h.probe("db", ProbeKind::Wait, true);
@@ -507,7 +507,7 @@ fn sidecar_gates_the_next_entry_on_its_startup_probe() {
     s.startup_probe = Some(probe(1, 3));
     let mut h = Harness::new(RestartPolicy::Always, vec![s, init("migrate"), app("web")]);
     let effects = h.tick();
-    assert!(effects.contains(&Effect::Probe { unit: 0, kind: ProbeKind::Startup }));
+    assert!(effects.contains(&Effect::Probe { unit: UnitId::new(0), kind: ProbeKind::Startup }));
     assert!(h.running("shipper") && !h.running("migrate"));
     h.probe("shipper", ProbeKind::Startup, true);
     assert!(h.running("migrate"), "started once the sidecar passed its startup probe");
@@ -616,7 +616,7 @@ fn liveness_failure_restarts_the_app_gracefully() {
         let want = if i == 2 { vec![(pid, TERM)] } else { vec![] };
         assert_eq!(kills(&effects), want, "failure {}", i + 1);
     }
-    assert!(h.log.contains(&Effect::CancelProbes { unit: 0 }));
+    assert!(h.log.contains(&Effect::CancelProbes { unit: UnitId::new(0) }));
     h.killed("web", TERM);
     assert_eq!(h.unit("web").last_exit, Some((ExitStatus::Signal(TERM), Reason::Liveness)));
     assert!(h.running("web") && h.pid("web") != pid, "restarted at once, a new process");
@@ -669,7 +669,7 @@ fn post_start_hook_gates_started_and_its_failure_kills_the_app() {
         e.post_start = Some(vec!["hook".into()]);
         let mut h = Harness::new(RestartPolicy::Always, vec![e]);
         let effects = h.tick();
-        assert!(effects.contains(&Effect::Spawn { unit: 0, proc: Proc::PostStart }));
+        assert!(effects.contains(&Effect::Spawn { unit: UnitId::new(0), proc: Proc::Hook(HookKind::PostStart) }));
         assert!(!h.unit("web").ready(), "not started until post_start is done");
         let (pid, hook) = (h.pid("web"), h.hook_pid("web"));
         let effects = h.feed(Event::Exited { pid: hook, status: ExitStatus::Code(code) });
@@ -688,7 +688,7 @@ fn post_start_hook_that_cannot_start_kills_the_app() {
     let mut e = app("web");
     e.post_start = Some(vec!["missing".into()]);
     let mut h = Harness::new(RestartPolicy::Always, vec![e]);
-    h.fail_spawn.push(("web".into(), Proc::PostStart));
+    h.fail_spawn.push(("web".into(), Proc::Hook(HookKind::PostStart)));
     let effects = h.tick();
     let pid = h.pid("web");
     assert_eq!(kills(&effects), vec![(-pid, KILL)]);
@@ -703,7 +703,7 @@ fn pre_stop_runs_before_the_stop_signal_and_counts_against_the_grace_period() {
     h.tick();
     let pid = h.pid("web");
     let effects = h.signal(TERM);
-    assert!(effects.contains(&Effect::Spawn { unit: 0, proc: Proc::PreStop }));
+    assert!(effects.contains(&Effect::Spawn { unit: UnitId::new(0), proc: Proc::Hook(HookKind::PreStop) }));
     assert!(kills(&effects).is_empty(), "no stop signal while pre_stop runs");
     h.at(4);
     let hook = h.hook_pid("web");
@@ -997,7 +997,7 @@ fn every_pod_status_kubectl_shows() {
     let mut out = Vec::new();
     let _ = h.pod.handle(Event::Exited { pid: b, status: ExitStatus::Code(0) }, h.now, &mut out);
     assert_eq!(h.label(), "PodInitializing");
-    h.feed(Event::Spawned { unit: 2, proc: Proc::Main, result: Ok(500) });
+    h.feed(Event::Spawned { unit: UnitId::new(2), proc: Proc::Main, result: Ok(500) });
     assert_eq!(h.label(), "NotReady");
     h.probe("web", ProbeKind::Readiness, true);
     assert_eq!(h.label(), "Running");
@@ -1015,7 +1015,7 @@ fn every_pod_status_kubectl_shows() {
 #[test]
 fn entry_states_and_last_exit_in_status() {
     let mut h = Harness::new(RestartPolicy::Always, vec![init("a"), app("web"), app("worker")]);
-    h.pod.units[0].marker_done = true;
+    h.pod.units[UnitId::new(0)].marker_done = true;
     h.tick();
     h.backing_off("worker");
     h.killed("worker", libc::SIGSEGV);
@@ -1131,7 +1131,7 @@ fn no_event_after_exit_has_an_effect() {
     assert_eq!(h.exit, Some(0));
     assert!(h.signal(TERM).is_empty());
     assert!(h.tick().is_empty());
-    assert!(matches!(h.pod.phase(), Phase::Done { code: 0, .. }));
+    assert!(matches!(h.pod.stage(), Stage::Done { code: 0, .. }));
 }
 
 /// The events `podinit describe` lists after a liveness failure, as kubectl
@@ -1202,7 +1202,7 @@ fn liveness_failure_events_and_conditions() {
     assert_eq!((ready.status, ready.last_transition), (false, 1_000_050));
 }
 
-// --- issue 25: per-entry restart policy and rules, notify, OOMKilled ---------------
+// --- per-entry restart policy and rules, notify, OOMKilled (README, "Lifecycle") ---
 
 fn with_rules(mut e: Entry, policy: RestartPolicy, rules: &[(crate::config::ExitCodeOperator, &[i32])]) -> Entry {
     e.restart_policy = Some(policy);

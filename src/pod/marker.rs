@@ -1,4 +1,5 @@
-//! Run-once markers for init steps (SPEC §4, lifecycle item 3).
+//! Run-once markers for init steps (the `once` key; README, "Pod file
+//! reference" and "Lifecycle").
 //!
 //! When a `once` step exits 0, the runtime writes `marker_dir/<name>.done`
 //! holding a hash of the step's definition. On a later start a step whose marker
@@ -25,7 +26,7 @@ use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::Mode;
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
-use crate::sys::atomic_file;
+use crate::sys::atomic_file::{self, IoError};
 
 /// First line of every marker file; bump the version if the format changes.
 const MAGIC: &str = "podinit-marker v1";
@@ -62,15 +63,8 @@ pub(crate) enum MarkerError {
         /// The marker path.
         path: PathBuf,
     },
-    /// An OS call on `path` failed.
-    Io {
-        /// What we were doing, e.g. "create marker directory".
-        op: &'static str,
-        /// The file or directory involved.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
+    /// An OS call failed.
+    Io(IoError),
 }
 
 impl fmt::Display for MarkerError {
@@ -94,9 +88,7 @@ impl fmt::Display for MarkerError {
                 "marker {} is a symlink or not a regular file; refusing to touch it (remove it by hand)",
                 path.display()
             ),
-            MarkerError::Io { op, path, source } => {
-                write!(f, "cannot {op} {}: {source}", path.display())
-            }
+            MarkerError::Io(e) => e.fmt(f),
         }
     }
 }
@@ -104,7 +96,7 @@ impl fmt::Display for MarkerError {
 impl std::error::Error for MarkerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            MarkerError::Io { source, .. } => Some(source),
+            MarkerError::Io(e) => Some(&e.source),
             _ => None,
         }
     }
@@ -177,9 +169,7 @@ impl MarkerStore {
         }
         let dir = match self.open_dir() {
             Ok(d) => d,
-            Err(MarkerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                return MarkerState::Missing
-            }
+            Err(MarkerError::Io(e)) if e.source.kind() == io::ErrorKind::NotFound => return MarkerState::Missing,
             Err(e) => return MarkerState::Refused(e.to_string()),
         };
         let path = self.path(name);
@@ -239,7 +229,7 @@ impl MarkerStore {
             atomic_file::Error::DirIsSymlink => MarkerError::DirIsSymlink { dir: self.dir.clone() },
             atomic_file::Error::NotADirectory => MarkerError::NotADirectory { dir: self.dir.clone() },
             atomic_file::Error::NotRegularFile => MarkerError::NotRegularFile { path: self.dir.join(file_name) },
-            atomic_file::Error::Io { op, path, source } => MarkerError::Io { op, path, source },
+            atomic_file::Error::Io(e) => MarkerError::Io(e),
         }
     }
 
@@ -256,7 +246,7 @@ impl MarkerStore {
         }
         let dir = match self.open_dir() {
             Ok(d) => d,
-            Err(MarkerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(MarkerError::Io(e)) if e.source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
         let dfd = dir.as_raw_fd();
@@ -325,7 +315,7 @@ fn validate_name(name: &str) -> Result<(), MarkerError> {
 }
 
 fn io_err(op: &'static str, path: &Path, source: io::Error) -> MarkerError {
-    MarkerError::Io { op, path: path.to_path_buf(), source }
+    MarkerError::Io(IoError::new(op, path, source))
 }
 
 #[cfg(test)]

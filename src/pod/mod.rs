@@ -1,8 +1,9 @@
 //! The pod lifecycle.
 //!
-//! Pure (no syscalls, no clock): the state machine [`machine`] with its entries
-//! [`unit`](mod@unit), probe bookkeeping [`probe`], control requests [`requests`] and the
-//! status view [`view`], and the data they speak: [`status`] (the pod's status
+//! Pure (no syscalls, no clock): the state machine [`machine`] with its units
+//! (the runtime records of the pod file's entries, [`unit`](mod@unit)), probe
+//! bookkeeping [`probe`], control requests [`requests`] and the status view
+//! [`view`], and the data they speak: [`status`] (the pod's status
 //! and the health verdict) and [`protocol`] (the control socket's requests and
 //! replies). The rules of Kubernetes live here and are unit-tested as tables
 //! (`machine_tests.rs`); `tests/purity.rs` checks these files stay pure.

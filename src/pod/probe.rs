@@ -11,31 +11,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{HttpGet, Probe, ProbeAction, WaitFor, WaitTarget};
+use crate::pod::unit::UnitId;
 
-/// Which of an entry's probes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeKind {
-    /// Gates the other probes and, for a sidecar, the next init entry.
-    Startup,
-    /// Decides Ready.
-    Readiness,
-    /// A failure restarts the entry.
-    Liveness,
-    /// An init step's `wait_for`.
-    Wait,
-}
-
-impl ProbeKind {
-    /// The name in log lines ("readiness probe failed").
-    pub fn label(self) -> &'static str {
-        match self {
-            ProbeKind::Startup => "startup",
-            ProbeKind::Readiness => "readiness",
-            ProbeKind::Liveness => "liveness",
-            ProbeKind::Wait => "wait",
-        }
-    }
-}
+pub use crate::config::ProbeKind;
 
 /// What a probe checks.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,8 +102,8 @@ impl Timing {
 /// The outcome of one attempt: which entry and probe, passed or not, and why not.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Outcome {
-    /// Index of the entry.
-    pub unit: usize,
+    /// The unit.
+    pub unit: UnitId,
     /// Which of its probes.
     pub kind: ProbeKind,
     /// The attempt passed.
@@ -145,7 +123,9 @@ pub enum Verdict {
     Failing,
 }
 
-/// One probe of one running entry, created afresh at every start.
+/// The runtime state of one probe (or waiter) of one running unit: its
+/// schedule, its counts in a row and its verdict. The spec it follows is a
+/// `config::Probe` (or a `config::WaitFor`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeState {
     /// Which probe.

@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::config::Kind;
 use crate::pod::machine::{Effect, Pending, PodMachine, Then};
 use crate::pod::protocol::{ConnId, Reply, Request};
-use crate::pod::unit::{KillTarget, Reason, State};
+use crate::pod::unit::{KillTarget, Reason, State, UnitId};
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals;
 
@@ -24,7 +24,7 @@ impl PodMachine {
             }
             Request::Restart(n) | Request::Stop(n) | Request::Start(n) | Request::Kill(n, _) => n.clone(),
         };
-        let Some(i) = self.units.iter().position(|u| u.spec.name == name) else {
+        let Some(i) = self.units.position(|u| u.spec.name == name) else {
             let names: Vec<&str> = self.units.iter().filter(|u| u.spec.kind != Kind::Init).map(|u| u.name()).collect();
             return reply(Reply::err(format!("no app or sidecar named '{name}' (have: {})", names.join(", "))));
         };
@@ -72,7 +72,7 @@ impl PodMachine {
     }
 
     /// Starts unit `i` at once (no back-off); `conn` hears the pid when it comes.
-    fn start_now(&mut self, i: usize, conn: ConnId, now: Instant, out: &mut Vec<Effect>) {
+    fn start_now(&mut self, i: UnitId, conn: ConnId, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
         if u.last_exit.is_some() {
             u.restarts += 1;
@@ -84,7 +84,7 @@ impl PodMachine {
     }
 
     /// Unit `i` has its pid, or failed to start: answer who asked for the start.
-    pub(crate) fn report_start(&mut self, i: usize, out: &mut Vec<Effect>) {
+    pub(crate) fn report_start(&mut self, i: UnitId, out: &mut Vec<Effect>) {
         let Some(k) = self.pending.iter().position(|p| p.unit == i && p.then == Then::ReportStart) else { return };
         let p = self.pending.swap_remove(k);
         let u = &self.units[i];

@@ -26,7 +26,7 @@ use crate::pod::marker::MarkerStore;
 use crate::pod::probe::Outcome;
 use crate::pod::protocol;
 use crate::pod::status_file;
-use crate::pod::unit;
+use crate::pod::unit::{self, HookKind, PerUnit, UnitId};
 use crate::sys::event_loop::{Change, Handler};
 use crate::sys::notify;
 use crate::sys::oom::OomCounter;
@@ -54,8 +54,8 @@ pub(crate) struct Io {
     /// The cgroup's OOM-kill counter, to tell an OOM kill from another SIGKILL.
     pub oom: Option<OomCounter>,
     /// For entries whose environment is read from files at each start
-    /// (`env_file`, a file-read variable): how to build it. Same order as the units.
-    pub env_at_start: Vec<Option<EnvBuilder>>,
+    /// (`env_file`, a file-read variable): how to build it.
+    pub env_at_start: PerUnit<Option<EnvBuilder>>,
 }
 
 /// Builds an entry's environment when it starts; the error is one line,
@@ -75,10 +75,10 @@ struct Told {
 /// A pod machine and the world it acts on.
 pub(crate) struct Runtime {
     pod: machine::PodMachine,
-    /// Prepared argv/env/cwd/user of each unit, same order as the machine's.
-    cmds: Vec<Command>,
+    /// Prepared argv/env/cwd/user of each unit.
+    cmds: PerUnit<Command>,
     io: Io,
-    checks: Attempts,
+    attempts: Attempts,
     logs: Logs,
     /// Warned once that a marker could not be saved.
     marker_warned: bool,
@@ -95,8 +95,8 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    /// The runtime for `pod`, whose unit `i` runs `cmds[i]`.
-    pub(crate) fn new(pod: machine::PodMachine, cmds: Vec<Command>, io: Io) -> Runtime {
+    /// The runtime for `pod`, whose unit `id` runs `cmds[id]`.
+    pub(crate) fn new(pod: machine::PodMachine, cmds: PerUnit<Command>, io: Io) -> Runtime {
         let mut pod = pod;
         if io.state_dir.is_none() {
             pod.disable_status();
@@ -106,7 +106,7 @@ impl Runtime {
             pod,
             cmds,
             io,
-            checks: Attempts::default(),
+            attempts: Attempts::default(),
             logs,
             marker_warned: false,
             status_wanted: false,
@@ -194,11 +194,11 @@ impl Runtime {
                     Some((o, e)) => &Command { stdout: Some(o), stderr: Some(e), ..self.cmds[unit].clone() },
                     None => &self.cmds[unit],
                 };
-                if let Some(o) = self.checks.start(unit, kind, &check, timeout, base, now) {
+                if let Some(o) = self.attempts.start(unit, kind, &check, timeout, base, now) {
                     self.events.push_back(Event::Probed(o));
                 }
             }
-            Effect::CancelProbes { unit } => self.checks.cancel(unit),
+            Effect::CancelProbes { unit } => self.attempts.cancel(unit),
             Effect::WriteMarker { unit } => self.write_marker(unit),
             Effect::WriteStatus => self.status_wanted = true,
             Effect::SignalRest { sig } => {
@@ -226,13 +226,13 @@ impl Runtime {
     }
 
     /// Starts `proc` of `unit`: its command (with log pipes when prefixing), or a hook.
-    fn spawn(&mut self, unit: usize, proc: Proc) -> Result<i32, spawn::SpawnError> {
+    fn spawn(&mut self, unit: UnitId, proc: Proc) -> Result<i32, spawn::SpawnError> {
         let spec = &self.pod.units()[unit].spec;
         let base = &self.cmds[unit];
         let hook = match proc {
             Proc::Main => None,
-            Proc::PostStart => spec.post_start.as_ref(),
-            Proc::PreStop => spec.pre_stop.as_ref(),
+            Proc::Hook(HookKind::PostStart) => spec.post_start.as_ref(),
+            Proc::Hook(HookKind::PreStop) => spec.pre_stop.as_ref(),
         };
         if let Some(argv) = hook {
             let mut cmd = base.sibling(argv);
@@ -277,7 +277,7 @@ impl Runtime {
         }
     }
 
-    fn write_marker(&mut self, unit: usize) {
+    fn write_marker(&mut self, unit: UnitId) {
         let Some(store) = &self.io.markers else { return };
         let u = &self.pod.units()[unit];
         if let Err(e) = store.write(u.name(), &u.hash) {
@@ -344,7 +344,7 @@ impl Handler for Runtime {
     }
 
     fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant) -> Change {
-        match self.checks.exited(pid, status) {
+        match self.attempts.exited(pid, status) {
             Some(Some(o)) => self.feed(Event::Probed(o), now),
             Some(None) => Change::Changed,
             None => {
@@ -365,7 +365,7 @@ impl Handler for Runtime {
     }
 
     fn tick(&mut self, now: Instant) {
-        self.checks.expire(now, &mut self.outcomes);
+        self.attempts.expire(now, &mut self.outcomes);
         self.feed_outcomes(now);
         if let Some(c) = &mut self.io.control {
             c.expire(now);
@@ -374,7 +374,7 @@ impl Handler for Runtime {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        [self.pod.deadline(), self.checks.deadline(), self.io.control.as_ref().and_then(|c| c.deadline())]
+        [self.pod.deadline(), self.attempts.deadline(), self.io.control.as_ref().and_then(|c| c.deadline())]
             .into_iter()
             .flatten()
             .min()
@@ -388,7 +388,7 @@ impl Handler for Runtime {
             out.push(libc::pollfd { fd: n.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
         self.logs.fds(out);
-        self.checks.fds(out);
+        self.attempts.fds(out);
     }
 
     fn ready(&mut self, fd: RawFd, _revents: i16, now: Instant) {
@@ -412,7 +412,7 @@ impl Handler for Runtime {
         if self.logs.ready(fd, self.io.control.as_mut()) {
             return;
         }
-        if let Some(o) = self.checks.ready(fd) {
+        if let Some(o) = self.attempts.ready(fd) {
             let _ = self.feed(Event::Probed(o), now);
         }
     }

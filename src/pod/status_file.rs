@@ -9,7 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::pod::status::PodStatus;
-use crate::sys::atomic_file;
+use crate::sys::atomic_file::{self, IoError};
 
 /// Name of the status file inside `state_dir`.
 pub(crate) const FILE_NAME: &str = "status.json";
@@ -40,14 +40,7 @@ pub enum StatusError {
         message: String,
     },
     /// An OS call failed.
-    Io {
-        /// What we were doing, e.g. "write".
-        op: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
+    Io(IoError),
 }
 
 impl fmt::Display for StatusError {
@@ -65,9 +58,7 @@ impl fmt::Display for StatusError {
                 write!(f, "status file {} is not valid: {message}", p.display())
             }
             StatusError::Parse { path: None, message } => write!(f, "status JSON is not valid: {message}"),
-            StatusError::Io { op, path, source } => {
-                write!(f, "cannot {op} {}: {source}", path.display())
-            }
+            StatusError::Io(e) => e.fmt(f),
         }
     }
 }
@@ -75,7 +66,7 @@ impl fmt::Display for StatusError {
 impl std::error::Error for StatusError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StatusError::Io { source, .. } => Some(source),
+            StatusError::Io(e) => Some(&e.source),
             _ => None,
         }
     }
@@ -106,7 +97,7 @@ pub(crate) fn write(dir: &Path, st: &PodStatus) -> Result<(), StatusError> {
             atomic_file::Error::NotRegularFile => {
                 StatusError::Refused { path: dir.join(FILE_NAME), why: "it is a symlink or not a regular file" }
             }
-            atomic_file::Error::Io { op, path, source } => StatusError::Io { op, path, source },
+            atomic_file::Error::Io(e) => StatusError::Io(e),
         })
 }
 
@@ -147,7 +138,7 @@ pub fn parse(text: &str) -> Result<PodStatus, StatusError> {
 }
 
 fn io_err(op: &'static str, path: &Path, source: io::Error) -> StatusError {
-    StatusError::Io { op, path: path.to_path_buf(), source }
+    StatusError::Io(IoError::new(op, path, source))
 }
 
 #[cfg(test)]

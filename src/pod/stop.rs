@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use crate::config::Kind;
 use crate::pod::event::{Effect, Proc};
-use crate::pod::events::Type as EventType;
-use crate::pod::machine::{fmt_secs, Cause, Flavor, Phase, PodMachine, DEADLINE_EXIT, KILL_WAIT, STOP_REPEAT_WINDOW};
-use crate::pod::unit::{HookKind, HookProc, KillTarget, Reason, State, Stop};
+use crate::pod::events::EventType;
+use crate::pod::machine::{fmt_secs, Cause, Flavor, PodMachine, Stage, DEADLINE_EXIT, KILL_WAIT, STOP_REPEAT_WINDOW};
+use crate::pod::unit::{HookKind, HookProc, KillTarget, Reason, State, Stop, UnitId};
 use crate::sys::event_loop::Change;
 use crate::sys::reaper::ExitStatus;
 use crate::sys::signals::{self, SigNum};
@@ -16,7 +16,7 @@ use crate::sys::signals::{self, SigNum};
 impl PodMachine {
     /// Starts a graceful stop of unit `i`: pre_stop (if any), then its stop
     /// signal; SIGKILL at `deadline`. `why` is shown as the exit's reason.
-    pub(crate) fn end_unit(&mut self, i: usize, why: Reason, deadline: Instant, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn end_unit(&mut self, i: UnitId, why: Reason, deadline: Instant, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
         let r = match &mut u.state {
             State::Polling(_) => {
@@ -38,7 +38,7 @@ impl PodMachine {
         if u.spec.pre_stop.is_some() && u.spec.kind != Kind::Init {
             log::info!("{}: running pre_stop", u.spec.name);
             r.hook = Some(HookProc::asked(HookKind::PreStop));
-            out.push(Effect::Spawn { unit: i, proc: Proc::PreStop });
+            out.push(Effect::Spawn { unit: i, proc: Proc::Hook(HookKind::PreStop) });
             self.event(now, EventType::Normal, "Killing", Some(i), msg);
             return;
         }
@@ -48,7 +48,7 @@ impl PodMachine {
 
     /// Kills unit `i` at once, without pre_stop (Kubernetes does the same when
     /// postStart fails): its whole process group gets SIGKILL.
-    pub(crate) fn kill_unit(&mut self, i: usize, why: Reason, now: Instant, out: &mut Vec<Effect>) {
+    pub(crate) fn kill_unit(&mut self, i: UnitId, why: Reason, now: Instant, out: &mut Vec<Effect>) {
         let Some(r) = self.units[i].run_mut() else { return };
         r.stop = Some(Stop { reason: why, deadline: now, killed: true });
         out.push(Effect::kill_group(r.pid));
@@ -58,7 +58,7 @@ impl PodMachine {
     }
 
     /// Sends unit `i` its stop signal (the step after pre_stop).
-    pub(crate) fn signal_stop(&mut self, i: usize, out: &mut Vec<Effect>) {
+    pub(crate) fn signal_stop(&mut self, i: UnitId, out: &mut Vec<Effect>) {
         let u = &self.units[i];
         let Some(r) = u.run().filter(|r| r.stop.is_some()) else { return };
         let sig = u.spec.stop_signal;
@@ -74,15 +74,15 @@ impl PodMachine {
         }
         self.dirty = true;
         if self.flavor == Flavor::Pause {
-            self.phase = Phase::Done { code: 0, cause };
+            self.stage = Stage::Done { code: 0, cause };
             return;
         }
         if cause == Cause::Signal || cause == Cause::Deadline {
             log::info!("stopping the pod (grace period {})", fmt_secs(self.settings.grace));
         }
         let deadline = now + self.settings.grace;
-        self.phase = Phase::Terminating { cause, deadline, swept: false, killed_at: None };
-        for i in 0..self.units.len() {
+        self.stage = Stage::Terminating { cause, deadline, swept: false, killed_at: None };
+        for i in self.units.ids() {
             let u = &mut self.units[i];
             match u.state {
                 // Never started: it stays Waiting, as kubectl shows such a container.
@@ -100,7 +100,7 @@ impl PodMachine {
 
     /// Progress of the pod's stop; runs after every event while Terminating.
     pub(crate) fn advance_stop(&mut self, now: Instant, out: &mut Vec<Effect>) {
-        let Phase::Terminating { cause, deadline, swept, killed_at } = self.phase else { return };
+        let Stage::Terminating { cause, deadline, swept, killed_at } = self.stage else { return };
         if killed_at.is_none() && now >= deadline {
             log::warn!("grace period over; sending SIGKILL to everything left");
             for r in self.units.iter().filter_map(|u| u.run()) {
@@ -108,7 +108,7 @@ impl PodMachine {
                 out.extend(r.hook.and_then(|h| h.pid).map(Effect::kill_group));
             }
             out.push(Effect::SignalRest { sig: libc::SIGKILL });
-            self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at: Some(now) };
+            self.stage = Stage::Terminating { cause, deadline, swept: true, killed_at: Some(now) };
             return self.advance_stop(now, out);
         }
         // Whatever is left survived SIGKILL (uninterruptible sleep): it must
@@ -117,7 +117,7 @@ impl PodMachine {
             if !self.no_children {
                 log::warn!("processes survived SIGKILL for {}; exiting anyway", fmt_secs(KILL_WAIT));
             }
-            self.phase = Phase::Done { code: self.exit_code_for(cause, true), cause };
+            self.stage = Stage::Done { code: self.exit_code_for(cause, true), cause };
             self.dirty = true;
             return;
         }
@@ -125,7 +125,7 @@ impl PodMachine {
             return;
         }
         // Apps are gone: stop sidecars one at a time, last declared first.
-        if let Some(i) = self.units.iter().rposition(|u| u.spec.kind == Kind::Sidecar && u.active()) {
+        if let Some(i) = self.units.rposition(|u| u.spec.kind == Kind::Sidecar && u.active()) {
             if !self.units[i].stopping() {
                 self.end_unit(i, Reason::Stopped, deadline, now, out);
             }
@@ -133,12 +133,12 @@ impl PodMachine {
         }
         if !swept {
             out.push(Effect::SignalRest { sig: libc::SIGTERM });
-            self.phase = Phase::Terminating { cause, deadline, swept: true, killed_at };
+            self.stage = Stage::Terminating { cause, deadline, swept: true, killed_at };
             // The runtime answers NoChildren if the sweep found nobody.
             return;
         }
         if self.no_children {
-            self.phase = Phase::Done { code: self.exit_code_for(cause, killed_at.is_some()), cause };
+            self.stage = Stage::Done { code: self.exit_code_for(cause, killed_at.is_some()), cause };
             self.dirty = true;
         }
     }
@@ -189,17 +189,17 @@ impl PodMachine {
         if from == self.settings.pid as i32 {
             return Change::Quiet;
         }
-        match (&self.flavor, self.phase) {
-            (_, Phase::Done { .. }) => Change::Quiet,
-            (_, Phase::Terminating { .. })
+        match (&self.flavor, self.stage) {
+            (_, Stage::Done { .. }) => Change::Quiet,
+            (_, Stage::Terminating { .. })
                 if stop && self.stop_signal_at.is_some_and(|t| now < t + STOP_REPEAT_WINDOW) =>
             {
                 log::info!("{}: already stopping", signals::name(sig));
                 Change::Quiet
             }
-            (_, Phase::Terminating { cause, killed_at: None, .. }) if stop => {
+            (_, Stage::Terminating { cause, killed_at: None, .. }) if stop => {
                 log::warn!("second {}: skipping the grace period", signals::name(sig));
-                self.phase = Phase::Terminating { cause, deadline: now, swept: false, killed_at: None };
+                self.stage = Stage::Terminating { cause, deadline: now, swept: false, killed_at: None };
                 Change::Changed
             }
             (Flavor::Pause | Flavor::Pod, _) if stop => {

@@ -11,9 +11,9 @@
 use std::time::Instant;
 
 use crate::pod::event::Effect;
-use crate::pod::machine::{fmt_secs, Cause, Phase, PodMachine, KILL_WAIT};
+use crate::pod::machine::{fmt_secs, Cause, PodMachine, Stage, KILL_WAIT};
 use crate::pod::probe::ProbeKind;
-use crate::pod::unit::{HookKind, Reason, State, Stop};
+use crate::pod::unit::{HookKind, Reason, State, Stop, UnitId};
 use crate::sys::reaper::ExitStatus;
 
 /// A timer of the pod machine.
@@ -28,7 +28,7 @@ pub(crate) enum Timer {
     /// SIGKILLed processes had their time to be reaped: exit anyway.
     KillWait,
     /// A timer of one entry.
-    Unit(usize, UnitTimer),
+    Unit(UnitId, UnitTimer),
 }
 
 /// A timer of one entry; which ones can be armed follows from its state.
@@ -64,7 +64,7 @@ impl PodMachine {
             }
         }
         let terminating = self.terminating();
-        for (i, u) in self.units.iter().enumerate() {
+        for (i, u) in self.units.enumerate() {
             let mut at = |t: UnitTimer, when: Instant| f(Timer::Unit(i, t), when);
             match &u.state {
                 State::BackOff { until } if !terminating => at(UnitTimer::BackOff, *until),
@@ -93,7 +93,7 @@ impl PodMachine {
                 _ => {}
             }
         }
-        if let Phase::Terminating { deadline, killed_at, .. } = self.phase {
+        if let Stage::Terminating { deadline, killed_at, .. } = self.stage {
             match killed_at {
                 None => f(Timer::Grace, deadline),
                 Some(k) => f(Timer::KillWait, k + KILL_WAIT),
@@ -150,7 +150,7 @@ impl PodMachine {
     /// Acts on one due timer of entry `i`.
     // A guard cannot hold the `start_if_due` call: it mutates the probe it checks.
     #[allow(clippy::collapsible_match)]
-    fn fire_unit(&mut self, i: usize, t: UnitTimer, now: Instant, out: &mut Vec<Effect>) {
+    fn fire_unit(&mut self, i: UnitId, t: UnitTimer, now: Instant, out: &mut Vec<Effect>) {
         let u = &mut self.units[i];
         match (t, &mut u.state) {
             (UnitTimer::BackOff, State::BackOff { .. }) => {

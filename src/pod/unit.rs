@@ -1,7 +1,14 @@
 //! One entry of the pod (init step, sidecar or app) and its Kubernetes
 //! container state. Pure data and the rules that only need the entry itself:
 //! when it counts as ready, as done, and whether an exit calls for a restart.
+//!
+//! Names: an *entry* is what the pod file (or manifest) declares,
+//! [`crate::config::Entry`]; a [`Unit`] is the machine's runtime record of
+//! one entry (the entry as `spec`, plus its state, restarts, last exit).
+//! A unit is named by its [`UnitId`], and per-unit data lives in a
+//! [`PerUnit`] table indexed by it.
 
+use std::ops::{Index, IndexMut};
 use std::time::{Duration, Instant};
 
 use crate::config::{Entry, Kind, RestartPolicy};
@@ -11,6 +18,122 @@ use crate::sys::reaper::ExitStatus;
 /// An entry that ran this long has its back-off reset: its next crash is
 /// restarted at once again (the kubelet's flat 10 minutes, KEP-4603).
 pub(crate) const BACKOFF_RESET: Duration = Duration::from_secs(600);
+
+/// Names one unit: its position in the machine's list, which is pod-file
+/// order (init entries, then apps). A type of its own so that a pid, a probe
+/// kind or a position in some other list cannot be passed where a unit is
+/// meant; ids are made only by a [`PerUnit`] table (and by tests).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct UnitId(usize);
+
+impl UnitId {
+    /// The first unit in pod-file order.
+    pub(crate) const FIRST: UnitId = UnitId(0);
+
+    /// The unit after it (which may not exist).
+    pub(crate) fn next(self) -> UnitId {
+        UnitId(self.0 + 1)
+    }
+
+    /// Unit number `i`, for tables written out in tests.
+    #[cfg(test)]
+    pub(crate) const fn new(i: usize) -> UnitId {
+        UnitId(i)
+    }
+}
+
+/// One `T` per unit, indexed by [`UnitId`] only: the machine's units, the
+/// runtime's commands and environment builders. Built from a list in
+/// pod-file order; never grows or shrinks, so an id of one table is valid in
+/// every table of the same pod.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PerUnit<T>(Vec<T>);
+
+impl<T> PerUnit<T> {
+    /// How many units.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The value of `id`, if there is such a unit.
+    pub(crate) fn get(&self, id: UnitId) -> Option<&T> {
+        self.0.get(id.0)
+    }
+
+    /// The value of `id`, if there is such a unit.
+    pub(crate) fn get_mut(&mut self, id: UnitId) -> Option<&mut T> {
+        self.0.get_mut(id.0)
+    }
+
+    /// The values, in pod-file order.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    /// The values, in pod-file order.
+    pub(crate) fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.0.iter_mut()
+    }
+
+    /// Every id, in pod-file order.
+    pub(crate) fn ids(&self) -> impl DoubleEndedIterator<Item = UnitId> {
+        (0..self.0.len()).map(UnitId)
+    }
+
+    /// Each id with its value, in pod-file order.
+    pub(crate) fn enumerate(&self) -> impl Iterator<Item = (UnitId, &T)> {
+        self.0.iter().enumerate().map(|(i, v)| (UnitId(i), v))
+    }
+
+    /// The first unit whose value satisfies `f`.
+    pub(crate) fn position(&self, f: impl FnMut(&T) -> bool) -> Option<UnitId> {
+        self.0.iter().position(f).map(UnitId)
+    }
+
+    /// The last unit whose value satisfies `f`.
+    pub(crate) fn rposition(&self, f: impl FnMut(&T) -> bool) -> Option<UnitId> {
+        self.0.iter().rposition(f).map(UnitId)
+    }
+}
+
+impl<T> Default for PerUnit<T> {
+    fn default() -> Self {
+        PerUnit(Vec::new())
+    }
+}
+
+impl<T> From<Vec<T>> for PerUnit<T> {
+    fn from(v: Vec<T>) -> Self {
+        PerUnit(v)
+    }
+}
+
+impl<T> FromIterator<T> for PerUnit<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        PerUnit(iter.into_iter().collect())
+    }
+}
+
+impl<T> Index<UnitId> for PerUnit<T> {
+    type Output = T;
+    fn index(&self, id: UnitId) -> &T {
+        &self.0[id.0]
+    }
+}
+
+impl<T> IndexMut<UnitId> for PerUnit<T> {
+    fn index_mut(&mut self, id: UnitId) -> &mut T {
+        &mut self.0[id.0]
+    }
+}
+
+impl<'a, T> IntoIterator for &'a PerUnit<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
 
 /// Why an entry's process ended, as shown after its exit code in status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +228,7 @@ pub(crate) struct Run {
     /// A lifecycle hook's process, while one runs.
     pub hook: Option<HookProc>,
     /// Its probes for this run.
-    pub probes: Probes,
+    pub probes: ProbeStates,
     /// podinit is ending this process, and why.
     pub stop: Option<Stop>,
     /// What it said on the notify socket (entries with `notify = true`).
@@ -211,9 +334,10 @@ impl KillTarget {
     }
 }
 
-/// The probes of one running entry, created afresh at every start.
+/// The state of each probe of one running unit, created afresh at every
+/// start (the probes' specs are [`crate::config::Probe`]s in `spec`).
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Probes {
+pub(crate) struct ProbeStates {
     /// startup_probe.
     pub startup: Option<ProbeState>,
     /// readiness_probe.
@@ -222,13 +346,13 @@ pub(crate) struct Probes {
     pub liveness: Option<ProbeState>,
 }
 
-impl Probes {
+impl ProbeStates {
     /// The probes of `spec`, first attempts counted from `now`.
-    pub(crate) fn for_entry(spec: &Entry, now: Instant) -> Probes {
+    pub(crate) fn for_entry(spec: &Entry, now: Instant) -> ProbeStates {
         let make = |kind, p: &Option<crate::config::Probe>| {
             p.as_ref().map(|p| ProbeState::new(kind, Timing::of_probe(p), now))
         };
-        Probes {
+        ProbeStates {
             startup: make(ProbeKind::Startup, &spec.startup_probe),
             readiness: make(ProbeKind::Readiness, &spec.readiness_probe),
             liveness: make(ProbeKind::Liveness, &spec.liveness_probe),
@@ -284,10 +408,10 @@ pub(crate) fn timeout_for(spec: &Entry, kind: ProbeKind) -> Duration {
     probe.as_ref().map_or(Duration::from_secs(1), |p| p.timeout)
 }
 
-/// One init step, sidecar or app and its runtime state.
+/// The runtime record of one entry (init step, sidecar or app).
 #[derive(Debug, Clone)]
 pub(crate) struct Unit {
-    /// The pod file entry.
+    /// The entry, as the pod file declares it.
     pub spec: Entry,
     /// Marker hash (init steps with `once`).
     pub hash: String,

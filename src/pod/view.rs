@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::config::Kind;
-use crate::pod::machine::{Cause, Phase, PodMachine};
+use crate::pod::machine::{Cause, PodMachine, Stage};
 use crate::pod::status::{pod_word, Condition, EntryState, EntryStatus, EventStatus, LastRun, PodStatus};
 use crate::pod::unit::{Reason, State, Unit};
 use crate::sys::reaper::ExitStatus;
@@ -38,7 +38,7 @@ impl PodMachine {
                 notify: u.run().and_then(|r| r.notify.as_ref()).map(notify_label),
             })
             .collect();
-        let ready = self.phase == Phase::Running && entries.iter().all(|e| e.ready != Some(false));
+        let ready = self.stage == Stage::Running && entries.iter().all(|e| e.ready != Some(false));
         let names = ["Initialized", "ContainersReady", "Ready"];
         let mut conditions: Vec<Condition> = self
             .conditions
@@ -68,7 +68,7 @@ impl PodMachine {
         PodStatus {
             name: self.settings.name.clone(),
             namespace: self.settings.namespace.clone(),
-            status: self.phase_label(),
+            status: self.status_word(),
             ready,
             pid: self.settings.pid,
             started_at: self.settings.started_unix,
@@ -84,9 +84,9 @@ impl PodMachine {
     /// while every app and sidecar is ready.
     pub(crate) fn track_conditions(&mut self, now: Instant) {
         let initialized = self.units.iter().filter(|u| u.spec.kind != Kind::App).all(|u| u.init_done())
-            || !matches!(self.phase, Phase::Initializing { .. });
+            || !matches!(self.stage, Stage::Initializing { .. });
         let ready =
-            self.phase == Phase::Running && self.units.iter().filter(|u| u.spec.kind != Kind::Init).all(|u| u.ready());
+            self.stage == Stage::Running && self.units.iter().filter(|u| u.spec.kind != Kind::Init).all(|u| u.ready());
         for (c, v) in self.conditions.iter_mut().zip([initialized, ready, ready]) {
             if c.0 != v {
                 *c = (v, now);
@@ -97,7 +97,7 @@ impl PodMachine {
     /// The pod is Ready as Kubernetes means it: running, every sidecar and
     /// app ready (what podinit tells its own supervisor with READY=1).
     pub(crate) fn ready(&self) -> bool {
-        self.phase == Phase::Running && self.units.iter().all(|u| u.spec.kind == Kind::Init || u.ready())
+        self.stage == Stage::Running && self.units.iter().all(|u| u.spec.kind == Kind::Init || u.ready())
     }
 
     /// The pod has begun to stop (or has stopped).
@@ -106,15 +106,15 @@ impl PodMachine {
     }
 
     /// The kubectl STATUS column.
-    pub(crate) fn phase_label(&self) -> String {
+    pub(crate) fn status_word(&self) -> String {
         let inits = self.units.iter().filter(|u| u.spec.kind != Kind::App);
-        match self.phase {
-            Phase::Initializing { step } => match self.units[step].state {
+        match self.stage {
+            Stage::Initializing { step } => match self.units[step].state {
                 State::BackOff { .. } => "Init:CrashLoopBackOff".into(),
                 State::Terminated { .. } => "Init:Error".into(),
                 _ => format!("Init:{}/{}", inits.clone().filter(|u| u.init_done()).count(), inits.count()),
             },
-            Phase::Running => {
+            Stage::Running => {
                 let apps = self.units.iter().filter(|u| u.spec.kind == Kind::App);
                 if apps.clone().any(|u| matches!(u.state, State::Waiting | State::Starting { .. })) {
                     "PodInitializing".into()
@@ -126,14 +126,14 @@ impl PodMachine {
                     pod_word::NOT_READY.into()
                 }
             }
-            Phase::Terminating { cause: Cause::Deadline, .. } | Phase::Done { cause: Cause::Deadline, .. } => {
+            Stage::Terminating { cause: Cause::Deadline, .. } | Stage::Done { cause: Cause::Deadline, .. } => {
                 "DeadlineExceeded".into()
             }
-            Phase::Terminating { cause: Cause::InitFailed(_), .. }
-            | Phase::Done { cause: Cause::InitFailed(_), .. } => "Init:Error".into(),
-            Phase::Terminating { .. } => "Terminating".into(),
-            Phase::Done { code: 0, .. } => "Completed".into(),
-            Phase::Done { .. } => "Error".into(),
+            Stage::Terminating { cause: Cause::InitFailed(_), .. }
+            | Stage::Done { cause: Cause::InitFailed(_), .. } => "Init:Error".into(),
+            Stage::Terminating { .. } => "Terminating".into(),
+            Stage::Done { code: 0, .. } => "Completed".into(),
+            Stage::Done { .. } => "Error".into(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The volumes of a manifest's pod, made real in this one filesystem when the
-//! pod starts, before any entry runs (issue 24):
+//! pod starts, before any entry runs (docs/kubernetes.md, "Volumes"):
 //!
 //! - an emptyDir or persistentVolumeClaim is one directory: the first of its mount
 //!   paths that already is a directory (else the first, created 0777 as the kubelet

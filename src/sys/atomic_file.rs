@@ -28,18 +28,36 @@ pub(crate) enum Error {
     /// The file to replace is a symlink or not a regular file.
     NotRegularFile,
     /// An OS call failed.
-    Io {
-        /// What was being done: "create", "write", "fsync", ...
-        op: &'static str,
-        /// The file or directory involved.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
+    Io(IoError),
+}
+
+/// A failed OS call on a path: what was being done, to which file, and why.
+/// Displays as `cannot OP PATH: REASON`; the marker and status errors carry it too.
+#[derive(Debug)]
+pub struct IoError {
+    /// What was being done: "create", "write", "fsync", ...
+    pub op: &'static str,
+    /// The file or directory involved.
+    pub path: PathBuf,
+    /// The OS error.
+    pub source: io::Error,
+}
+
+impl IoError {
+    /// `op` on `path` failed with `source`.
+    pub(crate) fn new(op: &'static str, path: &Path, source: impl Into<io::Error>) -> IoError {
+        IoError { op, path: path.to_path_buf(), source: source.into() }
+    }
+}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot {} {}: {}", self.op, self.path.display(), self.source)
+    }
 }
 
 fn io_err(op: &'static str, path: &Path, source: impl Into<io::Error>) -> Error {
-    Error::Io { op, path: path.to_path_buf(), source: source.into() }
+    Error::Io(IoError::new(op, path, source))
 }
 
 /// Creates `dir` and its parents when missing (0755 whatever the umask), then

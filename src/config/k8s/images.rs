@@ -18,7 +18,7 @@ use super::yaml::{self, Node, Val};
 
 /// The parts of an image's configuration a container runtime applies.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ImageConfig {
+pub(crate) struct ImageConfig {
     /// `Entrypoint`; `None` when unset or null.
     pub entrypoint: Option<Vec<String>>,
     /// `Cmd`.
@@ -33,7 +33,7 @@ pub struct ImageConfig {
 
 /// Image configurations by normalised reference.
 #[derive(Debug, Clone, Default)]
-pub struct Images {
+pub(crate) struct Images {
     by_ref: Vec<(String, ImageConfig)>,
     /// The files read, for the "give it with" hint.
     pub files: usize,
@@ -42,7 +42,7 @@ pub struct Images {
 impl Images {
     /// Reads `spec` (`FILE` or `REF=FILE`, FILE relative to `base`) into these images;
     /// the error is one line naming the file.
-    pub fn load(&mut self, spec: &str, base: &Path) -> Result<(), String> {
+    pub(crate) fn load(&mut self, spec: &str, base: &Path) -> Result<(), String> {
         // `REF=FILE` only when what precedes '=' reads as a reference and the whole is no file.
         let (name, file) = match spec.split_once('=') {
             Some((r, f)) if !r.is_empty() && !base.join(spec).exists() => (Some(r), f),
@@ -58,7 +58,7 @@ impl Images {
     /// Adds the configurations of one file's `text`; `name` names an OCI config.
     /// JSON is read by the manifests' own parser (a YAML 1.2 superset of JSON), which
     /// costs the binary nothing more.
-    pub fn add(&mut self, name: Option<&str>, text: &str) -> Result<(), String> {
+    pub(crate) fn add(&mut self, name: Option<&str>, text: &str) -> Result<(), String> {
         let docs = yaml::parse(text)
             .map_err(|e| format!("invalid JSON at line {}, column {}: {}", e.at.line, e.at.col, e.message))?;
         let v = match docs.as_slice() {
@@ -117,7 +117,7 @@ impl Images {
     }
 
     /// The configuration of `reference`, if one was given.
-    pub fn get(&self, reference: &str) -> Option<&ImageConfig> {
+    pub(crate) fn get(&self, reference: &str) -> Option<&ImageConfig> {
         let key = key(reference);
         if let Some((_, c)) = self.by_ref.iter().find(|(k, _)| *k == key) {
             return Some(c);
@@ -197,7 +197,7 @@ fn strip_tag(name: &str) -> &str {
 /// `nginx` → `docker.io/library/nginx:latest`, `me/app:1` →
 /// `docker.io/me/app:1`, `localhost:5000/app` → `localhost:5000/app:latest`,
 /// `nginx@sha256:…` keeps its digest and gets no tag.
-pub fn normalize(reference: &str) -> Result<String, String> {
+pub(crate) fn normalize(reference: &str) -> Result<String, String> {
     let r = reference.trim();
     if r.is_empty() {
         return Err("empty image reference".into());

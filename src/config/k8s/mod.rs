@@ -15,15 +15,15 @@
 // Without the `manifests` feature (default on) only the detection is built, so
 // a podinit built for size still names a manifest instead of misreading it as TOML.
 #[cfg(feature = "manifests")]
-pub mod images;
+pub(crate) mod images;
 #[cfg(feature = "manifests")]
 mod read;
 #[cfg(feature = "manifests")]
-pub mod toml_out;
+pub(crate) mod toml_out;
 #[cfg(feature = "manifests")]
 mod write;
 #[cfg(feature = "manifests")]
-pub mod yaml;
+pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -36,7 +36,7 @@ const NOT_BUILT: &str = "this podinit was built without Kubernetes manifest supp
 /// What a manifest does not hold but its pod needs, given on the command line
 /// (`--images`, `--configmaps`, `--secrets`) for every manifest podinit reads.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     /// `--images FILE` or `--images REF=FILE`: image configurations (see [`images`]).
     pub images: Vec<String>,
     /// `--configmaps DIR`: ConfigMaps laid out as the kubelet projects them, `DIR/NAME/KEY`.
@@ -53,12 +53,12 @@ pub struct Inputs {
 static INPUTS: std::sync::OnceLock<Inputs> = std::sync::OnceLock::new();
 
 /// Sets the inputs every manifest read in this process gets (the first call wins).
-pub fn set_inputs(inputs: Inputs) {
+pub(crate) fn set_inputs(inputs: Inputs) {
     let _ = INPUTS.set(inputs);
 }
 
 /// The inputs set by [`set_inputs`], or none.
-pub fn inputs() -> Inputs {
+pub(crate) fn inputs() -> Inputs {
     INPUTS.get().cloned().unwrap_or_default()
 }
 
@@ -98,22 +98,22 @@ impl std::fmt::Debug for Source {
 }
 
 /// Prefix of podinit's own annotations.
-pub const ANN: &str = "podinit.dev/";
+pub(crate) const ANN: &str = "podinit.dev/";
 
 /// argv[0] of the hooks podinit runs itself (httpGet, sleep): in the forked
 /// child, before exec, this is podinit's own binary wherever it is installed.
-pub const HOOK_EXE: &str = "/proc/self/exe";
+pub(crate) const HOOK_EXE: &str = "/proc/self/exe";
 /// `podinit --hook-http-get URL`: GET URL, exit 0 on a 200-399 answer.
-pub const HOOK_HTTP_GET: &str = "--hook-http-get";
+pub(crate) const HOOK_HTTP_GET: &str = "--hook-http-get";
 /// `podinit --hook-sleep SECONDS`: sleep, exit 0.
-pub const HOOK_SLEEP: &str = "--hook-sleep";
+pub(crate) const HOOK_SLEEP: &str = "--hook-sleep";
 
 /// Whether `text` (read from `path`) is a manifest rather than a pod file: a
 /// `.yaml`, `.yml` or `.json` name, or content whose first line that is not
 /// blank or a comment opens a JSON object, a YAML document (`---`, `%YAML`),
 /// a YAML sequence or a `key:` line. A pod file's first line is a `key =`
 /// line or a `[table]`, which none of these can be.
-pub fn is_manifest(path: &Path, text: &str) -> bool {
+pub(crate) fn is_manifest(path: &Path, text: &str) -> bool {
     if path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
         return true;
     }
@@ -134,7 +134,7 @@ pub fn is_manifest(path: &Path, text: &str) -> bool {
 
 /// Reads the manifest `text` of `path` into a validated pod; every error has the
 /// file, line, column and field path. INFO lines name the fields that are ignored.
-pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
     #[cfg(feature = "manifests")]
     return read::read(path, text, &inputs());
     #[cfg(not(feature = "manifests"))]
@@ -148,7 +148,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pod, Vec<ConfigError>> {
 /// The manifest for `pod` (`podinit export`); JSON when `json`. A pod read from
 /// a manifest gives that manifest back; a pod file becomes a Pod whose
 /// containers run `image`.
-pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
+pub(crate) fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
     #[cfg(feature = "manifests")]
     return write::export(pod, image, json);
     #[cfg(not(feature = "manifests"))]
@@ -159,7 +159,7 @@ pub fn export(pod: &Pod, image: &str, json: bool) -> Result<String, String> {
 }
 
 /// The pod file for `pod` (`podinit import`).
-pub fn to_toml(pod: &Pod) -> Result<String, String> {
+pub(crate) fn to_toml(pod: &Pod) -> Result<String, String> {
     #[cfg(feature = "manifests")]
     return Ok(toml_out::emit(pod));
     #[cfg(not(feature = "manifests"))]

@@ -14,15 +14,8 @@ use crate::config::{
 use crate::sys::signals;
 
 /// The pod file for `pod`.
-pub fn emit(pod: &Pod) -> String {
-    emit_with_lines(pod).0
-}
-
-/// The pod file for `pod`, and the 1-based line where each entry starts (init
-/// entries, then apps), to map an error in it back to its entry.
-pub fn emit_with_lines(pod: &Pod) -> (String, Vec<usize>) {
+pub(crate) fn emit(pod: &Pod) -> String {
     let mut out = String::new();
-    let mut lines = Vec::new();
     let _ = writeln!(out, "name = {}", string(&pod.name));
     let _ = writeln!(out, "namespace = {}", string(&pod.namespace));
     let _ = writeln!(out, "restart_policy = \"{}\"", policy_name(pod.restart_policy));
@@ -55,20 +48,19 @@ pub fn emit_with_lines(pod: &Pod) -> (String, Vec<usize>) {
     for (section, entries) in [("init", &pod.init), ("app", &pod.apps)] {
         for e in entries.iter() {
             let _ = writeln!(out, "\n[[{section}]]");
-            lines.push(out.matches('\n').count());
             entry(&mut out, e, &pod.env);
         }
     }
-    (out, lines)
+    out
 }
 
 /// The env a pod file gives entry `e`: its own, after what a manifest's container runtime
 /// adds under it (the image's Env, an Indexed Job's index) that neither it nor the pod's
 /// env (`pod_env`) overrides. The usual `HOSTNAME = "$(POD_NAME)"` is left out: a pod
 /// file's entries do not get it, and a pod file → manifest → pod file must not gain it.
-pub(crate) fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
+pub(super) fn pod_file_env(e: &Entry, pod_env: &[(String, String)]) -> Vec<(String, String)> {
     let overridden = |k: &str| e.env.iter().chain(pod_env).any(|(n, _)| n == k);
-    let base = e.base_env.iter().filter(|(k, v)| !(k == "HOSTNAME" && v == "$(POD_NAME)") && !overridden(k));
+    let base = e.base_env.iter().filter(|(k, v)| !(overridden(k) || k == "HOSTNAME" && v == "$(POD_NAME)"));
     base.chain(&e.env).cloned().collect()
 }
 
@@ -142,12 +134,12 @@ fn entry(out: &mut String, e: &Entry, pod_env: &[(String, String)]) {
 }
 
 /// The Kubernetes name of a restart policy.
-pub fn policy_name(p: RestartPolicy) -> &'static str {
+pub(crate) fn policy_name(p: RestartPolicy) -> &'static str {
     p.as_str()
 }
 
 /// The Kubernetes name of an exit-code operator.
-pub fn operator_name(o: ExitCodeOperator) -> &'static str {
+pub(crate) fn operator_name(o: ExitCodeOperator) -> &'static str {
     match o {
         ExitCodeOperator::In => "In",
         ExitCodeOperator::NotIn => "NotIn",
@@ -255,7 +247,7 @@ fn key(k: &str) -> String {
 }
 
 /// A TOML basic string.
-pub fn string(s: &str) -> String {
+pub(crate) fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -299,7 +291,7 @@ fn escape(out: &mut String, c: char, multiline: bool) {
 }
 
 /// `1h2m3s4ms`: whole units, largest first; `0s` for zero.
-pub fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     let mut ms = d.as_millis();
     if ms == 0 {
         return "0s".to_string();

@@ -217,22 +217,10 @@ fn out_of(n: &Node) -> Out {
 
 type Annotate<'a> = dyn FnMut(String, String) -> Result<(), String> + 'a;
 
-fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Out, String> {
+/// A container's `env` (the downward API's names first, then the pod's and the entry's
+/// variables, then those read from files) and the `volumeMounts` those files need.
+fn container_env(pod: &Pod, e: &Entry, c: &mut Vec<(&'static str, Out)>) -> Result<(), String> {
     let name = &e.name;
-    if !is_dns_label(name) {
-        log::warn!(
-            "entry '{name}': Kubernetes wants container names of lowercase letters, digits and '-' \
-             (at most 63): a cluster will refuse this manifest"
-        );
-    }
-    let mut c = vec![("name", s(name.as_str())), ("image", s(image))];
-    match &e.wait_for {
-        Some(w) => {
-            c.push(("command", strs(&["sh".into(), "-c".into(), waiter_script(w)])));
-            add(format!("wait-for.{name}"), json_compact(&wait_for(w)))?;
-        }
-        None => c.push(("command", strs(&e.command))),
-    }
     let field_ref = |path: &str| map(vec![("valueFrom", map(vec![("fieldRef", map(vec![("fieldPath", s(path))]))]))]);
     let mut env = vec![
         with_name("POD_NAME", field_ref("metadata.name")),
@@ -268,6 +256,63 @@ fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Ou
     if !mounts.is_empty() {
         c.push(("volumeMounts", Out::Seq(mounts)));
     }
+    Ok(())
+}
+
+/// A container's probes (with what Kubernetes cannot hold exactly as annotations) and lifecycle.
+fn container_checks(e: &Entry, c: &mut Vec<(&'static str, Out)>, add: &mut Annotate) -> Result<(), String> {
+    let name = &e.name;
+    for (key, ann_name, p) in [
+        ("startupProbe", "startup-probe", &e.startup_probe),
+        ("readinessProbe", "readiness-probe", &e.readiness_probe),
+        ("livenessProbe", "liveness-probe", &e.liveness_probe),
+    ] {
+        if let Some(p) = p {
+            let (probe, exact) = probe(p)?;
+            c.push((key, probe));
+            if !exact.is_empty() {
+                add(format!("{ann_name}.{name}"), json_compact(&Out::Map(exact)))?;
+            }
+        }
+    }
+    let mut lifecycle = Vec::new();
+    if let Some(h) = &e.post_start {
+        lifecycle.push(("postStart", handler(h)));
+    }
+    if let Some(h) = &e.pre_stop {
+        lifecycle.push(("preStop", handler(h)));
+    }
+    if e.stop_signal != libc::SIGTERM {
+        if e.kind == Kind::Init {
+            // Kubernetes allows no lifecycle on an init container.
+            add(format!("stop-signal.{name}"), signals::name(e.stop_signal))?;
+        } else {
+            lifecycle.push(("stopSignal", s(signals::name(e.stop_signal))));
+        }
+    }
+    if !lifecycle.is_empty() {
+        c.push(("lifecycle", map(lifecycle)));
+    }
+    Ok(())
+}
+
+fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Out, String> {
+    let name = &e.name;
+    if !is_dns_label(name) {
+        log::warn!(
+            "entry '{name}': Kubernetes wants container names of lowercase letters, digits and '-' \
+             (at most 63): a cluster will refuse this manifest"
+        );
+    }
+    let mut c = vec![("name", s(name.as_str())), ("image", s(image))];
+    match &e.wait_for {
+        Some(w) => {
+            c.push(("command", strs(&["sh".into(), "-c".into(), waiter_script(w)])));
+            add(format!("wait-for.{name}"), json_compact(&wait_for(w)))?;
+        }
+        None => c.push(("command", strs(&e.command))),
+    }
+    container_env(pod, e, &mut c)?;
     if let Some(d) = &e.working_dir {
         c.push(("workingDir", s(d.display().to_string())));
     }
@@ -307,37 +352,7 @@ fn container(pod: &Pod, e: &Entry, image: &str, add: &mut Annotate) -> Result<Ou
     if !e.env_files.is_empty() {
         add(format!("env-file.{name}"), paths_value(&e.env_files))?;
     }
-    for (key, ann_name, p) in [
-        ("startupProbe", "startup-probe", &e.startup_probe),
-        ("readinessProbe", "readiness-probe", &e.readiness_probe),
-        ("livenessProbe", "liveness-probe", &e.liveness_probe),
-    ] {
-        if let Some(p) = p {
-            let (probe, exact) = probe(p)?;
-            c.push((key, probe));
-            if !exact.is_empty() {
-                add(format!("{ann_name}.{name}"), json_compact(&Out::Map(exact)))?;
-            }
-        }
-    }
-    let mut lifecycle = Vec::new();
-    if let Some(h) = &e.post_start {
-        lifecycle.push(("postStart", handler(h)));
-    }
-    if let Some(h) = &e.pre_stop {
-        lifecycle.push(("preStop", handler(h)));
-    }
-    if e.stop_signal != libc::SIGTERM {
-        if e.kind == Kind::Init {
-            // Kubernetes allows no lifecycle on an init container.
-            add(format!("stop-signal.{name}"), signals::name(e.stop_signal))?;
-        } else {
-            lifecycle.push(("stopSignal", s(signals::name(e.stop_signal))));
-        }
-    }
-    if !lifecycle.is_empty() {
-        c.push(("lifecycle", map(lifecycle)));
-    }
+    container_checks(e, &mut c, add)?;
     if let Some(t) = e.timeout {
         add(format!("timeout.{name}"), duration(t))?;
     }

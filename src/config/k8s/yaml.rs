@@ -11,7 +11,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 
 /// Where a node starts: 1-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Pos {
+pub(crate) struct Pos {
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
@@ -20,7 +20,7 @@ pub struct Pos {
 
 /// A value of the tree.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+pub(crate) enum Val {
     /// `null`, `~` or nothing.
     Null,
     /// `true`, `false` (and YAML 1.1's yes/no/on/off/y/n).
@@ -39,7 +39,7 @@ pub enum Val {
 
 /// A mapping key and where it is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Key {
+pub(crate) struct Key {
     /// The key's text.
     pub name: String,
     /// Where it starts.
@@ -48,7 +48,7 @@ pub struct Key {
 
 /// A value and where it starts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
     /// Where the value starts.
     pub at: Pos,
     /// The value.
@@ -57,7 +57,7 @@ pub struct Node {
 
 impl Node {
     /// "a string", "a list", … for "found …" in messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.val {
             Val::Null => "null".to_string(),
             Val::Bool(b) => format!("a boolean ({b})"),
@@ -70,7 +70,7 @@ impl Node {
     }
 
     /// The value under `key` when this is a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         match &self.val {
             Val::Map(rows) => rows.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
             _ => None,
@@ -78,7 +78,7 @@ impl Node {
     }
 
     /// The string value, when this is a string.
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.val {
             Val::Str(s) => Some(s),
             _ => None,
@@ -88,7 +88,7 @@ impl Node {
 
 /// A syntax error, or a structure podinit refuses (duplicate keys, non-string keys, …).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     /// Where the problem is.
     pub at: Pos,
     /// What it is, in one line.
@@ -101,7 +101,7 @@ const MAX_DEPTH: usize = 64;
 const MAX_NODES: usize = 200_000;
 
 /// Parses every document of `text`; an empty document is `Val::Null`.
-pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut b = Builder { parser: Parser::new_from_str(text), anchors: Vec::new(), nodes: 0 };
     let mut docs = Vec::new();
     loop {

@@ -243,7 +243,7 @@ pub(super) fn check_kind(path: &Path) -> Result<bool, ControlError> {
 }
 
 /// What a probe of an existing socket found.
-pub(super) enum Probe {
+pub(super) enum SocketProbe {
     /// Somebody accepts (or would: the backlog is full); their pid if known.
     Alive(Option<i32>),
     /// ECONNREFUSED: the socket file outlived its podinit.
@@ -252,7 +252,7 @@ pub(super) enum Probe {
 
 /// Connects without blocking, so a stopped or wedged podinit with a full
 /// backlog cannot hang the new one (EAGAIN counts as alive: someone is there).
-pub(super) fn probe(path: &Path) -> Result<Probe, ControlError> {
+pub(super) fn probe(path: &Path) -> Result<SocketProbe, ControlError> {
     let io_err = |e: Errno| ControlError::Io { op: "probe", path: path.to_path_buf(), source: e.into() };
     let fd =
         socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None)
@@ -261,9 +261,9 @@ pub(super) fn probe(path: &Path) -> Result<Probe, ControlError> {
     match socket::connect(fd.as_raw_fd(), &addr) {
         // The peer credentials of a connecting socket are those of the process
         // that called listen(): the other podinit.
-        Ok(()) => Ok(Probe::Alive(socket::getsockopt(&fd, sockopt::PeerCredentials).ok().map(|c| c.pid()))),
-        Err(Errno::EAGAIN) => Ok(Probe::Alive(None)),
-        Err(Errno::ECONNREFUSED) => Ok(Probe::Stale),
+        Ok(()) => Ok(SocketProbe::Alive(socket::getsockopt(&fd, sockopt::PeerCredentials).ok().map(|c| c.pid()))),
+        Err(Errno::EAGAIN) => Ok(SocketProbe::Alive(None)),
+        Err(Errno::ECONNREFUSED) => Ok(SocketProbe::Stale),
         Err(Errno::EACCES | Errno::EPERM) => Err(permission_error(path)),
         Err(e) => Err(io_err(e)),
     }

@@ -38,7 +38,7 @@ pub(super) fn refusal(uid: u32, own: u32) -> Option<String> {
 
 /// Where a connection is in its one request/one reply life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+enum ConnPhase {
     /// Reading the request line (polled for POLLIN; expires).
     Reading,
     /// Request handed to the state machine; waiting for [`Server::reply`] (not expired: a restart may take the grace period).
@@ -58,7 +58,7 @@ pub(super) const MAX_BACKLOG: usize = 4 << 20;
 struct Conn {
     id: ConnId,
     stream: UnixStream,
-    phase: Phase,
+    phase: ConnPhase,
     /// Request bytes so far (bounded by MAX_REQUEST plus one read chunk).
     buf: Vec<u8>,
     /// Reply bytes and how many are sent.
@@ -147,8 +147,8 @@ impl Server {
         check_len(&path)?;
         if check_kind(&path)? {
             match probe(&path)? {
-                Probe::Alive(pid) => return Err(ControlError::AlreadyRunning { path, pid }),
-                Probe::Stale => {
+                SocketProbe::Alive(pid) => return Err(ControlError::AlreadyRunning { path, pid }),
+                SocketProbe::Stale => {
                     log::info!("control: replacing stale socket {} (its podinit is gone)", path.display());
                     if let Err(e) = std::fs::remove_file(&path) {
                         if e.kind() != io::ErrorKind::NotFound {
@@ -202,10 +202,10 @@ impl Server {
         }
         for c in &self.conns {
             let events = match c.phase {
-                Phase::Reading => libc::POLLIN,
-                Phase::Writing => libc::POLLOUT,
-                Phase::Streaming if c.sent < c.out.len() => libc::POLLOUT,
-                Phase::Waiting | Phase::Streaming => 0,
+                ConnPhase::Reading => libc::POLLIN,
+                ConnPhase::Writing => libc::POLLOUT,
+                ConnPhase::Streaming if c.sent < c.out.len() => libc::POLLOUT,
+                ConnPhase::Waiting | ConnPhase::Streaming => 0,
             };
             out.push(libc::pollfd { fd: c.stream.as_raw_fd(), events, revents: 0 });
         }
@@ -236,16 +236,16 @@ impl Server {
             return out;
         };
         match self.conns[i].phase {
-            Phase::Reading => self.on_readable(i, now, &mut out),
-            Phase::Writing => self.flush(i),
-            Phase::Streaming => {
+            ConnPhase::Reading => self.on_readable(i, now, &mut out),
+            ConnPhase::Writing => self.flush(i),
+            ConnPhase::Streaming => {
                 if hung_up(fd) {
                     self.conns.swap_remove(i);
                 } else {
                     self.flush(i);
                 }
             }
-            Phase::Waiting => {
+            ConnPhase::Waiting => {
                 if hung_up(fd) {
                     let c = self.conns.swap_remove(i);
                     log::debug!("control: client pid {} hung up before its reply; the request still completes", c.pid);
@@ -258,7 +258,7 @@ impl Server {
     /// Queues the reply for a connection and closes it once written (one
     /// request per connection). Unknown id (e.g. the client hung up) → ignored.
     pub(crate) fn reply(&mut self, id: ConnId, reply: Reply) {
-        match self.conns.iter().position(|c| c.id == id && c.phase == Phase::Waiting) {
+        match self.conns.iter().position(|c| c.id == id && c.phase == ConnPhase::Waiting) {
             Some(i) => self.queue(i, &reply, Instant::now()),
             None => log::debug!("control: reply for connection {id} dropped: the client is gone"),
         }
@@ -273,13 +273,13 @@ impl Server {
     /// connection then stays open for [`Server::push`] if `follow`, else it
     /// closes once written.
     pub(crate) fn stream(&mut self, id: ConnId, reply: &Reply, body: &[u8], follow: bool) {
-        let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Waiting) else { return };
+        let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == ConnPhase::Waiting) else { return };
         let now = Instant::now();
         self.queue_only(i, reply, now);
         let c = &mut self.conns[i];
         c.out.extend_from_slice(body);
         if follow {
-            c.phase = Phase::Streaming;
+            c.phase = ConnPhase::Streaming;
             c.deadline = None;
         }
         self.flush(i);
@@ -289,7 +289,9 @@ impl Server {
     /// takes it. False when the reader is gone or was cut off for falling
     /// more than [`MAX_BACKLOG`] behind.
     pub(crate) fn push(&mut self, id: ConnId, data: &[u8]) -> bool {
-        let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Streaming) else { return false };
+        let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == ConnPhase::Streaming) else {
+            return false;
+        };
         let c = &mut self.conns[i];
         if c.out.len() - c.sent + data.len() > MAX_BACKLOG {
             log::warn!("control: logs -f reader pid {} fell {MAX_BACKLOG} bytes behind; cut off", c.pid);
@@ -306,9 +308,9 @@ impl Server {
 
     /// Ends a `logs -f` stream: the rest is written, then the connection closes.
     pub(crate) fn end(&mut self, id: ConnId) {
-        if let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == Phase::Streaming) {
+        if let Some(i) = self.conns.iter().position(|c| c.id == id && c.phase == ConnPhase::Streaming) {
             let c = &mut self.conns[i];
-            c.phase = Phase::Writing;
+            c.phase = ConnPhase::Writing;
             c.deadline = Some(Instant::now() + IDLE);
             self.flush(i);
         }
@@ -335,7 +337,7 @@ impl Server {
         }
         self.conns.retain(|c| match c.deadline {
             Some(d) if d <= now => {
-                let what = if c.phase == Phase::Reading { "send a request" } else { "read its reply" };
+                let what = if c.phase == ConnPhase::Reading { "send a request" } else { "read its reply" };
                 log::warn!(
                     "control: closed connection from pid {}: it did not {what} within {}s",
                     c.pid,
@@ -410,7 +412,7 @@ impl Server {
         self.conns.push(Conn {
             id,
             stream,
-            phase: Phase::Reading,
+            phase: ConnPhase::Reading,
             buf: Vec::new(),
             out: Vec::new(),
             sent: 0,
@@ -430,14 +432,14 @@ impl Server {
                 Ok(Incoming::Request(req)) => {
                     let c = &mut self.conns[i];
                     log::debug!("control: pid {}: {req}", c.pid);
-                    c.phase = Phase::Waiting;
+                    c.phase = ConnPhase::Waiting;
                     c.deadline = None;
                     out.push((c.id, req));
                 }
                 Ok(Incoming::Logs(q)) => {
                     let c = &mut self.conns[i];
                     log::debug!("control: pid {}: logs {:?}", c.pid, q.name);
-                    c.phase = Phase::Waiting;
+                    c.phase = ConnPhase::Waiting;
                     c.deadline = None;
                     self.logs.push((c.id, q));
                 }
@@ -477,7 +479,7 @@ impl Server {
         c.out = reply.to_line();
         c.sent = 0;
         c.buf = Vec::new();
-        c.phase = Phase::Writing;
+        c.phase = ConnPhase::Writing;
         c.deadline = Some(now + IDLE);
     }
 
@@ -499,7 +501,7 @@ impl Server {
                 }
             }
         }
-        if c.phase == Phase::Streaming {
+        if c.phase == ConnPhase::Streaming {
             c.out.clear();
             c.sent = 0;
             return;

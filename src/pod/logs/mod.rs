@@ -23,11 +23,11 @@ pub(crate) mod dir;
 pub(crate) mod ring;
 pub(crate) mod time;
 
+use crate::pod::unit::{PerUnit, UnitId};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use serde::{Deserialize, Serialize};
 
 use crate::pod::control::Server;
 use crate::pod::protocol::ConnId;
@@ -128,7 +128,7 @@ struct EntryLog {
 #[derive(Debug)]
 struct Pipe {
     fd: OwnedFd,
-    entry: usize,
+    entry: UnitId,
     /// The run it belongs to; None for the hook/probe pipes (always the current run).
     run: Option<u32>,
     stream: Stream,
@@ -138,7 +138,7 @@ struct Pipe {
 #[derive(Debug)]
 struct Follower {
     conn: ConnId,
-    entries: Vec<usize>,
+    entries: Vec<UnitId>,
     timestamps: bool,
     prefix: bool,
 }
@@ -147,7 +147,7 @@ struct Follower {
 #[derive(Debug)]
 pub(crate) struct Logs {
     cfg: Config,
-    entries: Vec<EntryLog>,
+    entries: PerUnit<EntryLog>,
     pipes: Vec<Pipe>,
     followers: Vec<Follower>,
     /// Pass-through batches for fd 1 and fd 2, written once per read.
@@ -238,7 +238,7 @@ impl Logs {
     /// A new run of `entry` starts: the current buffer becomes the previous
     /// one, its file is opened, and its pipes are made. Returns the write
     /// ends for the child's stdout and stderr (drop them once it is spawned).
-    pub(crate) fn start_run(&mut self, entry: usize) -> nix::Result<(OwnedFd, OwnedFd)> {
+    pub(crate) fn start_run(&mut self, entry: UnitId) -> nix::Result<(OwnedFd, OwnedFd)> {
         let cap = self.cfg.buffer;
         let Some(e) = self.entries.get_mut(entry) else { return Err(Errno::EINVAL) };
         if e.started {
@@ -268,7 +268,7 @@ impl Logs {
 
     /// The stdout and stderr for `entry`'s hooks and exec probes: pipes
     /// podinit keeps open, made at the first use.
-    pub(crate) fn aux(&mut self, entry: usize) -> Option<(RawFd, RawFd)> {
+    pub(crate) fn aux(&mut self, entry: UnitId) -> Option<(RawFd, RawFd)> {
         let e = self.entries.get_mut(entry)?;
         if e.aux.is_none() {
             let (out_r, out_w) = pipe().ok()?;
@@ -570,8 +570,8 @@ impl Logs {
         if self.cri.is_empty() {
             return;
         }
-        let entry = self.pipes.get(i).map_or(usize::MAX, |p| p.entry);
-        if let (Some(e), Some(d)) = (self.entries.get_mut(entry), &self.cfg.dir) {
+        let entry = self.pipes.get(i).map(|p| p.entry);
+        if let (Some(e), Some(d)) = (entry.and_then(|id| self.entries.get_mut(id)), &self.cfg.dir) {
             if let Some(f) = &mut e.file {
                 if let Err(err) = f.write(&self.cri, d) {
                     warn_file(&mut self.file_warned, &e.name, &err);
@@ -586,11 +586,11 @@ impl Logs {
     /// then stays open to follow. The error is the reply's message.
     pub(crate) fn query(&mut self, q: &Query, now: i64) -> Result<(Vec<u8>, bool), String> {
         let pod = self.cfg.pod.clone();
-        let which: Vec<usize> = if q.all {
-            (0..self.entries.len()).collect()
+        let which: Vec<UnitId> = if q.all {
+            self.entries.ids().collect()
         } else {
             let name = q.name.as_deref().unwrap_or("");
-            match self.entries.iter().position(|e| e.name == name) {
+            match self.entries.position(|e| e.name == name) {
                 Some(i) => vec![i],
                 None => {
                     let names: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
@@ -634,15 +634,14 @@ impl Logs {
                 format_record(&mut out, &pod, &e.name, q.timestamps, q.prefix, r.time, r.partial, r.text);
             }
         }
-        let live: Vec<usize> = which.into_iter().filter(|&i| self.entries[i].live > 0).collect();
+        let live: Vec<UnitId> = which.into_iter().filter(|&i| self.entries[i].live > 0).collect();
         Ok((out, q.follow && !q.previous && !live.is_empty()))
     }
 
     /// Streams new output of the entries `q` names to `conn` until they end.
     pub(crate) fn follow(&mut self, conn: ConnId, q: &Query) {
-        let entries: Vec<usize> = self
+        let entries: Vec<UnitId> = self
             .entries
-            .iter()
             .enumerate()
             .filter(|(_, e)| e.live > 0 && (q.all || q.name.as_deref() == Some(e.name.as_str())))
             .map(|(i, _)| i)
@@ -662,7 +661,7 @@ impl Logs {
 }
 
 /// Removes `entry` from every follower; returns the connections left with nothing to follow.
-fn end_followers(followers: &mut Vec<Follower>, entry: usize, _why: Option<&str>) -> Vec<ConnId> {
+fn end_followers(followers: &mut Vec<Follower>, entry: UnitId, _why: Option<&str>) -> Vec<ConnId> {
     let mut done = Vec::new();
     followers.retain_mut(|f| {
         f.entries.retain(|&e| e != entry);

@@ -56,7 +56,7 @@ fn named(n: &str) -> Query {
 #[test]
 fn output_is_kept_and_passed_through_unchanged() {
     let mut h = Harness::new(cfg(BUFFER), &["app"]);
-    let (o, e) = h.logs.start_run(0).unwrap();
+    let (o, e) = h.logs.start_run(UnitId::new(0)).unwrap();
     nix::unistd::write(&o, b"one\ntw").unwrap();
     nix::unistd::write(&e, b"oops\r\n").unwrap();
     h.pump();
@@ -68,7 +68,7 @@ fn output_is_kept_and_passed_through_unchanged() {
     assert!(passed.starts_with("one\n"), "{passed:?}");
     assert!(passed.contains("oops\r\n") && passed.contains("two\nno newline"), "{passed:?}");
     // Kept: \r of \r\n dropped (containerd), the unterminated tail a partial record.
-    let mut got: Vec<String> = h.logs.entries[0]
+    let mut got: Vec<String> = h.logs.entries[UnitId::new(0)]
         .current
         .records()
         .map(|r| format!("{}{}", String::from_utf8_lossy(r.text), if r.partial { "|P" } else { "" }))
@@ -82,7 +82,7 @@ fn output_is_kept_and_passed_through_unchanged() {
 #[test]
 fn prefix_and_timestamps_on_the_pass_through() {
     let mut h = Harness::new(Config { prefix: true, timestamps: true, ..cfg(0) }, &["app"]);
-    let (o, _e) = h.logs.start_run(0).unwrap();
+    let (o, _e) = h.logs.start_run(UnitId::new(0)).unwrap();
     nix::unistd::write(&o, b"hello\n").unwrap();
     h.pump();
     let s = h.passed();
@@ -95,12 +95,13 @@ fn prefix_and_timestamps_on_the_pass_through() {
 #[test]
 fn long_lines_are_cut_as_containerd_cuts_them() {
     let mut h = Harness::new(cfg(BUFFER), &["app"]);
-    let (o, _e) = h.logs.start_run(0).unwrap();
+    let (o, _e) = h.logs.start_run(UnitId::new(0)).unwrap();
     let mut long = vec![b'x'; 2 * MAX_LINE + 10];
     long.push(b'\n');
     nix::unistd::write(&o, &long).unwrap();
     h.pump();
-    let recs: Vec<(usize, bool)> = h.logs.entries[0].current.records().map(|r| (r.text.len(), r.partial)).collect();
+    let recs: Vec<(usize, bool)> =
+        h.logs.entries[UnitId::new(0)].current.records().map(|r| (r.text.len(), r.partial)).collect();
     assert_eq!(recs, [(MAX_LINE, true), (MAX_LINE, true), (10, false)]);
     // The pass-through and the query give the line back whole.
     assert_eq!(h.passed().len(), long.len());
@@ -115,12 +116,12 @@ fn previous_run_tail_since_and_prefix() {
         .unwrap_err()
         .contains("previous terminated container \"app\" in pod \"web\" not found"));
     assert!(h.query(named("nope")).unwrap_err().contains("not valid for pod web"));
-    let (o, e) = h.logs.start_run(1).unwrap();
+    let (o, e) = h.logs.start_run(UnitId::new(1)).unwrap();
     nix::unistd::write(&o, b"first run 1\nfirst run 2\n").unwrap();
     drop((o, e));
     h.pump();
     h.pump();
-    let (o, _e) = h.logs.start_run(1).unwrap();
+    let (o, _e) = h.logs.start_run(UnitId::new(1)).unwrap();
     nix::unistd::write(&o, b"second run\n").unwrap();
     h.pump();
     assert_eq!(h.query(named("app")).unwrap(), "second run\n");
@@ -142,7 +143,7 @@ fn previous_run_tail_since_and_prefix() {
 #[test]
 fn the_buffer_is_bounded() {
     let mut h = Harness::new(cfg(4096), &["app"]);
-    let (o, _e) = h.logs.start_run(0).unwrap();
+    let (o, _e) = h.logs.start_run(UnitId::new(0)).unwrap();
     for i in 0..1000 {
         nix::unistd::write(&o, format!("line {i}\n").as_bytes()).unwrap();
         if i % 100 == 0 {
@@ -151,7 +152,7 @@ fn the_buffer_is_bounded() {
         }
     }
     h.pump();
-    assert!(h.logs.entries[0].current.len() <= 4096);
+    assert!(h.logs.entries[UnitId::new(0)].current.len() <= 4096);
     let text = h.query(named("app")).unwrap();
     assert!(text.ends_with("line 999\n") && !text.contains("line 1\n"), "{text:?}");
 }
@@ -161,7 +162,7 @@ fn log_dir_gets_cri_lines_per_run() {
     let tmp = crate::testutil::TempDir::new("logs-dir");
     let d = dir::LogDir { root: tmp.0.join("default_web_u1"), max_size: 10 << 20, max_files: 5 };
     let mut h = Harness::new(Config { dir: Some(d.clone()), ..cfg(BUFFER) }, &["app"]);
-    let (o, e) = h.logs.start_run(0).unwrap();
+    let (o, e) = h.logs.start_run(UnitId::new(0)).unwrap();
     nix::unistd::write(&o, b"to stdout\n").unwrap();
     nix::unistd::write(&e, b"to stderr").unwrap();
     drop((o, e));
@@ -172,6 +173,6 @@ fn log_dir_gets_cri_lines_per_run() {
     let mut got: Vec<(Stream, bool, &[u8])> = lines.iter().map(|l| (l.stream, l.partial, l.text)).collect();
     got.sort_by_key(|g| g.0 == Stream::Stderr);
     assert_eq!(got, [(Stream::Stdout, false, &b"to stdout"[..]), (Stream::Stderr, true, &b"to stderr"[..])]);
-    let _ = h.logs.start_run(0).unwrap();
+    let _ = h.logs.start_run(UnitId::new(0)).unwrap();
     assert!(dir::run_path(&d.root, "app", 1).exists());
 }

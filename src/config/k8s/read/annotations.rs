@@ -37,7 +37,22 @@ impl Reader<'_> {
         ann
     }
 
-    pub(super) fn apply_annotations(&mut self, pod: &mut Pod, ann: &Annotations, containers: &mut [Container]) {
+    /// Applies the `podinit.dev/` annotations; `pod_fields` gets where the pod's
+    /// own were read, for `validate`.
+    pub(super) fn apply_annotations(
+        &mut self,
+        pod: &mut Pod,
+        ann: &Annotations,
+        containers: &mut [Container],
+        pod_fields: &mut Vec<(Field, Origin)>,
+    ) {
+        self.apply_pod_annotations(pod, ann, pod_fields);
+        self.apply_entry_annotations(ann, containers);
+        self.split_pod_env(pod, ann, containers);
+    }
+
+    /// The pod's own annotations: marker-dir, state-dir, log-prefix, durations, backoff, env-file.
+    fn apply_pod_annotations(&mut self, pod: &mut Pod, ann: &Annotations, pod_fields: &mut Vec<(Field, Origin)>) {
         for (field, value, at, path) in &ann.pod {
             let at = *at;
             match field.as_str() {
@@ -58,11 +73,18 @@ impl Reader<'_> {
                 "active-deadline" => {
                     pod.active_deadline = self.ann_duration(value, at, path, true).or(pod.active_deadline)
                 }
-                "backoff" => pod.backoff = self.ann_backoff(value, at, path).unwrap_or(pod.backoff),
+                "backoff" => {
+                    pod_fields.push((Field::Backoff, Origin { at, path: path.clone() }));
+                    pod.backoff = self.ann_backoff(value, at, path).unwrap_or(pod.backoff);
+                }
                 "env-file" => pod.env_files = self.ann_paths(value, at, path),
                 _ => {}
             }
         }
+    }
+
+    /// The annotations of one container each (`podinit.dev/FIELD.CONTAINER`).
+    fn apply_entry_annotations(&mut self, ann: &Annotations, containers: &mut [Container]) {
         for a in &ann.entries {
             let Some(c) = containers.iter_mut().find(|c| c.entry.name == a.container) else {
                 self.error(a.at, &a.path, format!("no container named '{}'", a.container));
@@ -98,6 +120,10 @@ impl Reader<'_> {
                     Err(err) => self.error(at, path, err.to_string()),
                 },
                 "wait-for" => {
+                    let origin = || Origin { at, path: path.to_string() };
+                    c.fields.push((Field::WaitFor, origin()));
+                    c.fields.push((Field::Probe(ProbeKind::Wait, ProbeField::Action), origin()));
+                    let e = &mut c.entry;
                     e.wait_for = self.ann_wait_for(v, at, path);
                     e.command.clear();
                 }
@@ -118,7 +144,6 @@ impl Reader<'_> {
                 }
             }
         }
-        self.split_pod_env(pod, ann, containers);
     }
 
     /// The env of every container starts with the pod-level variables `podinit.dev/pod-env` names
@@ -215,10 +240,7 @@ impl Reader<'_> {
                 }
             }
         }
-        if b.max < b.initial {
-            self.error(at, path, format!("max ({:?}) is shorter than initial ({:?})", b.max, b.initial));
-            return None;
-        }
+        // max >= initial is validate's rule.
         Some(b)
     }
 

@@ -1,5 +1,7 @@
-//! A Kubernetes manifest (its parsed tree) to the validated [`Pod`] the TOML
-//! reader would give, collecting every error with its line, column and field path.
+//! A Kubernetes manifest (its parsed tree) to the [`Pod`] the TOML reader would
+//! give, collecting every error with its line, column and field path: the
+//! format's own here, the model's rules from `config/validate.rs`, each placed
+//! at the field it faults.
 //!
 //! Every field is in one of three classes (the tables below): used, ignored
 //! with an INFO line (it matters only on a cluster: image, resources, …), or
@@ -14,8 +16,10 @@ use super::images::{ImageConfig, Images};
 use super::yaml::{self, Key, Node, Pos, Val};
 use super::{Inputs, ANN, HOOK_EXE, HOOK_HTTP_GET, HOOK_SLEEP};
 use crate::config::suggest::closest;
+use crate::config::validate::{self, Field, FieldRef, Format, ProbeField, Subject};
 use crate::config::{
-    parse_duration, ConfigError, Entry, FromImage, Kind, Pod, Probe, ProbeAction, RestartPolicy, WaitFor, WaitTarget,
+    parse_duration, ConfigError, Entry, FromImage, Kind, Pod, Probe, ProbeAction, ProbeKind, RestartPolicy, WaitFor,
+    WaitTarget,
 };
 use crate::sys::signals;
 
@@ -51,6 +55,7 @@ pub(crate) fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<
         lenient: inputs.lenient,
         resources: Vec::new(),
         current: String::new(),
+        fields: Vec::new(),
     };
     for spec in &inputs.images {
         if let Err(e) = r.images.load(spec, Path::new(".")) {
@@ -85,7 +90,8 @@ pub(crate) fn read(file: &Path, text: &str, inputs: &Inputs) -> Result<Pod, Vec<
     }
 }
 
-/// Where each entry and its fields came from, for errors found after mapping.
+/// Where a container or a field was read: for the problems `validate` finds in the model.
+#[derive(Clone)]
 struct Origin {
     at: Pos,
     path: String,
@@ -106,9 +112,11 @@ struct Reader<'a> {
     /// Missing image configurations, ConfigMaps and Secrets are no error (Inputs::lenient).
     lenient: bool,
     /// Each container's resource limits and requests, for `resourceFieldRef`.
-    resources: Vec<(String, Vec<(String, String)>, Vec<(String, String)>)>,
+    resources: Vec<resources::Resources>,
     /// The container being read, for an env `resourceFieldRef` without containerName.
     current: String,
+    /// Where the container being read has each field `validate` may fault.
+    fields: Vec<(Field, Origin)>,
 }
 
 /// The used fields of one mapping.
@@ -152,6 +160,8 @@ struct Downward {
 struct Container {
     entry: Entry,
     origin: Origin,
+    /// Where each of its fields that `validate` may fault was read.
+    fields: Vec<(Field, Origin)>,
     /// Its env before the pod-level part is split off: (name, value, where).
     env: Vec<(String, String, Pos)>,
     env_path: String,
@@ -160,6 +170,11 @@ struct Container {
 }
 
 impl Reader<'_> {
+    /// Records that the container being read has `field` at `at`, `path`.
+    fn field(&mut self, field: Field, at: Pos, path: String) {
+        self.fields.push((field, Origin { at, path }));
+    }
+
     fn error(&mut self, at: Pos, path: &str, message: impl AsRef<str>) {
         // One line per error, even when it quotes a value holding a newline.
         let mut one_line = String::new();
@@ -331,7 +346,9 @@ impl Reader<'_> {
             let name = obj.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("");
             let desc = format!("{kind} '{name}' (line {})", obj.at.line);
             match POD_KINDS.iter().find(|(k, ..)| *k == kind) {
-                Some(&(_, api, template)) => pods.push((*obj, label.clone(), kind, api, template, desc)),
+                Some(&(_, api, template)) => {
+                    pods.push(PodObject { node: obj, label: label.clone(), kind, api, template, desc })
+                }
                 None if kind == "ConfigMap" => self.source_document(obj, label, sources::Source::ConfigMap),
                 None if kind == "Secret" => self.source_document(obj, label, sources::Source::Secret),
                 None => others.push((obj.at, desc)),
@@ -356,12 +373,16 @@ impl Reader<'_> {
                 for (at, desc) in others {
                     self.infos.push((at, format!("{desc} ignored: podinit reads only the pod spec")));
                 }
-                let (obj, label, kind, api, template, _) = pods.remove(0);
-                self.workload(obj, &label, &kind, api, template)
+                let p = pods.remove(0);
+                self.workload(p.node, &p.label, &p.kind, p.api, p.template)
             }
             n => {
-                let list = pods.iter().map(|p| p.5.as_str()).collect::<Vec<_>>().join(", ");
-                self.error(pods[1].0.at, "", format!("{n} documents have a pod spec ({list}): podinit runs one pod"));
+                let list = pods.iter().map(|p| p.desc.as_str()).collect::<Vec<_>>().join(", ");
+                self.error(
+                    pods[1].node.at,
+                    "",
+                    format!("{n} documents have a pod spec ({list}): podinit runs one pod"),
+                );
                 None
             }
         }
@@ -424,8 +445,13 @@ impl Reader<'_> {
     fn metadata(&mut self, n: &Node, path: &str) -> Meta {
         let table = [("name", Use), ("namespace", Use), ("uid", Use), ("labels", Use), ("annotations", Use)];
         let m = self.object(n, path, &table, Some(Ignore(BOOKKEEPING)));
-        let name = m.get("name").and_then(|v| self.nonempty(v, &join(path, "name")));
-        let namespace = m.get("namespace").and_then(|v| self.nonempty(v, &join(path, "namespace")));
+        let named = |r: &mut Self, key: &str| {
+            let v = m.get(key)?;
+            let path = join(path, key);
+            r.nonempty(v, &path).map(|value| (value, Origin { at: v.at, path }))
+        };
+        let name = named(self, "name");
+        let namespace = named(self, "namespace");
         let uid = m.get("uid").and_then(|v| self.string(v, &join(path, "uid")));
         let mut labels = Vec::new();
         if let Some(l) = m.get("labels") {
@@ -447,57 +473,30 @@ impl Reader<'_> {
                 self.type_error(a, &join(path, "annotations"), "a mapping of strings");
             }
         }
-        (name, namespace, uid, annotations, labels)
+        Meta { name, namespace, uid, annotations, labels }
     }
 
-    fn string_map(&mut self, n: &Node, path: &str) -> Vec<(Key, String)> {
-        let mut out = Vec::new();
-        match &n.val {
-            Val::Map(rows) => {
-                for (k, v) in rows {
-                    if let Some(s) = self.string(v, &format!("{path}['{}']", k.name)) {
-                        out.push((k.clone(), s));
-                    }
-                }
-            }
-            Val::Null => {}
-            _ => self.type_error(n, path, "a mapping of strings"),
-        }
-        out
-    }
-
-    fn pod(
-        &mut self,
-        meta: Option<&Node>,
-        template_meta: Option<(&Node, String)>,
-        spec: &Node,
-        spec_path: &str,
-        label: &str,
-    ) -> Option<Pod> {
-        let (mut name, mut namespace, mut uid, mut annotations, mut labels) = match meta {
+    /// The pod's metadata: the object's, under its pod template's (a workload's).
+    fn pod_metadata(&mut self, meta: Option<&Node>, template_meta: Option<(&Node, String)>, label: &str) -> Meta {
+        let mut m = match meta {
             Some(m) => self.metadata(m, &join(label, "metadata")),
-            None => (None, None, None, Vec::new(), Vec::new()),
+            None => Meta::default(),
         };
         if let Some((tm, tpath)) = template_meta {
-            let (n, ns, u, a, l) = self.metadata(tm, &tpath);
-            name = n.or(name);
-            namespace = ns.or(namespace);
-            uid = u.or(uid);
+            let t = self.metadata(tm, &tpath);
+            m.name = t.name.or(m.name);
+            m.namespace = t.namespace.or(m.namespace);
+            m.uid = t.uid.or(m.uid);
             // The template's own annotations win over the workload's; its labels are the pod's.
-            annotations.retain(|(k, _)| !a.iter().any(|(k2, _)| k2.name == k.name));
-            annotations.extend(a);
-            labels = l;
+            m.annotations.retain(|(k, _)| !t.annotations.iter().any(|(k2, _)| k2.name == k.name));
+            m.annotations.extend(t.annotations);
+            m.labels = t.labels;
         }
-        let mut pod = Pod::defaults(self.file);
-        if let Some(n) = name {
-            pod.name = n;
-        }
-        if let Some(ns) = namespace {
-            pod.namespace = ns;
-        }
-        let ann = self.annotations(&annotations, label);
-        self.input_annotations(&ann);
-        let s = self.object(spec, spec_path, POD_SPEC, None);
+        m
+    }
+
+    /// restartPolicy, terminationGracePeriodSeconds, activeDeadlineSeconds and os of a pod spec.
+    fn pod_settings(&mut self, s: &Obj, pod: &mut Pod, spec_path: &str) {
         let p = |k: &str| join(spec_path, k);
         if let Some(v) = s.get("restartPolicy") {
             if let Some(rp) = self.string(v, &p("restartPolicy")) {
@@ -524,6 +523,82 @@ impl Reader<'_> {
                 }
             }
         }
+    }
+
+    /// initContainers then containers, each mapped (those with an error left out).
+    fn containers(
+        &mut self,
+        s: &Obj,
+        spec: &Node,
+        spec_path: &str,
+        base: &Base,
+        downward: &Downward,
+        ann: &Annotations,
+    ) -> Vec<Container> {
+        let p = |k: &str| join(spec_path, k);
+        let mut containers: Vec<Container> = Vec::new();
+        for (key, kind) in [("initContainers", Kind::Init), ("containers", Kind::App)] {
+            let Some(list) = s.get(key) else {
+                if key == "containers" {
+                    self.error(spec.at, &p("containers"), "missing: a pod needs at least one container");
+                }
+                continue;
+            };
+            let items = self.list(list, &p(key));
+            if items.is_empty() && key == "containers" && matches!(list.val, Val::Seq(_)) {
+                self.error(list.at, &p("containers"), "empty: a pod needs at least one container");
+            }
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("{}[{i}]", p(key));
+                if let Some(c) = self.container(item, &path, kind, base, downward, ann) {
+                    containers.push(c);
+                }
+            }
+        }
+        containers
+    }
+
+    fn string_map(&mut self, n: &Node, path: &str) -> Vec<(Key, String)> {
+        let mut out = Vec::new();
+        match &n.val {
+            Val::Map(rows) => {
+                for (k, v) in rows {
+                    if let Some(s) = self.string(v, &format!("{path}['{}']", k.name)) {
+                        out.push((k.clone(), s));
+                    }
+                }
+            }
+            Val::Null => {}
+            _ => self.type_error(n, path, "a mapping of strings"),
+        }
+        out
+    }
+
+    fn pod(
+        &mut self,
+        meta: Option<&Node>,
+        template_meta: Option<(&Node, String)>,
+        spec: &Node,
+        spec_path: &str,
+        label: &str,
+    ) -> Option<Pod> {
+        let Meta { name, namespace, uid, annotations, labels } = self.pod_metadata(meta, template_meta, label);
+        let mut pod = Pod::defaults(self.file);
+        // Where the pod's own fields were read, for `validate`.
+        let mut pod_fields = Vec::new();
+        if let Some((n, origin)) = name {
+            pod.name = n;
+            pod_fields.push((Field::Name, origin));
+        }
+        if let Some((ns, origin)) = namespace {
+            pod.namespace = ns;
+            pod_fields.push((Field::Namespace, origin));
+        }
+        let ann = self.annotations(&annotations, label);
+        self.input_annotations(&ann);
+        let s = self.object(spec, spec_path, POD_SPEC, None);
+        let p = |k: &str| join(spec_path, k);
+        self.pod_settings(&s, &mut pod, spec_path);
         let node_name = s.get("nodeName").and_then(|v| self.string(v, &p("nodeName")));
         let service_account = s
             .get("serviceAccountName")
@@ -564,54 +639,56 @@ impl Reader<'_> {
             (None, None) => None,
         };
         let base = Base { hostname: hostname.unwrap_or_else(|| "$(POD_NAME)".to_string()), pod_sc: pod_sc.clone() };
-        let mut containers: Vec<Container> = Vec::new();
-        for (key, kind) in [("initContainers", Kind::Init), ("containers", Kind::App)] {
-            let Some(list) = s.get(key) else {
-                if key == "containers" {
-                    self.error(spec.at, &p("containers"), "missing: a pod needs at least one container");
-                }
-                continue;
-            };
-            let items = self.list(list, &p(key));
-            if items.is_empty() && key == "containers" && matches!(list.val, Val::Seq(_)) {
-                self.error(list.at, &p("containers"), "empty: a pod needs at least one container");
-            }
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("{}[{i}]", p(key));
-                if let Some(c) = self.container(item, &path, kind, &base, &downward, &ann) {
-                    containers.push(c);
-                }
-            }
-        }
-        self.unique_names(&containers);
+        let mut containers = self.containers(&s, spec, spec_path, &base, &downward, &ann);
         pod.volumes = self.attach_mounts(declared, &containers);
-        self.apply_annotations(&mut pod, &ann, &mut containers);
-        if !self.errors.is_empty() {
-            return None;
-        }
-        let (lines, entry_lines) = super::toml_out::emit_with_lines(&pod_with(&pod, &containers));
-        let full = pod_with(&pod, &containers);
-        // The same checks as a pod file gets: the TOML reader validates the pod this manifest
-        // maps to. Anything it finds that the checks above missed is reported at the container.
-        match crate::config::parse(self.file, &lines) {
-            Ok(back) if back == as_pod_file(&full) => {}
-            Ok(_) => self.error(spec.at, spec_path, "internal error: the pod does not read back the same"),
-            Err(errors) => {
-                for e in errors {
-                    let line = e.line.unwrap_or(0);
-                    let i = entry_lines.iter().rposition(|&l| l <= line);
-                    let (at, path) = match i.and_then(|i| containers.get(i)) {
-                        Some(c) => (c.origin.at, c.origin.path.clone()),
-                        None => (spec.at, spec_path.to_string()),
-                    };
-                    self.error(at, &path, e.message);
-                }
-            }
-        }
+        self.apply_annotations(&mut pod, &ann, &mut containers, &mut pod_fields);
+        let pod = pod_with(pod, &containers);
+        let spec_origin = Origin { at: spec.at, path: spec_path.to_string() };
+        self.validate(&pod, &containers, &pod_fields, &spec_origin);
         if self.errors.is_empty() {
-            Some(full)
+            Some(pod)
         } else {
             None
+        }
+    }
+
+    /// Checks the model's rules (`validate.rs`) on `pod`, each problem at the field it
+    /// faults: where it was read, else its container, else the pod's spec.
+    fn validate(&mut self, pod: &Pod, containers: &[Container], pod_fields: &[(Field, Origin)], spec: &Origin) {
+        // pod.init and pod.apps are the containers in order (pod_with): Init(i) is the
+        // i-th that is not an app.
+        // After an error, a rule about what a container lacks (a command) would only repeat it.
+        let clean = self.errors.is_empty();
+        let container = |of: Subject| match of {
+            Subject::Pod => None,
+            Subject::Init(i) => containers.iter().filter(|c| c.entry.kind != Kind::App).nth(i),
+            Subject::App(i) => containers.iter().filter(|c| c.entry.kind == Kind::App).nth(i),
+        };
+        let origin = |at: FieldRef| -> Option<&Origin> {
+            match container(at.of) {
+                None => Some(field_origin(pod_fields, at.field).unwrap_or(spec)),
+                Some(_) if !clean && at.field == Field::Whole => None,
+                Some(c) => Some(field_origin(&c.fields, at.field).unwrap_or(&c.origin)),
+            }
+        };
+        let mut placed = Vec::new();
+        for problem in validate::validate(pod, Format::Manifest) {
+            let Some(o) = origin(problem.at) else { continue };
+            let (mut o, mut message) = (o.clone(), problem.message);
+            if let Some((first, c)) = problem.first.and_then(|f| Some((origin(f)?, container(f.of)?))) {
+                let (path, line) = (&c.origin.path, first.at.line);
+                message = format!(
+                    "{message} (first at {path}, line {line}): names are unique across initContainers and containers"
+                );
+                // A duplicate is the container's fault, not its name's: at the container (its `- `).
+                if let Some(c) = container(problem.at.of) {
+                    o.at = c.origin.at;
+                }
+            }
+            placed.push((o, message));
+        }
+        for (o, message) in placed {
+            self.error(o.at, &o.path, message);
         }
     }
 
@@ -621,7 +698,9 @@ impl Reader<'_> {
         let o = self.object(n, path, &table, Some(Ignore(SECURITY)));
         let id = |r: &mut Self, k: &str| {
             o.get(k).and_then(|v| {
-                r.int(v, &join(path, k), 0, i64::from(u32::MAX - 1)).map(|n| (n as u32, v.at, join(path, k)))
+                let path = join(path, k);
+                r.int(v, &path, 0, i64::from(u32::MAX - 1))
+                    .map(|n| Id { id: n as u32, origin: Origin { at: v.at, path } })
             })
         };
         Security {
@@ -644,12 +723,16 @@ impl Reader<'_> {
     ) -> Option<Container> {
         let pod_sc = &base.pod_sc;
         let before = self.errors.len();
+        self.fields.clear();
         let c = self.object(n, path, CONTAINER, None);
         // After an unknown field (`comand`), "no command" would only repeat the problem.
         let clean = self.errors.len() == before;
         let p = |k: &str| join(path, k);
         let name = match c.get("name") {
-            Some(v) => self.entry_name(v, &p("name"))?,
+            Some(v) => {
+                self.field(Field::Name, v.at, p("name"));
+                self.nonempty(v, &p("name"))?
+            }
             None => {
                 self.error(n.at, path, "no 'name'");
                 return None;
@@ -659,6 +742,7 @@ impl Reader<'_> {
         // KEP-5307: any container may set its own restartPolicy; on an init container Always makes a sidecar.
         let mut own_policy = None;
         if let Some(v) = c.get("restartPolicy") {
+            self.field(Field::RestartPolicy, v.at, p("restartPolicy"));
             let (policy, sidecar) = self.container_policy(v, &p("restartPolicy"), section == Kind::Init);
             own_policy = policy;
             if sidecar {
@@ -667,16 +751,97 @@ impl Reader<'_> {
         }
         let mut entry = Entry { name: name.clone(), restart_policy: own_policy, ..Entry::defaults(kind) };
         if let Some(v) = c.get("restartPolicyRules") {
+            self.field(Field::RestartRules, c.key_at("restartPolicyRules"), p("restartPolicyRules"));
             entry.restart_rules = self.restart_rules(v, &p("restartPolicyRules"));
-            if c.get("restartPolicy").is_none() {
-                let why = "needs the container's own restartPolicy (Kubernetes requires it next to the rules)";
-                self.error(c.key_at("restartPolicyRules"), &p("restartPolicyRules"), why);
-            }
         }
         let mut mounts = c.get("volumeMounts").map(|v| self.mounts(v, &p("volumeMounts"), &name)).unwrap_or_default();
         // A fileKeyRef finds its file at the volume's mount path in this container.
         let mount_paths: Vec<(String, PathBuf)> = mounts.iter().map(|(v, m, ..)| (v.clone(), m.path.clone())).collect();
         let waiter = kind == Kind::Init && ann.entries.iter().any(|a| a.field == "wait-for" && a.container == name);
+        let (config, mut from_image) = self.container_command(&c, n, path, waiter, clean, &mut entry);
+        let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
+        self.current = name.clone();
+        let env = self.container_env(&c, path, downward, &mount_paths, &mut entry);
+        if let Some(v) = c.get("workingDir") {
+            entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
+        }
+        self.expand_sub_paths(&mut mounts, &env, downward);
+        // Under the container's env (and the pod's): HOSTNAME, the image's Env, an Indexed Job's index.
+        entry.base_env.push(("HOSTNAME".to_string(), base.hostname.clone()));
+        let image_user = config.as_ref().and_then(|c| c.user.clone());
+        if let Some(cfg) = &config {
+            entry.base_env.extend(cfg.env.iter().map(|(k, v)| (k.clone(), v.replace('$', "$$"))));
+            if entry.working_dir.is_none() && cfg.working_dir.is_some() {
+                entry.working_dir = cfg.working_dir.as_ref().map(PathBuf::from);
+                from_image.working_dir = true;
+            }
+        }
+        if self.indexed_job.is_some() {
+            entry.base_env.push(("JOB_COMPLETION_INDEX".to_string(), "0".to_string()));
+        }
+        let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
+        entry.user = self.container_user(&c, path, pod_sc, image_user, has_user_annotation, &mut from_image);
+        self.container_checks(&c, path, kind, &ports, &mut entry);
+        if let Some(v) = c.get("ports") {
+            self.infos.push((v.at, format!("{} ignored: {PORTS}", p("ports"))));
+        }
+        if config.is_some() {
+            entry.from_image = Some(from_image);
+        }
+        Some(Container {
+            entry,
+            origin: Origin { at: n.at, path: path.to_string() },
+            fields: std::mem::take(&mut self.fields),
+            env,
+            env_path: p("env"),
+            mounts,
+        })
+    }
+
+    /// A container's env: envFrom first, then env (which overrides it), as the kubelet
+    /// builds them, each with where it was read; fileKeyRef variables go to the entry.
+    fn container_env(
+        &mut self,
+        c: &Obj,
+        path: &str,
+        downward: &Downward,
+        mount_paths: &[(String, PathBuf)],
+        entry: &mut Entry,
+    ) -> Vec<(String, String, Pos)> {
+        let p = |k: &str| join(path, k);
+        let mut env = c.get("envFrom").map(|v| self.env_from(v, &p("envFrom"))).unwrap_or_default();
+        let mut from_env_from = env.len();
+        if let Some(v) = c.get("env") {
+            for (i, item) in self.list(v, &p("env")).iter().enumerate() {
+                if item.get("valueFrom").and_then(|f| f.get("fileKeyRef")).is_some() {
+                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), mount_paths));
+                    continue;
+                }
+                if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
+                    // env overrides what envFrom gave under the same name.
+                    if let Some(j) = env[..from_env_from].iter().position(|(k, ..)| *k == var.0) {
+                        env.remove(j);
+                        from_env_from -= 1;
+                    }
+                    env.push(var);
+                }
+            }
+        }
+        env
+    }
+
+    /// A container's command: its own (with args), or its image's Entrypoint and Cmd;
+    /// also the image's configuration and what of the entry came from it.
+    fn container_command(
+        &mut self,
+        c: &Obj,
+        n: &Node,
+        path: &str,
+        waiter: bool,
+        clean: bool,
+        entry: &mut Entry,
+    ) -> (Option<ImageConfig>, FromImage) {
+        let p = |k: &str| join(path, k);
         let image = c.get("image").and_then(|v| self.string(v, &p("image")));
         let config = image.as_deref().and_then(|i| self.images.get(i)).cloned();
         // Kubernetes: an empty command is no command, empty args no args.
@@ -694,6 +859,7 @@ impl Reader<'_> {
             // A waiter's command is the shell stand-in `podinit export` wrote for a cluster.
             _ if waiter => {}
             (Some(cmd), _) => {
+                self.field(Field::Command, cmd.at, p("command"));
                 // command replaces the image's Entrypoint and its Cmd: args alone follow it.
                 entry.command = self.argv(cmd, &p("command")).unwrap_or_default();
                 entry.command.extend(args_argv);
@@ -713,58 +879,34 @@ impl Reader<'_> {
             (None, None) if clean => self.no_image_config(n.at, path, image.as_deref(), args.is_some()),
             (None, None) => {}
         }
-        let ports = c.get("ports").map(|v| self.ports(v, &p("ports"))).unwrap_or_default();
-        self.current = name.clone();
-        // envFrom first, then env (which overrides it), as the kubelet builds them.
-        let mut env = c.get("envFrom").map(|v| self.env_from(v, &p("envFrom"))).unwrap_or_default();
-        let mut from_env_from = env.len();
-        if let Some(v) = c.get("env") {
-            for (i, item) in self.list(v, &p("env")).iter().enumerate() {
-                if item.get("valueFrom").and_then(|f| f.get("fileKeyRef")).is_some() {
-                    entry.file_env.extend(self.file_key_ref(item, &format!("{}[{i}]", p("env")), &mount_paths));
-                    continue;
-                }
-                if let Some(var) = self.env_var(item, &format!("{}[{i}]", p("env")), downward) {
-                    // env overrides what envFrom gave under the same name.
-                    if let Some(j) = env[..from_env_from].iter().position(|(k, ..)| *k == var.0) {
-                        env.remove(j);
-                        from_env_from -= 1;
-                    }
-                    env.push(var);
-                }
-            }
-        }
-        if let Some(v) = c.get("workingDir") {
-            entry.working_dir = self.nonempty(v, &p("workingDir")).map(PathBuf::from);
-        }
-        self.expand_sub_paths(&mut mounts, &env, downward);
-        // Under the container's env (and the pod's): HOSTNAME, the image's Env, an Indexed Job's index.
-        entry.base_env.push(("HOSTNAME".to_string(), base.hostname.clone()));
-        let image_user = config.as_ref().and_then(|c| c.user.clone());
-        if let Some(cfg) = &config {
-            entry.base_env.extend(cfg.env.iter().map(|(k, v)| (k.clone(), v.replace('$', "$$"))));
-            if entry.working_dir.is_none() && cfg.working_dir.is_some() {
-                entry.working_dir = cfg.working_dir.as_ref().map(PathBuf::from);
-                from_image.working_dir = true;
-            }
-        }
-        if self.indexed_job.is_some() {
-            entry.base_env.push(("JOB_COMPLETION_INDEX".to_string(), "0".to_string()));
-        }
+        (config, from_image)
+    }
+
+    /// The user a container runs as (runAsUser, runAsGroup, the image's user), and the
+    /// runAsNonRoot check; `has_user_annotation`: `podinit.dev/user` names one instead.
+    fn container_user(
+        &mut self,
+        c: &Obj,
+        path: &str,
+        pod_sc: &Security,
+        image_user: Option<String>,
+        has_user_annotation: bool,
+        from_image: &mut FromImage,
+    ) -> Option<String> {
+        let p = |k: &str| join(path, k);
         let sc = c.get("securityContext").map(|v| self.security(v, &p("securityContext"))).unwrap_or_default();
         let user = sc.user.clone().or(pod_sc.user.clone());
         let group = sc.group.clone().or(pod_sc.group.clone());
-        entry.user = match (&user, &group) {
-            (Some((u, ..)), Some((g, ..))) => Some(format!("{u}:{g}")),
-            (Some((u, ..)), None) => Some(u.to_string()),
+        let entry_user = match (&user, &group) {
+            (Some(u), Some(g)) => Some(format!("{}:{}", u.id, g.id)),
+            (Some(u), None) => Some(u.id.to_string()),
             // runAsGroup applies to the image's user.
-            (None, Some((g, ..))) if image_user.is_some() => {
+            (None, Some(g)) if image_user.is_some() => {
                 from_image.user = true;
                 let u = image_user.as_deref().unwrap_or_default();
-                Some(format!("{}:{g}", u.split(':').next().unwrap_or(u)))
+                Some(format!("{}:{}", u.split(':').next().unwrap_or(u), g.id))
             }
-            (None, Some((_, at, gpath))) => {
-                let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
+            (None, Some(Id { origin: Origin { at, path: gpath }, .. })) => {
                 if !has_user_annotation {
                     self.error(
                         *at,
@@ -782,8 +924,7 @@ impl Reader<'_> {
         if let Some((true, at)) = sc.non_root.or(pod_sc.non_root) {
             // The image's user counts when it is a number (the kubelet cannot check a name either).
             let image_uid = image_user.as_deref().map(|u| u.split(':').next().unwrap_or(u).parse::<u32>().unwrap_or(1));
-            let uid = user.as_ref().map(|(u, ..)| *u).or(image_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
-            let has_user_annotation = ann.entries.iter().any(|a| a.field == "user" && a.container == name);
+            let uid = user.as_ref().map(|u| u.id).or(image_uid).unwrap_or_else(|| nix::unistd::geteuid().as_raw());
             if uid == 0 && !has_user_annotation {
                 let why = if user.is_some() {
                     "runAsUser is 0"
@@ -793,7 +934,14 @@ impl Reader<'_> {
                 self.error(at, &format!("{path}.securityContext.runAsNonRoot"), format!("true, but {why}"));
             }
         }
-        for (key, field) in [("startupProbe", 0), ("readinessProbe", 1), ("livenessProbe", 2)] {
+        entry_user
+    }
+
+    /// A container's probes and lifecycle (hooks, stop signal): none on an init container.
+    fn container_checks(&mut self, c: &Obj, path: &str, kind: Kind, ports: &[(String, u16)], entry: &mut Entry) {
+        let p = |k: &str| join(path, k);
+        for probe_kind in ProbeKind::PROBES {
+            let key = probe_kind.manifest_key();
             let Some(v) = c.get(key) else { continue };
             if kind == Kind::Init {
                 let why =
@@ -801,11 +949,9 @@ impl Reader<'_> {
                 self.error(c.key_at(key), &p(key), why);
                 continue;
             }
-            let probe = self.probe(v, &p(key), key, &ports);
-            match field {
-                0 => entry.startup_probe = probe,
-                1 => entry.readiness_probe = probe,
-                _ => entry.liveness_probe = probe,
+            let probe = self.probe(v, &p(key), probe_kind, ports);
+            if let Some(slot) = entry.probe_slot(probe_kind) {
+                *slot = probe;
             }
         }
         if let Some(v) = c.get("lifecycle") {
@@ -817,23 +963,16 @@ impl Reader<'_> {
                 let l =
                     self.object(v, &p("lifecycle"), &[("postStart", Use), ("preStop", Use), ("stopSignal", Use)], None);
                 if let Some(h) = l.get("postStart") {
-                    entry.post_start = self.handler(h, &p("lifecycle.postStart"), &ports);
+                    entry.post_start = self.handler(h, &p("lifecycle.postStart"), ports);
                 }
                 if let Some(h) = l.get("preStop") {
-                    entry.pre_stop = self.handler(h, &p("lifecycle.preStop"), &ports);
+                    entry.pre_stop = self.handler(h, &p("lifecycle.preStop"), ports);
                 }
                 if let Some(sig) = l.get("stopSignal") {
                     entry.stop_signal = self.signal(sig, &p("lifecycle.stopSignal")).unwrap_or(entry.stop_signal);
                 }
             }
         }
-        if let Some(v) = c.get("ports") {
-            self.infos.push((v.at, format!("{} ignored: {PORTS}", p("ports"))));
-        }
-        if config.is_some() {
-            entry.from_image = Some(from_image);
-        }
-        Some(Container { entry, origin: Origin { at: n.at, path: path.to_string() }, env, env_path: p("env"), mounts })
     }
 
     /// A container without command whose image podinit has no configuration for.
@@ -880,27 +1019,6 @@ impl Reader<'_> {
         }
     }
 
-    fn entry_name(&mut self, n: &Node, path: &str) -> Option<String> {
-        let name = self.nonempty(n, path)?;
-        if let Some(problem) = crate::config::model::entry_name_problem(&name) {
-            self.error(n.at, path, problem);
-            return None;
-        }
-        Some(name)
-    }
-
-    fn unique_names(&mut self, containers: &[Container]) {
-        for (i, c) in containers.iter().enumerate() {
-            if let Some(first) = containers[..i].iter().find(|f| f.entry.name == c.entry.name) {
-                let message = format!(
-                    "duplicate container name '{}' (first at {}, line {}): names are unique across initContainers and containers",
-                    c.entry.name, first.origin.path, first.origin.at.line
-                );
-                self.error(c.origin.at, &join(&c.origin.path, "name"), message);
-            }
-        }
-    }
-
     /// `ports[].name` → `containerPort`, for probes that name their port.
     fn ports(&mut self, n: &Node, path: &str) -> Vec<(String, u16)> {
         let mut out = Vec::new();
@@ -918,14 +1036,46 @@ impl Reader<'_> {
     }
 }
 
-/// What `metadata` gives: name, namespace, uid, annotations, labels.
-type Meta = (Option<String>, Option<String>, Option<String>, Vec<(Key, Node)>, Vec<(String, String)>);
+/// A document (or `List` item) that holds a pod spec: a Pod or a workload.
+struct PodObject<'n> {
+    node: &'n Node,
+    /// "document 2", "items[0]" or "", for paths.
+    label: String,
+    kind: String,
+    /// The apiVersion the kind must have.
+    api: &'static str,
+    /// The path from the object's spec down to its pod template (POD_KINDS).
+    template: &'static [&'static str],
+    /// "Deployment 'web' (line 3)", for messages.
+    desc: String,
+}
 
+/// What a `metadata` gives.
+#[derive(Default)]
+struct Meta {
+    /// `name`, and where it was read.
+    name: Option<(String, Origin)>,
+    /// `namespace`, and where it was read.
+    namespace: Option<(String, Origin)>,
+    uid: Option<String>,
+    /// The annotations as written: strings (or null), read by `annotations.rs`.
+    annotations: Vec<(Key, Node)>,
+    labels: Vec<(String, String)>,
+}
+
+/// runAsUser, runAsGroup and runAsNonRoot of a securityContext, each with where it was read.
 #[derive(Default, Clone)]
 struct Security {
-    user: Option<(u32, Pos, String)>,
-    group: Option<(u32, Pos, String)>,
+    user: Option<Id>,
+    group: Option<Id>,
     non_root: Option<(bool, Pos)>,
+}
+
+/// A user or group id as read.
+#[derive(Clone)]
+struct Id {
+    id: u32,
+    origin: Origin,
 }
 
 /// What the container runtime adds to a manifest's container, taken at the pod level.
@@ -957,24 +1107,14 @@ fn image_argv(cfg: &ImageConfig, args: Option<Vec<String>>, from: &mut FromImage
     argv
 }
 
-/// The pod as its pod file reads back: volumes left out (a pod file has none), the
-/// runtime's part of the env folded into the entry's (src/config/k8s/toml_out.rs).
-fn as_pod_file(pod: &Pod) -> Pod {
-    let mut p = pod.clone();
-    p.volumes.clear();
-    let pod_env = p.env.clone();
-    for e in p.init.iter_mut().chain(p.apps.iter_mut()) {
-        e.from_image = None;
-        e.env = super::toml_out::pod_file_env(e, &pod_env);
-        e.base_env.clear();
-    }
-    p
+/// Where `field` was read, if it was.
+fn field_origin(fields: &[(Field, Origin)], field: Field) -> Option<&Origin> {
+    fields.iter().find(|(f, _)| *f == field).map(|(_, o)| o)
 }
 
 /// `pod` with the mapped containers as its init entries and apps.
-fn pod_with(pod: &Pod, containers: &[Container]) -> Pod {
-    let mut p = pod.clone();
-    p.init = containers.iter().filter(|c| c.entry.kind != Kind::App).map(|c| c.entry.clone()).collect();
-    p.apps = containers.iter().filter(|c| c.entry.kind == Kind::App).map(|c| c.entry.clone()).collect();
-    p
+fn pod_with(mut pod: Pod, containers: &[Container]) -> Pod {
+    pod.init = containers.iter().filter(|c| c.entry.kind != Kind::App).map(|c| c.entry.clone()).collect();
+    pod.apps = containers.iter().filter(|c| c.entry.kind == Kind::App).map(|c| c.entry.clone()).collect();
+    pod
 }

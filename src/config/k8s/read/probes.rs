@@ -4,7 +4,7 @@ use super::*;
 use crate::config::HttpGet;
 
 impl Reader<'_> {
-    pub(super) fn probe(&mut self, n: &Node, path: &str, which: &str, ports: &[(String, u16)]) -> Option<Probe> {
+    pub(super) fn probe(&mut self, n: &Node, path: &str, kind: ProbeKind, ports: &[(String, u16)]) -> Option<Probe> {
         let before = self.errors.len();
         let o = self.object(n, path, PROBE, None);
         let mut probe = Probe {
@@ -19,6 +19,15 @@ impl Reader<'_> {
         for (key, _) in &o.rows {
             let v = o.get(&key.name)?;
             let kp = join(path, &key.name);
+            // The model's rules on these fields (at least 1, …) are validate.rs's.
+            let at = |f| Field::Probe(kind, f);
+            match key.name.as_str() {
+                "periodSeconds" => self.field(at(ProbeField::Period), v.at, kp.clone()),
+                "timeoutSeconds" => self.field(at(ProbeField::Timeout), v.at, kp.clone()),
+                "successThreshold" => self.field(at(ProbeField::SuccessThreshold), v.at, kp.clone()),
+                "failureThreshold" => self.field(at(ProbeField::FailureThreshold), v.at, kp.clone()),
+                _ => self.field(at(ProbeField::Action), v.at, kp.clone()),
+            }
             let found = match key.name.as_str() {
                 "exec" => {
                     let e = self.object(v, &kp, &[("command", Use)], None);
@@ -41,22 +50,19 @@ impl Reader<'_> {
                     continue;
                 }
                 "periodSeconds" => {
-                    probe.period = self.seconds(v, &kp, 1).unwrap_or(probe.period);
+                    probe.period = self.seconds(v, &kp, 0).unwrap_or(probe.period);
                     continue;
                 }
                 "timeoutSeconds" => {
-                    probe.timeout = self.seconds(v, &kp, 1).unwrap_or(probe.timeout);
+                    probe.timeout = self.seconds(v, &kp, 0).unwrap_or(probe.timeout);
                     continue;
                 }
                 "successThreshold" => {
-                    probe.success_threshold = self.int(v, &kp, 1, i64::from(i32::MAX)).unwrap_or(1) as u32;
-                    if probe.success_threshold != 1 && which != "readinessProbe" {
-                        self.error(v.at, &kp, format!("must be 1 for a {which} (as in Kubernetes)"));
-                    }
+                    probe.success_threshold = self.int(v, &kp, 0, i64::from(i32::MAX)).unwrap_or(1) as u32;
                     continue;
                 }
                 "failureThreshold" => {
-                    probe.failure_threshold = self.int(v, &kp, 1, i64::from(i32::MAX)).unwrap_or(3) as u32;
+                    probe.failure_threshold = self.int(v, &kp, 0, i64::from(i32::MAX)).unwrap_or(3) as u32;
                     continue;
                 }
                 _ => continue,

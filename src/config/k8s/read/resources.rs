@@ -24,7 +24,7 @@ impl Reader<'_> {
             }
             None => container.to_string(),
         };
-        let Some((_, limits, requests)) = self.resources.iter().find(|(c, ..)| *c == name) else {
+        let Some(Resources { limits, requests, .. }) = self.resources.iter().find(|r| r.container == name) else {
             let at = o.get("containerName").map_or(n.at, |v| v.at);
             self.error(at, &join(path, "containerName"), format!("no container named '{name}'"));
             return None;
@@ -136,9 +136,16 @@ pub(crate) fn quantity(s: &str) -> Option<u128> {
     Some(v)
 }
 
-/// (container name, limits, requests) of every container of `spec`, read without
-/// errors (the containers' own reading reports those).
-pub(super) fn container_resources(spec: &Node) -> Vec<(String, Vec<(String, String)>, Vec<(String, String)>)> {
+/// One container's `resources`: each quantity as written, by resource name.
+pub(super) struct Resources {
+    container: String,
+    limits: Vec<(String, String)>,
+    requests: Vec<(String, String)>,
+}
+
+/// The resources of every container of `spec`, read without errors (the
+/// containers' own reading reports those).
+pub(super) fn container_resources(spec: &Node) -> Vec<Resources> {
     let mut out = Vec::new();
     for key in ["initContainers", "containers"] {
         let Some(Val::Seq(items)) = spec.get(key).map(|n| &n.val) else { continue };
@@ -161,7 +168,7 @@ pub(super) fn container_resources(spec: &Node) -> Vec<(String, Vec<(String, Stri
                     _ => Vec::new(),
                 }
             };
-            out.push((name.to_string(), map("limits"), map("requests")));
+            out.push(Resources { container: name.to_string(), limits: map("limits"), requests: map("requests") });
         }
     }
     out

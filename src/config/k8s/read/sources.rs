@@ -32,7 +32,7 @@ impl Source {
 #[derive(Default)]
 pub(super) struct Store {
     /// From the manifest's documents: (kind, name, [(key, value)]).
-    docs: Vec<(Source, String, Vec<(String, Vec<u8>)>)>,
+    docs: Vec<(Source, String, Data)>,
     configmap_dirs: Vec<PathBuf>,
     secret_dirs: Vec<PathBuf>,
 }
