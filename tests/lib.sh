@@ -101,9 +101,10 @@ as_pid1() {
 
 # pid1_bg OUT ERR -- ARGS...: start podinit as PID 1 in the background. Sets BG
 # (the unshare pid) and waits until podinit is running; P1 = podinit's host pid.
+# PID1_EXE, when set, is run instead of $PODINIT (a symlink to it, e.g. `pause`).
 pid1_bg() {
     local out=$1 err=$2; shift 3
-    unshare --pid --fork --mount-proc "$PODINIT" "$@" >"$out" 2>"$err" &
+    unshare --pid --fork --mount-proc "${PID1_EXE:-$PODINIT}" "$@" >"$out" 2>"$err" &
     BG=$!
     P1=""
     local i
@@ -174,10 +175,55 @@ zombie_children() { ps -e -o pid=,stat=,ppid= 2>/dev/null | awk -v p="$1" '$3 ==
 # now_ms: a monotonic-enough wall clock in milliseconds, for elapsed-time checks.
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# --- helpers for the pod-mode tests ------------------------------------------
+# Predicates for wait_for (which re-runs a command, so no $(...) in its arguments).
 
-# now_ms: wall clock in milliseconds.
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# gone PID: PID has exited (reaped, or a zombie waiting for its parent).
+gone() { [ ! -e "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]; }
+
+# ns_empty NS: no process left in PID namespace NS (inode from pidns_of).
+ns_empty() { [ -z "$(ns_procs "$1")" ]; }
+
+# child_of PID: the first child of PID (empty if none).
+child_of() { pgrep -P "$1" 2>/dev/null | head -n1; }
+
+# has_child PID: PID has a child.
+has_child() { [ -n "$(child_of "$1")" ]; }
+
+# orphan_parent_is PID PARENT: PID's parent is PARENT (it was re-parented there).
+orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
+
+# assert_orphan_reaped PIDFILE PARENT SETTLE WHO ERRFILE: a child of PARENT
+# wrote the pid of an orphan it left (a short sleep) to PIDFILE (3 s at most);
+# that orphan is re-parented to PARENT, exits, and SETTLE seconds later PARENT
+# (WHO in the messages) has no zombie child. ERRFILE is shown when no pid came.
+# Sets ORPHAN (empty when none was made).
+assert_orphan_reaped() {
+    local pidfile=$1 parent=$2 settle=$3 who=$4 errfile=$5
+    ORPHAN=""
+    wait_for 3 test -s "$pidfile" && ORPHAN=$(cat "$pidfile")
+    if [ -z "$ORPHAN" ]; then
+        t_fail "the child did not make its orphan: $(head -c 200 "$errfile")"
+        return
+    fi
+    wait_for 1 orphan_parent_is "$ORPHAN" "$parent"   # settles once the subshell is gone
+    assert_eq "$parent" "$(proc_ppid "$ORPHAN")" "orphan's parent"
+    wait_for 3 gone "$ORPHAN"
+    sleep "$settle"
+    assert_eq "" "$(zombie_children "$parent" | tr '\n' ' ')" "zombie children of $who $settle s after the orphan exited"
+}
+
+# has_line ERE FILE: some line of FILE matches ERE (grep's basic syntax).
+has_line() { grep -q -- "$1" "$2"; }
+
+# bg_kill: stop the background podinit of a failed case (BG = unshare, P1 = podinit).
+bg_kill() { kill -KILL "$P1" "$BG" 2>/dev/null; wait "$BG" 2>/dev/null; }
+
+# one_line TEXT [WHAT]: TEXT is exactly one non-empty line (an error message).
+one_line() {
+    [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] || t_fail "${2:-message} is not one line: '$1'"
+}
+
+# --- helpers for the pod-mode tests ------------------------------------------
 
 # assert_between LOW HIGH VALUE [WHAT]: LOW <= VALUE <= HIGH (integers).
 assert_between() {
@@ -213,6 +259,20 @@ suite_requires() {
         t_skip_suite "cannot create a PID namespace (unshare --pid needs root or user namespaces)"
     fi
 }
+
+# suite_needs CMD WHY: without CMD on PATH the suite fails at once, with one
+# failed case "CMD is available" that says WHY it is needed.
+suite_needs() {
+    command -v "$1" >/dev/null && return 0
+    t_begin "$1 is available"; t_fail "$1 is needed $2"; t_end
+    t_summary; exit
+}
+
+# The uid and gid of nobody, and AS_NOBODY: the command prefix that runs what
+# follows as nobody, without supplementary groups (the other-uid cases).
+NOBODY_UID=$(id -u nobody 2>/dev/null || echo 65534)
+NOBODY_GID=$(id -g nobody 2>/dev/null || echo 65534)
+AS_NOBODY=(setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups)
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {

@@ -58,6 +58,19 @@ stop_wait() {
     ERR=$(cat "$D/err")
 }
 
+# term_pod [TIMEOUT]: SIGTERM the background pod (graceful stop) and wait for
+# it, TIMEOUT s (10) at most. Sets RC, OUT, ERR.
+term_pod() {
+    kill -TERM "$P1"
+    stop_wait "${1:-10}"
+}
+
+# term_pod_ok [TIMEOUT]: term_pod, and the pod exited 0.
+term_pod_ok() {
+    term_pod "$@"
+    assert_eq 0 "$RC" "exit status"
+}
+
 # kill_pod UNSHARE_PID: SIGKILL the podinit that unshare started (PID 1 of its
 # namespace, so the kernel kills the rest of the namespace with it).
 kill_pod() {
@@ -85,4 +98,43 @@ e = {x["name"]: x for x in s["entries"]}
 expr = sys.argv[2]
 print(s[expr] if expr in s else eval(expr))
 EOF
+}
+
+# ready FILE...: wait (5 s at most) until every FILE exists (an entry touches
+# it once it runs); a missing one fails the case.
+ready() {
+    local f
+    for f in "$@"; do wait_for 5 test -e "$f" || t_fail "timed out waiting for $f"; done
+}
+
+# status_is WANT: the pod STATUS in $D's status.json is WANT (for wait_for).
+status_is() { [ "$(json_field status)" = "$1" ]; }
+
+# ef NAME KEY: field KEY of entry NAME in status.json.
+ef() { json_field "e[\"$1\"][\"$2\"]"; }
+
+# entry_is NAME KEY WANT: field KEY of entry NAME is WANT (for wait_for).
+entry_is() { [ "$(ef "$1" "$2")" = "$3" ]; }
+
+# ctl CMD ARGS...: `podinit CMD -c $P ARGS...` from the host (bounded); sets
+# CRC, COUT, CERR. (Output files per shell, so a background ctl may overlap.)
+# With CTL_NOBODY=1, as uid nobody (AS_NOBODY).
+ctl() {
+    local cmd=$1 f=$D/ctl.$BASHPID as=(); shift
+    [ "${CTL_NOBODY:-}" = 1 ] && as=("${AS_NOBODY[@]}")
+    CRC=0
+    timeout -s KILL 30 "${as[@]}" "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
+    COUT=$(cat "$f.out")
+    CERR=$(cat "$f.err")
+}
+
+# pod_wait SECONDS [NAME...] [--for WHAT]: `podinit wait` until the pod (or the
+# entries NAME) is ready (or WHAT), SECONDS at most; a timeout or a refusal
+# fails the case with podinit wait's one line and the pod's stderr. Blocks on
+# status.json changes instead of polling it.
+pod_wait() {
+    local limit=$1 out rc=0; shift
+    out=$(timeout -s KILL $((limit + 5)) "$PODINIT" wait -c "$P" --timeout "${limit}s" "$@" 2>&1) || rc=$?
+    [ "$rc" = 0 ] || t_fail "podinit wait${*:+ $*} (${limit}s): exit $rc: $out; pod stderr: $(tail -n3 "$D/err" 2>/dev/null)"
+    return "$rc"
 }

@@ -20,15 +20,10 @@ T_SUITE=control
 
 . "$ROOT/tests/pod_lib.sh"
 suite_requires
-if ! command -v python3 >/dev/null; then
-    t_begin "python3 is available"; t_fail "python3 is needed for the raw-socket and JSON checks"; t_end
-    t_summary; exit
-fi
+suite_needs python3 "for the raw-socket and JSON checks"
 
 # nobody must be able to reach the pod file and state_dir (the uid cases).
 chmod 755 "$T_TMP"
-NOBODY_UID=$(id -u nobody 2>/dev/null || echo 65534)
-NOBODY_GID=$(id -g nobody 2>/dev/null || echo 65534)
 
 # script NAME: write $D/NAME from stdin (@D@ becomes $D). Entry commands are
 # `sh @D@/NAME` so their shell text escapes no $(VAR) expansion.
@@ -57,25 +52,8 @@ term_wait() {
     ERR=$(cat "$D/err")
 }
 
-# ctl CMD ARGS...: `podinit CMD -c $P ARGS...` from the host (bounded); sets
-# CRC, COUT, CERR. (Output files per shell, so a background ctl may overlap.)
-ctl() {
-    local cmd=$1 f=$D/ctl.$BASHPID; shift
-    CRC=0
-    timeout -s KILL 30 "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
-    COUT=$(cat "$f.out")
-    CERR=$(cat "$f.err")
-}
-
 # as_nobody CMD ARGS...: like ctl, as uid nobody.
-as_nobody() {
-    local cmd=$1 f=$D/ctl.$BASHPID; shift
-    CRC=0
-    timeout -s KILL 30 setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
-        "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
-    COUT=$(cat "$f.out")
-    CERR=$(cat "$f.err")
-}
+as_nobody() { CTL_NOBODY=1 ctl "$@"; }
 
 # live EXPR: a value from `podinit status --json` (EXPR in Python over `s`; a
 # bare key means s[key]; `e` maps entry names to entries).
@@ -87,7 +65,6 @@ e = {x["name"]: x for x in s["entries"]}
 expr = sys.argv[1]
 print(s[expr] if expr in s else eval(expr))' "$1" 2>/dev/null
 }
-
 
 # ns_state NSPID: state letter (R, S, Z, ...) of pid NSPID in the pod's PID
 # namespace (via podinit's mount namespace, whose /proc is the pod's); empty
@@ -113,11 +90,6 @@ count_is() { [ "$(count "$1" "$3")" = "$2" ]; }
 
 # count_at_least WORD N FILE: FILE has N or more lines starting with WORD (for wait_for).
 count_at_least() { [ "$(count "$1" "$3")" -ge "$2" ]; }
-
-# one_line TEXT [WHAT]: TEXT is exactly one non-empty line.
-one_line() {
-    [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] || t_fail "${2:-message} is not one line: '$1'"
-}
 
 # still_serving: podinit (P1) alive and `podinit status` answered over the socket.
 still_serving() {
@@ -240,6 +212,10 @@ elif mode == "hold":      # N idle connections held for SECS seconds; FLAG file 
         s.close()
 EOF
 raw() { local m=$1; shift; timeout -s KILL 30 python3 "$T_TMP/raw.py" "$m" "$D/state/control.sock" "$@" 2>&1; }
+
+# bad_request WHAT MODE DATA: `raw MODE DATA` gets an "ERR bad request: " reply
+# (WHAT names the request in the message).
+bad_request() { assert_match "$(raw "$2" "$3")" '^ERR bad request: ' "reply to $1"; }
 
 # ============================================================================
 # One long-running pod for restart / stop / start / kill / bad input / uids
@@ -465,20 +441,13 @@ t_end
 
 t_begin "malformed: garbage, unknown commands, empty names, binary get an error reply; the pod runs on"
 pids=$(live 'e["web"]["pid"], e["worker"]["pid"], e["side"]["pid"]')
-r=$(raw line 'hello there')
-assert_match "$r" '^ERR bad request: ' "reply to 'hello there'"
-r=$(raw line '{"cmd":"reboot","name":"web"}')
-assert_match "$r" '^ERR bad request: ' "reply to an unknown cmd"
-r=$(raw line '{"cmd":"restart","name":""}')
-assert_eq "ERR bad request: empty name" "$r" "reply to an empty name"
-r=$(raw line '{"cmd":"restart"}')
-assert_match "$r" '^ERR bad request: ' "reply to a missing name"
-r=$(raw line '[1,2,3]')
-assert_match "$r" '^ERR bad request: ' "reply to an array"
-r=$(raw bytes 'b"\xff\xfe\x00{\n"')
-assert_match "$r" '^ERR bad request: ' "reply to binary bytes"
-r=$(raw line '')
-assert_match "$r" '^ERR bad request: ' "reply to an empty line"
+bad_request "'hello there'" line 'hello there'
+bad_request "an unknown cmd" line '{"cmd":"reboot","name":"web"}'
+assert_eq "ERR bad request: empty name" "$(raw line '{"cmd":"restart","name":""}')" "reply to an empty name"
+bad_request "a missing name" line '{"cmd":"restart"}'
+bad_request "an array" line '[1,2,3]'
+bad_request "binary bytes" bytes 'b"\xff\xfe\x00{\n"'
+bad_request "an empty line" line ''
 assert_eq "$pids" "$(live 'e["web"]["pid"], e["worker"]["pid"], e["side"]["pid"]')" "pids of the entries"
 still_serving
 t_end
@@ -515,8 +484,7 @@ ms=$(($(now_ms) - t0))
 assert_eq 0 "$CRC" "exit code of a restart while a client stalls ($CERR)"
 assert_between 0 2000 "$ms" "ms for that restart"
 still_serving
-for i in $(seq 1 200); do kill -0 "$IDLE_PID" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$IDLE_PID" 2>/dev/null && { t_fail "the stalled client was not dropped within 10 s"; kill "$IDLE_PID"; }
+wait_for 10 gone "$IDLE_PID" || { t_fail "the stalled client was not dropped within 10 s"; kill "$IDLE_PID"; }
 wait "$IDLE_PID" 2>/dev/null
 r=$(cat "$D/idle.out")
 assert_match "$r" '^(EOF|RESET) [4-7]\.[0-9]' "stalled client's view (how, seconds)"
@@ -620,7 +588,7 @@ name = "stubborn"
 command = ["sh", "-c", "trap '' TERM; echo start >> @D@/log; while :; do sleep 0.05; done"]
 EOF
 start_pod
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "pod not Running"
+pod_wait 5
 old=$(live 'e["stubborn"]["pid"]')
 t0=$(now_ms)
 ( ctl restart stubborn; echo "$CRC" >"$D/first.rc"; echo "$COUT" >"$D/first.reply"; echo "$(now_ms)" >"$D/first.ms" ) &
@@ -757,7 +725,7 @@ name = "app"
 command = ["sh", "-c", "echo start >> @D@/log; exec sleep 60"]
 EOF
 start_pod
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "first pod not Running"
+pod_wait 5
 kill_pod "$BG"
 bg_wait 10
 [ -S "$D/state/control.sock" ] || t_fail "control.sock did not survive the SIGKILL (the case tests nothing)"
@@ -771,7 +739,7 @@ ctl status
 assert_eq 1 "$CRC" "exit code of status on the stale socket ($CERR)"
 assert_contains "$CERR" "podinit is not running (nobody listens on $D/state/control.sock); last state from $D/state/status.json"
 start_pod
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "second pod not Running: $(cat "$D/err")"
+pod_wait 5
 [ -S "$D/state/control.sock" ] || t_fail "no socket after the restart"
 assert_ne "$ino" "$(stat -c %i "$D/state/control.sock" 2>/dev/null)" "socket inode (the stale one is $ino)"
 assert_eq "$ino" "$(stat -c %i "$D/stale.sock" 2>/dev/null)" "the other name of the stale socket (untouched)"

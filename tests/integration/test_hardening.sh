@@ -456,31 +456,13 @@ t_end
 
 t_begin "SIGKILL at random points of a pod run, 200 times: every marker absent or complete, status.json parses"
 # Each step takes a few ms so the random kill points (0-60 ms) land inside the
-# run however fast podinit gets.
-newpod crash <<'EOF'
-restart_policy = "Never"
-[[init]]
-name = "s1"
-command = ["sleep", "0.005"]
-[[init]]
-name = "s2"
-command = ["sleep", "0.005"]
-[[init]]
-name = "s3"
-command = ["sleep", "0.005"]
-[[init]]
-name = "s4"
-command = ["sleep", "0.005"]
-[[init]]
-name = "s5"
-command = ["sleep", "0.005"]
-[[init]]
-name = "s6"
-command = ["sleep", "0.005"]
-[[app]]
-name = "app"
-command = ["sleep", "0.005"]
-EOF
+# run however fast podinit gets. Six steps s1..s6 and an app, all alike
+# (newpod reads a process substitution, not a pipe, so D and P are set here).
+newpod crash < <(
+    echo 'restart_policy = "Never"'
+    for i in 1 2 3 4 5 6; do printf '[[init]]\nname = "s%s"\ncommand = ["sleep", "0.005"]\n' "$i"; done
+    printf '[[app]]\nname = "app"\ncommand = ["sleep", "0.005"]\n'
+)
 crash=$(python3 - "$PODINIT" "$P" "$D/m" "$D/s" 200 <<'EOF' 2>&1
 import json, os, random, re, signal, subprocess, sys, time
 podinit, pod, mdir, sdir, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
@@ -656,7 +638,6 @@ t_end
 ids() { grep -E '^(Uid|Gid|Groups):' "$1" | tr -s ' \t' ' ' | sed 's/ $//' | paste -sd'|'; }
 
 t_begin "user = \"nobody\": step, app and hook run with every uid, gid and the groups of nobody"
-NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody)
 newpod nobody <<'EOF'
 restart_policy = "Never"
 [[init]]

@@ -15,9 +15,6 @@ VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n1)
 
 # A failed case lists what it left running in CLEANUP (lib.sh kills it on exit).
 
-# bg_kill: stop the background podinit of a failed case.
-bg_kill() { kill -KILL "$P1" "$BG" 2>/dev/null; wait "$BG" 2>/dev/null; }
-
 # lines FILE: number of lines in FILE.
 lines() { wc -l <"$1" | tr -d ' '; }
 
@@ -39,9 +36,6 @@ sigblk() {
 # ctxt PID: "voluntary nonvoluntary" context switches of PID.
 ctxt() { awk '/^(non)?voluntary_ctxt_switches/ { printf "%s ", $2 }' "/proc/$1/status" 2>/dev/null; }
 
-# child_of PID: the first child of PID (empty if none).
-child_of() { pgrep -P "$1" 2>/dev/null | head -n1; }
-
 # stat_field LINE N: field N of a /proc/PID/stat line (1 = pid, 3 = state, 5 = pgrp,
 # 7 = tty_nr, 8 = tpgid); the command name (field 2) may hold spaces.
 stat_field() {
@@ -51,10 +45,7 @@ stat_field() {
 }
 
 # Predicates for wait_for (which re-runs a command, so no $(...) in its arguments).
-has_child() { [ -n "$(child_of "$1")" ]; }
 child_comm_is() { local c; c=$(child_of "$1"); [ -n "$c" ] && [ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$2" ]; }
-gone() { [ ! -e "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]; }
-ns_empty() { [ -z "$(ns_procs "$1")" ]; }
 
 # usec: microseconds since the epoch, without a fork.
 usec() { local t=${EPOCHREALTIME/./}; echo "$t"; }
@@ -560,9 +551,6 @@ t_end
 # Not PID 1: subreaper
 # ============================================================================
 
-# orphan_parent_is PID PARENT
-orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
-
 # subreaper_case [PODINIT_ARGS...]: plain podinit; its child leaves an orphan
 # `sleep 0.5`, which must be re-parented to podinit and reaped. The child then
 # blocks opening a FIFO (so it has no `sleep` of its own) until the test writes.
@@ -570,18 +558,9 @@ subreaper_case() {
     rm -f "$W/sr.go" "$W/sr.pid"
     mkfifo "$W/sr.go"
     "$PODINIT" "$@" -- sh -c "(sleep 0.5 & echo \$! >'$W/sr.pid'); read x <'$W/sr.go'" >"$W/sr.out" 2>"$W/sr.err" &
-    local p=$! o=""
+    local p=$!
     CLEANUP="$CLEANUP $p"
-    wait_for 3 test -s "$W/sr.pid" && o=$(cat "$W/sr.pid")
-    if [ -z "$o" ]; then
-        t_fail "the child did not make its orphan: $(head -c 200 "$W/sr.err")"
-    else
-        wait_for 1 orphan_parent_is "$o" "$p"   # settles once the subshell is gone
-        assert_eq "$p" "$(proc_ppid "$o")" "orphan's parent"
-        wait_for 3 gone "$o"
-        sleep 1
-        assert_eq "" "$(zombie_children "$p" | tr '\n' ' ')" "zombie children of podinit 1 s after the orphan exited"
-    fi
+    assert_orphan_reaped "$W/sr.pid" "$p" 1 podinit "$W/sr.err"
     timeout -s KILL 5 sh -c "echo go >'$W/sr.go'"
     RC=0
     timeout 10 tail --pid="$p" -f /dev/null || t_fail "podinit did not exit"

@@ -23,9 +23,6 @@ fi
 chmod 755 "$T_TMP"
 pod_filter() { sed -e "s|@D@|$D|g" -e "s|@PY@|$PY|g"; }
 
-# ef NAME KEY: field KEY of entry NAME in status.json.
-ef() { json_field "e[\"$1\"][\"$2\"]"; }
-
 # lines FILE: how many lines FILE has (0 when it is missing).
 lines() { [ -e "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
 
@@ -113,9 +110,7 @@ EOF
     assert_eq "accepting connections" "$(ef db notify)" "db's notify status"
     assert_eq "True" "$(ef db ready)" "db's READY"
     assert_not_contains "$(cat "$D/web-env")" "NOTIFY_SOCKET=" "web's environment (no notify = true)"
-    kill -TERM "$P1"
-    stop_wait
-    assert_eq 0 "$RC" "exit status"
+    term_pod_ok 15
 else
     echo "note: skipped: no systemd-notify (Debian package systemd); the python case below covers the protocol"
 fi
@@ -152,8 +147,7 @@ touch "$D/go"
 wait_for 5 sh -c "grep -q serving '$D/state/status.json'" || t_fail "READY=1 from the app not seen"
 assert_eq "True" "$(ef web ready)" "READY after the app's READY=1"
 assert_eq "True" "$(json_field ready)" "pod ready"
-kill -TERM "$P1"
-stop_wait
+term_pod 15
 t_end
 
 # ---------------------------------------------------------------------------
@@ -187,9 +181,7 @@ wait "$FLOOD" 2>/dev/null
 sleep 0.3
 assert_eq "False" "$(ef web ready)" "READY after the flood"
 assert_eq "waiting for READY=1" "$(ef web notify)" "web's notify status"
-kill -TERM "$P1"
-stop_wait
-assert_eq 0 "$RC" "exit status"
+term_pod_ok 15
 t_end
 
 # ---------------------------------------------------------------------------
@@ -221,8 +213,7 @@ wait_for 5 test -S "$D/outer.sock" || t_fail "no listener socket"
 NOTIFY_SOCKET=$D/outer.sock start_pod
 wait_for 5 grep -q READY=1 "$D/outer.log" || t_fail "no READY=1 from podinit"
 assert_not_contains "$(cat "$D/web-env" 2>/dev/null)" "NOTIFY_SOCKET" "web's environment"
-kill -TERM "$P1"
-stop_wait
+term_pod 15
 wait "$LISTENER" 2>/dev/null
 assert_eq "READY=1 STOPPING=1" "$(tr '\n' ' ' <"$D/outer.log" | sed 's/ $//')" "what podinit told its supervisor"
 t_end

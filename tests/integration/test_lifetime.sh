@@ -52,6 +52,13 @@ else:
 time.sleep(1000)
 """]'
 
+# An app with a postStart hook that does not end; both write their pids
+# (pid.hooked, pid.hook).
+HOOKED_APP='[[app]]
+name = "hooked"
+command = ["sh", "-c", "echo $$$$ > @D@/pid.hooked; exec sleep 1000"]
+post_start = ["sh", "-c", "echo $$ > @D@/pid.hook; exec sleep 1000"]'
+
 # The whole pod: the web app, a sidecar with a background job, an app with a
 # postStart hook that does not end, an app whose exec liveness probe is running.
 full_pod() {
@@ -63,10 +70,7 @@ command = ["sh", "-c", "sleep 1000 & echo \$! > @D@/pid.side-job; echo \$\$\$\$ 
 
 $WEB_APP
 
-[[app]]
-name = "hooked"
-command = ["sh", "-c", "echo \$\$\$\$ > @D@/pid.hooked; exec sleep 1000"]
-post_start = ["sh", "-c", "echo \$\$ > @D@/pid.hook; exec sleep 1000"]
+$HOOKED_APP
 
 [[app]]
 name = "probed"
@@ -86,18 +90,11 @@ pid_files_ready() {
     for n in $PIDS; do [[ $(cat "$D/pid.$n" 2>/dev/null) =~ ^[0-9]+$ ]] || return 1; done
 }
 
-# dead PID: PID is gone, or a zombie (dead, waiting for its parent to reap it).
-dead() {
-    local s
-    s=$(proc_state "$1")
-    [ -z "$s" ] || [ "$s" = Z ]
-}
-
 # all_dead: every process of $PIDS is dead, and nothing runs with $P on its
 # command line (podinit, its guard).
 all_dead() {
     local n
-    for n in $PIDS; do dead "$(cat "$D/pid.$n")" || return 1; done
+    for n in $PIDS; do gone "$(cat "$D/pid.$n")" || return 1; done
     ! pgrep -f -- "$P" >/dev/null
 }
 
@@ -110,7 +107,7 @@ port_free() {
 check_nothing_left() {
     if ! wait_for 5 all_dead; then
         local n
-        for n in $PIDS; do dead "$(cat "$D/pid.$n")" || t_fail "$n (pid $(cat "$D/pid.$n")) outlived podinit"; done
+        for n in $PIDS; do gone "$(cat "$D/pid.$n")" || t_fail "$n (pid $(cat "$D/pid.$n")) outlived podinit"; done
         pgrep -af -- "$P" | sed 's/^/    still running: /' >&2
         pgrep -f -- "$P" >/dev/null && t_fail "a process with $P on its command line is still running"
     fi
@@ -148,10 +145,7 @@ t_end
 
 t_begin "podinit and its guard both killed: the entries themselves still die (PDEATHSIG, set after the user switch)"
 newpod pdeathsig <<EOF
-[[app]]
-name = "hooked"
-command = ["sh", "-c", "echo \$\$\$\$ > @D@/pid.hooked; exec sleep 1000"]
-post_start = ["sh", "-c", "echo \$\$ > @D@/pid.hook; exec sleep 1000"]
+$HOOKED_APP
 
 [[app]]
 name = "nobody"

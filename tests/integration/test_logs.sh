@@ -15,19 +15,7 @@ T_SUITE=logs
 
 . "$ROOT/tests/pod_lib.sh"
 suite_requires
-if ! command -v jq >/dev/null; then
-    t_begin "jq is available"; t_fail "jq is needed (scripts/setup.sh installs it)"; t_end
-    t_summary; exit
-fi
-
-# ctl CMD ARGS...: `podinit CMD -c $P ARGS...` (bounded); sets CRC, COUT, CERR.
-ctl() {
-    local cmd=$1 f=$D/ctl.$BASHPID; shift
-    CRC=0
-    timeout -s KILL 30 "$PODINIT" "$cmd" -c "$P" "$@" >"$f.out" 2>"$f.err" || CRC=$?
-    COUT=$(cat "$f.out")
-    CERR=$(cat "$f.err")
-}
+suite_needs jq "(scripts/setup.sh installs it)"
 
 # restarts NAME: the entry's restart count from `status -o json`.
 restarts() {
@@ -35,7 +23,6 @@ restarts() {
         jq -r --arg n "$1" '.status.containerStatuses[] | select(.name == $n) | .restartCount'
 }
 restarts_is() { [ "$(restarts "$1")" = "$2" ]; }
-has_line() { grep -q -- "$1" "$2"; }
 
 CRI_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z (stdout|stderr) [PF] '
 
@@ -249,8 +236,7 @@ wait_for 5 test -S "$D/state/control.sock"
 ctl logs app
 assert_eq 1 "$CRC" "exit code"
 assert_contains "$CERR" "keeps no output" "logs"
-kill -TERM "$P1"
-stop_wait 10
+term_pod
 t_end
 
 t_summary

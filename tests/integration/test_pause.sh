@@ -18,23 +18,30 @@ W=$T_TMP/w
 mkdir -p "$W"
 ln -s "$PODINIT" "$W/pause"
 
-# bg_kill: stop the background podinit of a failed case (BG = unshare, P1 = pause).
-bg_kill() { kill -KILL "$P1" "$BG" 2>/dev/null; wait "$BG" 2>/dev/null; }
-
 # alive PID: PID exists and is neither a zombie nor stopped.
 alive() { local s; s=$(proc_state "$1"); [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != T ]; }
 
-# gone PID: PID has exited (reaped, or a zombie).
-gone() { [ ! -e "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]; }
+# host_pause: `podinit pause` as a plain process (P), running 0.1 s after it
+# started (its signal setup done); out and err in $W.
+host_pause() {
+    "$PODINIT" pause >"$W/out" 2>"$W/err" &
+    P=$!
+    CLEANUP="$CLEANUP $P"
+    wait_for 5 alive "$P" || t_fail "pause did not start: $(head -c 200 "$W/err")"
+    sleep 0.1
+}
 
-# ns_empty NS: no process left in PID namespace NS.
-ns_empty() { [ -z "$(ns_procs "$1")" ]; }
+# stop_host_pause SIG: send SIG to the plain pause P; it exits 0 within 2 s.
+stop_host_pause() {
+    kill -s "$1" "$P"
+    timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIG$1"; kill -KILL "$P"; }
+    RC=0
+    wait "$P" || RC=$?
+    assert_eq 0 "$RC" "exit status"
+}
 
 # ns_has_orphan NS P1 COMM: a COMM process in NS whose parent is P1.
 ns_has_orphan() { ns_procs "$1" | awk -v p="$2" -v c="$3" '$3 == p && $4 == c { f = 1 } END { exit !f }'; }
-
-# orphan_parent_is PID PARENT
-orphan_parent_is() { [ "$(proc_ppid "$1")" = "$2" ]; }
 
 # ns_has_comm NS COMM: a COMM process in NS.
 ns_has_comm() { ns_procs "$1" | awk -v c="$2" '$4 == c { f = 1 } END { exit !f }'; }
@@ -47,39 +54,22 @@ idle_counters() {
     echo "$st$sched"
 }
 
-# start_pause [ARGS...]: `podinit pause` (or "$W/pause" when ARGS start with it)
-# as PID 1 in the background; fails the case when it does not come up.
+# start_pause [ARGS...]: `podinit ARGS` (ARGS: pause ...) as PID 1 in the
+# background; fails the case when it does not come up. With PID1_EXE=$W/pause
+# (start_pause_symlink), the `pause` symlink with no arguments.
 start_pause() {
     if pid1_bg "$W/out" "$W/err" -- "$@" && wait_for 5 alive "$P1"; then
         CLEANUP="$CLEANUP $BG $P1"
         sleep 0.1   # let it reach its event loop
         return 0
     fi
-    t_fail "pause did not start: $(head -c 300 "$W/err")"
+    t_fail "pause${PID1_EXE:+ ($PID1_EXE)} did not start: $(head -c 300 "$W/err")"
     bg_kill
     return 1
 }
 
-# pid1_bg runs $PODINIT; for the `pause` symlink run unshare directly.
-start_pause_symlink() {
-    unshare --pid --fork --mount-proc "$W/pause" >"$W/out" 2>"$W/err" &
-    BG=$!
-    P1=""
-    local i
-    for i in $(seq 1 200); do
-        P1=$(pgrep -P "$BG" 2>/dev/null | head -n1)
-        [ -n "$P1" ] && break
-        sleep 0.02
-    done
-    if [ -n "$P1" ] && wait_for 5 alive "$P1"; then
-        CLEANUP="$CLEANUP $BG $P1"
-        sleep 0.1
-        return 0
-    fi
-    t_fail "pause (symlink) did not start: $(head -c 300 "$W/err")"
-    bg_kill
-    return 1
-}
+# start_pause_symlink: the binary invoked as `pause` (a symlink), as PID 1.
+start_pause_symlink() { PID1_EXE=$W/pause start_pause; }
 
 # ignores SIG...: each signal sent to P1 leaves it running (and not stopped).
 ignores() {
@@ -227,34 +217,18 @@ t_end
 # ============================================================================
 
 t_begin "pause not PID 1: ignores HUP and USR1, SIGTERM → 0"
-"$PODINIT" pause >"$W/out" 2>"$W/err" &
-P=$!
-CLEANUP="$CLEANUP $P"
-if wait_for 5 alive "$P"; then
-    sleep 0.1
-    for s in HUP USR1; do
-        kill -s "$s" "$P"
-        sleep 0.15
-        alive "$P" || t_fail "pause gone or stopped after SIG$s"
-    done
-    kill -TERM "$P"
-    timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIGTERM"; kill -KILL "$P"; }
-fi
-RC=0
-wait "$P" || RC=$?
-assert_eq 0 "$RC" "exit status"
+host_pause
+for s in HUP USR1; do
+    kill -s "$s" "$P"
+    sleep 0.15
+    alive "$P" || t_fail "pause gone or stopped after SIG$s"
+done
+stop_host_pause TERM
 t_end
 
 t_begin "pause not PID 1: SIGINT → 0"
-"$PODINIT" pause >"$W/out" 2>"$W/err" &
-P=$!
-CLEANUP="$CLEANUP $P"
-wait_for 5 alive "$P" && sleep 0.1
-kill -INT "$P"
-timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIGINT"; kill -KILL "$P"; }
-RC=0
-wait "$P" || RC=$?
-assert_eq 0 "$RC" "exit status"
+host_pause
+stop_host_pause INT
 t_end
 
 t_begin "pause not PID 1 is a subreaper: an orphan below it is re-parented to it and reaped"
@@ -264,24 +238,10 @@ rm -f "$W/orphan.pid"
 sh -c "sh -c 'sleep 0.3; (sleep 0.6 & echo \$! >\"\$1\"); sleep 0.1' sh '$W/orphan.pid' & exec '$PODINIT' pause" >"$W/out" 2>"$W/err" &
 P=$!
 CLEANUP="$CLEANUP $P"
-o=""
-wait_for 3 test -s "$W/orphan.pid" && o=$(cat "$W/orphan.pid")
-if [ -z "$o" ]; then
-    t_fail "the helper did not make its orphan: $(head -c 200 "$W/err")"
-else
-    wait_for 1 orphan_parent_is "$o" "$P"   # settles once the subshell is gone
-    assert_eq "$P" "$(proc_ppid "$o")" "orphan's parent"
-    wait_for 3 gone "$o"
-    sleep 0.5
-    assert_eq "" "$(zombie_children "$P" | tr '\n' ' ')" "zombie children of pause 0.5 s after the orphan exited"
-    [ -e "/proc/$o" ] && t_fail "orphan $o was not reaped"
-fi
+assert_orphan_reaped "$W/orphan.pid" "$P" 0.5 pause "$W/err"
+[ -n "$ORPHAN" ] && [ -e "/proc/$ORPHAN" ] && t_fail "orphan $ORPHAN was not reaped"
 assert_eq "" "$(zombie_children "$P" | tr '\n' ' ')" "zombie children of pause (the helper sh)"
-kill -TERM "$P"
-timeout 2 tail --pid="$P" -f /dev/null || { t_fail "still running 2 s after SIGTERM"; kill -KILL "$P"; }
-RC=0
-wait "$P" || RC=$?
-assert_eq 0 "$RC" "exit status"
+stop_host_pause TERM
 t_end
 
 # ============================================================================

@@ -21,18 +21,8 @@ T_SUITE=pod
 . "$ROOT/tests/pod_lib.sh"
 suite_requires
 
-# ready FILE...: wait (5 s at most) until every FILE exists.
-ready() {
-    local f
-    for f in "$@"; do wait_for 5 test -e "$f" || t_fail "timed out waiting for $f"; done
-}
-
 # pstatus [ARGS...]: `podinit status -c $P ARGS` (stdout and stderr).
 pstatus() { "$PODINIT" status -c "$P" "$@" 2>&1; }
-
-# status_is WANT: the pod STATUS in $D's status.json is WANT.
-status_is() { [ "$(json_field status)" = "$1" ]; }
-
 
 # lifecycle: podinit's "started"/"exited"/"killed"/"waiting" lines of $ERR, without pids, times, targets.
 lifecycle() {
@@ -56,9 +46,18 @@ aligned() {
     done
 }
 
-# gap_ms FILE: milliseconds between the first two nanosecond timestamps in FILE.
 # gap_ms FILE [N]: ms between the timestamps on lines N and N+1 of FILE (N defaults to 1).
 gap_ms() { awk -v n="${2:-1}" 'NR==n{a=$1} NR==n+1{printf "%d\n", ($1-a)/1000000}' "$1"; }
+
+# assert_retried_then_backed_off: the back-off cases' common checks: the pod
+# exited 0 after three attempts ($D/attempts, one timestamp a line), the second
+# at once and the third after the first 10 s back-off.
+assert_retried_then_backed_off() {
+    assert_eq 0 "$RC" "exit status ($ERR)"
+    assert_eq 3 "$(wc -l <"$D/attempts")" "attempts"
+    assert_between 0 2000 "$(gap_ms "$D/attempts")" "ms between the first two attempts (at once)"
+    assert_between 8000 20000 "$(gap_ms "$D/attempts" 2)" "ms between the second and third attempts"
+}
 
 # ============================================================================
 # The back-off cases: started now, checked at the end.
@@ -569,9 +568,7 @@ EOF
 start_pod
 ready "$D/ready"
 t0=$(now_ms)
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 assert_eq "trapped" "$(cat "$D/log" 2>/dev/null)" "the app's TERM trap"
 assert_between 0 3000 "$(($(now_ms) - t0))" "ms from SIGTERM to exit (grace 30s)"
 assert_contains "$ERR" "app: sending SIGTERM"
@@ -603,9 +600,7 @@ command = ["touch", "@D@/app-ran"]
 EOF
 start_pod
 ready "$D/ready"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 assert_eq "long-stopped" "$(cat "$D/log" 2>/dev/null)" "the step's TERM trap"
 assert_no_file "$D/app-ran"
 t_end
@@ -623,9 +618,7 @@ EOF
 start_pod
 wait_for 5 status_is "Init:CrashLoopBackOff" || t_fail "status never showed Init:CrashLoopBackOff"
 t0=$(now_ms)
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 assert_between 0 2000 "$(($(now_ms) - t0))" "ms from SIGTERM to exit"
 assert_eq "attempt attempt" "$(tr '\n' ' ' <"$D/log" 2>/dev/null | sed 's/ $//')" "attempts (the first retry is at once, the second waits)"
 assert_no_file "$D/app-ran"
@@ -641,8 +634,7 @@ EOF
 start_pod
 ready "$D/ready"
 t0=$(now_ms)
-kill -TERM "$P1"
-stop_wait 10
+term_pod
 ms=$(($(now_ms) - t0))
 assert_eq 137 "$RC" "exit status"
 assert_between 900 3000 "$ms" "ms from SIGTERM to exit (grace 1s)"
@@ -661,8 +653,7 @@ ready "$D/ready"
 t0=$(now_ms)
 kill -TERM "$P1"
 sleep 1.3
-kill -TERM "$P1"
-stop_wait 10
+term_pod
 ms=$(($(now_ms) - t0))
 assert_eq 137 "$RC" "exit status"
 assert_between 1200 4000 "$ms" "ms from the first SIGTERM to exit (grace 30s)"
@@ -682,9 +673,7 @@ EOF
 start_pod
 ready "$D/ready"
 kill -INT "$P1"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 assert_file "$D/flushed"
 assert_not_contains "$ERR" "skipping the grace period"
 assert_contains "$ERR" "already stopping"
@@ -727,9 +716,7 @@ command = ["sh", "-c", "trap 'echo usr1 >> @D@/log; exit 0' USR1; trap 'echo ter
 EOF
 start_pod
 ready "$D/ready"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 assert_eq "usr1" "$(cat "$D/log" 2>/dev/null)" "signals the app saw"
 assert_contains "$ERR" "app: sending SIGUSR1"
 t_end
@@ -775,9 +762,7 @@ wait_for 3 grep -q app-hup "$D/log" || t_fail "the app did not get SIGHUP"
 wait_for 3 grep -q side-hup "$D/log" || t_fail "the sidecar did not get SIGHUP"
 kill -0 "$P1" 2>/dev/null || t_fail "podinit exited on SIGHUP"
 assert_eq "Running" "$(json_field status)" "pod status after SIGHUP"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 # ============================================================================
@@ -905,7 +890,7 @@ EOF
     chmod 644 "$P"
     rm -f /tmp/podinit-test-should-not-exist-pod
     rc=0
-    err=$(cd / && setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups "$PODINIT" run -c "$P" 2>&1) || rc=$?
+    err=$(cd / && "${AS_NOBODY[@]}" "$PODINIT" run -c "$P" 2>&1) || rc=$?
     assert_eq 1 "$rc" "exit status"
     assert_contains "$err" "only root may change user"
     assert_not_contains "$err" "started"
@@ -1041,9 +1026,7 @@ web = s["entries"][2]
 assert web["ready"] is True and isinstance(web["pid"], int) and web["restarts"] == 0, web
 assert isinstance(s["started_at"], int) and isinstance(s["updated_at"], int)
 ' "$json" 2>&1) || t_fail "status --json: $out ($json)"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 rc=0
 "$PODINIT" health -c "$P" >/dev/null 2>&1 || rc=$?
 assert_ne 0 "$rc" "health exit status after the pod ended"
@@ -1109,15 +1092,12 @@ if command -v busybox >/dev/null; then
     sq=$(pstatus | tr -s ' ')
     assert_match "$sq" '^web 1/1 Running 0 ' "status"
     assert_match "$sq" '^generate init Completed - 0 0 ' "status"
-    kill -TERM "$P1"
-    stop_wait 10
-    assert_eq 0 "$RC" "exit status"
+    term_pod_ok
     # A restart (same pod file) skips the step and serves the same page.
     start_pod
     wait_for 10 http_get "$url" || t_fail "nothing answers at $url after the restart"
     assert_eq "$page" "$(http_get "$url")" "page after the restart"
-    kill -TERM "$P1"
-    stop_wait 10
+    term_pod
     assert_eq 0 "$RC" "exit status after the restart"
     assert_contains "$ERR" "generate: skipped (marker)"
     t_end
@@ -1136,14 +1116,11 @@ wait-cache: exited 0
 app: started" "$(ERR=$(cat "$D/err") lifecycle)" "lifecycle"
     assert_eq "Completed" "$(json_field 'e["wait-db"]["state"]')" "wait-db's STATE"
     assert_eq "Running" "$(json_field status)" "pod status"
-    kill -TERM "$P1"
-    stop_wait 10
-    assert_eq 0 "$RC" "exit status"
+    term_pod_ok
     # On the next start the waiters wait again (once = false).
     start_pod
     wait_for 15 grep -q '^app: ' "$D/out" || t_fail "the app never printed its line on the second start"
-    kill -TERM "$P1"
-    stop_wait 10
+    term_pod
     assert_not_contains "$ERR" "skipped (marker)"
     t_end
 else
@@ -1192,10 +1169,7 @@ fi
 
 t_begin "backoff: OnFailure, a failed init step is retried at once, then after ~10 s; status Init:CrashLoopBackOff meanwhile"
 slow_collect retry-onfailure
-assert_eq 0 "$RC" "exit status ($ERR)"
-assert_eq 3 "$(wc -l <"$D/attempts")" "attempts"
-assert_between 0 2000 "$(gap_ms "$D/attempts")" "ms between the first two attempts (at once)"
-assert_between 8000 20000 "$(gap_ms "$D/attempts" 2)" "ms between the second and third attempts"
+assert_retried_then_backed_off
 assert_contains "$ERR" "WARN flaky: exited 1"
 assert_contains "$ERR" "flaky: restarting in 10s"
 assert_eq "app" "$(cat "$D/log" 2>/dev/null)" "the app ran once, after the retry"
@@ -1208,10 +1182,7 @@ t_end
 
 t_begin "backoff: Always, a step killed by its timeout is retried at once, then after ~10 s"
 slow_collect retry-timeout-always
-assert_eq 0 "$RC" "exit status ($ERR)"
-assert_eq 3 "$(wc -l <"$D/attempts")" "attempts"
-assert_between 0 2000 "$(gap_ms "$D/attempts")" "ms between the first two attempts (at once)"
-assert_between 8000 20000 "$(gap_ms "$D/attempts" 2)" "ms between the second and third attempts"
+assert_retried_then_backed_off
 assert_contains "$ERR" "slow: timed out"
 assert_contains "$ERR" "slow: restarting in 10s"
 assert_eq "app" "$(cat "$D/log" 2>/dev/null)" "the app ran once, after the retry"
@@ -1219,10 +1190,7 @@ t_end
 
 t_begin "backoff: OnFailure, a crashed app is restarted at once, then after ~10 s (CrashLoopBackOff); the pod then exits 0"
 slow_collect app-crashloop
-assert_eq 0 "$RC" "exit status ($ERR)"
-assert_eq 3 "$(wc -l <"$D/attempts")" "attempts"
-assert_between 0 2000 "$(gap_ms "$D/attempts")" "ms between the first two attempts (at once)"
-assert_between 8000 20000 "$(gap_ms "$D/attempts" 2)" "ms between the second and third attempts"
+assert_retried_then_backed_off
 assert_contains "$ERR" "worker: exited 3"
 assert_contains "$ERR" "worker: restarting in 10s"
 assert_eq "steady" "$(cat "$D/log" 2>/dev/null)" "the other app ran once"

@@ -63,27 +63,8 @@ server() {
     LAST_SERVER=$!
 }
 
-# ready FILE...: wait (5 s at most) until every FILE exists.
-ready() {
-    local f
-    for f in "$@"; do wait_for 5 test -e "$f" || t_fail "timed out waiting for $f"; done
-}
-
 # put FILE TEXT: replace FILE atomically (servers and probes never see it half written).
 put() { printf '%s\n' "$2" >"$1.tmp" && mv -f "$1.tmp" "$1"; }
-
-
-# ef NAME KEY: field KEY of entry NAME in status.json.
-ef() { json_field "e[\"$1\"][\"$2\"]"; }
-
-# entry_is NAME KEY WANT: field KEY of entry NAME is WANT (for wait_for).
-entry_is() { [ "$(ef "$1" "$2")" = "$3" ]; }
-
-# pod_ready_is WANT: the pod's ready flag is WANT (True / False).
-pod_ready_is() { [ "$(json_field ready)" = "$1" ]; }
-
-# status_is WANT: the pod STATUS is WANT.
-status_is() { [ "$(json_field status)" = "$1" ]; }
 
 # health: run `podinit health`; sets HRC and HOUT.
 health() {
@@ -102,6 +83,27 @@ count() { local n; n=$(grep -Ec -- "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
 
 # count_is FILE PATTERN N: FILE has N lines matching PATTERN (for wait_for).
 count_is() { [ "$(count "$1" "$2")" = "$3" ]; }
+
+# ready_flip WANT ERE BASE MIN WHY: sample app's READY, then N = the lines of
+# $D/att matching ERE less BASE, every 30 ms for 5 s at most, until READY is
+# WANT. Sets FLIP_N (N then; empty when READY never became WANT), FLIP_AT
+# (now_ms then) and EARLY (WHY with N for %s when N < MIN: the flag moved
+# before the threshold). READY first, so N is never less than podinit had seen.
+ready_flip() {
+    local want=$1 ere=$2 base=$3 min=$4 why=$5 end r n
+    EARLY="" FLIP_N="" FLIP_AT=""
+    end=$(($(now_ms) + 5000))
+    while [ "$(now_ms)" -lt "$end" ]; do
+        r=$(ef app ready); n=$(($(count "$D/att" "$ere") - base))
+        if [ "$r" = "$want" ]; then
+            # shellcheck disable=SC2059 # WHY is the format
+            [ "$n" -lt "$min" ] && EARLY=$(printf "$why" "$n")
+            FLIP_N=$n FLIP_AT=$(now_ms)
+            return 0
+        fi
+        sleep 0.03
+    done
+}
 
 # two_ports: PORT and PORT2, two different free ports.
 two_ports() {
@@ -258,9 +260,7 @@ assert_eq 0 "$HRC" "health exit status ($HOUT)"
 ERR=$(cat "$D/err")
 assert_contains "$ERR" "side: not started yet (" "a slow start is one line (issue 26)"
 assert_contains "$ERR" "side: startup probe passed"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 t_begin "stop: apps get their stop signal in parallel; then sidecars one at a time, last declared first"
@@ -288,8 +288,7 @@ EOF
 start_pod
 ready "$D/s1" "$D/s2" "$D/s3" "$D/a1" "$D/a2"
 t0=$(now_ms)
-kill -TERM "$P1"
-stop_wait 10
+term_pod
 ms=$(($(now_ms) - t0))
 assert_eq 0 "$RC" "exit status"
 # The two apps' lines in each pair may come in either order.
@@ -325,9 +324,7 @@ wait_for 3 grep -q app-hup "$D/log" || t_fail "the app did not get SIGHUP"
 wait_for 3 count_is "$D/log" side-hup 2 || t_fail "the sidecar did not get the second SIGHUP"
 assert_eq 0 "$(count "$D/log" gate-hup)" "SIGHUPs the init step saw"
 kill -0 "$P1" 2>/dev/null || t_fail "podinit exited on SIGHUP"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 # ============================================================================
@@ -356,7 +353,7 @@ EOF
 touch "$D/tc-ok" "$D/ex-ok"
 put "$D/ht-code" 200
 start_pod
-wait_for 5 pod_ready_is True || t_fail "the pod never became ready (status: $(json_field status); $(cat "$D/err"))"
+pod_wait 5
 assert_eq "Running True True True" "$(json_field status) $(ef tc ready) $(ef ex ready) $(ef ht ready)" "status and READY flags"
 health
 assert_eq 0 "$HRC" "health exit status while ready ($HOUT)"
@@ -378,8 +375,8 @@ flip() {
     assert_contains "$HOUT" "$name not ready (Running)"
     assert_eq 1 "$(printf '%s\n' "$HOUT" | wc -l)" "health prints one line"
     eval "$fix"
-    wait_for 3 entry_is "$name" ready True || t_fail "$name: not ready again 3 s after the fix"
-    wait_for 2 pod_ready_is True || t_fail "pod not ready again after fixing $name"
+    pod_wait 3 "$name"
+    pod_wait 2
     health
     assert_eq 0 "$HRC" "health exit status after fixing $name ($HOUT)"
 }
@@ -398,9 +395,7 @@ assert_match "$ERR" 'tc: readiness probe failed \(1/1\): connect.*refused' "stde
 assert_match "$ERR" "tc: not ready\$" "stderr"
 assert_match "$ERR" "tc: ready\$" "stderr"
 assert_match "$(head -n1 "$D/ht-log" 2>/dev/null)" '^GET /healthz\?x=1 HTTP/1\.[01]$' "the http probe's request line"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 t_begin "probes: failure_threshold 3 and success_threshold 2 are honoured (period 200ms)"
@@ -413,48 +408,26 @@ readiness_probe = { exec = ["sh", "-c", "if [ -e @D@/ok ]; then echo ok >> @D@/a
 EOF
 touch "$D/ok"
 start_pod
-# Each sample reads READY first and the attempt log second, so the count is
-# never smaller than what podinit had seen when it wrote READY.
-early="" at_flip=""
-end=$(( $(now_ms) + 5000 ))
-while [ "$(now_ms)" -lt "$end" ]; do
-    r=$(ef app ready); n=$(count "$D/att" '^ok$')
-    if [ "$r" = True ]; then [ "$n" -lt 2 ] && early="ready after $n success(es)"; at_flip=$n; break; fi
-    sleep 0.03
-done
-assert_eq "" "$early" "readiness before success_threshold"
-[ -n "$at_flip" ] || t_fail "never ready in 5 s"
+ready_flip True '^ok$' 0 2 "ready after %s success(es)"
+assert_eq "" "$EARLY" "readiness before success_threshold"
+[ -n "$FLIP_N" ] || t_fail "never ready in 5 s"
 fails_before=$(count "$D/att" '^fail$')
 assert_eq 0 "$fails_before" "failures before the flag went"
 t0=$(now_ms)
 rm -f "$D/ok"
-early="" at_flip="" ms=""
-end=$(( $(now_ms) + 5000 ))
-while [ "$(now_ms)" -lt "$end" ]; do
-    r=$(ef app ready); n=$(count "$D/att" '^fail$')
-    if [ "$r" = False ]; then [ "$n" -lt 3 ] && early="not ready after $n failure(s)"; at_flip=$n; ms=$(($(now_ms) - t0)); break; fi
-    sleep 0.03
-done
-assert_eq "" "$early" "not ready before failure_threshold"
-[ -n "$at_flip" ] || t_fail "still ready 5 s after the probe started failing"
-assert_between 380 3000 "${ms:-0}" "ms from the first failing moment to not ready (3 failures 200ms apart)"
+ready_flip False '^fail$' 0 3 "not ready after %s failure(s)"
+assert_eq "" "$EARLY" "not ready before failure_threshold"
+[ -n "$FLIP_N" ] || t_fail "still ready 5 s after the probe started failing"
+assert_between 380 3000 "$((${FLIP_AT:-t0} - t0))" "ms from the first failing moment to not ready (3 failures 200ms apart)"
 oks=$(count "$D/att" '^ok$')
 touch "$D/ok"
-early="" at_flip=""
-end=$(( $(now_ms) + 5000 ))
-while [ "$(now_ms)" -lt "$end" ]; do
-    r=$(ef app ready); n=$(( $(count "$D/att" '^ok$') - oks ))
-    if [ "$r" = True ]; then [ "$n" -lt 2 ] && early="ready again after $n success(es)"; at_flip=$n; break; fi
-    sleep 0.03
-done
-assert_eq "" "$early" "ready again before success_threshold"
-[ -n "$at_flip" ] || t_fail "not ready again 5 s after the probe passed"
+ready_flip True '^ok$' "$oks" 2 "ready again after %s success(es)"
+assert_eq "" "$EARLY" "ready again before success_threshold"
+[ -n "$FLIP_N" ] || t_fail "not ready again 5 s after the probe passed"
 ERR=$(cat "$D/err")
 for k in 1 2 3; do assert_contains "$ERR" "app: readiness probe failed ($k/3)"; done
 assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c 'app: not ready')" "'not ready' lines"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 t_begin "probes: an exec probe that hangs (sleep 100) is killed at its timeout (500ms) and counts as a failure"
@@ -499,9 +472,7 @@ assert_ne 0 "$HRC" "health exit status"
 assert_contains "$HOUT" "app not ready (Running)"
 sleep 0.3
 assert_eq "" "$(ns_zombies "$ns")" "zombies in the pod"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 t_begin "probes: a startup probe gates readiness and liveness; a failing liveness probe then stops the app gracefully (Never: pod exits with its code)"
@@ -576,9 +547,7 @@ apid=$(cat "$D/app.pid" 2>/dev/null)
 assert_eq "$apid" "$(cat "$D/hook-pgrep" 2>/dev/null)" "the app's pid as post_start found it running"
 assert_eq "app $apid" "$(cat "$D/hook-saw" 2>/dev/null)" "CONTAINER_NAME and the pid file post_start saw"
 assert_eq "$apid" "$(ef app pid)" "the app's pid in status"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 t_begin "post_start: a failing hook kills the app (no TERM trap), counted as a failure: Never → pod exits 137, LAST EXIT (post_start)"
@@ -620,8 +589,7 @@ EOF
 start_pod
 ready "$D/side-ready" "$D/ready"
 t0=$(now_ms)
-kill -TERM "$P1"
-stop_wait 10
+term_pod
 ms=$(($(now_ms) - t0))
 assert_eq 0 "$RC" "exit status"
 assert_eq "app-pre_stop-begin app app-pre_stop-end app-term side-pre_stop side-term" "$(lines "$D/log")" "order in the log"
@@ -640,8 +608,7 @@ EOF
 start_pod
 ready "$D/ready"
 t0=$(now_ms)
-kill -TERM "$P1"
-stop_wait 10
+term_pod
 ms=$(($(now_ms) - t0))
 assert_eq 137 "$RC" "exit status"
 assert_between 900 3000 "$ms" "ms from SIGTERM to exit (grace 1s)"
@@ -860,8 +827,8 @@ readiness_probe = { grpc = "127.0.0.1:@PORT@", service = "no.such.Service", peri
 EOF
 put "$D/status" SERVING
 start_pod
-wait_for 15 entry_is gs ready True || t_fail "gs never ready (last: $(ef gs ready); $(tail -n3 "$D/err"))"
-wait_for 3 entry_is svc ready True || t_fail "svc never ready"
+pod_wait 15 gs
+pod_wait 3 svc
 assert_eq "True True False" "$(ef gs ready) $(ef svc ready) $(ef nosvc ready)" "READY of gs, svc, nosvc while SERVING"
 put "$D/status" NOT_SERVING
 wait_for 3 entry_is gs ready False || t_fail "gs still ready 3 s after NOT_SERVING"
@@ -874,9 +841,7 @@ assert_contains "$ERR" 'gs: readiness probe failed (1/1): service unhealthy (res
 assert_contains "$ERR" 'svc: readiness probe failed (1/1): service unhealthy (responded with "NOT_SERVING")'
 assert_match "$ERR" "nosvc: readiness probe failed \(.*\): error: health rpc probe failed: rpc error: code = NotFound desc = " "stderr"
 assert_match "$ERR" "gs: readiness probe failed \(1/1\): error: failed to connect service at \"127.0.0.1:$PORT\"" "stderr before the server listens"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 t_begin "grpc and httpHeaders in a manifest: a grpc readiness probe follows the server; the httpGet probe sends its headers (Host override, kube-probe User-Agent)"
@@ -913,8 +878,8 @@ EOF
 put "$D/status" SERVING
 put "$D/code" 200
 start_pod
-wait_for 15 entry_is api ready True || t_fail "api never ready (last: $(ef api ready); $(tail -n3 "$D/err"))"
-wait_for 5 entry_is web ready True || t_fail "web never ready"
+pod_wait 15 api
+pod_wait 5 web
 head=$(awk 'BEGIN { RS = "" } NR == 1' "$D/headers" 2>/dev/null | tr -d '\r')
 assert_match "$head" '^GET /ready HTTP/1\.[01]$' "request line"
 assert_match "$head" '^Host: probe\.example$' "the Host header"
@@ -925,9 +890,7 @@ put "$D/status" NOT_SERVING
 wait_for 4 entry_is api ready False || t_fail "api still ready 4 s after NOT_SERVING"
 assert_eq True "$(ef web ready)" "web's READY"
 assert_contains "$(cat "$D/err")" 'api: readiness probe failed (1/1): service unhealthy (responded with "NOT_SERVING")'
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 fi
@@ -969,9 +932,7 @@ kill -HUP "$P1"
 wait_for 2 test -s "$D/sig" || t_fail "SIGHUP not forwarded while the lookup hangs"
 assert_between 0 500 "$(($(now_ms) - t0))" "ms for the forwarded SIGHUP"
 assert_eq False "$(ef a ready)" "a's READY while its probe's host does not resolve"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 kill -KILL "$DNS_SERVER" 2>/dev/null
 wait "$DNS_SERVER" 2>/dev/null
 t_end
@@ -995,9 +956,7 @@ assert_eq 0 "$HRC" "health exit status after the restart ($HOUT)"
 ERR=$(cat "$D/err")
 assert_contains "$ERR" "side: killed by SIGKILL"
 assert_contains "$ERR" "side: restarting in 10s"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 t_end
 
 t_begin "liveness: the app is restarted after the back-off (RESTARTS 2, LAST EXIT (liveness)) and then stays up"
@@ -1011,9 +970,7 @@ assert_eq "0 (liveness)" "$(ef app last_exit)" "app's LAST EXIT"
 sleep 1
 assert_eq "3 2" "$(count "$D/starts" .) $(count "$D/log" term)" "starts and TERM traps 1 s after the restart"
 assert_match "$(pstatus)" '^app app Running true 2 0 \(liveness\) ' "status app row"
-kill -TERM "$P1"
-stop_wait 10
-assert_eq 0 "$RC" "exit status"
+term_pod_ok
 assert_eq 3 "$(count "$D/log" term)" "TERM traps after the pod stopped"
 t_end
 

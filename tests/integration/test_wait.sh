@@ -14,8 +14,6 @@ T_SUITE=wait
 suite_requires
 
 chmod 755 "$T_TMP"
-NOBODY_UID=$(id -u nobody 2>/dev/null || echo 65534)
-NOBODY_GID=$(id -g nobody 2>/dev/null || echo 65534)
 
 # pwait ARGS...: `podinit wait -c $P ARGS` (bounded); sets WRC, WOUT, WERR, WMS.
 pwait() {
@@ -43,9 +41,6 @@ bg_pwait_done() {
     WOUT=$(cat "$D/w.out" 2>/dev/null); WERR=$(cat "$D/w.err" 2>/dev/null)
     rm -f "$D/w.rc"
 }
-
-# one_line TEXT WHAT: TEXT is exactly one line.
-one_line() { assert_eq 1 "$(printf '%s\n' "$1" | wc -l)" "lines of $2"; }
 
 # wait_proc: the pid of the background `podinit wait` (not its `timeout`).
 wait_proc() { pgrep -f -- "^$PODINIT wait -c $P" | head -n1; }
@@ -151,11 +146,9 @@ t_end
 
 t_begin "another uid (cannot use the 0600 socket): wait still works, and sees podinit go"
 RC=0
-timeout -s KILL 20 setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
-    "$PODINIT" wait -c "$P" --for started --timeout 5s >"$D/nb.out" 2>"$D/nb.err" || RC=$?
+timeout -s KILL 20 "${AS_NOBODY[@]}" "$PODINIT" wait -c "$P" --for started --timeout 5s >"$D/nb.out" 2>"$D/nb.err" || RC=$?
 assert_eq 0 "$RC" "exit code as nobody ($(cat "$D/nb.err"))"
-( RC=0; timeout -s KILL 20 setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
-    "$PODINIT" wait -c "$P" --timeout 15s >"$D/nb.out" 2>"$D/nb.err" || RC=$?; echo "$RC" >"$D/nb.rc" ) &
+( RC=0; timeout -s KILL 20 "${AS_NOBODY[@]}" "$PODINIT" wait -c "$P" --timeout 15s >"$D/nb.out" 2>"$D/nb.err" || RC=$?; echo "$RC" >"$D/nb.rc" ) &
 sleep 0.5
 kill_pod "$BG"
 wait_for 5 test -e "$D/nb.rc" || t_fail "the waiter as nobody did not notice podinit's death within 5 s"
