@@ -111,6 +111,20 @@ wait_blocked() {
     return 1
 }
 
+# wait_ignoring PID: wait (2 s) until a child of PID ignores signals: the storm
+# child is ready. Before that, a forwarded SIGHUP would kill it (exit 129), which
+# is podinit doing its job, not a wrong status.
+wait_ignoring() {
+    local i c
+    for i in $(seq 1 400); do
+        for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+            case $(grep '^SigIgn:' "/proc/$c/status" 2>/dev/null) in *0000000000000000 | "") ;; *) return 0 ;; esac
+        done
+        sleep 0.005
+    done
+    return 1
+}
+
 # first_child PID: wait (2 s) for PID's first child and print it.
 first_child() {
     local i c
@@ -154,7 +168,7 @@ while [ "$runs" -lt 100 ] && [ "$missed" -lt 10 ]; do
     unshare --pid --fork --mount-proc "$PODINIT" -- "$HH" storm-child "$ms" "$code" >/dev/null 2>"$T_TMP/storm.err" &
     bg=$!
     CLEANUP="$CLEANUP $bg"
-    if ! { p1=$(first_child "$bg") && wait_blocked "$p1"; }; then
+    if ! { p1=$(first_child "$bg") && wait_blocked "$p1" && wait_ignoring "$p1"; }; then
         # Not seen running in time (a loaded machine): not a storm run, try again.
         missed=$((missed + 1)); kill -KILL "$bg" 2>/dev/null; wait "$bg" 2>/dev/null; continue
     fi
@@ -193,7 +207,7 @@ EOF
     unshare --pid --fork --mount-proc "$PODINIT" run -c "$P" >/dev/null 2>"$D/err" &
     bg=$!
     CLEANUP="$CLEANUP $bg"
-    p1=$(first_child "$bg") && wait_blocked "$p1" && "$HH" storm "$p1" 10000 250000 >/dev/null
+    p1=$(first_child "$bg") && wait_blocked "$p1" && wait_ignoring "$p1" && "$HH" storm "$p1" 10000 250000 >/dev/null
     bounded_wait "$bg" 15
     [ "$RC" = "$code" ] && ! grep -q panicked "$D/err" && ok=$((ok + 1)) || bad="$bad run$i:want=$code,got=$RC"
 done
