@@ -941,9 +941,9 @@ impl<'a> Checker<'a> {
     fn probe(&mut self, f: Row, kind: ProbeKind) -> Option<Probe> {
         let rows = self.table(f, "a table like { tcp = \"127.0.0.1:80\" }")?;
         let (mut action, mut action_key) = (None, None);
-        let mut initial_delay = Duration::ZERO;
-        let (mut period, mut timeout) = (Duration::from_secs(10), Duration::from_secs(1));
-        let (mut success_threshold, mut failure_threshold) = (1, 3);
+        let defaults = Probe::new(ProbeAction::Exec(Vec::new()));
+        let (mut initial_delay, mut period, mut timeout) = (defaults.initial_delay, defaults.period, defaults.timeout);
+        let (mut success_threshold, mut failure_threshold) = (defaults.success_threshold, defaults.failure_threshold);
         // `headers` go with `http`, `service` with `grpc`: (value, where).
         let (mut headers, mut service) = (None, None);
         for g in fields(rows) {

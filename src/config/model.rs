@@ -270,6 +270,22 @@ pub struct Probe {
     pub failure_threshold: u32,
 }
 
+impl Probe {
+    /// A probe of `action` with Kubernetes' defaults: no initial delay, every
+    /// 10 s, a 1 s timeout, passing on 1 success, failing on 3 failures. Both
+    /// readers start from it, so a field a file leaves out means the same in each.
+    pub fn new(action: ProbeAction) -> Probe {
+        Probe {
+            action,
+            initial_delay: Duration::ZERO,
+            period: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+            success_threshold: 1,
+            failure_threshold: 3,
+        }
+    }
+}
+
 /// What a waiter step waits for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WaitTarget {

@@ -65,17 +65,6 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-fn probe(action: ProbeAction) -> Probe {
-    Probe {
-        action,
-        initial_delay: Duration::ZERO,
-        period: Duration::from_secs(10),
-        timeout: Duration::from_secs(1),
-        success_threshold: 1,
-        failure_threshold: 3,
-    }
-}
-
 #[test]
 fn spec_example_parses_to_the_expected_pod() {
     let download = Entry {
@@ -97,7 +86,7 @@ fn spec_example_parses_to_the_expected_pod() {
     let shipper = Entry {
         name: "log-shipper".into(),
         command: strings(&["/bin/shipper"]),
-        startup_probe: Some(probe(ProbeAction::Exec(strings(&["test", "-S", "/run/shipper.sock"])))),
+        startup_probe: Some(Probe::new(ProbeAction::Exec(strings(&["test", "-S", "/run/shipper.sock"])))),
         ..Entry::defaults(Kind::Sidecar)
     };
     let nginx = Entry {
@@ -109,9 +98,9 @@ fn spec_example_parses_to_the_expected_pod() {
         essential: true,
         readiness_probe: Some(Probe {
             period: Duration::from_secs(5),
-            ..probe(ProbeAction::Http("http://127.0.0.1:80/healthz".into()))
+            ..Probe::new(ProbeAction::Http("http://127.0.0.1:80/healthz".into()))
         }),
-        liveness_probe: Some(probe(ProbeAction::Tcp("127.0.0.1:80".into()))),
+        liveness_probe: Some(Probe::new(ProbeAction::Tcp("127.0.0.1:80".into()))),
         post_start: Some(strings(&["sh", "-c", "echo started"])),
         pre_stop: Some(strings(&["nginx", "-s", "quit"])),
         ..Entry::defaults(Kind::App)

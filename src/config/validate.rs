@@ -318,17 +318,6 @@ mod tests {
         Entry { name: name.to_string(), command: vec!["x".to_string()], ..Entry::defaults(kind) }
     }
 
-    fn probe(action: ProbeAction) -> Probe {
-        Probe {
-            action,
-            initial_delay: Duration::ZERO,
-            period: Duration::from_secs(10),
-            timeout: Duration::from_secs(1),
-            success_threshold: 1,
-            failure_threshold: 3,
-        }
-    }
-
     fn valid_pod() -> Pod {
         let mut pod = Pod::defaults(Path::new("p"));
         (pod.name, pod.namespace) = ("web".to_string(), "default".to_string());
@@ -340,12 +329,14 @@ mod tests {
             period: Duration::from_secs(1),
         });
         let mut side = entry(Kind::Sidecar, "side");
-        side.readiness_probe = Some(Probe { success_threshold: 2, ..probe(ProbeAction::Http("http://h:1/x".into())) });
+        side.readiness_probe =
+            Some(Probe { success_threshold: 2, ..Probe::new(ProbeAction::Http("http://h:1/x".into())) });
         let mut app = entry(Kind::App, "app");
         app.restart_policy = Some(RestartPolicy::Never);
         app.restart_rules =
             vec![crate::config::RestartRule { operator: crate::config::ExitCodeOperator::In, values: vec![42] }];
-        app.liveness_probe = Some(probe(ProbeAction::Grpc { addr: "127.0.0.1:9".to_string(), service: String::new() }));
+        app.liveness_probe =
+            Some(Probe::new(ProbeAction::Grpc { addr: "127.0.0.1:9".to_string(), service: String::new() }));
         pod.init = vec![waiter, side];
         pod.apps = vec![app];
         pod

@@ -36,17 +36,6 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-fn probe(action: ProbeAction) -> Probe {
-    Probe {
-        action,
-        initial_delay: Duration::ZERO,
-        period: Duration::from_secs(10),
-        timeout: Duration::from_secs(1),
-        success_threshold: 1,
-        failure_threshold: 3,
-    }
-}
-
 const EVERY_FIELD: &str = r#"
 apiVersion: v1
 kind: Pod
@@ -159,7 +148,7 @@ fn every_supported_field_maps_to_the_pod() {
         name: "shipper".into(),
         command: strings(&["sleep", "3600"]),
         user: Some("1000:2000".into()),
-        startup_probe: Some(probe(ProbeAction::Tcp("127.0.0.1:9000".into()))),
+        startup_probe: Some(Probe::new(ProbeAction::Tcp("127.0.0.1:9000".into()))),
         ..Entry::defaults(Kind::Sidecar)
     };
     let app = Entry {
@@ -189,9 +178,9 @@ fn every_supported_field_maps_to_the_pod() {
             timeout: Duration::from_secs(3),
             success_threshold: 2,
             failure_threshold: 4,
-            ..probe(ProbeAction::Http("http://127.0.0.1:8080/healthz".into()))
+            ..Probe::new(ProbeAction::Http("http://127.0.0.1:8080/healthz".into()))
         }),
-        liveness_probe: Some(probe(ProbeAction::Exec(strings(&["test", "-f", "/tmp/ok"])))),
+        liveness_probe: Some(Probe::new(ProbeAction::Exec(strings(&["test", "-f", "/tmp/ok"])))),
         post_start: Some(strings(&[HOOK_EXE, HOOK_HTTP_GET, "http://[::1]:80/started"])),
         pre_stop: Some(strings(&[HOOK_EXE, HOOK_SLEEP, "5"])),
         ..Entry::defaults(Kind::App)
@@ -230,7 +219,7 @@ fn kubernetes_defaults() {
     assert_eq!(p.restart_policy, RestartPolicy::Always);
     assert_eq!(p.termination_grace_period, Duration::from_secs(30));
     assert_eq!(p.active_deadline, None);
-    assert_eq!(p.apps[0].readiness_probe, Some(probe(ProbeAction::Tcp("127.0.0.1:1".into()))));
+    assert_eq!(p.apps[0].readiness_probe, Some(Probe::new(ProbeAction::Tcp("127.0.0.1:1".into()))));
     assert_eq!(p.apps[0].user, None);
     assert!(p.init.is_empty());
 }

@@ -9,14 +9,7 @@ impl Reader<'_> {
     pub(super) fn probe(&mut self, n: &Node, path: &str, kind: ProbeKind, ports: &[(String, u16)]) -> Option<Probe> {
         let before = self.errors.len();
         let o = self.object(n, path, PROBE, None);
-        let mut probe = Probe {
-            action: ProbeAction::Exec(Vec::new()),
-            initial_delay: Duration::ZERO,
-            period: Duration::from_secs(10),
-            timeout: Duration::from_secs(1),
-            success_threshold: 1,
-            failure_threshold: 3,
-        };
+        let mut probe = Probe::new(ProbeAction::Exec(Vec::new()));
         let mut action = None;
         for (key, _) in &o.rows {
             let v = o.get(&key.name)?;
