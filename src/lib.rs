@@ -2,7 +2,7 @@
 //! the Kubernetes pause container, and the Kubernetes pod lifecycle (ordered
 //! run-once init steps, sidecars, supervised apps, probes, graceful stop).
 //!
-//! The binary (`main.rs`) only picks a mode. Every mode that supervises runs the
+//! [`main`] only picks a mode (`main.rs` calls it). Every mode that supervises runs the
 //! same state machine ([`pod::machine::PodMachine`]) on the same loop ([`sys::event_loop`]):
 //! init mode is a pod with one app, pause mode a pod with none.
 //!
@@ -13,7 +13,7 @@
 
 // Command line: arguments to a mode, and the one-shot commands.
 mod cli;
-// Input formats: the pod file and `$(VAR)` expansion.
+// Input formats: the pod file and the manifest read into one model, its validation, `$(VAR)` expansion.
 mod config;
 // The supervising modes, each a way to build the pod state machine.
 mod modes;
