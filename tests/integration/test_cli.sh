@@ -49,7 +49,7 @@ readiness_probe = { exec = ["true"], period = "200ms" }
 EOF
 start_pod
 t_begin "while the pod runs: health exit 0 and status exit 0, for root and for another uid"
-"$PODINIT" wait -c "$P" --timeout 10s >/dev/null 2>&1 || t_fail "the pod never became ready: $(cat "$D/err")"
+pod_wait 10
 pi health -c "$P"
 assert_eq 0 "$RC" "health ($ERR)"
 pi status -c "$P"

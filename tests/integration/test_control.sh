@@ -350,7 +350,7 @@ ctl start web
 assert_eq 0 "$CRC" "exit code of 'start web' while running ($CERR)"
 assert_eq "web is already running (pid $new)" "$COUT" "reply"
 assert_eq "$new" "$(live 'e["web"]["pid"]')" "web's pid unchanged"
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "pod STATUS is '$(live status)', not Running"
+pod_wait 5
 t_end
 
 t_begin "kill: SIGUSR1 reaches an app that traps it; the app keeps running"

@@ -217,7 +217,7 @@ done
 start_pod
 wait_for 10 http_get "http://127.0.0.1:$port/" || t_fail "nothing answers on $port"
 assert_eq "<h1>page from upstream</h1>" "$(http_get "http://127.0.0.1:$port/")" "served page"
-"$PODINIT" wait -c "$P" --timeout 10s nginx >/dev/null 2>&1 || t_fail "nginx never became ready (httpGet probe on the named port)"
+pod_wait 10 nginx
 kill -TERM "$P1"
 stop_wait 10
 assert_eq 0 "$RC" "exit status"

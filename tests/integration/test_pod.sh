@@ -1004,7 +1004,7 @@ t_end
 t_begin "status: when the apps run, Running 1/1; status --json parses; health exits 0"
 touch "$D/go"
 ready "$D/ready"
-"$PODINIT" wait -c "$P" --timeout 5s >/dev/null 2>&1 || t_fail "the pod never became Ready (last: $(json_field status))"
+pod_wait 5
 sq=$(pstatus | tr -s ' ')
 assert_match "$(sed -n 2p <<<"$sq")" '^statuspod 1/1 Running 0 [0-9]+s$' "pod row"
 assert_match "$(sed -n 5p <<<"$sq")" '^gate init Completed - 0 0 [0-9]+s$' "gate row"
