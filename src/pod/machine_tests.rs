@@ -849,6 +849,20 @@ fn pod_forwards_other_signals_to_apps_and_sidecars_only() {
     }
 }
 
+/// A terminal that hangs up after Ctrl-C sends podinit SIGHUP while the pod
+/// stops: an app already stopping gets nothing but its stop signal and SIGKILL
+/// (a forwarded SIGHUP killed one mid-flush); a sidecar still running gets it.
+#[test]
+fn pod_forwards_nothing_to_an_entry_that_is_stopping() {
+    let mut h = Harness::new(RestartPolicy::Always, vec![sidecar("proxy"), app("web")]);
+    h.tick();
+    let (proxy, web) = (h.pid("proxy"), h.pid("web"));
+    assert_eq!(kills(&h.signal(TERM)), vec![(web, TERM)], "the apps stop first");
+    assert_eq!(kills(&h.signal(libc::SIGHUP)), vec![(proxy, libc::SIGHUP)], "not to the stopping app");
+    assert_eq!(kills(&h.exit_code("web", 0)), vec![(proxy, TERM)], "then the sidecar stops");
+    assert!(kills(&h.signal(libc::SIGUSR1)).is_empty(), "nothing is left running that is not stopping");
+}
+
 #[test]
 fn signals_podinit_sent_itself_are_not_relayed() {
     let mut h = Harness::new(RestartPolicy::Always, vec![app("web")]);

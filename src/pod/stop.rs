@@ -217,12 +217,15 @@ impl PodMachine {
     }
 
     /// Forwards a signal to the process(es) it is meant for: init mode's one
-    /// child (or its group), or every running app and sidecar of a pod.
+    /// child (or its group), or every running app and sidecar of a pod that is
+    /// not being stopped. A stopping entry gets its stop signal and SIGKILL
+    /// only: the SIGHUP of a terminal that hangs up after Ctrl-C must not kill
+    /// an app in the middle of its graceful stop.
     fn forward(&self, sig: SigNum, out: &mut Vec<Effect>) {
         let group = matches!(self.flavor, Flavor::Init { kill_group: true, .. });
         for u in &self.units {
             if let Some(pid) = u.pid() {
-                if u.spec.kind == Kind::Init && self.flavor == Flavor::Pod {
+                if self.flavor == Flavor::Pod && (u.spec.kind == Kind::Init || u.stopping()) {
                     continue;
                 }
                 let target = if group { KillTarget::Group(pid) } else { KillTarget::Process(pid) };
