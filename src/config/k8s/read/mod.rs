@@ -659,10 +659,13 @@ impl Reader<'_> {
         // i-th that is not an app.
         // After an error, a rule about what a container lacks (a command) would only repeat it.
         let clean = self.errors.is_empty();
+        // Indexed once: a problem per container (all named alike) must not scan the list each time.
+        let (inits, apps): (Vec<&Container>, Vec<&Container>) =
+            containers.iter().partition(|c| c.entry.kind != Kind::App);
         let container = |of: Subject| match of {
             Subject::Pod => None,
-            Subject::Init(i) => containers.iter().filter(|c| c.entry.kind != Kind::App).nth(i),
-            Subject::App(i) => containers.iter().filter(|c| c.entry.kind == Kind::App).nth(i),
+            Subject::Init(i) => inits.get(i).copied(),
+            Subject::App(i) => apps.get(i).copied(),
         };
         let origin = |at: FieldRef| -> Option<&Origin> {
             match container(at.of) {
@@ -672,7 +675,7 @@ impl Reader<'_> {
             }
         };
         let mut placed = Vec::new();
-        for problem in validate::validate(pod, Format::Manifest) {
+        for problem in validate::validate(pod, Format::Manifest, None) {
             let Some(o) = origin(problem.at) else { continue };
             let (mut o, mut message) = (o.clone(), problem.message);
             if let Some((first, c)) = problem.first.and_then(|f| Some((origin(f)?, container(f.of)?))) {
